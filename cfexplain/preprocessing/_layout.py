@@ -162,4 +162,5 @@ class FeatureLayout:
         list of int
             Indices into the encoded vector.
         """
-        return [i for span in self.spans_of(feature) for i in range(span.start, span.stop)]
+        spans = self.spans_of(feature)
+        return [i for span in spans for i in range(span.start, span.stop)]

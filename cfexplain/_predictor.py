@@ -1,0 +1,455 @@
+"""The model under explanation: wrap it, call it safely, check what it returns.
+
+Users hand us their model in many forms: a fitted scikit-learn estimator or
+Pipeline, one of its bound methods (``clf.predict_proba``), any callable, a
+fitted skorch net or a plain :class:`torch.nn.Module`. :func:`as_predictor`
+turns each into a :class:`Predictor`, whose :meth:`Predictor.predict` always
+
+* calls the model on data in the user's own format (the DataFrame or array
+  given to ``fit``), never on cfexplain's internal encoding;
+* calls it in batches, so the model's output for a million rows is built up
+  batch by batch instead of every intermediate existing twice;
+* returns probabilities of shape ``(n, n_classes)`` for classifiers and values
+  of shape ``(n,)`` for regressors, or raises :class:`PredictorError` saying
+  what was returned and what was expected.
+
+The differentiable surrogate that stands in for black boxes during training
+lives in :mod:`cfexplain._surrogate`.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .exceptions import PredictorError
+
+__all__ = ["Predictor", "as_predictor"]
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+_TASKS = ("auto", CLASSIFICATION, REGRESSION)
+
+#: Row sums of probabilities may be off by float32 rounding; anything beyond
+#: this is a model that does not return probabilities.
+_PROBA_ATOL = 1e-3
+
+
+def _describe(obj) -> str:
+    name = getattr(obj, "__qualname__", None) or type(obj).__name__
+    return f"{name}"
+
+
+def _is_unpicklable_function(fn) -> bool:
+    """Whether ``fn`` is a lambda or a function defined inside another one."""
+    if isinstance(fn, types.MethodType):
+        return False
+    if not isinstance(fn, types.FunctionType):
+        return False
+    return fn.__name__ == "<lambda>" or "<locals>" in fn.__qualname__
+
+
+class Predictor:
+    """A checked, batched view of the model under explanation.
+
+    Build it with :func:`as_predictor`; the explainers do so in ``fit``.
+
+    Parameters
+    ----------
+    model : object
+        What the user passed: a fitted estimator, a callable or a torch module.
+    predict_fn : callable
+        The function actually called on a batch of user-format rows.
+    kind : {"estimator", "callable", "torch"}
+        Where ``predict_fn`` came from; torch modules are called on float32
+        tensors and their outputs post-processed (see :func:`as_predictor`).
+    task : {"auto", "classification", "regression"}
+        The prediction task; ``"auto"`` is decided on the first call.
+    classes : array-like or None
+        Class labels of a classifier in the order of its probability columns.
+    batch_size : int
+        Rows per call of the model.
+
+    Attributes
+    ----------
+    task_ : str
+        ``"classification"`` or ``"regression"``, set by :meth:`check`.
+    classes_ : numpy.ndarray
+        Class labels (classification only), set by :meth:`check`.
+    n_outputs_ : int
+        Number of probability columns, 1 for regression.
+    """
+
+    def __init__(self, model, predict_fn, *, kind, task, classes, batch_size):
+        self.model = model
+        self.predict_fn = predict_fn
+        self.kind = kind
+        self.task = task
+        self.classes = classes
+        self.batch_size = batch_size
+
+    # -- calling the model -------------------------------------------------
+
+    def _call_torch(self, X):
+        module = self.model
+        array = np.asarray(X, dtype=np.float32)
+        try:
+            parameter = next(module.parameters())
+            device = parameter.device
+        except StopIteration:
+            device = torch.device("cpu")
+        with torch.no_grad():
+            out = module(torch.as_tensor(array, device=device))
+        out = out.detach().cpu().double().numpy()
+        if self.task != REGRESSION and out.ndim == 2 and out.shape[1] >= 2:
+            looks_like_proba = (
+                np.all(out >= 0)
+                and np.all(out <= 1)
+                and np.allclose(out.sum(axis=1), 1.0, atol=_PROBA_ATOL)
+            )
+            if not looks_like_proba:
+                # A classification module conventionally returns logits.
+                out = torch.softmax(torch.from_numpy(out), dim=1).numpy()
+        elif self.task == CLASSIFICATION and out.ndim in (1, 2) and out.size == len(
+            array
+        ):
+            # One logit per row: a binary classifier in the BCEWithLogits style.
+            p = 1.0 / (1.0 + np.exp(-out.reshape(-1)))
+            out = np.column_stack([1.0 - p, p])
+        return out
+
+    def _call(self, X):
+        try:
+            if self.kind == "torch":
+                out = self._call_torch(X)
+            else:
+                out = self.predict_fn(X)
+        except PredictorError:
+            raise
+        except Exception as exc:
+            shape = getattr(X, "shape", None)
+            raise PredictorError(
+                f"calling the model under explanation ({_describe(self.predict_fn)}) "
+                f"on a batch of shape {shape} failed with "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if isinstance(out, torch.Tensor):
+            out = out.detach().cpu().numpy()
+        elif isinstance(out, (pd.DataFrame, pd.Series)):
+            out = out.to_numpy()
+        try:
+            return np.asarray(out, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise PredictorError(
+                f"the model under explanation returned {type(out).__name__} "
+                "values that are not numbers; expected probabilities of shape "
+                "(n, n_classes) or regression values of shape (n,)"
+            ) from exc
+
+    def _validate_output(self, out, n_rows):
+        """Check one batch of output and bring it to the canonical shape."""
+        name = _describe(self.predict_fn)
+        if out.ndim == 0 or out.shape[0] != n_rows:
+            raise PredictorError(
+                f"{name} returned shape {out.shape} for {n_rows} rows; expected "
+                f"one output per row: ({n_rows}, n_classes) probabilities or "
+                f"({n_rows},) regression values"
+            )
+        if not np.all(np.isfinite(out)):
+            bad = np.argwhere(~np.isfinite(out))[0]
+            raise PredictorError(
+                f"{name} returned a non-finite value ({out[tuple(bad)]}) at row "
+                f"{bad[0]}; the model must return finite numbers"
+            )
+        task = self.task_
+        if task == REGRESSION:
+            if out.ndim == 2 and out.shape[1] == 1:
+                out = out[:, 0]
+            if out.ndim != 1:
+                raise PredictorError(
+                    f"{name} returned shape {out.shape}; a regression model must "
+                    f"return shape ({n_rows},) or ({n_rows}, 1). Multi-output "
+                    "regression is not supported"
+                )
+            return out
+        if out.ndim != 2 or out.shape[1] < 2:
+            raise PredictorError(
+                f"{name} returned shape {out.shape}, expected ({n_rows}, "
+                "n_classes) probabilities for a classifier; for a binary "
+                "classifier return both columns [1 - p, p]"
+            )
+        if out.shape[1] != self.n_outputs_:
+            raise PredictorError(
+                f"{name} returned {out.shape[1]} probability columns, but "
+                f"{self.n_outputs_} classes were seen when the explainer was fit"
+            )
+        if np.any(out < -_PROBA_ATOL) or np.any(out > 1 + _PROBA_ATOL):
+            raise PredictorError(
+                f"{name} returned values outside [0, 1] (min {out.min():.4g}, max "
+                f"{out.max():.4g}); a classifier must return probabilities. Apply "
+                "a softmax to scores, or pass task='regression'"
+            )
+        sums = out.sum(axis=1)
+        off = np.abs(sums - 1.0) > _PROBA_ATOL
+        if np.any(off):
+            row = int(np.argmax(off))
+            raise PredictorError(
+                f"{name} returned rows that do not sum to 1 (row {row} sums to "
+                f"{sums[row]:.4g}); a classifier must return probabilities of "
+                "shape (n, n_classes)"
+            )
+        return np.clip(out, 0.0, 1.0)
+
+    def _batches(self, X):
+        n = len(X)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if isinstance(X, pd.DataFrame):
+                yield X.iloc[start:stop]
+            else:
+                yield X[start:stop]
+
+    def check(self, X):
+        """Call the model on a few rows to learn its task and output width.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows in the user's format; only the first few are used.
+
+        Returns
+        -------
+        self : Predictor
+            With ``task_``, ``n_outputs_`` and ``classes_`` set.
+
+        Raises
+        ------
+        PredictorError
+            If the model fails or its output does not fit the declared task.
+        """
+        sample = X.iloc[:8] if isinstance(X, pd.DataFrame) else X[:8]
+        out = self._call(sample)
+        n_rows = len(sample)
+        if self.task == "auto":
+            is_proba_shaped = out.ndim == 2 and out.shape[1] >= 2
+            self.task_ = CLASSIFICATION if is_proba_shaped else REGRESSION
+        else:
+            self.task_ = self.task
+        if self.task_ == CLASSIFICATION:
+            self.n_outputs_ = out.shape[1] if out.ndim == 2 else 0
+        else:
+            self.n_outputs_ = 1
+        self._validate_output(out, n_rows)
+        if self.task_ == CLASSIFICATION:
+            classes = (
+                np.arange(self.n_outputs_)
+                if self.classes is None
+                else np.asarray(self.classes)
+            )
+            if len(classes) != self.n_outputs_:
+                raise PredictorError(
+                    f"the model has {len(classes)} classes {list(classes)} but "
+                    f"returned {self.n_outputs_} probability columns"
+                )
+            self.classes_ = classes
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Return the model's outputs for ``X``, checked, in batches.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, ...)
+            Rows in the user's format.
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities of shape ``(n_samples, n_classes)`` (classification)
+            or values of shape ``(n_samples,)`` (regression), float64.
+
+        Raises
+        ------
+        PredictorError
+            If the model fails or returns output of the wrong shape, non-finite
+            values, or probabilities that do not sum to one.
+        """
+        if not hasattr(self, "task_"):
+            self.check(X)
+        parts = [
+            self._validate_output(self._call(batch), len(batch))
+            for batch in self._batches(X)
+        ]
+        if not parts:
+            width = (0, self.n_outputs_) if self.task_ == CLASSIFICATION else (0,)
+            return np.empty(width)
+        return np.concatenate(parts, axis=0)
+
+    def predict_labels(self, X) -> np.ndarray:
+        """Return the index of the most likely class for each row of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows in the user's format.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            Column index into :attr:`classes_` of the predicted class.
+        """
+        return self.predict(X).argmax(axis=1)
+
+    # -- pickling ------------------------------------------------------------
+
+    def __getstate__(self):
+        if _is_unpicklable_function(self.predict_fn):
+            raise PredictorError(
+                f"the model under explanation is {self.predict_fn.__qualname__!r}, "
+                "a lambda or a function defined inside another function, which "
+                "cannot be pickled. Pass a fitted estimator, one of its methods "
+                "(e.g. clf.predict_proba) or a function defined at module level"
+            )
+        return self.__dict__.copy()
+
+
+def _estimator_classes(obj):
+    classes = getattr(obj, "classes_", None)
+    return None if classes is None else np.asarray(classes)
+
+
+def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
+    """Wrap the model under explanation in a :class:`Predictor`.
+
+    Parameters
+    ----------
+    model : object
+        One of
+
+        * a fitted scikit-learn style estimator (including a Pipeline or a
+          fitted skorch net): its ``predict_proba`` is used when it has one,
+          else ``predict``. A classifier with ``predict`` only (e.g. an SVC
+          without probabilities) is turned into one-hot probabilities over its
+          ``classes_``;
+        * a bound method of such an estimator (``clf.predict_proba``), whose
+          owner's ``classes_`` name the classes;
+        * any callable ``X -> probabilities`` (classification, shape
+          ``(n, n_classes)``) or ``X -> values`` (regression, shape ``(n,)``);
+        * a :class:`torch.nn.Module`, called on a float32 tensor of the rows
+          on the module's device. Outputs of shape ``(n, k>=2)`` that are not
+          probabilities are taken as logits and soft-maxed; with
+          ``task="classification"`` a single output column is a binary logit.
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``"auto"`` infers the task: an output of shape ``(n, k>=2)`` is a
+        classifier's probabilities, anything else a regressor's values.
+    batch_size : int, default=8192
+        Rows per call of the model.
+
+    Returns
+    -------
+    Predictor
+        Not yet checked: call :meth:`Predictor.check` on a few rows.
+
+    Raises
+    ------
+    PredictorError
+        If ``model`` is ``None``, not callable and without ``predict``, or an
+        estimator that is not fitted.
+    ValueError
+        If ``task`` or ``batch_size`` is invalid.
+    """
+    if task not in _TASKS:
+        raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if isinstance(model, Predictor):
+        return model
+    if model is None:
+        raise PredictorError(
+            "no model to explain: pass predict_fn to fit (cf.fit(X, predict_fn=...)) "
+            "or set the predictor parameter"
+        )
+    if isinstance(model, torch.nn.Module):
+        return Predictor(
+            model, model, kind="torch", task=task, classes=None, batch_size=batch_size
+        )
+    if hasattr(model, "predict_proba") or hasattr(model, "predict"):
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(model)
+        except NotFittedError as exc:
+            raise PredictorError(
+                f"the model under explanation ({type(model).__name__}) is not "
+                "fitted; fit it before explaining it"
+            ) from exc
+        except TypeError:
+            # Not a scikit-learn estimator (e.g. some other library's model
+            # object with a predict method); nothing to check.
+            pass
+        classes = _estimator_classes(model)
+        if task != REGRESSION and hasattr(model, "predict_proba"):
+            return Predictor(
+                model,
+                model.predict_proba,
+                kind="estimator",
+                task=task,
+                classes=classes,
+                batch_size=batch_size,
+            )
+        if task != REGRESSION and classes is not None:
+            return Predictor(
+                model,
+                _OneHotPredict(model, classes),
+                kind="estimator",
+                task=CLASSIFICATION,
+                classes=classes,
+                batch_size=batch_size,
+            )
+        return Predictor(
+            model,
+            model.predict,
+            kind="estimator",
+            task=task,
+            classes=None,
+            batch_size=batch_size,
+        )
+    if callable(model):
+        owner = getattr(model, "__self__", None)
+        classes = _estimator_classes(owner) if owner is not None else None
+        return Predictor(
+            model, model, kind="callable", task=task, classes=classes,
+            batch_size=batch_size,
+        )
+    raise PredictorError(
+        f"cannot explain a {type(model).__name__}: pass a fitted estimator, a "
+        "callable returning probabilities or values, or a torch.nn.Module"
+    )
+
+
+class _OneHotPredict:
+    """``predict`` of a classifier without probabilities, as one-hot rows."""
+
+    def __init__(self, estimator, classes):
+        self.estimator = estimator
+        self.classes = classes
+        self.__qualname__ = f"{type(estimator).__name__}.predict"
+
+    def __call__(self, X):
+        labels = np.asarray(self.estimator.predict(X))
+        index = {label: i for i, label in enumerate(self.classes.tolist())}
+        try:
+            columns = np.array([index[label] for label in labels.tolist()])
+        except KeyError as exc:
+            raise PredictorError(
+                f"predict returned label {exc.args[0]!r}, which is not in the "
+                f"estimator's classes_ {self.classes.tolist()}"
+            ) from exc
+        out = np.zeros((len(labels), len(self.classes)))
+        out[np.arange(len(labels)), columns] = 1.0
+        return out
+

@@ -1,0 +1,287 @@
+"""Parse the ``target=`` a user asks for into per-row target vectors.
+
+A target says what the model should predict for the counterfactual. Users
+write it in whatever form is natural for their task (see
+:func:`resolve_target`); the generators need it as numbers per row: a target
+probability vector for classifiers (paper 1, section 3.1: :math:`y_T`), an
+interval for regressors. :class:`ResolvedTarget` holds those numbers and knows
+whether a model output reaches them.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._predictor import CLASSIFICATION, REGRESSION
+from .exceptions import TargetError
+
+__all__ = ["ResolvedTarget", "resolve_target"]
+
+_PROBA_ATOL = 1e-3
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """Per-row targets, ready for a generator and for checking validity.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+        The model's task.
+    proba : numpy.ndarray of shape (n, n_classes) or None
+        Target distribution per row (classification). A hard target is one
+        hot; a soft target is any probability vector (paper 1, figure 8).
+    low, high : numpy.ndarray of shape (n,) or None
+        Closed interval the model's value must fall in (regression).
+    """
+
+    task: str
+    proba: np.ndarray | None = None
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+
+    def __len__(self):
+        return len(self.proba) if self.task == CLASSIFICATION else len(self.low)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Index of the target class per row: the argmax of :attr:`proba`."""
+        if self.task != CLASSIFICATION:
+            raise AttributeError("regression targets have no class labels")
+        return self.proba.argmax(axis=1)
+
+    def is_met(self, y_model) -> np.ndarray:
+        """Return which rows of a model output reach the target.
+
+        Parameters
+        ----------
+        y_model : numpy.ndarray
+            The model's probabilities ``(n, n_classes)`` or values ``(n,)``
+            for the counterfactuals.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+            Classification: the most likely class is the target's most likely
+            class (for soft targets too). Regression: the value lies in
+            ``[low, high]``.
+        """
+        y_model = np.asarray(y_model)
+        if self.task == CLASSIFICATION:
+            return y_model.argmax(axis=1) == self.labels
+        return (y_model >= self.low) & (y_model <= self.high)
+
+    def condition(self) -> np.ndarray:
+        """Return the target as float32 conditioning input for a generator.
+
+        Returns
+        -------
+        numpy.ndarray of float32
+            ``proba`` for classifiers; for regressors two columns, the
+            interval's middle and half-width.
+        """
+        if self.task == CLASSIFICATION:
+            return self.proba.astype(np.float32)
+        middle = (self.low + self.high) / 2
+        half_width = (self.high - self.low) / 2
+        return np.column_stack([middle, half_width]).astype(np.float32)
+
+    def take(self, index) -> ResolvedTarget:
+        """Return the targets of a subset of rows.
+
+        Parameters
+        ----------
+        index : array-like of int or bool
+            Rows to keep.
+
+        Returns
+        -------
+        ResolvedTarget
+        """
+        if self.task == CLASSIFICATION:
+            return ResolvedTarget(self.task, proba=self.proba[index])
+        return ResolvedTarget(self.task, low=self.low[index], high=self.high[index])
+
+
+def _class_index(classes, label):
+    """Position of ``label`` in ``classes``, or ``None``."""
+    for i, known in enumerate(classes.tolist()):
+        if known == label or (
+            isinstance(known, numbers.Number)
+            and isinstance(label, numbers.Number)
+            and not isinstance(label, bool)
+            and float(known) == float(label)
+        ):
+            return i
+    return None
+
+
+def _labels_to_index(labels, classes):
+    index = []
+    for label in labels:
+        found = _class_index(classes, label)
+        if found is None:
+            raise TargetError(
+                f"target {label!r} is not one of the model's classes "
+                f"{classes.tolist()}"
+            )
+        index.append(found)
+    return np.asarray(index, dtype=int)
+
+
+def _check_proba(proba, n_classes):
+    if proba.shape[-1] != n_classes:
+        raise TargetError(
+            f"a probability target needs {n_classes} values per row (one per "
+            f"class), got {proba.shape[-1]}"
+        )
+    if not np.all(np.isfinite(proba)) or np.any(proba < 0) or np.any(proba > 1):
+        raise TargetError("probability targets must be finite and within [0, 1]")
+    sums = proba.sum(axis=-1)
+    if np.any(np.abs(sums - 1) > _PROBA_ATOL):
+        raise TargetError(
+            f"probability targets must sum to 1, got a row summing to "
+            f"{np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1))]:.4g}"
+        )
+    return proba / proba.sum(axis=-1, keepdims=True)
+
+
+def _opposite(y_model):
+    """The most likely class other than the predicted one, as one-hot rows."""
+    scores = np.array(y_model, dtype=float)
+    predicted = scores.argmax(axis=1)
+    scores[np.arange(len(scores)), predicted] = -np.inf
+    other = scores.argmax(axis=1)
+    return np.eye(y_model.shape[1])[other]
+
+
+def _resolve_classification(target, y_model, classes):
+    n, n_classes = y_model.shape
+    if isinstance(target, str) and target == "opposite":
+        return _opposite(y_model)
+    array = np.asarray(target)
+    if array.dtype.kind in "f" and array.ndim == 2:
+        proba = _check_proba(array.astype(float), n_classes)
+        if len(proba) not in (1, n):
+            raise TargetError(
+                f"a matrix of probability targets needs one row per instance "
+                f"({n}) or a single row, got {len(proba)} rows"
+            )
+        return np.broadcast_to(proba, (n, n_classes)).copy()
+    if array.ndim == 0:
+        index = _labels_to_index([array.item()], classes)
+        return np.eye(n_classes)[np.full(n, index[0])]
+    if array.ndim == 1:
+        labels_match = all(_class_index(classes, v) is not None for v in array.tolist())
+        is_probability_vector = (
+            array.dtype.kind == "f"
+            and len(array) == n_classes
+            and not (labels_match and len(array) == n)
+        )
+        if is_probability_vector:
+            proba = _check_proba(array.astype(float), n_classes)
+            return np.broadcast_to(proba, (n, n_classes)).copy()
+        if len(array) != n:
+            raise TargetError(
+                f"a per-row target needs one label per instance ({n}), got "
+                f"{len(array)}"
+            )
+        return np.eye(n_classes)[_labels_to_index(array.tolist(), classes)]
+    raise TargetError(
+        f"cannot read a classification target of shape {array.shape}: use "
+        "'opposite', a class label, one label per row, a probability vector or "
+        "a matrix of probabilities"
+    )
+
+
+def _resolve_regression(target, n, tolerance):
+    if isinstance(target, str):
+        raise TargetError(
+            f"target={target!r} is not meaningful for a regression model; give a "
+            "value, an interval (low, high), or one value or interval per row"
+        )
+    if isinstance(target, tuple) and len(target) == 2:
+        low, high = (np.full(n, float(bound)) for bound in target)
+    else:
+        array = np.asarray(target, dtype=float)
+        if array.ndim == 0:
+            low = np.full(n, array.item() - tolerance)
+            high = np.full(n, array.item() + tolerance)
+        elif array.ndim == 1 and len(array) == n:
+            low, high = array - tolerance, array + tolerance
+        elif array.ndim == 2 and array.shape == (n, 2):
+            low, high = array[:, 0].copy(), array[:, 1].copy()
+        else:
+            raise TargetError(
+                f"cannot read a regression target of shape {array.shape} for "
+                f"{n} rows: use a value, (low, high), {n} values or an "
+                f"array of shape ({n}, 2) of intervals"
+            )
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        raise TargetError("regression targets must be finite numbers")
+    if np.any(low > high):
+        row = int(np.argmax(low > high))
+        raise TargetError(
+            f"target interval has low > high ({low[row]} > {high[row]}) at row {row}"
+        )
+    return low, high
+
+
+def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):
+    """Turn a user's ``target=`` into a :class:`ResolvedTarget`.
+
+    Parameters
+    ----------
+    target : str, scalar, tuple, array-like
+        Classification:
+
+        * ``"opposite"``: the most likely class other than the predicted one
+          (for a binary model, the other class);
+        * a class label, as in the model's ``classes_`` (e.g. ``">50K"``);
+        * one label per row;
+        * a probability vector over the classes (a soft target, the same for
+          every row), or a matrix ``(n, n_classes)`` of them. Give labels as
+          integers or strings: a float vector of length ``n_classes`` that
+          sums to one is read as probabilities.
+
+        Regression: a value (reached within ``tolerance``), an interval
+        ``(low, high)``, one value per row, or an ``(n, 2)`` array of
+        intervals.
+    y_model : numpy.ndarray
+        The model's outputs on the original rows: probabilities ``(n, k)`` or
+        values ``(n,)``. ``"opposite"`` is read off them, and they fix ``n``.
+    task : {"classification", "regression"}
+        The model's task.
+    classes : array-like, optional
+        The model's class labels in the order of its probability columns;
+        defaults to ``0 .. k-1``.
+    tolerance : float, default=0.0
+        Half-width of the interval around a regression value target.
+
+    Returns
+    -------
+    ResolvedTarget
+
+    Raises
+    ------
+    TargetError
+        For an unknown class, probabilities that are negative or do not sum to
+        one, a per-row target of the wrong length, an interval with
+        ``low > high``, or a form that fits neither task.
+    """
+    y_model = np.asarray(y_model)
+    if target is None:
+        raise TargetError("no target given; use e.g. target='opposite'")
+    if task == CLASSIFICATION:
+        classes = (
+            np.arange(y_model.shape[1]) if classes is None else np.asarray(classes)
+        )
+        proba = _resolve_classification(target, y_model, classes)
+        return ResolvedTarget(CLASSIFICATION, proba=proba.astype(float))
+    if task == REGRESSION:
+        low, high = _resolve_regression(target, len(y_model), float(tolerance))
+        return ResolvedTarget(REGRESSION, low=low, high=high)
+    raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")

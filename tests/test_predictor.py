@@ -1,0 +1,151 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.svm import LinearSVC
+from skorch import NeuralNetClassifier
+
+from cfexplain._predictor import as_predictor
+from cfexplain.exceptions import PredictorError
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    return X.astype(np.float32), y
+
+
+def module_level_proba(X):
+    p = 1 / (1 + np.exp(-np.asarray(X, dtype=float).sum(axis=1)))
+    return np.column_stack([1 - p, p])
+
+
+def test_estimator_uses_predict_proba_and_classes(data):
+    X, y = data
+    labels = np.where(y == 1, "yes", "no")
+    clf = LogisticRegression().fit(X, labels)
+    predictor = as_predictor(clf).check(X)
+    assert predictor.task_ == "classification"
+    assert list(predictor.classes_) == ["no", "yes"]
+    np.testing.assert_allclose(predictor.predict(X), clf.predict_proba(X))
+
+
+def test_bound_method_takes_classes_from_owner(data):
+    X, y = data
+    clf = LogisticRegression().fit(X, y + 3)
+    predictor = as_predictor(clf.predict_proba).check(X)
+    assert list(predictor.classes_) == [3, 4]
+
+
+def test_classifier_without_proba_becomes_one_hot(data):
+    X, y = data
+    svc = LinearSVC().fit(X, y)
+    out = as_predictor(svc).predict(X)
+    assert out.shape == (len(X), 2)
+    np.testing.assert_array_equal(out.argmax(axis=1), svc.predict(X))
+
+
+def test_regressor_detected(data):
+    X, y = data
+    reg = LinearRegression().fit(X, y.astype(float))
+    predictor = as_predictor(reg).check(X)
+    assert predictor.task_ == "regression"
+    assert predictor.predict(X).shape == (len(X),)
+
+
+def test_callable_in_batches_keeps_dataframe(data):
+    X, _ = data
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    seen = []
+
+    def fn(batch):
+        assert isinstance(batch, pd.DataFrame)
+        assert list(batch.columns) == list("abcd")
+        seen.append(len(batch))
+        return module_level_proba(batch.to_numpy())
+
+    out = as_predictor(fn, batch_size=25).predict(frame)
+    assert out.shape == (60, 2)
+    assert seen[-3:] == [25, 25, 10]
+
+
+def test_torch_module_logits_become_probabilities(data):
+    X, _ = data
+    torch.manual_seed(0)
+    module = torch.nn.Linear(4, 3)
+    out = as_predictor(module).predict(X)
+    assert out.shape == (60, 3)
+    np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-6)
+
+
+def test_torch_single_logit_binary_with_task(data):
+    X, _ = data
+    module = torch.nn.Linear(4, 1)
+    predictor = as_predictor(module, task="classification").check(X)
+    assert predictor.n_outputs_ == 2
+
+
+def test_skorch_net(data):
+    X, y = data
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(dim=-1)),
+        max_epochs=1,
+        verbose=0,
+    ).fit(X, y)
+    out = as_predictor(net).predict(X)
+    np.testing.assert_allclose(out, net.predict_proba(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (lambda X: np.ones(len(X)) * 2, r"shape \(8,\), expected \(8, n_classes\)"),
+        (lambda X: np.ones((len(X), 2)), r"do not sum to 1 \(row 0 sums to 2"),
+        (lambda X: np.ones((len(X) + 1, 2)) / 2, r"shape \(9, 2\) for 8 rows"),
+        (lambda X: np.full((len(X), 2), np.nan), r"non-finite value"),
+        (lambda X: np.array([[1.5, -0.5]] * len(X)), r"outside \[0, 1\]"),
+        (lambda X: 1 / 0, r"failed with ZeroDivisionError"),
+    ],
+)
+def test_bad_outputs_raise(data, fn, match):
+    X, _ = data
+    with pytest.raises(PredictorError, match=match):
+        as_predictor(fn, task="classification").predict(X[:8])
+
+
+def test_width_change_after_check_raises(data):
+    X, _ = data
+    widths = iter([2, 3])
+
+    def fn(batch):
+        k = next(widths)
+        return np.full((len(batch), k), 1 / k)
+
+    predictor = as_predictor(fn).check(X)
+    with pytest.raises(PredictorError, match="returned 3 probability columns"):
+        predictor.predict(X)
+
+
+def test_unfitted_estimator_and_none():
+    with pytest.raises(PredictorError, match="not fitted"):
+        as_predictor(LogisticRegression())
+    with pytest.raises(PredictorError, match="no model to explain"):
+        as_predictor(None)
+    with pytest.raises(PredictorError, match="cannot explain a int"):
+        as_predictor(3)
+    with pytest.raises(ValueError, match="task must be one of"):
+        as_predictor(module_level_proba, task="ranking")
+
+
+def test_pickle_policy(data):
+    X, _ = data
+    good = as_predictor(module_level_proba).check(X)
+    restored = pickle.loads(pickle.dumps(good))
+    np.testing.assert_array_equal(restored.predict(X), good.predict(X))
+    bad = as_predictor(lambda X: module_level_proba(X)).check(X)
+    with pytest.raises(PredictorError, match="cannot be pickled"):
+        pickle.dumps(bad)

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from cfexplain._surrogate import Surrogate
+
+
+def test_classification_fidelity_and_partial_fit():
+    X, y = make_classification(n_samples=400, n_features=6, random_state=0)
+    model = HistGradientBoostingClassifier(max_iter=30).fit(X, y)
+    proba = model.predict_proba(X)
+    surrogate = Surrogate(task="classification", max_epochs=30, random_state=0)
+    surrogate.fit(X, proba)
+    assert 0.8 <= surrogate.fidelity_ <= 1.0
+    out = surrogate.predict(X)
+    assert out.shape == (400, 2)
+    np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-5)
+    n_epochs = len(surrogate.net_.history)
+    surrogate.partial_fit(X[:50], proba[:50], epochs=2)
+    assert len(surrogate.net_.history) == n_epochs + 2
+    logits = surrogate.module_(torch.as_tensor(X[:3], dtype=torch.float32))
+    assert logits.shape == (3, 2) and logits.requires_grad
+
+
+def test_regression_in_model_units():
+    X, y = make_regression(n_samples=300, n_features=4, noise=0.1, random_state=0)
+    y = y * 100 + 5000
+    surrogate = Surrogate(task="regression", max_epochs=60, random_state=0).fit(X, y)
+    assert surrogate.fidelity_ > 0.9
+    assert surrogate.predict(X).shape == (300,)
+    assert abs(surrogate.predict(X).mean() - y.mean()) < 0.2 * y.std()
+
+
+def test_seeded_fits_are_identical_and_leave_global_rng():
+    X, y = make_classification(n_samples=100, n_features=4, random_state=1)
+    proba = np.eye(2)[y]
+    before = torch.get_rng_state()
+    a = Surrogate(task="classification", max_epochs=2, random_state=3).fit(X, proba)
+    b = Surrogate(task="classification", max_epochs=2, random_state=3).fit(X, proba)
+    assert torch.equal(before, torch.get_rng_state())
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_bad_task():
+    with pytest.raises(ValueError, match="task must be"):
+        Surrogate(task="ranking").fit(np.zeros((4, 2)), np.zeros(4))

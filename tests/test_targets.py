@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from cfexplain._targets import resolve_target
+from cfexplain.exceptions import TargetError
+
+Y3 = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
+CLASSES = np.array(["a", "b", "c"])
+
+
+def resolve(target, y=Y3, classes=CLASSES):
+    return resolve_target(target, y, task="classification", classes=classes)
+
+
+def test_opposite_binary_and_multiclass():
+    binary = np.array([[0.9, 0.1], [0.2, 0.8]])
+    assert resolve("opposite", binary, None).labels.tolist() == [1, 0]
+    # most likely other class
+    assert resolve("opposite").labels.tolist() == [1, 1, 2]
+
+
+def test_label_and_per_row_labels():
+    assert resolve("c").labels.tolist() == [2, 2, 2]
+    assert resolve(["b", "a", "c"]).labels.tolist() == [1, 0, 2]
+    target = resolve(np.array(["b", "a", "c"]))
+    np.testing.assert_array_equal(target.proba, np.eye(3)[[1, 0, 2]])
+
+
+def test_numeric_labels_match_numeric_classes():
+    y = np.array([[0.9, 0.1], [0.2, 0.8]])
+    assert resolve(1, y, np.array([0, 1])).labels.tolist() == [1, 1]
+    assert resolve(np.int64(0), y, np.array([0, 1])).labels.tolist() == [0, 0]
+
+
+def test_soft_targets():
+    vector = resolve(np.array([0.2, 0.3, 0.5]))
+    assert vector.proba.shape == (3, 3)
+    np.testing.assert_allclose(vector.proba[1], [0.2, 0.3, 0.5])
+    matrix = resolve(np.array([[0.1, 0.1, 0.8]] * 3))
+    assert matrix.labels.tolist() == [2, 2, 2]
+
+
+def test_is_met_and_take():
+    target = resolve(["b", "a", "c"])
+    y_cf = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.0, 0.1, 0.9]])
+    assert target.is_met(y_cf).tolist() == [True, False, True]
+    assert target.take([2]).labels.tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ("z", r"target 'z' is not one of the model's classes \['a', 'b', 'c'\]"),
+        (["a", "b"], r"one label per instance \(3\), got 2"),
+        (np.array([0.5, 0.6, 0.1]), r"must sum to 1"),
+        (np.array([[0.5, 0.5]]), r"needs 3 values per row"),
+        (np.array([[-0.5, 1.0, 0.5]]), r"within \[0, 1\]"),
+        (None, r"no target given"),
+        (np.zeros((2, 2, 2)), r"cannot read a classification target"),
+    ],
+)
+def test_impossible_classification_targets(target, match):
+    with pytest.raises(TargetError, match=match):
+        resolve(target)
+
+
+def test_regression_targets():
+    y = np.array([1.0, 2.0, 3.0])
+    value = resolve_target(5.0, y, task="regression", tolerance=0.5)
+    assert value.low.tolist() == [4.5] * 3 and value.high.tolist() == [5.5] * 3
+    interval = resolve_target((0, 10), y, task="regression")
+    assert interval.is_met(np.array([-1.0, 5.0, 10.0])).tolist() == [False, True, True]
+    per_row = resolve_target(np.array([[0, 1], [1, 2], [2, 3]]), y, task="regression")
+    np.testing.assert_array_equal(per_row.condition()[:, 0], [0.5, 1.5, 2.5])
+
+
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ("opposite", "not meaningful for a regression model"),
+        ((3, 1), r"low > high \(3.0 > 1.0\)"),
+        (np.ones(4), r"cannot read a regression target of shape \(4,\)"),
+        (np.nan, "must be finite"),
+    ],
+)
+def test_impossible_regression_targets(target, match):
+    with pytest.raises(TargetError, match=match):
+        resolve_target(target, np.zeros(3), task="regression")
