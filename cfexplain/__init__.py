@@ -1,3 +1,32 @@
-"""Counterfactual explanations from conditional generative networks."""
+"""Counterfactual explanations from conditional generative networks.
+
+cfexplain trains a conditional generative network once per model, then
+explains whole batches of rows in one forward pass: for each row, the small,
+realistic change that makes the model predict a target instead.
+"""
+
+from . import datasets, metrics
+from ._gan import CounterfactualGAN
+from .exceptions import (
+    CfexplainError,
+    InvalidDataError,
+    PredictorError,
+    TargetError,
+    TrainingError,
+)
+from .explanation import Explanation
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CfexplainError",
+    "CounterfactualGAN",
+    "Explanation",
+    "InvalidDataError",
+    "PredictorError",
+    "TargetError",
+    "TrainingError",
+    "__version__",
+    "datasets",
+    "metrics",
+]

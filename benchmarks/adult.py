@@ -1,0 +1,217 @@
+"""Paper 1's Adult benchmark for CounterfactualGAN (Table 3 protocol).
+
+Protocol: ``load_adult()``, 80/20 split (seed 0); the classifier is paper 1's
+MLP (2 hidden layers of 40 ReLU units, 5 epochs, Adam 1e-3); the explainer is
+fit on the training split and asked for the opposite class of every test row.
+The same is then done for a HistGradientBoostingClassifier black box and with
+Race and Sex immutable.
+
+Reported per setting: validity (real model), L1 on standardised numerical
+features, categorical L0, MMD² against the test split and the
+class-conditional MMD²_0 / MMD²_1, fit seconds, end-to-end transform rows/s
+(DataFrame in, DataFrame out) and the ratio of transform time to one
+``predict_proba`` call on the same rows, and the process's peak memory.
+
+Usage::
+
+    python benchmarks/adult.py                  # the three settings
+    python benchmarks/adult.py --sweep          # plus the sparsity_weight sweep
+
+Writes ``benchmarks/results/adult.json`` and ``adult.md`` (and the sweep's
+``adult_sweep.json`` / ``docs/_static/adult_sweep.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GridSearchCV, train_test_split
+
+from cfexplain import CounterfactualGAN, datasets
+from cfexplain.cli import build_adult_classifier
+from cfexplain.metrics import counterfactual_report, counterfactual_scorers
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def peak_memory_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_setting(name, model, X_train, X_test, params):
+    explainer = CounterfactualGAN(**params)
+    start = time.perf_counter()
+    explainer.fit(X_train, predict_fn=model.predict_proba)
+    fit_seconds = time.perf_counter() - start
+
+    explainer.transform(X_test.iloc[:256])  # warm-up
+    start = time.perf_counter()
+    X_cf = explainer.transform(X_test)
+    transform_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.predict_proba(X_test)
+    predict_seconds = time.perf_counter() - start
+
+    report = counterfactual_report(model.predict_proba, X_test, X_cf, name=name)
+    row = report.iloc[0].to_dict()
+    immutable = params.get("immutable") or []
+    held = all((X_cf[c] == X_test[c]).all() for c in immutable)
+    row.update(
+        fit_seconds=fit_seconds,
+        transform_rows_per_s=len(X_test) / transform_seconds,
+        transform_over_predict=transform_seconds / predict_seconds,
+        surrogate_fidelity=explainer.surrogate_.fidelity_,
+        immutable_held=held if immutable else None,
+        peak_memory_mb=peak_memory_mb(),
+    )
+    print(f"{name}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else
+                                  f"{k}={v}" for k, v in row.items()), flush=True)
+    return row
+
+
+def markdown_table(rows):
+    columns = [
+        ("setting", "setting", "{}"),
+        ("validity", "validity", "{:.3f}"),
+        ("l1", "L1", "{:.3f}"),
+        ("l0_categorical", "cat. L0", "{:.2f}"),
+        ("mmd2", "MMD²", "{:.3f}"),
+        ("mmd2_0", "MMD²_0", "{:.3f}"),
+        ("mmd2_1", "MMD²_1", "{:.3f}"),
+        ("fit_seconds", "fit s", "{:.0f}"),
+        ("transform_rows_per_s", "transform rows/s", "{:,.0f}"),
+        ("transform_over_predict", "transform / predict", "{:.1f}x"),
+        ("peak_memory_mb", "peak MB", "{:.0f}"),
+    ]
+    lines = [
+        "| " + " | ".join(title for _, title, _ in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        cells = [fmt.format(row[key]) for key, _, fmt in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sweep(model, X_train, X_test, params, weights):
+    """GridSearchCV over sparsity_weight, scored with the cfexplain scorers."""
+    scoring = counterfactual_scorers(
+        ["validity", "l0_categorical", "l0", "l1", "class_mmd2"]
+    )
+    search = GridSearchCV(
+        CounterfactualGAN(**params),
+        {"sparsity_weight": weights},
+        scoring=scoring,
+        refit="validity",
+        cv=[(np.arange(len(X_train)), np.arange(len(X_train), len(X_train) + len(X_test)))],
+    )
+    X_all = pd.concat([X_train, X_test], ignore_index=True)
+    search.fit(X_all, predict_fn=model.predict_proba)
+    results = pd.DataFrame(search.cv_results_)
+    out = []
+    for _, r in results.iterrows():
+        out.append(
+            {
+                "sparsity_weight": r["param_sparsity_weight"],
+                "validity": r["mean_test_validity"],
+                "l0_categorical": -r["mean_test_l0_categorical"],
+                "l0": -r["mean_test_l0"],
+                "l1": -r["mean_test_l1"],
+                "class_mmd2": -r["mean_test_class_mmd2"],
+            }
+        )
+    return out
+
+
+def plot_sweep(points, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    l0 = [p["l0_categorical"] for p in points]
+    mmd = [p["class_mmd2"] for p in points]
+    ax.plot(l0, mmd, "o-")
+    for p in points:
+        ax.annotate(f"w={p['sparsity_weight']:g}", (p["l0_categorical"], p["class_mmd2"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("categorical L0 (categories changed per row)")
+    ax.set_ylabel("class-conditional MMD² (mean)")
+    ax.set_title("CounterfactualGAN on Adult: realism vs sparsity")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override max_epochs (default: the estimator's)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also sweep sparsity_weight with GridSearchCV")
+    parser.add_argument("--settings", default="mlp,hgb,mlp_immutable")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    X, y = datasets.load_adult(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=0
+    )
+    mlp = build_adult_classifier(X_train, y_train, random_state=0)
+    hgb = HistGradientBoostingClassifier(random_state=0).fit(X_train, y_train)
+    print(f"MLP accuracy {mlp.score(X_test, y_test):.3f}, "
+          f"HGB accuracy {hgb.score(X_test, y_test):.3f}", flush=True)
+
+    params = {"random_state": 0}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    settings = {
+        "mlp": ("MLP", mlp, params),
+        "hgb": ("HistGradientBoosting", hgb, params),
+        "mlp_immutable": ("MLP, Race+Sex immutable", mlp,
+                          {**params, "immutable": ["Race", "Sex"]}),
+    }
+    rows = []
+    for key in args.settings.split(","):
+        label, model, setting_params = settings[key]
+        row = run_setting(label, model, X_train, X_test, setting_params)
+        rows.append({"setting": label, **row})
+
+    RESULTS.mkdir(exist_ok=True)
+    meta = {
+        "command": "python benchmarks/adult.py" + (" --sweep" if args.sweep else ""),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "mlp_accuracy": mlp.score(X_test, y_test),
+        "hgb_accuracy": hgb.score(X_test, y_test),
+    }
+    (RESULTS / "adult.json").write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=2, default=float)
+    )
+    table = markdown_table(rows)
+    (RESULTS / "adult.md").write_text(table + "\n")
+    print(table)
+
+    if args.sweep:
+        points = sweep(mlp, X_train, X_test, params, [1.0, 10.0, 30.0, 100.0, 300.0])
+        (RESULTS / "adult_sweep.json").write_text(json.dumps(points, indent=2,
+                                                             default=float))
+        plot_sweep(points, HERE.parent / "docs" / "_static" / "adult_sweep.png")
+        for p in points:
+            print(p)
+
+
+if __name__ == "__main__":
+    main()

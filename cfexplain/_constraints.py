@@ -1,0 +1,208 @@
+"""Explain-time constraints: immutable features, bounds and monotone directions.
+
+Constraints hold *by construction*, never only through a loss: the generator
+is told which features are frozen (it was trained with random frozen sets, so
+it works around any of them), and the decoded counterfactuals are then
+corrected column by column:
+
+1. an immutable feature is copied from the original row, exactly;
+2. a monotone feature may only move in its direction: ``"increasing"``
+   keeps ``x_cf >= x``, ``"decreasing"`` keeps ``x_cf <= x``;
+3. a bounded feature is clipped into ``[low, high]`` (for integer columns,
+   ``[ceil(low), floor(high)]``) unless rule 2 forbids it, i.e. when the
+   original value already lies beyond the bound in the forbidden direction;
+   then the original value is kept.
+
+Rules are applied in that order, so an immutable feature always keeps its
+value, whatever its bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Constraints", "apply_constraints", "parse_constraints"]
+
+_DIRECTIONS = {"increasing": 1, "decreasing": -1, 1: 1, -1: -1}
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Validated constraints, keyed by feature name.
+
+    Parameters
+    ----------
+    immutable : tuple of str
+        Features that must keep their value.
+    bounds : dict of str to (float or None, float or None)
+        Closed ranges of numerical features; ``None`` leaves a side open.
+    monotonic : dict of str to {1, -1}
+        Allowed direction of change of numerical features.
+    """
+
+    immutable: tuple = ()
+    bounds: dict = field(default_factory=dict)
+    monotonic: dict = field(default_factory=dict)
+
+    def frozen_mask(self, feature_names) -> np.ndarray:
+        """Return 1.0 for each feature the generator must leave unchanged.
+
+        Parameters
+        ----------
+        feature_names : sequence of str
+            All features, in order.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_features,)
+        """
+        frozen = set(self.immutable)
+        return np.array([name in frozen for name in feature_names], dtype=np.float32)
+
+
+def _resolve_name(key, feature_names, what):
+    names = list(feature_names)
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not 0 <= key < len(names):
+            raise ValueError(
+                f"{what} refers to feature index {key}, but there are "
+                f"{len(names)} features"
+            )
+        return names[key]
+    if key not in names:
+        raise ValueError(
+            f"{what} names unknown feature {key!r}; the features are {names}"
+        )
+    return key
+
+
+def parse_constraints(immutable, bounds, monotonic, *, feature_names,
+                      numerical_features) -> Constraints:
+    """Check user constraints against the fitted features.
+
+    Parameters
+    ----------
+    immutable : sequence of str or int, or None
+        Features that must not change (names, or column positions).
+    bounds : dict or None
+        ``{feature: (low, high)}`` for numerical features; either side may be
+        ``None``.
+    monotonic : dict or None
+        ``{feature: "increasing" | "decreasing"}`` (or ``1`` / ``-1``) for
+        numerical features.
+    feature_names : sequence of str
+        The fitted features.
+    numerical_features : sequence of str
+        Those of them that are numerical.
+
+    Returns
+    -------
+    Constraints
+
+    Raises
+    ------
+    ValueError
+        For an unknown feature, bounds or directions on a categorical
+        feature, ``low > high``, or an unknown direction.
+    """
+    numerical = set(numerical_features)
+    if isinstance(immutable, (str, int)):
+        immutable = [immutable]
+    names = tuple(
+        _resolve_name(key, feature_names, "immutable") for key in (immutable or ())
+    )
+    parsed_bounds = {}
+    for key, pair in (bounds or {}).items():
+        name = _resolve_name(key, feature_names, "bounds")
+        if name not in numerical:
+            raise ValueError(
+                f"bounds are only supported on numerical features; {name!r} is "
+                "categorical (use immutable to keep it unchanged)"
+            )
+        try:
+            low, high = pair
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"bounds of {name!r} must be a pair (low, high), got {pair!r}"
+            ) from exc
+        low = -math.inf if low is None else float(low)
+        high = math.inf if high is None else float(high)
+        if math.isnan(low) or math.isnan(high) or low > high:
+            raise ValueError(
+                f"bounds of {name!r} must satisfy low <= high, got ({low}, {high})"
+            )
+        parsed_bounds[name] = (low, high)
+    parsed_monotonic = {}
+    for key, direction in (monotonic or {}).items():
+        name = _resolve_name(key, feature_names, "monotonic")
+        if name not in numerical:
+            raise ValueError(
+                f"monotonic is only supported on numerical features; {name!r} "
+                "is categorical"
+            )
+        if direction not in _DIRECTIONS:
+            raise ValueError(
+                f"monotonic direction of {name!r} must be 'increasing' or "
+                f"'decreasing', got {direction!r}"
+            )
+        parsed_monotonic[name] = _DIRECTIONS[direction]
+    return Constraints(names, parsed_bounds, parsed_monotonic)
+
+
+def _apply_numeric(original, counterfactual, name, constraints, is_integer):
+    x = original.astype(float)
+    x_cf = counterfactual.astype(float)
+    direction = constraints.monotonic.get(name)
+    if direction == 1:
+        x_cf = np.maximum(x_cf, x)
+    elif direction == -1:
+        x_cf = np.minimum(x_cf, x)
+    if name in constraints.bounds:
+        low, high = constraints.bounds[name]
+        if is_integer:
+            low, high = math.ceil(low), math.floor(high)
+        # Rule 3: a monotone feature never moves against its direction,
+        # so its bound on that side is relaxed to the original value.
+        low = np.minimum(low, x) if direction == -1 else np.full_like(x, low)
+        high = np.maximum(high, x) if direction == 1 else np.full_like(x, high)
+        x_cf = np.clip(x_cf, low, high)
+    return x_cf
+
+
+def apply_constraints(X, X_cf, constraints: Constraints):
+    """Correct decoded counterfactuals so they satisfy the constraints.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Original rows.
+    X_cf : pandas.DataFrame
+        Counterfactuals with the same columns, dtypes and index; modified in
+        place and returned.
+    constraints : Constraints
+        What must hold.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``X_cf``, corrected.
+    """
+    for name in constraints.immutable:
+        X_cf[name] = X[name].to_numpy()
+    numeric = (set(constraints.bounds) | set(constraints.monotonic)) - set(
+        constraints.immutable
+    )
+    for name in numeric:
+        dtype = X_cf[name].dtype
+        is_integer = pd.api.types.is_integer_dtype(dtype)
+        values = _apply_numeric(
+            X[name].to_numpy(), X_cf[name].to_numpy(), name, constraints, is_integer
+        )
+        if is_integer:
+            values = np.round(values)
+        X_cf[name] = pd.Series(values, index=X_cf.index).astype(dtype)
+    return X_cf

@@ -1,0 +1,183 @@
+"""scikit-learn scorers that rate a fitted explainer's counterfactuals.
+
+A scorer is called as ``scorer(explainer, X, y)`` by ``GridSearchCV`` and
+``cross_validate``: it asks the explainer for counterfactuals of ``X`` (with
+its ``target`` parameter) and rates them against ``X``, which doubles as the
+reference sample of the data distribution. Lower-is-better metrics are
+negated, as scikit-learn's ``neg_*`` scorers are, so that greater is always
+better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._predictor import CLASSIFICATION
+from ._mmd import class_conditional_mmd2, mmd2
+from ._sparsity import l0, l1
+
+__all__ = [
+    "CounterfactualScorer",
+    "class_mmd2_scorer",
+    "counterfactual_scorers",
+    "l0_categorical_scorer",
+    "l0_scorer",
+    "l1_scorer",
+    "make_counterfactual_scorer",
+    "mmd2_scorer",
+    "validity_scorer",
+]
+
+
+def _validity(explainer, X, X_cf):
+    predictor = explainer.predictor_
+    resolved = explainer._resolve(None, predictor.predict(X))
+    return float(np.mean(resolved.is_met(predictor.predict(X_cf))))
+
+
+def _class_mmd2(explainer, X, X_cf):
+    predictor = explainer.predictor_
+    if predictor.task_ != CLASSIFICATION:
+        raise ValueError("class_mmd2 needs a classifier under explanation")
+    classes = predictor.classes_
+    per_class = class_conditional_mmd2(
+        X_cf,
+        X,
+        classes[predictor.predict_labels(X_cf)],
+        classes[predictor.predict_labels(X)],
+        classes=classes,
+    )
+    values = [v for v in per_class.values() if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+_METRICS = {
+    # name: (function(explainer, X, X_cf) -> float, greater_is_better)
+    "validity": (_validity, True),
+    "l0": (lambda e, X, X_cf: l0(X, X_cf, features="all"), False),
+    "l0_categorical": (lambda e, X, X_cf: l0(X, X_cf, features="categorical"), False),
+    "l1": (lambda e, X, X_cf: l1(X, X_cf, reference=X), False),
+    "mmd2": (lambda e, X, X_cf: mmd2(X_cf, X, reference=X), False),
+    "class_mmd2": (_class_mmd2, False),
+}
+
+
+class _LastCounterfactuals:
+    """Remembers the last ``transform`` so sibling scorers reuse it."""
+
+    def __init__(self):
+        self.key = None
+        self.value = None
+
+    def get(self, explainer, X):
+        # Identity, not equality: GridSearchCV passes the same objects to
+        # every scorer of one evaluation, and holding them keeps ids unique.
+        if self.key is not None and self.key[0] is explainer and self.key[1] is X:
+            return self.value
+        self.value = explainer.transform(X)
+        self.key = (explainer, X)
+        return self.value
+
+
+class CounterfactualScorer:
+    """Rate a fitted explainer's counterfactuals of ``X`` on one metric.
+
+    Parameters
+    ----------
+    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"}
+        What to measure; see :mod:`cfexplain.metrics`. ``class_mmd2`` is the
+        mean of the class-conditional MMD² over classes.
+    cache : object, optional
+        Shared by the scorers of :func:`counterfactual_scorers` so that one
+        evaluation transforms ``X`` once; without it every call transforms.
+
+    Notes
+    -----
+    Returns the metric for validity and its negation for the others, so that
+    greater is better, as scikit-learn's model selection expects.
+    """
+
+    def __init__(self, metric, cache=None):
+        if metric not in _METRICS:
+            raise ValueError(
+                f"unknown counterfactual metric {metric!r}; choose from "
+                f"{sorted(_METRICS)}"
+            )
+        self.metric = metric
+        self.cache = cache
+
+    def __call__(self, explainer, X, y=None):
+        """Score ``explainer`` on ``X``.
+
+        Parameters
+        ----------
+        explainer : fitted cfexplain explainer
+            With its ``target`` parameter set.
+        X : pandas.DataFrame or array-like
+            Rows to explain; also the reference sample.
+        y : ignored
+            Present for scikit-learn's scorer signature.
+
+        Returns
+        -------
+        float
+        """
+        function, greater_is_better = _METRICS[self.metric]
+        if self.cache is None:
+            X_cf = explainer.transform(X)
+        else:
+            X_cf = self.cache.get(explainer, X)
+        value = function(explainer, X, X_cf)
+        return value if greater_is_better else -value
+
+    def __repr__(self):
+        return f"make_counterfactual_scorer({self.metric!r})"
+
+
+def make_counterfactual_scorer(metric):
+    """Return a scikit-learn scorer for one counterfactual metric.
+
+    Parameters
+    ----------
+    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"}
+        What to measure.
+
+    Returns
+    -------
+    CounterfactualScorer
+        Use it as ``GridSearchCV(..., scoring=scorer)``.
+    """
+    return CounterfactualScorer(metric)
+
+
+def counterfactual_scorers(metrics=("validity", "l0_categorical", "l1", "class_mmd2")):
+    """Return a dict of scorers for multi-metric model selection.
+
+    The scorers share one cache, so each evaluation transforms ``X`` once.
+
+    Parameters
+    ----------
+    metrics : sequence of str
+        Metric names (see :class:`CounterfactualScorer`).
+
+    Returns
+    -------
+    dict of str to CounterfactualScorer
+        Pass it as ``GridSearchCV(..., scoring=..., refit="validity")``.
+
+    Examples
+    --------
+    >>> from cfexplain.metrics import counterfactual_scorers
+    >>> sorted(counterfactual_scorers(["validity", "l1"]))
+    ['l1', 'validity']
+    """
+    cache = _LastCounterfactuals()
+    return {name: CounterfactualScorer(name, cache=cache) for name in metrics}
+
+
+validity_scorer = make_counterfactual_scorer("validity")
+l0_scorer = make_counterfactual_scorer("l0")
+l0_categorical_scorer = make_counterfactual_scorer("l0_categorical")
+l1_scorer = make_counterfactual_scorer("l1")
+mmd2_scorer = make_counterfactual_scorer("mmd2")
+class_mmd2_scorer = make_counterfactual_scorer("class_mmd2")

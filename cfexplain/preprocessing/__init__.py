@@ -1,0 +1,22 @@
+"""Encoders that turn tables into the float vectors the networks work on.
+
+:class:`TabularEncoder` encodes a mixed-type table (one-hot categories,
+mode-specific normalised numbers) and decodes any network output back into a
+table of the original columns and dtypes. :class:`ModeSpecificNormalizer` is
+its CTGAN-style transformer for numerical columns. :class:`FeatureLayout` and
+:class:`FeatureSpan` describe the encoded vector to the backends.
+"""
+
+from ._layout import CATEGORY, CONTINUOUS, MODE, FeatureLayout, FeatureSpan
+from ._mode_specific import ModeSpecificNormalizer
+from ._tabular_encoder import TabularEncoder
+
+__all__ = [
+    "CATEGORY",
+    "CONTINUOUS",
+    "MODE",
+    "FeatureLayout",
+    "FeatureSpan",
+    "ModeSpecificNormalizer",
+    "TabularEncoder",
+]

@@ -1,0 +1,264 @@
+import pickle
+import warnings
+from unittest.mock import patch
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from cf_testing import (
+    FAST,
+    array_proba,
+    frame_proba,
+    frame_proba_3,
+    frame_value,
+    make_mixed_frame,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from cfexplain import CounterfactualGAN, Explanation
+from cfexplain.exceptions import (
+    InvalidDataError,
+    PredictorError,
+    TargetError,
+    TrainingError,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted(mixed_frame):
+    return CounterfactualGAN(**FAST).fit(mixed_frame, predict_fn=frame_proba)
+
+
+def test_transform_keeps_format(fitted, mixed_frame):
+    X = mixed_frame.iloc[:30]
+    before = X.copy()
+    X_cf = fitted.transform(X)
+    assert isinstance(X_cf, pd.DataFrame)
+    assert list(X_cf.columns) == list(X.columns)
+    assert (X_cf.dtypes == X.dtypes).all()
+    assert X_cf.index.equals(X.index)
+    assert len(X_cf) == len(X)
+    assert set(X_cf["color"]) <= {"red", "green", "blue"}
+    pd.testing.assert_frame_equal(X, before)
+
+
+def test_transform_deterministic_and_batch_independent(fitted, mixed_frame):
+    full = fitted.transform(mixed_frame)
+    again = fitted.transform(mixed_frame)
+    pd.testing.assert_frame_equal(full, again)
+    part = fitted.transform(mixed_frame.iloc[[5, 3, 40]])
+    pd.testing.assert_frame_equal(part, full.iloc[[5, 3, 40]])
+
+
+def test_fit_signatures(mixed_frame):
+    X = mixed_frame.iloc[:64]
+    y = np.zeros(len(X))
+    a = CounterfactualGAN(**FAST).fit(X, frame_proba).transform(X)
+    b = CounterfactualGAN(**FAST).fit(X, y, predict_fn=frame_proba).transform(X)
+    c = CounterfactualGAN(predictor=frame_proba, **FAST).fit(X).transform(X)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
+
+
+def test_estimator_as_model_and_array_in_array_out():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
+    cf = CounterfactualGAN(**FAST).fit(X, clf)
+    X_cf = cf.transform(X[:10])
+    assert isinstance(X_cf, np.ndarray) and X_cf.shape == (10, 3)
+    assert cf.classes_.tolist() == [False, True]
+    exp = cf.explain(X[:3], target=True)
+    assert exp.target.tolist() == [True] * 3
+
+
+def test_set_output_pandas():
+    X = np.random.RandomState(0).normal(size=(80, 3))
+    cf = CounterfactualGAN(**FAST).set_output(transform="pandas").fit(X, array_proba)
+    out = cf.transform(X[:5])
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["x0", "x1", "x2"]
+
+
+def test_no_model_and_bad_model(mixed_frame):
+    with pytest.raises(PredictorError, match="no model to explain"):
+        CounterfactualGAN(**FAST).fit(mixed_frame)
+    with pytest.raises(PredictorError, match=r"shape \(8,\)"):
+        CounterfactualGAN(task="classification", **FAST).fit(
+            mixed_frame, lambda X: np.ones(len(X))
+        )
+
+
+def test_bad_input_at_transform(fitted, mixed_frame):
+    with pytest.raises(InvalidDataError, match="hours"):
+        fitted.transform(mixed_frame.drop(columns="hours"))
+    broken = mixed_frame.iloc[:5].copy()
+    broken.loc[broken.index[0], "color"] = "purple"
+    with pytest.raises(InvalidDataError, match="purple"):
+        fitted.transform(broken)
+    nan = mixed_frame.iloc[:5].copy()
+    nan["hours"] = nan["hours"].astype(float)
+    nan.loc[nan.index[1], "hours"] = np.nan
+    with pytest.raises(InvalidDataError, match="hours"):
+        fitted.transform(nan)
+    with pytest.raises(TargetError, match="not one of the model's classes"):
+        fitted.transform(mixed_frame.iloc[:5], target="maybe")
+
+
+def test_fit_needs_two_rows(mixed_frame):
+    with pytest.raises(InvalidDataError, match="at least 2 samples"):
+        CounterfactualGAN(**FAST).fit(mixed_frame.iloc[:1], frame_proba)
+
+
+def test_constraints_hold(fitted, mixed_frame):
+    X = mixed_frame.iloc[:40]
+    X_cf = fitted.transform(
+        X,
+        immutable=["color", "member"],
+        bounds={"hours": (30, 45)},
+        monotonic={"age": "increasing"},
+    )
+    pd.testing.assert_series_equal(X_cf["color"], X["color"])
+    pd.testing.assert_series_equal(X_cf["member"], X["member"])
+    assert (X_cf["age"] >= X["age"]).all()
+    assert X_cf["hours"].between(30, 45).all()
+
+
+def test_constructor_constraints_and_override(mixed_frame):
+    cf = CounterfactualGAN(immutable=["age"], **FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:20]
+    pd.testing.assert_series_equal(cf.transform(X)["age"], X["age"])
+    free = cf.transform(X, immutable=[])
+    assert isinstance(free, pd.DataFrame)
+    with pytest.raises(ValueError, match="unknown feature 'agee'"):
+        cf.transform(X, immutable=["agee"])
+    with pytest.raises(ValueError, match="only supported on numerical"):
+        cf.transform(X, bounds={"color": (0, 1)})
+
+
+def test_explain(fitted, mixed_frame):
+    X = mixed_frame.iloc[:4]
+    exp = fitted.explain(X, n_counterfactuals=3)
+    assert isinstance(exp, Explanation)
+    assert exp.valid.shape == (4, 3)
+    assert len(exp.counterfactuals) == 12
+    assert exp.counterfactuals.index.names == ["id", "counterfactual"]
+    first = exp.counterfactuals.xs(0, level="counterfactual")
+    pd.testing.assert_frame_equal(first, fitted.transform(X), check_names=False)
+    frame = exp.to_frame()
+    assert {"prediction", "target", "valid", "changes"} <= set(frame.columns)
+    for row_changes in exp.changes:
+        for changes in row_changes:
+            for change in changes:
+                assert " -> " in change and change.split(":")[0] in X.columns
+    assert "row" in str(exp)
+    with pytest.raises(ValueError, match="positive integer"):
+        fitted.explain(X, n_counterfactuals=0)
+
+
+def test_score_between_zero_and_one(fitted, mixed_frame):
+    score = fitted.score(mixed_frame.iloc[:50])
+    assert 0.0 <= score <= 1.0
+
+
+def test_random_state_reproducible_and_global_rng_untouched(mixed_frame):
+    torch.manual_seed(123)
+    np.random.seed(123)
+    torch_before = torch.get_rng_state()
+    numpy_before = np.random.get_state()[1].copy()
+    a = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    assert torch.equal(torch_before, torch.get_rng_state())
+    assert np.array_equal(numpy_before, np.random.get_state()[1])
+    b = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
+    ea = a.explain(mixed_frame.iloc[:5], n_counterfactuals=3).counterfactuals
+    eb = b.explain(mixed_frame.iloc[:5], n_counterfactuals=3).counterfactuals
+    pd.testing.assert_frame_equal(ea, eb)
+
+
+def test_pickle_round_trip(fitted, mixed_frame):
+    restored = pickle.loads(pickle.dumps(fitted))
+    pd.testing.assert_frame_equal(
+        restored.transform(mixed_frame), fitted.transform(mixed_frame)
+    )
+
+
+def test_pickle_with_lambda_model_names_the_fix(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, lambda X: frame_proba(X))
+    with pytest.raises(PredictorError, match="cannot be pickled"):
+        pickle.dumps(cf)
+
+
+def test_cuda_pickle_loads_on_cpu(fitted, mixed_frame):
+    # Simulate an explainer trained on a GPU: the device attributes say cuda.
+    clone = pickle.loads(pickle.dumps(fitted))
+    clone.device_ = "cuda"
+    clone.net_.device = "cuda"
+    clone.surrogate_.device = "cuda"
+    payload = pickle.dumps(clone)
+    with patch("torch.cuda.is_available", return_value=False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restored = pickle.loads(payload)
+    assert restored.device_ == "cpu"
+    assert str(restored.net_.device) == "cpu"
+    assert any("cuda" in str(w.message).lower() for w in caught)
+    pd.testing.assert_frame_equal(
+        restored.transform(mixed_frame.iloc[:10]), fitted.transform(mixed_frame.iloc[:10])
+    )
+
+
+def test_pipeline_step(mixed_frame):
+    pipe = Pipeline([("cf", CounterfactualGAN(**FAST))])
+    pipe.fit(mixed_frame, cf__predict_fn=frame_proba)
+    assert pipe.transform(mixed_frame.iloc[:3]).shape == (3, 4)
+
+
+def test_multiclass_label_and_soft_targets(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba_3)
+    assert cf.n_classes_ == 3
+    exp = cf.explain(mixed_frame.iloc[:6], target=2)
+    assert exp.target.tolist() == [2] * 6
+    soft = cf.transform(mixed_frame.iloc[:6], target=np.array([0.1, 0.1, 0.8]))
+    assert soft.shape == (6, 4)
+
+
+def test_regression_interval(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_value)
+    assert cf.predictor_.task_ == "regression"
+    exp = cf.explain(mixed_frame.iloc[:5], target=(100.0, 120.0))
+    assert exp.target.shape == (5, 2)
+    with pytest.raises(TargetError, match="not meaningful for a regression"):
+        cf.transform(mixed_frame.iloc[:5])
+
+
+def test_diverging_training_raises(mixed_frame):
+    nan = torch.tensor(float("nan"))
+    with patch("cfexplain.backends._nets.prediction_loss", return_value=nan):
+        with pytest.raises(TrainingError, match="training diverged"):
+            CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+
+
+def test_callbacks_history_and_verbose(mixed_frame, capsys):
+    from skorch.callbacks import EpochScoring  # noqa: F401 - import check only
+
+    cf = CounterfactualGAN(**{**FAST, "verbose": 1}).fit(mixed_frame, frame_proba)
+    assert len(cf.net_.history) == FAST["max_epochs"]
+    assert "train_loss" in capsys.readouterr().out
+    assert "surrogate_cf_agreement" in cf.net_.history[-1]
+    assert 0 <= cf.surrogate_.fidelity_ <= 1
+
+
+def test_unavailable_device(mixed_frame):
+    with patch("torch.cuda.is_available", return_value=False):
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            CounterfactualGAN(device="cuda", **FAST).fit(mixed_frame, frame_proba)
+
+
+def test_other_frame_same_format():
+    X = make_mixed_frame(n=90, seed=3)
+    cf = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    out = cf.transform(X.iloc[:7])
+    assert out["age"].dtype == np.int64 and out["member"].dtype == bool
