@@ -36,7 +36,9 @@ def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))
 
 
-class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class BaseCounterfactualExplainer(
+    OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the counterfactual explainers; not for direct use.
 
     Subclasses define ``__init__`` with their parameters (keyword-only, stored
@@ -240,9 +242,9 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
         if self.predictor_.task_ == CLASSIFICATION:
             return np.asarray(y_model, dtype=np.float32)
         standardised = (np.asarray(y_model) - self.output_mean_) / self.output_scale_
-        return np.column_stack(
-            [standardised, np.zeros_like(standardised)]
-        ).astype(np.float32)
+        return np.column_stack([standardised, np.zeros_like(standardised)]).astype(
+            np.float32
+        )
 
     def _target_condition(self, resolved):
         condition = resolved.condition()
@@ -266,8 +268,9 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
 
     # -- generating ----------------------------------------------------------------
 
-    def _counterfactual_frames(self, X, target, immutable, bounds, monotonic,
-                               n_samples):
+    def _counterfactual_frames(
+        self, X, target, immutable, bounds, monotonic, n_samples
+    ):
         """Shared path of transform and explain.
 
         Returns the checked input as a frame, the model's outputs on it, the
@@ -305,8 +308,7 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
             frames.append(apply_constraints(X_frame, X_cf, constraints))
         return X_frame, y_model, resolved, frames
 
-    def transform(self, X, target=None, *, immutable=None, bounds=None,
-                  monotonic=None):
+    def transform(self, X, target=None, *, immutable=None, bounds=None, monotonic=None):
         """Return one counterfactual per row, in the input's format.
 
         The answer is deterministic: no noise is drawn, so a row's
@@ -345,8 +347,16 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
         )
         return self._output(X, frames[0])
 
-    def explain(self, X, target=None, n_counterfactuals=1, *, immutable=None,
-                bounds=None, monotonic=None):
+    def explain(
+        self,
+        X,
+        target=None,
+        n_counterfactuals=1,
+        *,
+        immutable=None,
+        bounds=None,
+        monotonic=None,
+    ):
         """Explain rows with counterfactuals and everything needed to read them.
 
         Parameters
@@ -368,7 +378,8 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
         """
         if not isinstance(n_counterfactuals, numbers.Integral) or n_counterfactuals < 1:
             raise ValueError(
-                f"n_counterfactuals must be a positive integer, got {n_counterfactuals!r}"
+                "n_counterfactuals must be a positive integer, got "
+                f"{n_counterfactuals!r}"
             )
         X_frame, y_model, resolved, frames = self._counterfactual_frames(
             X, target, immutable, bounds, monotonic, n_samples=n_counterfactuals
@@ -439,4 +450,3 @@ class BaseCounterfactualExplainer(OneToOneFeatureMixin, TransformerMixin, BaseEs
     def _generate(self, Xt, condition, target_condition, frozen, generator=None):
         """Return encoded counterfactuals (float32, same shape as ``Xt``)."""
         raise NotImplementedError  # pragma: no cover - abstract
-

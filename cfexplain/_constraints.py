@@ -80,8 +80,9 @@ def _resolve_name(key, feature_names, what):
     return key
 
 
-def parse_constraints(immutable, bounds, monotonic, *, feature_names,
-                      numerical_features) -> Constraints:
+def parse_constraints(
+    immutable, bounds, monotonic, *, feature_names, numerical_features
+) -> Constraints:
     """Check user constraints against the fitted features.
 
     Parameters

@@ -6,8 +6,8 @@ import numbers
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.utils._param_validation import Interval
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._base import BaseCounterfactualExplainer
@@ -102,8 +102,12 @@ class SurrogateRefresh(Callback):
         ).numpy()
         noise = torch.randn(n, explainer.noise_dim, generator=self.generator_).numpy()
         Xt_cf = net.generate(
-            self.Xt[rows], condition, target, np.zeros_like(self.Xt[rows]),
-            noise=noise, generator=self.generator_,
+            self.Xt[rows],
+            condition,
+            target,
+            np.zeros_like(self.Xt[rows]),
+            noise=noise,
+            generator=self.generator_,
         )
         X_cf = explainer.encoder_.inverse_transform(Xt_cf)
         y_cf = explainer.predictor_.predict(X_cf)
@@ -124,7 +128,7 @@ class SurrogateRefresh(Callback):
 
 
 class CounterfactualGAN(BaseCounterfactualExplainer):
-    """Counterfactuals from a conditional GAN, for any tabular model.
+    r"""Counterfactuals from a conditional GAN, for any tabular model.
 
     Implements paper 1 (Van Looveren et al., "Conditional Generative Models
     for Counterfactual Explanations"), sections 3.1 and 3.4 with appendix
@@ -134,7 +138,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
 
     .. math::
 
-        L = w_M\\,CE(M(x_{CF}), y_T) + w_{l_1}\\,|x - x_{CF}|_1 + w_G\\,L_G
+        L = w_M\,CE(M(x_{CF}), y_T) + w_{l_1}\,|x - x_{CF}|_1 + w_G\,L_G
 
     with the hinge loss for :math:`L_G` and the discriminator. Rows are
     encoded by :class:`~cfexplain.preprocessing.TabularEncoder` (mode-specific
@@ -350,7 +354,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
                 (
                     "surrogate_refresh",
                     SurrogateRefresh(
-                        self, Xt, condition, y_model,
+                        self,
+                        Xt,
+                        condition,
+                        y_model,
                         every=self.surrogate_refresh_every,
                         n_rows=self.surrogate_refresh_rows,
                         seed=draw_seed(self.random_seed_ + 2),
@@ -400,6 +407,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         if generator is not None:
             noise = torch.randn(len(Xt), self.noise_dim, generator=generator).numpy()
         return self.net_.generate(
-            Xt, condition, target_condition, np.ascontiguousarray(mask, np.float32),
-            noise=noise, generator=generator,
+            Xt,
+            condition,
+            target_condition,
+            np.ascontiguousarray(mask, np.float32),
+            noise=noise,
+            generator=generator,
         )

@@ -113,8 +113,10 @@ class Predictor:
             if not looks_like_proba:
                 # A classification module conventionally returns logits.
                 out = torch.softmax(torch.from_numpy(out), dim=1).numpy()
-        elif self.task == CLASSIFICATION and out.ndim in (1, 2) and out.size == len(
-            array
+        elif (
+            self.task == CLASSIFICATION
+            and out.ndim in (1, 2)
+            and out.size == len(array)
         ):
             # One logit per row: a binary classifier in the BCEWithLogits style.
             p = 1.0 / (1.0 + np.exp(-out.reshape(-1)))
@@ -422,7 +424,11 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
         owner = getattr(model, "__self__", None)
         classes = _estimator_classes(owner) if owner is not None else None
         return Predictor(
-            model, model, kind="callable", task=task, classes=classes,
+            model,
+            model,
+            kind="callable",
+            task=task,
+            classes=classes,
             batch_size=batch_size,
         )
     raise PredictorError(
@@ -452,4 +458,3 @@ class _OneHotPredict:
         out = np.zeros((len(labels), len(self.classes)))
         out[np.arange(len(labels)), columns] = 1.0
         return out
-

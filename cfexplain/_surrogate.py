@@ -127,7 +127,7 @@ class Surrogate:
         Epochs of the initial :meth:`fit`.
     lr : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=256
+    batch_size : int, default=512
         Minibatch size.
     validation_fraction : float, default=0.2
         Share of the rows held out to measure :attr:`fidelity_`.
@@ -155,7 +155,7 @@ class Surrogate:
         hidden_sizes=(128, 128),
         max_epochs=20,
         lr=1e-3,
-        batch_size=256,
+        batch_size=512,
         validation_fraction=0.2,
         device="cpu",
         random_state=0,

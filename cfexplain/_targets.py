@@ -125,8 +125,7 @@ def _labels_to_index(labels, classes):
         found = _class_index(classes, label)
         if found is None:
             raise TargetError(
-                f"target {label!r} is not one of the model's classes "
-                f"{classes.tolist()}"
+                f"target {label!r} is not one of the model's classes {classes.tolist()}"
             )
         index.append(found)
     return np.asarray(index, dtype=int)
@@ -150,7 +149,7 @@ def _check_proba(proba, n_classes):
 
 
 def _opposite(y_model):
-    """The most likely class other than the predicted one, as one-hot rows."""
+    """Return the most likely class other than the predicted one, as one-hot rows."""
     scores = np.array(y_model, dtype=float)
     predicted = scores.argmax(axis=1)
     scores[np.arange(len(scores)), predicted] = -np.inf
@@ -186,8 +185,7 @@ def _resolve_classification(target, y_model, classes):
             return np.broadcast_to(proba, (n, n_classes)).copy()
         if len(array) != n:
             raise TargetError(
-                f"a per-row target needs one label per instance ({n}), got "
-                f"{len(array)}"
+                f"a per-row target needs one label per instance ({n}), got {len(array)}"
             )
         return np.eye(n_classes)[_labels_to_index(array.tolist(), classes)]
     raise TargetError(

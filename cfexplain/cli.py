@@ -98,8 +98,10 @@ def _demo(args) -> int:
     start = time.perf_counter()
     X_cf = explainer.transform(X_test)
     seconds = time.perf_counter() - start
-    print(f"\ntransform: {len(X_test)} rows in {seconds:.2f} s "
-          f"({len(X_test) / seconds:,.0f} rows/s)")
+    print(
+        f"\ntransform: {len(X_test)} rows in {seconds:.2f} s "
+        f"({len(X_test) / seconds:,.0f} rows/s)"
+    )
     report = counterfactual_report(
         clf.predict_proba, X_test, X_cf, name="CounterfactualGAN"
     )

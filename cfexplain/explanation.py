@@ -157,8 +157,7 @@ class Explanation:
         predicted = self._predicted(self.y_original)
         for i, label in enumerate(self.original.index):
             lines.append(
-                f"row {label!r}: predicted {predicted[i]!r}, target "
-                f"{self.target[i]!r}"
+                f"row {label!r}: predicted {predicted[i]!r}, target {self.target[i]!r}"
             )
             for j in range(self.n_counterfactuals):
                 status = "valid" if self.valid[i, j] else "not valid"

@@ -59,5 +59,3 @@ def array_proba(X):
     s = np.asarray(X, dtype=float).sum(axis=1)
     p = 1 / (1 + np.exp(-s))
     return np.column_stack([1 - p, p])
-
-

@@ -9,8 +9,9 @@ from cfexplain._random import draw_seed, torch_generator, torch_seeded
 
 
 def test_auto_is_cpu_without_accelerators():
-    with patch("torch.cuda.is_available", return_value=False), patch(
-        "cfexplain._device._mps_available", return_value=False
+    with (
+        patch("torch.cuda.is_available", return_value=False),
+        patch("cfexplain._device._mps_available", return_value=False),
     ):
         assert resolve_device("auto") == "cpu"
         assert resolve_device(None) == "cpu"

@@ -206,7 +206,8 @@ def test_cuda_pickle_loads_on_cpu(fitted, mixed_frame):
     assert str(restored.net_.device) == "cpu"
     assert any("cuda" in str(w.message).lower() for w in caught)
     pd.testing.assert_frame_equal(
-        restored.transform(mixed_frame.iloc[:10]), fitted.transform(mixed_frame.iloc[:10])
+        restored.transform(mixed_frame.iloc[:10]),
+        fitted.transform(mixed_frame.iloc[:10]),
     )
 
 

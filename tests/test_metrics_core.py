@@ -396,8 +396,12 @@ def test_mmd2_errors():
     X = mixed_frame(10, 0)
     with pytest.raises(InvalidDataError, match="X has 1 rows; the unbiased MMD"):
         mmd2(X.iloc[:1], X)
-    with pytest.raises(InvalidDataError, match="Y has no rows"):
+    with pytest.raises(InvalidDataError, match="Y has 0 rows"):
         mmd2(X, X.iloc[:0])
+    with pytest.raises(InvalidDataError, match="X has 0 rows"):
+        mmd2(np.ones((0, 2)), np.ones((3, 2)))
+    with pytest.raises(InvalidDataError, match="reference has no rows"):
+        mmd2(X, X, reference=X.iloc[:0])
     with pytest.raises(InvalidDataError, match=r"Y is missing columns \['flag'\]"):
         mmd2(X, X.drop(columns="flag"))
     with pytest.raises(InvalidDataError, match=r"reference is missing columns"):
@@ -449,6 +453,8 @@ def test_class_conditional_mmd2_classes_and_labels():
     assert fixed["yes"] == pytest.approx(
         naive_mmd2(X_cf[:19], X_ref[mask], bandwidth=2.0), abs=1e-10
     )
+    empty = class_conditional_mmd2(X_cf[:0], X_ref, [], labels_ref)
+    assert list(empty) == ["no", "yes"] and np.isnan(list(empty.values())).all()
     with pytest.raises(InvalidDataError, match="labels_cf has 3 labels for 20 rows"):
         class_conditional_mmd2(X_cf, X_ref, [0, 1, 0], labels_ref)
     with pytest.raises(InvalidDataError, match="labels_ref must be 1-D"):

@@ -141,7 +141,9 @@ class GANNet(NeuralNet):
         g = self.sampling_generator_
         y_target = sample_targets(y_model, self.task, generator=g)
         feature_mask = sample_feature_masks(
-            n, int(self.feature_of_column_.max()) + 1, self.mask_probability,
+            n,
+            int(self.feature_of_column_.max()) + 1,
+            self.mask_probability,
             generator=g,
         ).to(self.device)
         mask = expand_feature_mask(feature_mask, self.feature_of_column_)
@@ -223,8 +225,9 @@ class GANNet(NeuralNet):
 
     # -- inference -------------------------------------------------------------
 
-    def generate(self, X, y_model, y_target, mask, noise=None, generator=None,
-                 batch_size=4096):
+    def generate(
+        self, X, y_model, y_target, mask, noise=None, generator=None, batch_size=4096
+    ):
         """Generate counterfactuals in batches, without gradients.
 
         Parameters
@@ -258,7 +261,7 @@ class GANNet(NeuralNet):
             for start in range(0, len(X), batch_size):
                 rows = slice(start, start + batch_size)
                 tensors = [
-                    torch.as_tensor(a[rows], dtype=torch.float32, device=self.device)
+                    torch.tensor(a[rows], dtype=torch.float32, device=self.device)
                     for a in (X, y_model, y_target, noise, mask)
                 ]
                 out = module(*tensors, sample=sample, generator=generator)

@@ -56,8 +56,9 @@ def sample_targets(y_model, task, generator=None):
     return torch.where((draw >= 0.8)[:, None], soft, targets)
 
 
-def sample_feature_masks(n_rows, n_features, probability, max_fraction=0.5,
-                         generator=None):
+def sample_feature_masks(
+    n_rows, n_features, probability, max_fraction=0.5, generator=None
+):
     """Draw random sets of frozen features, one per row.
 
     Parameters

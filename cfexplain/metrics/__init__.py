@@ -1,17 +1,44 @@
 """Metrics for counterfactuals of any method.
 
-Sparsity (:func:`l0`, :func:`l1`) compares each counterfactual with its
-original row; the maximum mean discrepancy (:func:`mmd2`,
-:func:`class_conditional_mmd2`) compares the counterfactuals with a sample of
-the data distribution, as in the evaluation of paper 1 (section 4).
+Validity (:func:`validity`) asks the real model whether each counterfactual
+reaches its target. Sparsity (:func:`l0`, :func:`l1`) compares each
+counterfactual with its original row; the maximum mean discrepancy
+(:func:`mmd2`, :func:`class_conditional_mmd2`) compares the counterfactuals
+with a sample of the data distribution, as in the evaluation of paper 1
+(section 4). :func:`counterfactual_report` computes them all at once, and the
+scorers plug them into scikit-learn's model selection.
 """
 
 from ._mmd import class_conditional_mmd2, mmd2
+from ._report import counterfactual_report
+from ._scorers import (
+    CounterfactualScorer,
+    class_mmd2_scorer,
+    counterfactual_scorers,
+    l0_categorical_scorer,
+    l0_scorer,
+    l1_scorer,
+    make_counterfactual_scorer,
+    mmd2_scorer,
+    validity_scorer,
+)
 from ._sparsity import l0, l1
+from ._validity import validity
 
 __all__ = [
+    "CounterfactualScorer",
     "class_conditional_mmd2",
+    "class_mmd2_scorer",
+    "counterfactual_report",
+    "counterfactual_scorers",
     "l0",
+    "l0_categorical_scorer",
+    "l0_scorer",
     "l1",
+    "l1_scorer",
+    "make_counterfactual_scorer",
     "mmd2",
+    "mmd2_scorer",
+    "validity",
+    "validity_scorer",
 ]

@@ -61,7 +61,7 @@ def _check_encode(encode):
     return encode
 
 
-def _represent(samples, reference_name, *, encode, categorical_features):
+def _represent(samples, reference_name, *, encode, categorical_features, min_rows):
     """Coerce the samples and map them to the metric's representation.
 
     Returns a dict with a 2-D float64 array for each sample but the
@@ -71,6 +71,8 @@ def _represent(samples, reference_name, *, encode, categorical_features):
         samples, categorical_features=categorical_features, subset_ok={"reference"}
     )
     names = [name for name in data if name != "reference"]
+    for name in names:
+        _check_rows(data[name], name, min_rows)
     if not encode:
         if categorical:
             raise InvalidDataError(
@@ -147,10 +149,10 @@ def _unbiased_mmd2(A, B, bandwidth, block_size):
     return k_xx + k_yy - 2.0 * k_xy
 
 
-def _check_rows(X, name):
-    if len(X) < 2:
+def _check_rows(X, name, min_rows):
+    if len(X) < min_rows:
         raise InvalidDataError(
-            f"{name} has {len(X)} rows; the unbiased MMD² needs at least 2"
+            f"{name} has {len(X)} rows; the unbiased MMD² needs at least {min_rows}"
         )
 
 
@@ -244,8 +246,8 @@ def mmd2(
     float64, with squared distances expanded as
     :math:`\lVert a\rVert^2 + \lVert b\rVert^2 - 2 a \cdot b` on centred data;
     by symmetry, only half of the blocks of the within-sample sums are
-    computed. 10,000 against 10,000 rows of 85 features take a few seconds on
-    two CPU cores.
+    computed. 10,000 against 10,000 rows of 85 features take about 5 seconds
+    on two CPU cores, with about 100 MiB of memory on top of the inputs.
 
     References
     ----------
@@ -278,9 +280,8 @@ def mmd2(
         "Y" if reference is None else "reference",
         encode=encode,
         categorical_features=categorical_features,
+        min_rows=2,
     )
-    _check_rows(encoded["X"], "X")
-    _check_rows(encoded["Y"], "Y")
     return _unbiased_mmd2(encoded["X"], encoded["Y"], bandwidth, block_size)
 
 
@@ -403,6 +404,7 @@ def class_conditional_mmd2(
         "X_ref",
         encode=encode,
         categorical_features=categorical_features,
+        min_rows=0,
     )
     A, B = encoded["X_cf"], encoded["X_ref"]
     labels_cf = _as_labels(labels_cf, len(A), "labels_cf")

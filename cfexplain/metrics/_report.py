@@ -17,8 +17,17 @@ def _take(X, mask):
     return X[mask] if isinstance(X, pd.DataFrame) else np.asarray(X)[mask]
 
 
-def counterfactual_report(model, X, X_cf, *, target="opposite", reference=None,
-                          categorical_features=None, tolerance=0.0, name=None):
+def counterfactual_report(
+    model,
+    X,
+    X_cf,
+    *,
+    target="opposite",
+    reference=None,
+    categorical_features=None,
+    tolerance=0.0,
+    name=None,
+):
     """Score counterfactuals on every metric of paper 1's tables at once.
 
     Works for any counterfactual method: it only needs the model, the
@@ -75,8 +84,12 @@ def counterfactual_report(model, X, X_cf, *, target="opposite", reference=None,
             labels_cf = predictor.classes_[predictor.predict_labels(X_cf_ok)]
             labels_ref = predictor.classes_[predictor.predict_labels(reference)]
             per_class = class_conditional_mmd2(
-                X_cf_ok, reference, labels_cf, labels_ref,
-                classes=predictor.classes_, **shared,
+                X_cf_ok,
+                reference,
+                labels_cf,
+                labels_ref,
+                classes=predictor.classes_,
+                **shared,
             )
             row.update({f"mmd2_{c}": value for c, value in per_class.items()})
     return pd.DataFrame([row], index=[name] if name is not None else None)

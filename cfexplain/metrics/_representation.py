@@ -492,6 +492,8 @@ class OneHotStandardScaler(TransformerMixin, BaseEstimator):
         return self._transform_coerced(X, "X")
 
     def _transform_coerced(self, X, name):
+        if len(X) == 0:
+            return np.empty((0, self.n_output_features_), dtype=np.float64)
         if isinstance(X, np.ndarray):
             return np.asarray(self.transformer_.transform(X), dtype=np.float64)
         clean = _clean_frame(

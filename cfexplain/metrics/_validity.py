@@ -1,4 +1,4 @@
-"""Validity: does the real model predict the target for the counterfactuals?"""
+"""Validity: whether the real model predicts the target for the counterfactuals."""
 
 from __future__ import annotations
 
