@@ -168,9 +168,12 @@ class BaseCounterfactualExplainer(
             a fitted estimator and ``predict_fn`` is not given, it is taken
             as ``predict_fn``, so ``cf.fit(X, clf.predict_proba)`` works.
         predict_fn : estimator, callable or torch.nn.Module, optional
-            The model under explanation (see :func:`cfexplain.metrics`
-            scorers and the class docstring for what is accepted). Defaults to
-            the ``predictor`` parameter.
+            The model under explanation: a fitted estimator (its
+            ``predict_proba``, else ``predict``), a bound method such as
+            ``clf.predict_proba``, any callable returning probabilities
+            ``(n, n_classes)`` or regression values ``(n,)``, a fitted skorch
+            net or a :class:`torch.nn.Module`. It is called on rows in the
+            format of ``X``. Defaults to the ``predictor`` parameter.
 
         Returns
         -------
@@ -188,9 +191,6 @@ class BaseCounterfactualExplainer(
         """
         self._validate_params()
         model = self._resolve_model(y, predict_fn)
-        for attribute in ("encoder_",):
-            # A refit starts from scratch, even after a failed fit.
-            self.__dict__.pop(attribute, None)
         X_checked = self._check_X(X, reset=True)
         if len(X_checked) < 2:
             raise InvalidDataError(

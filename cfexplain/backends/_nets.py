@@ -118,6 +118,7 @@ class GANNet(NeuralNet):
         self.feature_of_column_ = torch.as_tensor(
             np.asarray(self.feature_of_column), dtype=torch.long, device=self.device
         )
+        self.n_features_ = int(np.max(self.feature_of_column)) + 1
         self.sampling_generator_ = torch.Generator().manual_seed(int(self.seed))
         return self
 
@@ -142,7 +143,7 @@ class GANNet(NeuralNet):
         y_target = sample_targets(y_model, self.task, generator=g)
         feature_mask = sample_feature_masks(
             n,
-            int(self.feature_of_column_.max()) + 1,
+            self.n_features_,
             self.mask_probability,
             generator=g,
         ).to(self.device)
@@ -199,7 +200,7 @@ class GANNet(NeuralNet):
         X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
         loss_pred = prediction_loss(self._model_output(X_cf), y_target, self.task)
-        loss_l1 = sparsity_loss(X, X_cf)
+        loss_l1 = sparsity_loss(X, X_cf, self.n_features_)
         loss = (
             self.adversarial_weight * loss_adv
             + self.prediction_weight * loss_pred

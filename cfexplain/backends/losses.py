@@ -46,22 +46,29 @@ def prediction_loss(model_output, target, task):
     return (outside**2).mean()
 
 
-def sparsity_loss(X, X_cf):
-    """Return :math:`L_{l_1}`: the mean absolute change on the encoding.
+def sparsity_loss(X, X_cf, n_features=None):
+    """Return :math:`L_{l_1}`: the absolute change on the encoding, per feature.
 
     Parameters
     ----------
     X, X_cf : torch.Tensor of shape (n, n_encoded)
         Encoded originals and counterfactuals.
+    n_features : int, optional
+        Number of original features the encoding spans; defaults to the
+        encoded width.
 
     Returns
     -------
     torch.Tensor
-        A scalar: ``|X - X_cf|`` averaged over encoded columns and rows. The
-        mean over columns (not the sum) keeps paper 1's weight ``w_l1 = 10``
-        on the same scale as the other terms whatever the encoded width.
+        A scalar: ``|X - X_cf|`` summed over encoded columns, divided by the
+        number of original features and averaged over rows. Dividing by the
+        features, not the encoded columns, makes the cost of changing one
+        feature independent of how many categories or modes the encoding
+        gives the others, so paper 1's weight ``w_l1 = 10`` means the same on
+        any table: changing one category costs ``2 * w_l1 / n_features``.
     """
-    return (X - X_cf).abs().mean()
+    width = X.shape[1] if n_features is None else n_features
+    return (X - X_cf).abs().sum(dim=1).mean() / width
 
 
 def discriminator_hinge_loss(real_scores, fake_scores):

@@ -116,7 +116,44 @@ class SpanActivation(nn.Module):
                 parts.append(self._one_hot(block, sample, generator))
         return torch.cat(parts, dim=1)
 
+    def prior(self, X, one_hot_logit=4.0):
+        """Return the scores that this activation maps back to ``X``.
+
+        The generator adds them to its output scores, so that a zero output
+        reproduces the original row: a continuous value goes through the
+        inverse of its activation, a one-hot block becomes logits favouring
+        the original category by ``one_hot_logit``. Keeping a feature is then
+        the default and changing it is what the generator must learn, which
+        is what sparse counterfactuals need.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, n_encoded)
+            Encoded rows.
+        one_hot_logit : float, default=4.0
+            Logit of the original category over the others.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, n_encoded)
+        """
+        parts = []
+        for span in self.layout.spans:
+            block = X[:, span.start : span.stop]
+            if span.activation == "tanh":
+                parts.append(torch.atanh(block.clamp(-0.999, 0.999)))
+            elif span.activation == "sigmoid":
+                parts.append(torch.logit(block.clamp(0.001, 0.999)))
+            elif span.activation == "identity":
+                parts.append(block)
+            else:
+                parts.append(one_hot_logit * block)
+        return torch.cat(parts, dim=1)
+
     def _one_hot(self, logits, sample, generator):
+        if not sample and not torch.is_grad_enabled():
+            # Inference: only the argmax matters, skip the softmax.
+            return F.one_hot(logits.argmax(dim=1), logits.shape[1]).to(logits.dtype)
         if sample:
             # Drawn on the CPU, where the seeded generator lives, then moved.
             uniform = (
@@ -149,6 +186,8 @@ class TabularGenerator(nn.Module):
         Widths of the residual layers; CTGAN uses (256, 256).
     tau : float
         Gumbel-softmax temperature of the one-hot spans.
+    one_hot_logit : float, default=4.0
+        Head start of the original category in each one-hot span.
 
     Notes
     -----
@@ -156,7 +195,9 @@ class TabularGenerator(nn.Module):
     encoded columns; the output is ``mask * x + (1 - mask) * G(...)``.
     """
 
-    def __init__(self, layout, n_condition, noise_dim, hidden_sizes, tau=0.2):
+    def __init__(
+        self, layout, n_condition, noise_dim, hidden_sizes, tau=0.2, one_hot_logit=4.0
+    ):
         super().__init__()
         n_data = layout.n_columns
         self.noise_dim = noise_dim
@@ -167,6 +208,10 @@ class TabularGenerator(nn.Module):
             width += size
         self.body = nn.Sequential(*blocks)
         self.head = nn.Linear(width, n_data)
+        # The head starts at zero, so the untrained generator returns its input.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.one_hot_logit = one_hot_logit
         self.activation = SpanActivation(layout, tau)
 
     def forward(self, X, y_model, y_target, noise, mask, sample=True, generator=None):
@@ -194,7 +239,8 @@ class TabularGenerator(nn.Module):
             Encoded counterfactuals.
         """
         hidden = self.body(torch.cat([X, y_model, y_target, noise, mask], dim=1))
-        generated = self.activation(self.head(hidden), sample, generator)
+        scores = self.head(hidden) + self.activation.prior(X, self.one_hot_logit)
+        generated = self.activation(scores, sample, generator)
         return mask * X + (1 - mask) * generated
 
 

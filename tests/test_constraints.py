@@ -1,0 +1,125 @@
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import FAST, frame_proba, make_mixed_frame
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfexplain import CounterfactualGAN
+from cfexplain._constraints import apply_constraints, parse_constraints
+
+FEATURES = ["age", "hours", "color", "member"]
+NUMERICAL = ["age", "hours"]
+
+
+def parse(immutable=None, bounds=None, monotonic=None):
+    return parse_constraints(
+        immutable, bounds, monotonic, feature_names=FEATURES, numerical_features=NUMERICAL
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"immutable": ["height"]}, "unknown feature 'height'"),
+        ({"immutable": [7]}, "feature index 7"),
+        ({"bounds": {"age": (5, 1)}}, r"low <= high, got \(5.0, 1.0\)"),
+        ({"bounds": {"age": 3}}, "must be a pair"),
+        ({"bounds": {"color": (0, 1)}}, "only supported on numerical"),
+        ({"monotonic": {"age": "up"}}, "'increasing' or 'decreasing'"),
+        ({"monotonic": {"member": 1}}, "only supported on numerical"),
+    ],
+)
+def test_invalid_constraints(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        parse(**kwargs)
+
+
+def test_parse_accepts_positions_and_open_bounds():
+    constraints = parse(immutable=2, bounds={0: (None, 50)}, monotonic={"hours": -1})
+    assert constraints.immutable == ("color",)
+    assert constraints.bounds == {"age": (-np.inf, 50.0)}
+    assert constraints.monotonic == {"hours": -1}
+    assert constraints.frozen_mask(FEATURES).tolist() == [0, 0, 1, 0]
+
+
+def test_apply_rules_on_a_hand_made_case():
+    X = pd.DataFrame({"age": [30, 60], "hours": [40.0, 40.0]})
+    X_cf = pd.DataFrame({"age": [20, 70], "hours": [10.0, 55.5]})
+    constraints = parse_constraints(
+        None, {"age": (25.5, 65), "hours": (35, 50)}, {"age": "increasing"},
+        feature_names=["age", "hours"], numerical_features=["age", "hours"],
+    )
+    out = apply_constraints(X, X_cf.copy(), constraints)
+    assert out["age"].tolist() == [30, 65]  # never below the original, ceil/floor
+    assert out["hours"].tolist() == [35.0, 50.0]
+    assert out["age"].dtype == np.int64
+
+
+@pytest.fixture(scope="module")
+def explainer(mixed_frame):
+    return CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+
+
+constraint_sets = st.fixed_dictionaries(
+    {
+        "immutable": st.lists(st.sampled_from(FEATURES), unique=True, max_size=3),
+        "age_bounds": st.one_of(
+            st.none(),
+            st.tuples(st.integers(0, 80), st.integers(0, 40)).map(
+                lambda t: (t[0], t[0] + t[1])
+            ),
+        ),
+        "hours_bounds": st.one_of(
+            st.none(),
+            st.tuples(st.floats(0, 80), st.floats(0, 40)).map(
+                lambda t: (t[0], t[0] + t[1])
+            ),
+        ),
+        "age_direction": st.sampled_from([None, "increasing", "decreasing"]),
+        "hours_direction": st.sampled_from([None, "increasing", "decreasing"]),
+        "seed": st.integers(0, 10_000),
+        "n": st.integers(1, 40),
+    }
+)
+
+
+@settings(deadline=None, max_examples=40)
+@given(spec=constraint_sets)
+def test_constraints_never_violated(explainer, spec):
+    X = make_mixed_frame(n=spec["n"], seed=spec["seed"])
+    before = X.copy()
+    bounds = {
+        name: spec[f"{name}_bounds"]
+        for name in NUMERICAL
+        if spec[f"{name}_bounds"] is not None
+    }
+    monotonic = {
+        name: spec[f"{name}_direction"]
+        for name in NUMERICAL
+        if spec[f"{name}_direction"] is not None
+    }
+    X_cf = explainer.transform(
+        X, immutable=spec["immutable"], bounds=bounds, monotonic=monotonic
+    )
+    pd.testing.assert_frame_equal(X, before)
+    assert (X_cf.dtypes == X.dtypes).all()
+    for name in spec["immutable"]:
+        pd.testing.assert_series_equal(X_cf[name], X[name])
+    for name in NUMERICAL:
+        if name in spec["immutable"]:
+            continue
+        x, x_cf = X[name].to_numpy(float), X_cf[name].to_numpy(float)
+        direction = monotonic.get(name)
+        if direction == "increasing":
+            assert (x_cf >= x).all()
+        if direction == "decreasing":
+            assert (x_cf <= x).all()
+        if name in bounds:
+            low, high = bounds[name]
+            if name == "age":
+                low, high = np.ceil(low), np.floor(high)
+            # A monotone feature already past a bound keeps its original value.
+            low = np.minimum(low, x) if direction == "decreasing" else low
+            high = np.maximum(high, x) if direction == "increasing" else high
+            assert (x_cf >= low - 1e-9).all() and (x_cf <= high + 1e-9).all()

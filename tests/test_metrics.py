@@ -1,0 +1,93 @@
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import FAST, frame_proba, frame_value
+from sklearn.model_selection import GridSearchCV
+
+from cfexplain import CounterfactualGAN, metrics
+from cfexplain.exceptions import TargetError
+
+
+def flipped(X):
+    """Counterfactuals that surely flip frame_proba: extreme ages."""
+    X_cf = X.copy()
+    p = frame_proba(X)[:, 1]
+    X_cf["age"] = np.where(p > 0.5, 18, 69)
+    X_cf["color"] = np.where(p > 0.5, "blue", "red")
+    X_cf["hours"] = np.where(p > 0.5, 60.0, 20.0)
+    return X_cf
+
+
+def test_validity_hand_checked(mixed_frame):
+    X = mixed_frame.iloc[:20]
+    assert metrics.validity(frame_proba, flipped(X), X=X) == 1.0
+    assert metrics.validity(frame_proba, X, X=X) == 0.0
+    mask = metrics.validity(frame_proba, flipped(X), X=X, reduce=None)
+    assert mask.dtype == bool and mask.all()
+    # an explicit class needs no originals
+    labels = frame_proba(flipped(X)).argmax(axis=1)
+    assert metrics.validity(frame_proba, flipped(X), target=labels) == 1.0
+    with pytest.raises(TargetError, match="pass X="):
+        metrics.validity(frame_proba, X)
+
+
+def test_validity_counts_missing_rows_as_invalid(mixed_frame):
+    X = mixed_frame.iloc[:10]
+    X_cf = flipped(X).astype({"age": float, "member": object})
+    X_cf.iloc[:3] = np.nan
+    assert metrics.validity(frame_proba, X_cf, X=X) == pytest.approx(0.7)
+
+
+def test_validity_regression_interval(mixed_frame):
+    X = mixed_frame.iloc[:10]
+    values = frame_value(X)
+    assert metrics.validity(frame_value, X, target=(values.min(), values.max())) == 1
+    assert metrics.validity(frame_value, X, target=(-5, -1)) == 0
+
+
+def test_report_columns_and_values(mixed_frame):
+    X = mixed_frame.iloc[:60]
+    X_cf = flipped(X)
+    report = metrics.counterfactual_report(frame_proba, X, X_cf, name="oracle")
+    assert list(report.index) == ["oracle"]
+    expected = {"n", "coverage", "validity", "l0", "l0_categorical", "l1", "mmd2"}
+    assert expected <= set(report.columns)
+    assert {"mmd2_0", "mmd2_1"} <= set(report.columns)
+    row = report.iloc[0]
+    assert row["n"] == 60 and row["coverage"] == 1.0 and row["validity"] == 1.0
+    assert row["l0_categorical"] == metrics.l0(X, X_cf, features="categorical")
+    same = metrics.counterfactual_report(frame_proba, X, X).iloc[0]
+    assert same["l0"] == 0 and same["l1"] == 0 and same["validity"] == 0
+
+
+def test_scorers_in_grid_search_multi_metric(mixed_frame):
+    scoring = metrics.counterfactual_scorers(
+        ["validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"]
+    )
+    search = GridSearchCV(
+        CounterfactualGAN(**FAST),
+        {"sparsity_weight": [1.0, 50.0]},
+        scoring=scoring,
+        refit="validity",
+        cv=2,
+    )
+    search.fit(mixed_frame, predict_fn=frame_proba)
+    results = pd.DataFrame(search.cv_results_)
+    for name in scoring:
+        assert np.isfinite(results[f"mean_test_{name}"]).all()
+    assert (results["mean_test_validity"].between(0, 1)).all()
+    assert (results["mean_test_l0"] <= 0).all()  # negated: greater is better
+    assert search.best_estimator_.predictor_ is not None
+    assert isinstance(search.best_estimator_.transform(mixed_frame.iloc[:3]), pd.DataFrame)
+
+
+def test_single_scorers_match_metrics(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:40]
+    X_cf = cf.transform(X)
+    assert metrics.l1_scorer(cf, X) == pytest.approx(-metrics.l1(X, X_cf, reference=X))
+    assert metrics.validity_scorer(cf, X) == pytest.approx(
+        metrics.validity(frame_proba, X_cf, X=X)
+    )
+    with pytest.raises(ValueError, match="unknown counterfactual metric"):
+        metrics.make_counterfactual_scorer("accuracy")
