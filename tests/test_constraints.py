@@ -14,7 +14,11 @@ NUMERICAL = ["age", "hours"]
 
 def parse(immutable=None, bounds=None, monotonic=None):
     return parse_constraints(
-        immutable, bounds, monotonic, feature_names=FEATURES, numerical_features=NUMERICAL
+        immutable,
+        bounds,
+        monotonic,
+        feature_names=FEATURES,
+        numerical_features=NUMERICAL,
     )
 
 
@@ -47,8 +51,11 @@ def test_apply_rules_on_a_hand_made_case():
     X = pd.DataFrame({"age": [30, 60], "hours": [40.0, 40.0]})
     X_cf = pd.DataFrame({"age": [20, 70], "hours": [10.0, 55.5]})
     constraints = parse_constraints(
-        None, {"age": (25.5, 65), "hours": (35, 50)}, {"age": "increasing"},
-        feature_names=["age", "hours"], numerical_features=["age", "hours"],
+        None,
+        {"age": (25.5, 65), "hours": (35, 50)},
+        {"age": "increasing"},
+        feature_names=["age", "hours"],
+        numerical_features=["age", "hours"],
     )
     out = apply_constraints(X, X_cf.copy(), constraints)
     assert out["age"].tolist() == [30, 65]  # never below the original, ceil/floor

@@ -78,7 +78,9 @@ def test_scorers_in_grid_search_multi_metric(mixed_frame):
     assert (results["mean_test_validity"].between(0, 1)).all()
     assert (results["mean_test_l0"] <= 0).all()  # negated: greater is better
     assert search.best_estimator_.predictor_ is not None
-    assert isinstance(search.best_estimator_.transform(mixed_frame.iloc[:3]), pd.DataFrame)
+    assert isinstance(
+        search.best_estimator_.transform(mixed_frame.iloc[:3]), pd.DataFrame
+    )
 
 
 def test_single_scorers_match_metrics(mixed_frame):
