@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._constraints import apply_constraints, parse_constraints
 from ._device import resolve_device
-from ._predictor import CLASSIFICATION, as_predictor
+from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._targets import resolve_target
 from .exceptions import InvalidDataError
@@ -198,7 +198,13 @@ class BaseCounterfactualExplainer(
             )
         self.device_ = resolve_device(self.device)
         self.random_seed_ = draw_seed(self.random_state)
-        self.encoder_ = self._make_encoder().fit(X_checked)
+        # A Pipeline(TabularEncoder, skorch net) is differentiable on our own
+        # encoding: reuse its encoder so the generator speaks its language.
+        self.encoded_model_ = split_encoded_torch_model(model)
+        if self.encoded_model_ is not None:
+            self.encoder_ = self.encoded_model_[0]
+        else:
+            self.encoder_ = self._make_encoder().fit(X_checked)
         Xt = self.encoder_.transform(X_checked)
         self.predictor_ = as_predictor(model, task=self.task).check(X_checked)
         y_model = self.predictor_.predict(X_checked)

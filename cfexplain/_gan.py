@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -32,6 +33,17 @@ class _LogProbabilities(nn.Module):
         return torch.log_softmax(self.logits_module(X), dim=1)
 
 
+class _LogOfProbabilities(nn.Module):
+    """Wrap a network returning probabilities so it returns their logarithm."""
+
+    def __init__(self, probability_module):
+        super().__init__()
+        self.probability_module = probability_module
+
+    def forward(self, X):
+        return torch.log(self.probability_module(X).clamp_min(1e-12))
+
+
 class _StandardisedValues(nn.Module):
     """Wrap a regression network so it returns standardised values."""
 
@@ -42,7 +54,8 @@ class _StandardisedValues(nn.Module):
         self.scale = scale
 
     def forward(self, X):
-        return (self.value_module(X) - self.mean) / self.scale
+        values = self.value_module(X).reshape(X.shape[0])
+        return (values - self.mean) / self.scale
 
 
 class SurrogateRefresh(Callback):
@@ -144,10 +157,13 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     encoded by :class:`~cfexplain.preprocessing.TabularEncoder` (mode-specific
     normalisation and one-hot encoding, as CTGAN).
 
-    The model under explanation can be anything :func:`fit` accepts; its
-    gradients come from a differentiable surrogate trained on its outputs and
-    refreshed on generated rows during training. Validity is always measured
-    with the real model.
+    The model under explanation can be anything :meth:`fit` accepts. A
+    ``Pipeline([("encoder", TabularEncoder()), ("net", <skorch net>)])`` is
+    differentiable on the generator's own encoding, so its network gives the
+    gradients directly. Any other model is a black box: the gradients come
+    from a differentiable surrogate trained on its outputs and refreshed on
+    generated rows, relabelled by the real model, during training. Validity
+    is always measured with the real model.
 
     Parameters
     ----------
@@ -217,9 +233,13 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         The fitted encoder.
     predictor_ : object
         The checked wrapper around the model under explanation.
-    surrogate_ : object
+    surrogate_ : object or None
         The differentiable surrogate; ``surrogate_.fidelity_`` is its agreement
-        with the model on held-out training rows.
+        with the model on held-out training rows. ``None`` when the model is a
+        ``Pipeline(TabularEncoder, skorch net)``, whose network is used
+        directly.
+    encoded_model_ : tuple or None
+        For such a pipeline: its encoder, network and output kind.
     net_ : skorch.NeuralNet
         The trained GAN; ``net_.history`` holds the losses per epoch.
     classes_ : numpy.ndarray or None
@@ -322,8 +342,22 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.callbacks = callbacks
 
     def _differentiable_model(self, Xt, y_model):
-        """Train the surrogate and wrap it for the generator's loss."""
+        """Return the model as a torch module on the encoding, for the loss.
+
+        A Pipeline of a TabularEncoder and a skorch net is used directly (a
+        copy of its network, frozen); any other model is distilled into a
+        surrogate.
+        """
         task = self.predictor_.task_
+        if self.encoded_model_ is not None:
+            _, module, outputs = self.encoded_model_
+            self.surrogate_ = None
+            module = copy.deepcopy(module)
+            if outputs == "logits":
+                return _LogProbabilities(module)
+            if outputs == "probabilities":
+                return _LogOfProbabilities(module)
+            return _StandardisedValues(module, self.output_mean_, self.output_scale_)
         self.surrogate_ = Surrogate(
             task=task,
             hidden_sizes=tuple(self.surrogate_hidden),
@@ -343,13 +377,20 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             feature_of_column[span.start : span.stop] = names.index(span.feature)
         return feature_of_column
 
+    def _numeric_stds(self, X):
+        frame = self._as_frame(X, X)
+        return tuple(
+            float(frame[name].astype(float).std())
+            for name in self.encoder_.numerical_features_
+        )
+
     def _fit_backend(self, X, Xt, y_model):
         condition = self._condition(y_model)
         n_condition = condition.shape[1]
         layout = self.encoder_.layout_
         predictor_module = self._differentiable_model(Xt, y_model)
         callbacks = list(self.callbacks or [])
-        if self.surrogate_refresh_every:
+        if self.surrogate_refresh_every and self.surrogate_ is not None:
             callbacks.append(
                 (
                     "surrogate_refresh",
@@ -385,6 +426,8 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             noise_dim=self.noise_dim,
             mask_probability=self.mask_probability,
             lr_discriminator=self.lr_discriminator,
+            numeric_decodings=self.encoder_.numeric_decodings(),
+            numeric_stds=self._numeric_stds(X),
             seed=self.random_seed_,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.9),

@@ -458,3 +458,51 @@ class _OneHotPredict:
         out = np.zeros((len(labels), len(self.classes)))
         out[np.arange(len(labels)), columns] = 1.0
         return out
+
+
+def split_encoded_torch_model(model):
+    """Find a torch network that reads cfexplain's own encoding, if any.
+
+    A model given as ``Pipeline([("encoder", TabularEncoder(...)),
+    ("net", <fitted skorch net>)])`` is differentiable on the very encoding
+    the generators work on, so no surrogate is needed: the generator can
+    back-propagate through the user's network itself.
+
+    Parameters
+    ----------
+    model : object
+        The model under explanation, possibly a bound method of it.
+
+    Returns
+    -------
+    tuple or None
+        ``(encoder, module, outputs)`` where ``encoder`` is the fitted
+        :class:`~cfexplain.preprocessing.TabularEncoder`, ``module`` the
+        trained :class:`torch.nn.Module` and ``outputs`` one of
+        ``"logits"`` (skorch classifier trained with a cross-entropy
+        criterion), ``"probabilities"`` (skorch's default classifier) or
+        ``"values"`` (a regressor); ``None`` for any other model.
+    """
+    from sklearn.pipeline import Pipeline
+    from skorch import NeuralNet, NeuralNetClassifier
+
+    from .preprocessing import TabularEncoder
+
+    model = getattr(model, "__self__", model)
+    if not isinstance(model, Pipeline) or len(model.steps) != 2:
+        return None
+    encoder, net = model.steps[0][1], model.steps[1][1]
+    if not (isinstance(encoder, TabularEncoder) and hasattr(encoder, "layout_")):
+        return None
+    if not (isinstance(net, NeuralNet) and getattr(net, "initialized_", False)):
+        return None
+    if isinstance(net, NeuralNetClassifier):
+        criterion = getattr(net, "criterion_", None)
+        outputs = (
+            "logits"
+            if isinstance(criterion, torch.nn.CrossEntropyLoss)
+            else "probabilities"
+        )
+    else:
+        outputs = "values"
+    return encoder, net.module_, outputs

@@ -263,3 +263,31 @@ def test_other_frame_same_format():
     cf = CounterfactualGAN(**FAST).fit(X, frame_proba)
     out = cf.transform(X.iloc[:7])
     assert out["age"].dtype == np.int64 and out["member"].dtype == bool
+
+
+def test_encoded_torch_pipeline_is_used_directly(mixed_frame):
+    from skorch import NeuralNetClassifier
+
+    from cfexplain.preprocessing import TabularEncoder
+
+    y = (frame_proba(mixed_frame)[:, 1] > 0.5).astype("int64")
+    encoder = TabularEncoder(random_state=0).fit(mixed_frame)
+    width = encoder.layout_.n_columns
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(
+            torch.nn.Linear(width, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+        ),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=3,
+        verbose=0,
+    )
+    model = Pipeline([("encoder", encoder), ("net", net)]).fit(mixed_frame, y)
+    weights = [p.detach().clone() for p in net.module_.parameters()]
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, model.predict_proba)
+    assert cf.surrogate_ is None and cf.encoder_ is encoder
+    assert cf.encoded_model_[2] == "logits"
+    X_cf = cf.transform(mixed_frame.iloc[:10])
+    assert X_cf.shape == (10, 4)
+    # the user's network is neither moved, frozen nor trained
+    for before, after in zip(weights, net.module_.parameters(), strict=True):
+        assert torch.equal(before, after) and after.requires_grad

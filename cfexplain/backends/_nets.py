@@ -24,6 +24,7 @@ from .losses import (
     prediction_loss,
     sparsity_loss,
 )
+from .networks import NumericValues
 from .sampling import expand_feature_mask, sample_feature_masks, sample_targets
 
 __all__ = ["GANNet"]
@@ -66,6 +67,11 @@ class GANNet(NeuralNet):
         Share of training rows that get a random set of frozen features.
     lr_discriminator : float
         Adam learning rate of the discriminator (the generator's is ``lr``).
+    numeric_decodings : tuple of NumericDecoding
+        How numerical features decode; the sparsity loss then measures them
+        in standardised units (see :func:`~cfexplain.backends.losses.sparsity_loss`).
+    numeric_stds : tuple of float
+        Training standard deviation of each numerical feature.
     seed : int
         Seed of the sampling of noise, targets and masks during training.
     **kwargs
@@ -86,6 +92,8 @@ class GANNet(NeuralNet):
         noise_dim=16,
         mask_probability=0.5,
         lr_discriminator=2e-4,
+        numeric_decodings=(),
+        numeric_stds=(),
         seed=0,
         **kwargs,
     ):
@@ -101,6 +109,8 @@ class GANNet(NeuralNet):
         self.noise_dim = noise_dim
         self.mask_probability = mask_probability
         self.lr_discriminator = lr_discriminator
+        self.numeric_decodings = numeric_decodings
+        self.numeric_stds = numeric_stds
         self.seed = seed
         kwargs.setdefault("criterion", _NoCriterion)
         super().__init__(module, *args, **kwargs)
@@ -119,6 +129,19 @@ class GANNet(NeuralNet):
             np.asarray(self.feature_of_column), dtype=torch.long, device=self.device
         )
         self.n_features_ = int(np.max(self.feature_of_column)) + 1
+        if self.numeric_decodings:
+            self.numeric_values_ = NumericValues(
+                self.numeric_decodings, self.numeric_stds
+            ).to(self.device)
+            categorical = np.ones(len(self.feature_of_column), dtype=np.float32)
+            for decoding in self.numeric_decodings:
+                categorical[decoding.scalar_column] = 0.0
+                if decoding.mode_start is not None:
+                    categorical[decoding.mode_start : decoding.mode_stop] = 0.0
+            self.category_columns_ = torch.as_tensor(categorical, device=self.device)
+        else:
+            self.numeric_values_ = None
+            self.category_columns_ = None
         self.sampling_generator_ = torch.Generator().manual_seed(int(self.seed))
         return self
 
@@ -200,7 +223,9 @@ class GANNet(NeuralNet):
         X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
         loss_pred = prediction_loss(self._model_output(X_cf), y_target, self.task)
-        loss_l1 = sparsity_loss(X, X_cf, self.n_features_)
+        loss_l1 = sparsity_loss(
+            X, X_cf, self.n_features_, self.category_columns_, self.numeric_values_
+        )
         loss = (
             self.adversarial_weight * loss_adv
             + self.prediction_weight * loss_pred

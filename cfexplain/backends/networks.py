@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from ..preprocessing._layout import FeatureLayout
 
 __all__ = [
+    "NumericValues",
     "ResidualLayer",
     "SpanActivation",
     "TabularDiscriminator",
@@ -286,3 +287,58 @@ class TabularDiscriminator(nn.Module):
             Unbounded scores (hinge loss).
         """
         return self.layers(torch.cat([X, condition], dim=1))[:, 0]
+
+
+class NumericValues(nn.Module):
+    """Read numerical features off encoded rows, standardised, differentiably.
+
+    Built from the encoder's :class:`~cfexplain.preprocessing.NumericDecoding`
+    maps; with straight-through one-hot mode blocks the decoded value has a
+    gradient with respect to both the scalar and the mode scores.
+
+    Parameters
+    ----------
+    decodings : sequence of NumericDecoding
+        One per numerical feature.
+    stds : sequence of float
+        Standard deviation of each feature in the training data; values are
+        divided by it, so a change of one standard deviation counts 1.
+    """
+
+    def __init__(self, decodings, stds):
+        super().__init__()
+        self.decodings = tuple(decodings)
+        for i, (decoding, std) in enumerate(zip(self.decodings, stds, strict=True)):
+            scale = float(std) if std > 0 else 1.0
+            self.register_buffer(
+                f"scales_{i}",
+                torch.tensor(decoding.scales, dtype=torch.float32) / scale,
+            )
+            self.register_buffer(
+                f"offsets_{i}",
+                torch.tensor(decoding.offsets, dtype=torch.float32) / scale,
+            )
+
+    def forward(self, X):
+        """Return the standardised values, shape ``(n, n_numerical)``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, n_encoded)
+            Encoded rows.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        columns = []
+        for i, decoding in enumerate(self.decodings):
+            scales = getattr(self, f"scales_{i}")
+            offsets = getattr(self, f"offsets_{i}")
+            scalar = X[:, decoding.scalar_column]
+            if decoding.mode_start is None:
+                columns.append(scalar * scales[0] + offsets[0])
+                continue
+            modes = X[:, decoding.mode_start : decoding.mode_stop]
+            columns.append(scalar * (modes @ scales) + modes @ offsets)
+        return torch.stack(columns, dim=1)

@@ -7,7 +7,14 @@ its CTGAN-style transformer for numerical columns. :class:`FeatureLayout` and
 :class:`FeatureSpan` describe the encoded vector to the backends.
 """
 
-from ._layout import CATEGORY, CONTINUOUS, MODE, FeatureLayout, FeatureSpan
+from ._layout import (
+    CATEGORY,
+    CONTINUOUS,
+    MODE,
+    FeatureLayout,
+    FeatureSpan,
+    NumericDecoding,
+)
 from ._mode_specific import ModeSpecificNormalizer
 from ._tabular_encoder import TabularEncoder
 
@@ -18,5 +25,6 @@ __all__ = [
     "FeatureLayout",
     "FeatureSpan",
     "ModeSpecificNormalizer",
+    "NumericDecoding",
     "TabularEncoder",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "MODE",
     "FeatureLayout",
     "FeatureSpan",
+    "NumericDecoding",
 ]
 
 #: A single real-valued column: a scaled number (standard, min-max) or the
@@ -164,3 +165,34 @@ class FeatureLayout:
         """
         spans = self.spans_of(feature)
         return [i for span in spans for i in range(span.start, span.stop)]
+
+
+@dataclass(frozen=True)
+class NumericDecoding:
+    """How to read a numerical feature's value back off its encoded spans.
+
+    The value is ``scales[k] * x[scalar_column] + offsets[k]`` where ``k`` is
+    the hot column of the mode block ``[mode_start, mode_stop)``, or ``k = 0``
+    when the feature has no mode block (standard or min-max scaling). With a
+    one-hot (or straight-through one-hot) mode block ``m`` this is the
+    differentiable ``x[scalar] * (m @ scales) + m @ offsets``, which lets a
+    backend measure changes in the feature's own units.
+
+    Parameters
+    ----------
+    feature : str
+        Name of the original column.
+    scalar_column : int
+        Encoded column of the scalar.
+    mode_start, mode_stop : int or None
+        The mode one-hot block, if any.
+    scales, offsets : tuple of float
+        One per mode (or a single pair).
+    """
+
+    feature: str
+    scalar_column: int
+    mode_start: int | None
+    mode_stop: int | None
+    scales: tuple
+    offsets: tuple

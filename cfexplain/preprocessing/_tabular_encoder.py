@@ -31,8 +31,19 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ..exceptions import InvalidDataError
-from ._layout import CATEGORY, CONTINUOUS, MODE, FeatureLayout, FeatureSpan
-from ._mode_specific import ModeSpecificNormalizer, resolve_feature_names
+from ._layout import (
+    CATEGORY,
+    CONTINUOUS,
+    MODE,
+    FeatureLayout,
+    FeatureSpan,
+    NumericDecoding,
+)
+from ._mode_specific import (
+    _STD_MULTIPLIER,
+    ModeSpecificNormalizer,
+    resolve_feature_names,
+)
 
 __all__ = ["TabularEncoder"]
 
@@ -467,6 +478,51 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                     FeatureSpan(name, MODE, block.start + 1, block.stop, "softmax")
                 )
         return FeatureLayout(tuple(spans))
+
+    def numeric_decodings(self):
+        """Describe how each numerical feature decodes, for differentiable use.
+
+        Returns
+        -------
+        tuple of NumericDecoding
+            One per numerical feature, in column order: the affine map per
+            mode from the encoded scalar back to the feature's units (before
+            clipping to the fitted range).
+        """
+        check_is_fitted(self, "layout_")
+        transformers = {
+            key: encoder for key, encoder, _ in self.column_transformer_.transformers_
+        }
+        decodings = []
+        for j, (name, kind) in enumerate(zip(self._names, self._kinds, strict=True)):
+            if kind == _CATEGORICAL:
+                continue
+            encoder = transformers[str(j)]
+            spans = self.layout_.spans_of(name)
+            scalar = spans[0].start
+            mode = spans[1] if len(spans) > 1 else None
+            if isinstance(encoder, ModeSpecificNormalizer):
+                scales = tuple(
+                    float(v) for v in _STD_MULTIPLIER * np.asarray(encoder.stds_[0])
+                )
+                offsets = tuple(float(v) for v in encoder.means_[0])
+            elif isinstance(encoder, StandardScaler):
+                scales = (float(encoder.scale_[0]),)
+                offsets = (float(encoder.mean_[0]),)
+            else:
+                scales = (1.0 / float(encoder.scale_[0]),)
+                offsets = (-float(encoder.min_[0]) / float(encoder.scale_[0]),)
+            decodings.append(
+                NumericDecoding(
+                    name,
+                    scalar,
+                    None if mode is None else mode.start,
+                    None if mode is None else mode.stop,
+                    scales,
+                    offsets,
+                )
+            )
+        return tuple(decodings)
 
     def transform(self, X):
         """Encode a table.
