@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks on every public explainer."""
 
+import pytest
 from cf_testing import array_proba
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -21,6 +22,7 @@ TINY = {
 EXPECTED_FAILED_CHECKS = {}
 
 
+@pytest.mark.filterwarnings("ignore:the model predicts a single class")
 @parametrize_with_checks(
     [CounterfactualGAN(predictor=array_proba, **TINY)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,

@@ -142,9 +142,9 @@ class SpanActivation(nn.Module):
         for span in self.layout.spans:
             block = X[:, span.start : span.stop]
             if span.activation == "tanh":
-                parts.append(torch.atanh(block.clamp(-0.999, 0.999)))
+                parts.append(torch.atanh(block.clamp(-1 + 1e-6, 1 - 1e-6)))
             elif span.activation == "sigmoid":
-                parts.append(torch.logit(block.clamp(0.001, 0.999)))
+                parts.append(torch.logit(block.clamp(1e-6, 1 - 1e-6)))
             elif span.activation == "identity":
                 parts.append(block)
             else:

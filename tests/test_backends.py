@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import torch
+from cf_testing import make_mixed_frame
+
+from cfexplain.backends.losses import prediction_loss, sparsity_loss
+from cfexplain.backends.networks import NumericValues, SpanActivation, TabularGenerator
+from cfexplain.backends.sampling import sample_feature_masks, sample_targets
+from cfexplain.preprocessing import TabularEncoder
+
+
+@pytest.fixture(scope="module", params=["mode_specific", "standard", "minmax"])
+def encoded(request):
+    X = make_mixed_frame(n=120)
+    encoder = TabularEncoder(numerical=request.param, random_state=0).fit(X)
+    return X, encoder, encoder.transform(X)
+
+
+def test_numeric_values_match_the_decoder(encoded):
+    X, encoder, Xt = encoded
+    decodings = encoder.numeric_decodings()
+    assert [d.feature for d in decodings] == ["age", "hours"]
+    values = NumericValues(decodings, [1.0, 1.0])(torch.as_tensor(Xt)).numpy()
+    np.testing.assert_allclose(values[:, 0], X["age"], atol=1e-3)
+    np.testing.assert_allclose(values[:, 1], X["hours"], atol=1e-3)
+
+
+def test_untrained_generator_returns_its_input(encoded):
+    _, encoder, Xt = encoded
+    x = torch.as_tensor(Xt)
+    generator = TabularGenerator(encoder.layout_, 2, 3, (8,)).eval()
+    cond = torch.full((len(x), 2), 0.5)
+    with torch.no_grad():
+        out = generator(
+            x, cond, cond, torch.zeros(len(x), 3), torch.zeros_like(x), False
+        )
+    decoded = encoder.inverse_transform(out.numpy())
+    original = encoder.inverse_transform(Xt)
+    for column in ["age", "color", "member"]:
+        assert (decoded[column] == original[column]).all()
+    np.testing.assert_allclose(decoded["hours"], original["hours"], rtol=1e-4)
+
+
+def test_frozen_columns_are_copied(encoded):
+    _, encoder, Xt = encoded
+    x = torch.as_tensor(Xt)
+    generator = TabularGenerator(encoder.layout_, 2, 3, (8,))
+    torch.nn.init.normal_(generator.head.weight)
+    mask = torch.zeros_like(x)
+    mask[:, :3] = 1
+    cond = torch.full((len(x), 2), 0.5)
+    out = generator(x, cond, cond, torch.randn(len(x), 3), mask)
+    assert torch.equal(out[:, :3], x[:, :3])
+
+
+def test_span_activation_gives_exact_one_hots(encoded):
+    _, encoder, _ = encoded
+    activation = SpanActivation(encoder.layout_)
+    scores = torch.randn(50, encoder.layout_.n_columns, requires_grad=True)
+    out = activation(scores, sample=True, generator=torch.Generator().manual_seed(0))
+    for span in encoder.layout_.spans:
+        if span.is_one_hot:
+            block = out[:, span.as_slice()]
+            torch.testing.assert_close(block.sum(dim=1), torch.ones(50))
+            assert ((block - 0.5).abs() > 0.49).all()  # hard values
+    out.sum().backward()
+    assert scores.grad is not None and torch.isfinite(scores.grad).all()
+
+
+def test_losses_hand_computed():
+    logp = torch.log(torch.tensor([[0.25, 0.75]]))
+    target = torch.tensor([[0.0, 1.0]])
+    assert prediction_loss(logp, target, "classification").item() == pytest.approx(
+        -np.log(0.75)
+    )
+    value = torch.tensor([3.0])
+    interval = torch.tensor([[1.0, 0.5]])  # [0.5, 1.5]
+    assert prediction_loss(value, interval, "regression").item() == pytest.approx(2.25)
+    X = torch.tensor([[1.0, 0.0, 0.5]])
+    X_cf = torch.tensor([[0.0, 1.0, 0.0]])
+    assert sparsity_loss(X, X_cf, n_features=2).item() == pytest.approx(1.25)
+
+
+def test_sampling_shapes_and_ranges():
+    g = torch.Generator().manual_seed(0)
+    y = torch.softmax(torch.randn(200, 3), dim=1)
+    targets = sample_targets(y, "classification", generator=g)
+    assert targets.shape == (200, 3)
+    torch.testing.assert_close(targets.sum(dim=1), torch.ones(200))
+    masks = sample_feature_masks(200, 5, 0.5, generator=g)
+    assert set(masks.unique().tolist()) <= {0.0, 1.0}
+    assert (masks.sum(dim=1) == 0).float().mean() > 0.4  # unmasked rows remain
