@@ -188,9 +188,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         10), averaged over encoded columns.
     adversarial_weight : float, default=1.0
         :math:`w_G`, weight of the adversarial loss (paper 1: 1).
-    max_epochs : int, default=100
-        Training epochs. Paper 1 trains 1000; 100 keeps fitting Adult within
-        about two minutes on two CPU cores (see the benchmark).
+    max_epochs : int, default=30
+        Training epochs. Paper 1 trains 1000; 30 epochs of CTGAN-sized
+        networks keep fitting Adult's 26,000 training rows within about two
+        minutes on two CPU cores (see ``benchmarks/adult.py``).
     batch_size : int, default=512
         Paper 1's batch size.
     lr_generator, lr_discriminator : float, default=2e-4
@@ -294,7 +295,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         prediction_weight=1.0,
         sparsity_weight=10.0,
         adversarial_weight=1.0,
-        max_epochs=100,
+        max_epochs=30,
         batch_size=512,
         lr_generator=2e-4,
         lr_discriminator=2e-4,

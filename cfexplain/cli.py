@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     demo = commands.add_parser(
         "demo", help="explain a classifier on the shipped Adult data"
     )
-    demo.add_argument("--epochs", type=int, default=100, help="GAN epochs")
+    demo.add_argument("--epochs", type=int, default=30, help="GAN epochs")
     demo.add_argument("--rows", type=int, default=5, help="rows to explain")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--verbose", type=int, default=0, help="training progress")
