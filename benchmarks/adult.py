@@ -256,7 +256,7 @@ def main():
     print(table)
 
     if args.sweep:
-        points = sweep(mlp, X_train, X_test, params, [1.0, 10.0, 30.0, 100.0, 300.0])
+        points = sweep(mlp, X_train, X_test, params, [1.0, 3.0, 10.0, 30.0, 100.0])
         (RESULTS / "adult_sweep.json").write_text(
             json.dumps(points, indent=2, default=float)
         )

@@ -291,3 +291,42 @@ def test_encoded_torch_pipeline_is_used_directly(mixed_frame):
     # the user's network is neither moved, frozen nor trained
     for before, after in zip(weights, net.module_.parameters(), strict=True):
         assert torch.equal(before, after) and after.requires_grad
+
+
+def test_clone_keeps_the_model_by_reference(mixed_frame):
+    from sklearn.base import clone
+
+    clf = LogisticRegression().fit(np.eye(3), [0, 1, 1])
+    cf = CounterfactualGAN(predictor=clf, sparsity_weight=3.0)
+    copy = clone(cf)
+    assert copy.predictor is clf
+    assert copy.sparsity_weight == 3.0 and copy is not cf
+
+
+def test_metadata_routing_in_a_pipeline(mixed_frame):
+    from sklearn import config_context
+
+    with config_context(enable_metadata_routing=True):
+        cf = CounterfactualGAN(**FAST).set_fit_request(predict_fn=True)
+        pipe = Pipeline([("cf", cf)]).fit(mixed_frame, predict_fn=frame_proba)
+        assert pipe.transform(mixed_frame.iloc[:2]).shape == (2, 4)
+
+
+def test_early_stopping_callback(mixed_frame):
+    from skorch.callbacks import EarlyStopping
+
+    params = {**FAST, "max_epochs": 50}
+    stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=1e9)
+    cf = CounterfactualGAN(callbacks=[stopper], **params).fit(mixed_frame, frame_proba)
+    assert len(cf.net_.history) < 50
+
+
+def test_joblib_round_trip(fitted, mixed_frame, tmp_path):
+    import joblib
+
+    path = tmp_path / "cf.joblib"
+    joblib.dump(fitted, path)
+    restored = joblib.load(path)
+    pd.testing.assert_frame_equal(
+        restored.transform(mixed_frame), fitted.transform(mixed_frame)
+    )
