@@ -59,6 +59,7 @@ class BaseCounterfactualExplainer(
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "regression_tolerance": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     # -- scikit-learn protocol -------------------------------------------------
@@ -298,21 +299,45 @@ class BaseCounterfactualExplainer(
         index = X_frame.index
         condition = self._condition(y_model)
         target_condition = self._target_condition(resolved)
-        generator = torch_generator(self.random_seed_)
-        frames = []
-        for sample in range(n_samples):
-            Xt_cf = self._generate(
-                Xt,
-                condition,
-                target_condition,
-                frozen,
-                generator=generator if sample > 0 else None,
-            )
-            X_cf = self.encoder_.inverse_transform(Xt_cf)
-            X_cf = self._as_frame(X, X_cf)
+
+        def decode(Xt_cf):
+            X_cf = self._as_frame(X, self.encoder_.inverse_transform(Xt_cf))
             X_cf.index = index
-            frames.append(apply_constraints(X_frame, X_cf, constraints))
+            return apply_constraints(X_frame, X_cf, constraints)
+
+        args = (Xt, condition, target_condition, frozen)
+        frames = [self._best_candidate(X, Xt, args, decode, resolved)]
+        generator = torch_generator(self.random_seed_)
+        for _ in range(n_samples - 1):
+            frames.append(decode(self._generate(*args, generator=generator)))
         return X_frame, y_model, resolved, frames
+
+    def _best_candidate(self, X, Xt, args, decode, resolved):
+        """Return the deterministic counterfactuals, one per row.
+
+        With ``n_candidates > 1`` the generator answers each row with the
+        noise-free candidate and ``n_candidates - 1`` others, each made with a
+        fixed noise vector shared by every row (so a row's answer does not
+        depend on the batch). The real model scores them all, and each row
+        gets its closest valid candidate (L1 on the encoding), or the
+        noise-free one when none is valid.
+        """
+        if self.n_candidates == 1:
+            return decode(self._generate(*args))
+        n = len(Xt)
+        frames, costs = [], []
+        for candidate in range(self.n_candidates):
+            Xt_cf = self._generate(*args, candidate=candidate)
+            frame = decode(Xt_cf)
+            valid = resolved.is_met(self.predictor_.predict(self._output(X, frame)))
+            distance = np.abs(Xt_cf - Xt).sum(axis=1)
+            frames.append(frame)
+            costs.append(np.where(valid, distance, np.inf))
+        costs = np.stack(costs)
+        best = np.where(np.isfinite(costs).any(axis=0), costs.argmin(axis=0), 0)
+        stacked = pd.concat(frames)
+        chosen = stacked.iloc[best * n + np.arange(n)]
+        return chosen
 
     def transform(self, X, target=None, *, immutable=None, bounds=None, monotonic=None):
         """Return one counterfactual per row, in the input's format.
@@ -453,6 +478,13 @@ class BaseCounterfactualExplainer(
         """Train the networks; ``X`` in the user's format, ``Xt`` encoded."""
         raise NotImplementedError
 
-    def _generate(self, Xt, condition, target_condition, frozen, generator=None):
-        """Return encoded counterfactuals (float32, same shape as ``Xt``)."""
+    def _generate(
+        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
+    ):
+        """Return encoded counterfactuals (float32, same shape as ``Xt``).
+
+        ``candidate`` 0 is the noise-free answer; candidate ``j > 0`` uses a
+        fixed noise vector, the same for every row. With a ``generator`` the
+        noise is drawn per row instead (``explain``'s extra samples).
+        """
         raise NotImplementedError  # pragma: no cover - abstract

@@ -218,6 +218,12 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     regression_tolerance : float, default=0.05
         For a regression value target, the accepted distance in standard
         deviations of the model's outputs on the training rows.
+    n_candidates : int, default=1
+        Deterministic candidates per row in :meth:`transform`: the noise-free
+        answer plus ``n_candidates - 1`` made with fixed noise vectors. The
+        real model scores them and each row gets its closest valid one, which
+        raises validity for black boxes at ``n_candidates`` times the model
+        calls.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
     random_state : int, RandomState instance or None, default=None
@@ -309,6 +315,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         surrogate_refresh_every=1,
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,
+        n_candidates=1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -337,6 +344,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.surrogate_refresh_every = surrogate_refresh_every
         self.surrogate_refresh_rows = surrogate_refresh_rows
         self.regression_tolerance = regression_tolerance
+        self.n_candidates = n_candidates
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -445,16 +453,27 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         )
         self.net_.fit({"X": Xt, "y_model": condition}, None)
 
-    def _generate(self, Xt, condition, target_condition, frozen, generator=None):
+    def _generate(
+        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
+    ):
         mask = np.broadcast_to(frozen[self.feature_of_column_], Xt.shape)
-        noise = None
+        noise, sample = None, False
         if generator is not None:
             noise = torch.randn(len(Xt), self.noise_dim, generator=generator).numpy()
+            sample = True
+        elif candidate > 0:
+            # One noise vector per candidate, shared by all rows: answers stay
+            # independent of the batch.
+            z = torch.randn(
+                self.noise_dim, generator=torch_generator(self.random_seed_ + candidate)
+            ).numpy()
+            noise = np.broadcast_to(z, (len(Xt), self.noise_dim))
         return self.net_.generate(
             Xt,
             condition,
             target_condition,
             np.ascontiguousarray(mask, np.float32),
             noise=noise,
+            sample=sample,
             generator=generator,
         )

@@ -330,3 +330,17 @@ def test_joblib_round_trip(fitted, mixed_frame, tmp_path):
     pd.testing.assert_frame_equal(
         restored.transform(mixed_frame), fitted.transform(mixed_frame)
     )
+
+
+def test_candidates_never_lower_validity_and_stay_batch_independent(mixed_frame):
+    from cfexplain.metrics import validity
+
+    one = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    four = CounterfactualGAN(n_candidates=4, **FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:60]
+    v1 = validity(frame_proba, one.transform(X), X=X, reduce=None)
+    v4 = validity(frame_proba, four.transform(X), X=X, reduce=None)
+    assert (v4 >= v1).all()
+    full = four.transform(mixed_frame)
+    part = four.transform(mixed_frame.iloc[[7, 2, 30]])
+    pd.testing.assert_frame_equal(part, full.iloc[[7, 2, 30]])

@@ -252,7 +252,15 @@ class GANNet(NeuralNet):
     # -- inference -------------------------------------------------------------
 
     def generate(
-        self, X, y_model, y_target, mask, noise=None, generator=None, batch_size=4096
+        self,
+        X,
+        y_model,
+        y_target,
+        mask,
+        noise=None,
+        sample=None,
+        generator=None,
+        batch_size=4096,
     ):
         """Generate counterfactuals in batches, without gradients.
 
@@ -268,8 +276,11 @@ class GANNet(NeuralNet):
             Noise; ``None`` means zeros and argmax one-hots: the deterministic
             answer used by ``transform``. With noise, one-hot spans are
             sampled with ``generator``.
+        sample : bool, optional
+            Whether one-hot spans are sampled (Gumbel) or take the argmax;
+            defaults to sampling exactly when ``noise`` is given.
         generator : torch.Generator, optional
-            Source of the Gumbel noise when ``noise`` is given.
+            Source of the Gumbel noise when sampling.
         batch_size : int, default=4096
             Rows per forward pass.
 
@@ -279,7 +290,8 @@ class GANNet(NeuralNet):
         """
         module = self.module_
         module.eval()
-        sample = noise is not None
+        if sample is None:
+            sample = noise is not None
         if noise is None:
             noise = np.zeros((len(X), self.noise_dim), dtype=np.float32)
         parts = []
