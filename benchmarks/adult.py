@@ -173,18 +173,19 @@ def plot_sweep(points, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
     l0 = [p["l0_categorical"] for p in points]
     mmd = [p["class_mmd2"] for p in points]
     ax.plot(l0, mmd, "o-")
     for p in points:
         ax.annotate(
-            f"w={p['sparsity_weight']:g}",
+            f"w={p['sparsity_weight']:g}, valid {p['validity']:.0%}",
             (p["l0_categorical"], p["class_mmd2"]),
             textcoords="offset points",
             xytext=(4, 4),
             fontsize=8,
         )
+    ax.set_xlim(right=max(l0) * 1.35)
     ax.set_xlabel("categorical L0 (categories changed per row)")
     ax.set_ylabel("class-conditional MMD² (mean)")
     ax.set_title("CounterfactualGAN on Adult: realism vs sparsity")
@@ -206,8 +207,15 @@ def main():
         action="store_true",
         help="also sweep sparsity_weight with GridSearchCV",
     )
+    parser.add_argument(
+        "--replot", action="store_true", help="redraw the sweep from its JSON and exit"
+    )
     parser.add_argument("--settings", default="mlp,hgb,hgb_candidates,mlp_immutable")
     args = parser.parse_args()
+    sweep_png = HERE.parent / "docs" / "_static" / "adult_sweep.png"
+    if args.replot:
+        plot_sweep(json.loads((RESULTS / "adult_sweep.json").read_text()), sweep_png)
+        return
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     X, y = datasets.load_adult(return_X_y=True)
@@ -267,7 +275,7 @@ def main():
         (RESULTS / "adult_sweep.json").write_text(
             json.dumps(points, indent=2, default=float)
         )
-        plot_sweep(points, HERE.parent / "docs" / "_static" / "adult_sweep.png")
+        plot_sweep(points, sweep_png)
         for p in points:
             print(p)
 
