@@ -206,6 +206,12 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     mask_probability : float, default=0.5
         Share of training rows trained with a random set of frozen features,
         which lets ``immutable`` work at explain time without retraining.
+    prediction_margin : float, default=0.0
+        Hinge margin on the prediction loss: a counterfactual whose predicted
+        distribution is within this Kullback-Leibler divergence of the target
+        adds no prediction loss, so the generator stops pushing it further
+        (``log(1 / 0.8)`` stops at 80 % for a one-hot target). 0 is paper 1's
+        cross-entropy.
     surrogate_hidden : tuple of int, default=(128, 128)
         Hidden widths of the surrogate network.
     surrogate_epochs : int, default=20
@@ -283,6 +289,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         "discriminator_hidden": [tuple, list],
         "tau": [Interval(numbers.Real, 0, None, closed="neither")],
         "mask_probability": [Interval(numbers.Real, 0, 1, closed="both")],
+        "prediction_margin": [Interval(numbers.Real, 0, None, closed="left")],
         "surrogate_hidden": [tuple, list],
         "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -310,6 +317,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         discriminator_hidden=(256, 256),
         tau=0.2,
         mask_probability=0.5,
+        prediction_margin=0.0,
         surrogate_hidden=(128, 128),
         surrogate_epochs=20,
         surrogate_refresh_every=1,
@@ -339,6 +347,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.discriminator_hidden = discriminator_hidden
         self.tau = tau
         self.mask_probability = mask_probability
+        self.prediction_margin = prediction_margin
         self.surrogate_hidden = surrogate_hidden
         self.surrogate_epochs = surrogate_epochs
         self.surrogate_refresh_every = surrogate_refresh_every
@@ -434,6 +443,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             adversarial_weight=self.adversarial_weight,
             noise_dim=self.noise_dim,
             mask_probability=self.mask_probability,
+            prediction_margin=self.prediction_margin,
             lr_discriminator=self.lr_discriminator,
             numeric_decodings=self.encoder_.numeric_decodings(),
             numeric_stds=self._numeric_stds(X),

@@ -90,3 +90,13 @@ def test_sampling_shapes_and_ranges():
     masks = sample_feature_masks(200, 5, 0.5, generator=g)
     assert set(masks.unique().tolist()) <= {0.0, 1.0}
     assert (masks.sum(dim=1) == 0).float().mean() > 0.4  # unmasked rows remain
+
+
+def test_prediction_margin_is_a_hinge_on_the_divergence():
+    logp = torch.log(torch.tensor([[0.2, 0.8], [0.6, 0.4]]))
+    target = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    plain = prediction_loss(logp, target, "classification")
+    hinge = prediction_loss(logp, target, "classification", margin=0.3)
+    assert plain.item() == pytest.approx((-np.log(0.8) - np.log(0.4)) / 2)
+    # row 0 is within the margin, row 1 pays its excess only
+    assert hinge.item() == pytest.approx((-np.log(0.4) - 0.3) / 2)

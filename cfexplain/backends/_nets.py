@@ -65,6 +65,9 @@ class GANNet(NeuralNet):
         Width of the noise ``z``.
     mask_probability : float
         Share of training rows that get a random set of frozen features.
+    prediction_margin : float
+        Hinge margin of the prediction loss (see
+        :func:`~cfexplain.backends.losses.prediction_loss`).
     lr_discriminator : float
         Adam learning rate of the discriminator (the generator's is ``lr``).
     numeric_decodings : tuple of NumericDecoding
@@ -91,6 +94,7 @@ class GANNet(NeuralNet):
         adversarial_weight=1.0,
         noise_dim=16,
         mask_probability=0.5,
+        prediction_margin=0.0,
         lr_discriminator=2e-4,
         numeric_decodings=(),
         numeric_stds=(),
@@ -108,6 +112,7 @@ class GANNet(NeuralNet):
         self.adversarial_weight = adversarial_weight
         self.noise_dim = noise_dim
         self.mask_probability = mask_probability
+        self.prediction_margin = prediction_margin
         self.lr_discriminator = lr_discriminator
         self.numeric_decodings = numeric_decodings
         self.numeric_stds = numeric_stds
@@ -222,7 +227,9 @@ class GANNet(NeuralNet):
         self.optimizer_.zero_grad()
         X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
-        loss_pred = prediction_loss(self._model_output(X_cf), y_target, self.task)
+        loss_pred = prediction_loss(
+            self._model_output(X_cf), y_target, self.task, self.prediction_margin
+        )
         loss_l1 = sparsity_loss(
             X, X_cf, self.n_features_, self.category_columns_, self.numeric_values_
         )

@@ -6,6 +6,7 @@ generated rows.
 
 from __future__ import annotations
 
+import torch
 from torch.nn import functional as F
 
 __all__ = [
@@ -16,7 +17,7 @@ __all__ = [
 ]
 
 
-def prediction_loss(model_output, target, task):
+def prediction_loss(model_output, target, task, margin=0.0):
     """Return paper 1's :math:`L_M = d_M(y_{CF}, y_T)`.
 
     Parameters
@@ -30,6 +31,12 @@ def prediction_loss(model_output, target, task):
         ``(n, 2)``: the standardised middle and half-width of the interval.
     task : {"classification", "regression"}
         The model's task.
+    margin : float, default=0.0
+        Classification only: rows whose Kullback-Leibler divergence from the
+        target is below ``margin`` cost nothing (a hinge on the divergence,
+        like DiCE's hinge loss or the confidence margin of Carlini-Wagner).
+        With 0 this is paper 1's cross-entropy up to the target's constant
+        entropy.
 
     Returns
     -------
@@ -40,7 +47,11 @@ def prediction_loss(model_output, target, task):
         interval form of paper 1's squared error).
     """
     if task == "classification":
-        return -(target * model_output).sum(dim=1).mean()
+        cross_entropy = -(target * model_output).sum(dim=1)
+        if margin <= 0:
+            return cross_entropy.mean()
+        entropy = -(target * torch.log(target.clamp_min(1e-12))).sum(dim=1)
+        return F.relu(cross_entropy - entropy - margin).mean()
     middle, half_width = target[:, 0], target[:, 1]
     outside = F.relu((model_output - middle).abs() - half_width)
     return (outside**2).mean()
