@@ -230,6 +230,11 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         real model scores them and each row gets its closest valid one, which
         raises validity for black boxes at ``n_candidates`` times the model
         calls.
+    numeric_tolerance : float, default=0.05
+        Numbers that the generator moved by at most this many training
+        standard deviations get their original value back: such changes are
+        noise of the network's continuous outputs, not explanations. 0 keeps
+        the raw outputs.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
     random_state : int, RandomState instance or None, default=None
@@ -324,6 +329,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,
         n_candidates=1,
+        numeric_tolerance=0.05,
         device="auto",
         random_state=None,
         verbose=0,
@@ -354,6 +360,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.surrogate_refresh_rows = surrogate_refresh_rows
         self.regression_tolerance = regression_tolerance
         self.n_candidates = n_candidates
+        self.numeric_tolerance = numeric_tolerance
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -394,13 +401,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         for span in self.encoder_.layout_.spans:
             feature_of_column[span.start : span.stop] = names.index(span.feature)
         return feature_of_column
-
-    def _numeric_stds(self, X):
-        frame = self._as_frame(X, X)
-        return tuple(
-            float(frame[name].astype(float).std())
-            for name in self.encoder_.numerical_features_
-        )
 
     def _fit_backend(self, X, Xt, y_model):
         condition = self._condition(y_model)
@@ -446,7 +446,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             prediction_margin=self.prediction_margin,
             lr_discriminator=self.lr_discriminator,
             numeric_decodings=self.encoder_.numeric_decodings(),
-            numeric_stds=self._numeric_stds(X),
+            numeric_stds=tuple(self.numeric_std_.values()),
             seed=self.random_seed_,
             optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.9),

@@ -157,7 +157,7 @@ class Explanation:
         predicted = self._predicted(self.y_original)
         for i, label in enumerate(self.original.index):
             lines.append(
-                f"row {label!r}: predicted {predicted[i]!r}, target {self.target[i]!r}"
+                f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
             )
             for j in range(self.n_counterfactuals):
                 status = "valid" if self.valid[i, j] else "not valid"

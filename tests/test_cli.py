@@ -11,7 +11,7 @@ def test_demo_runs_on_a_sample(capsys):
     assert main(["demo", "--epochs", "1", "--rows", "2", "--sample", "600"]) == 0
     out = capsys.readouterr().out
     assert "classifier test accuracy" in out
-    assert " -> " in out  # readable changes
+    assert "[0] (" in out  # one line per counterfactual
     for column in ("validity", "l0_categorical", "mmd2_0"):
         assert column in out
 

@@ -344,3 +344,20 @@ def test_candidates_never_lower_validity_and_stay_batch_independent(mixed_frame)
     full = four.transform(mixed_frame)
     part = four.transform(mixed_frame.iloc[[7, 2, 30]])
     pd.testing.assert_frame_equal(part, full.iloc[[7, 2, 30]])
+
+
+def test_numeric_tolerance_reverts_small_moves(fitted, mixed_frame):
+    from sklearn.base import clone
+
+    X = mixed_frame.iloc[:40]
+    raw = fitted.set_params(numeric_tolerance=0.0).transform(X)
+    huge = fitted.set_params(numeric_tolerance=1e6).transform(X)
+    fitted.set_params(numeric_tolerance=0.05)
+    pd.testing.assert_series_equal(huge["age"], X["age"])
+    pd.testing.assert_series_equal(huge["hours"], X["hours"])
+    moved = (raw["hours"] - X["hours"]).abs()
+    kept = moved <= 0.05 * fitted.numeric_std_["hours"]
+    default = fitted.transform(X)
+    assert (default["hours"][kept] == X["hours"][kept]).all()
+    assert (default["hours"][~kept] == raw["hours"][~kept]).all()
+    assert clone(fitted).numeric_tolerance == 0.05
