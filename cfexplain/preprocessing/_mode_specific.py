@@ -144,20 +144,20 @@ class ModeSpecificNormalizer(TransformerMixin, BaseEstimator):
         value's mode.
     weights_ : list of ndarray of shape (n_modes_[j],)
         Mixture weights of the kept modes (not renormalised).
-    n_modes_ : ndarray of shape (n_features_in_,)
+    n_modes_ : ndarray of shape (n_features,)
         Number of kept modes of every column.
-    output_widths_ : ndarray of shape (n_features_in_,)
+    output_widths_ : ndarray of shape (n_features,)
         Number of output columns of every input column, ``1 + n_modes_``.
-    data_min_ : ndarray of shape (n_features_in_,)
+    data_min_ : ndarray of shape (n_features,)
         Smallest value of every column seen in ``fit``.
-    data_max_ : ndarray of shape (n_features_in_,)
+    data_max_ : ndarray of shape (n_features,)
         Largest value of every column seen in ``fit``.
     n_iter_ : int
         Largest number of EM iterations any column's mixture ran; 0 when no
         mixture was fitted (every column constant).
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the columns seen in ``fit``, when they are all strings.
 
     See Also
@@ -351,12 +351,12 @@ class ModeSpecificNormalizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Numerical data; NaN and infinite values are rejected.
 
         Returns
         -------
-        ndarray of shape (n_samples, output_widths_.sum())
+        ndarray of shape (n_samples, n_encoded)
             For every input column in turn, the scalar then the one-hot of
             the mode of largest posterior, in float64.
         """
@@ -390,7 +390,7 @@ class ModeSpecificNormalizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, output_widths_.sum())
+        X : array-like of shape (n_samples, n_encoded)
             Encoded data, or any float scores of that width: in every block
             the mode is the argmax of the (possibly soft or unnormalised)
             mode scores, and the scalar is clipped to ``[-1, 1]`` as CTGAN
@@ -398,7 +398,7 @@ class ModeSpecificNormalizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_in_)
+        ndarray of shape (n_samples, n_features)
             Decoded values, in float64.
 
         Raises

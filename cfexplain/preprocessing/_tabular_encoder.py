@@ -171,7 +171,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         Dtype of every column seen in ``fit``, used to rebuild it.
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Column names seen in ``fit``, when ``X`` was a DataFrame with string
         column names.
 
@@ -529,12 +529,12 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features_in_)
+        X : DataFrame or array-like of shape (n_samples, n_features)
             A table with the columns seen in ``fit``, in the same order.
 
         Returns
         -------
-        ndarray of shape (n_samples, layout_.n_columns)
+        ndarray of shape (n_samples, n_encoded)
             The encoded table, in the ``dtype`` given to the constructor
             (float32 by default).
 
@@ -575,7 +575,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        Xt : array-like of shape (n_samples, layout_.n_columns)
+        Xt : array-like of shape (n_samples, n_encoded)
             Float matrix, for instance ``transform``'s output or a generator's
             output. Infinite values are allowed; NaN is not.
         clip : bool or None, default=None
@@ -588,7 +588,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        DataFrame or ndarray of shape (n_samples, n_features_in_)
+        DataFrame or ndarray of shape (n_samples, n_features)
             The columns seen in ``fit``, in their order and with their
             dtypes. An ndarray of the input's dtype when ``fit`` was given an
             array.
