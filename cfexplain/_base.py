@@ -20,20 +20,44 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constraints import apply_constraints, parse_constraints
+from ._constraints import apply_constraints, parse_constraints, parse_image_constraints
 from ._device import resolve_device
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._targets import resolve_target
 from .exceptions import InvalidDataError
 from .explanation import Explanation, changed_features, describe_changes
-from .preprocessing import TabularEncoder
+from .preprocessing import ImageEncoder, TabularEncoder
 
 __all__ = ["BaseCounterfactualExplainer"]
+
+TABULAR = "tabular"
+IMAGE = "image"
 
 
 def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))
+
+
+def _stack_rows(parts):
+    """Concatenate frames or arrays of rows."""
+    if isinstance(parts[0], pd.DataFrame):
+        return pd.concat(parts)
+    return np.concatenate(parts)
+
+
+def _reset_index(rows):
+    """Return a frame numbered 0..n-1, or an array as it is."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.reset_index(drop=True)
+    return rows
+
+
+def _take_rows(rows, positions):
+    """Select rows of a frame or an array by position."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.iloc[positions]
+    return rows[positions]
 
 
 class BaseCounterfactualExplainer(
@@ -107,8 +131,51 @@ class BaseCounterfactualExplainer(
 
     # -- input handling --------------------------------------------------------
 
+    def _resolve_modality(self, X):
+        """Return ``"tabular"`` or ``"image"`` for the data given to ``fit``.
+
+        Estimators without a ``modality`` parameter are tabular. With
+        ``"auto"``, a DataFrame or a 2-D array is a table and a 3-D or 4-D
+        array holds images.
+        """
+        modality = getattr(self, "modality", TABULAR)
+        if isinstance(X, pd.DataFrame):
+            if modality == IMAGE:
+                raise InvalidDataError(
+                    "modality='image' needs an array of images, got a DataFrame"
+                )
+            return TABULAR
+        if modality == TABULAR:
+            return TABULAR
+        ndim = np.ndim(X)
+        if ndim in (3, 4):
+            return IMAGE
+        if modality == IMAGE:
+            raise InvalidDataError(
+                "modality='image' needs images of shape (n, height, width) or "
+                f"(n, channels, height, width), got {ndim} dimensions"
+            )
+        return TABULAR
+
+    def _check_images(self, X, *, reset):
+        if reset:
+            array = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)
+            self.n_features_in_ = int(np.prod(array.shape[1:]))
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return array
+        return self.encoder_.check(X)
+
     def _check_X(self, X, *, reset):
-        """Validate ``X`` and return it as a DataFrame in the fitted layout."""
+        """Validate ``X`` and return it in the fitted layout.
+
+        Tables come back as DataFrames (or 2-D arrays when fitted on
+        arrays), images as arrays.
+        """
+        if reset:
+            self.modality_ = self._resolve_modality(X)
+        if self.modality_ == IMAGE:
+            return self._check_images(X, reset=reset)
         if isinstance(X, pd.DataFrame):
             try:
                 validate_data(self, X, reset=reset, skip_check_array=True)
@@ -147,7 +214,7 @@ class BaseCounterfactualExplainer(
         return X_cf_frame.to_numpy()
 
     def _as_frame(self, X, X_checked):
-        if isinstance(X_checked, pd.DataFrame):
+        if self.modality_ == IMAGE or isinstance(X_checked, pd.DataFrame):
             return X_checked
         return pd.DataFrame(X_checked, columns=self._feature_names())
 
@@ -162,11 +229,14 @@ class BaseCounterfactualExplainer(
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
-            Training rows in the format the model takes. No labels are needed:
-            the generator learns from the model's own predictions.
+        X : pandas.DataFrame, array-like of shape (n_samples, n_features), or images
+            Training rows in the format the model takes (images as arrays of
+            shape ``(n, height, width)`` or ``(n, channels, height, width)``
+            for the estimators that take them). No labels are needed: the
+            generator learns from the model's own predictions.
         y : ignored or callable, default=None
-            Unused (kept for Pipeline compatibility). When it is a callable or
+            Unused (kept for Pipeline compatibility; see the subclass for
+            estimators that can use labels). When it is a callable or
             a fitted estimator and ``predict_fn`` is not given, it is taken
             as ``predict_fn``, so ``cf.fit(X, clf.predict_proba)`` works.
         predict_fn : estimator, callable or torch.nn.Module, optional
@@ -224,22 +294,30 @@ class BaseCounterfactualExplainer(
         else:
             self.output_mean_ = float(np.mean(y_model))
             self.output_scale_ = float(np.std(y_model)) or 1.0
-        frame = self._as_frame(X_checked, X_checked)
-        self.numeric_std_ = {
-            name: float(np.nan_to_num(frame[name].astype(float).std()))
-            for name in self.encoder_.numerical_features_
-        }
+        self.numeric_std_ = {}
+        if self.modality_ == TABULAR:
+            frame = self._as_frame(X_checked, X_checked)
+            self.numeric_std_ = {
+                name: float(np.nan_to_num(frame[name].astype(float).std()))
+                for name in self.encoder_.numerical_features_
+            }
         self.constraints_ = self._parse_constraints(
             self.immutable, self.bounds, self.monotonic
         )
         with torch_seeded(self.random_seed_):
-            self._fit_backend(X_checked, Xt, y_model)
+            self._fit_backend(X_checked, Xt, y_model, y)
         return self
 
     def _make_encoder(self):
+        if self.modality_ == IMAGE:
+            return ImageEncoder()
         return TabularEncoder(random_state=draw_seed(self.random_seed_))
 
     def _parse_constraints(self, immutable, bounds, monotonic):
+        if self.modality_ == IMAGE:
+            return parse_image_constraints(
+                immutable, bounds, monotonic, input_shape=self.encoder_.input_shape_
+            )
         return parse_constraints(
             immutable,
             bounds,
@@ -300,17 +378,25 @@ class BaseCounterfactualExplainer(
             self.bounds if bounds is None else bounds,
             self.monotonic if monotonic is None else monotonic,
         )
-        frozen = constraints.frozen_mask(self._feature_names())
         X_frame = self._as_frame(X, X_checked)
-        index = X_frame.index
         condition = self._condition(y_model)
         target_condition = self._target_condition(resolved)
+        if self.modality_ == IMAGE:
+            frozen = constraints.frozen_mask(Xt.shape[1])
 
-        def decode(Xt_cf):
-            X_cf = self._as_frame(X, self.encoder_.inverse_transform(Xt_cf))
-            X_cf.index = index
-            self._revert_negligible_changes(X_frame, X_cf)
-            return apply_constraints(X_frame, X_cf, constraints)
+            def decode(Xt_cf):
+                X_cf = self.encoder_.inverse_transform(Xt_cf)
+                self._revert_negligible_changes(X_frame, X_cf)
+                return constraints.apply(X_frame, X_cf)
+
+        else:
+            frozen = constraints.frozen_mask(self._feature_names())
+
+            def decode(Xt_cf):
+                X_cf = self._as_frame(X, self.encoder_.inverse_transform(Xt_cf))
+                X_cf.index = X_frame.index
+                self._revert_negligible_changes(X_frame, X_cf)
+                return apply_constraints(X_frame, X_cf, constraints)
 
         args = (Xt, condition, target_condition, frozen)
         frames = [self._best_candidate(X, Xt, args, decode, resolved)]
@@ -330,6 +416,13 @@ class BaseCounterfactualExplainer(
         """
         if not self.numeric_tolerance:
             return
+        if self.modality_ == IMAGE:
+            # Images: a level that moved by at most numeric_tolerance of the
+            # full range (0-1 or 0-255) keeps its original value.
+            moved = np.abs(X_cf.astype(float) - X_frame.astype(float))
+            negligible = moved <= self.numeric_tolerance * self.encoder_.scale_
+            np.copyto(X_cf, X_frame, where=negligible)
+            return
         for name, std in self.numeric_std_.items():
             before = X_frame[name].to_numpy()
             after = X_cf[name].to_numpy()
@@ -345,25 +438,37 @@ class BaseCounterfactualExplainer(
         noise-free candidate and ``n_candidates - 1`` others, each made with a
         fixed noise vector shared by every row (so a row's answer does not
         depend on the batch). The real model scores them all, and each row
-        gets its closest valid candidate (L1 on the encoding), or the
-        noise-free one when none is valid.
+        gets its valid candidate of lowest :meth:`_candidate_costs` (by
+        default the L1 distance on the encoding), or the lowest-cost
+        candidate when none is valid.
         """
         if self.n_candidates == 1:
             return decode(self._generate(*args))
         n = len(Xt)
-        frames, costs = [], []
+        frames, costs, valid = [], [], []
         for candidate in range(self.n_candidates):
             Xt_cf = self._generate(*args, candidate=candidate)
             frame = decode(Xt_cf)
-            valid = resolved.is_met(self.predictor_.predict(self._output(X, frame)))
-            distance = np.abs(Xt_cf - Xt).sum(axis=1)
+            y_cf = self.predictor_.predict(self._output(X, frame))
             frames.append(frame)
-            costs.append(np.where(valid, distance, np.inf))
-        costs = np.stack(costs)
-        best = np.where(np.isfinite(costs).any(axis=0), costs.argmin(axis=0), 0)
-        stacked = pd.concat(frames)
-        chosen = stacked.iloc[best * n + np.arange(n)]
-        return chosen
+            valid.append(resolved.is_met(y_cf))
+            costs.append(self._candidate_costs(Xt, Xt_cf, *args[1:3]))
+        costs, valid = np.stack(costs), np.stack(valid)
+        # Invalid candidates rank after every valid one.
+        best = np.where(
+            valid.any(axis=0),
+            np.where(valid, costs, np.inf).argmin(axis=0),
+            costs.argmin(axis=0),
+        )
+        return _take_rows(_stack_rows(frames), best * n + np.arange(n))
+
+    def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
+        """Rank candidate counterfactuals: lower is better, one cost per row.
+
+        The default is the L1 distance on the encoding; a backend may rank
+        by its own criterion (paper 2's metric for the CVAE).
+        """
+        return np.abs(Xt_cf - Xt).sum(axis=1).astype(np.float64)
 
     def transform(self, X, target=None, *, immutable=None, bounds=None, monotonic=None):
         """Return one counterfactual per row, in the input's format.
@@ -444,15 +549,18 @@ class BaseCounterfactualExplainer(
         n, k = len(X_frame), n_counterfactuals
         # Interleave: all counterfactuals of row 0, then of row 1, ...
         order = np.arange(n * k).reshape(k, n).T.reshape(-1)
-        stacked = pd.concat(frames, ignore_index=True).iloc[order]
-        y_cf = self.predictor_.predict(self._output(X, stacked.reset_index(drop=True)))
-        valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
-        originals = X_frame.iloc[np.repeat(np.arange(n), k)]
-        flat_changes = describe_changes(originals, stacked)
-        stacked.index = pd.MultiIndex.from_arrays(
-            [np.repeat(X_frame.index.to_numpy(), k), np.tile(np.arange(k), n)],
-            names=[X_frame.index.name or "row", "counterfactual"],
+        stacked = _take_rows(
+            _stack_rows([_reset_index(frame) for frame in frames]), order
         )
+        y_cf = self.predictor_.predict(self._output(X, _reset_index(stacked)))
+        valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
+        originals = _take_rows(X_frame, np.repeat(np.arange(n), k))
+        flat_changes = describe_changes(originals, stacked)
+        if isinstance(stacked, pd.DataFrame):
+            stacked.index = pd.MultiIndex.from_arrays(
+                [np.repeat(X_frame.index.to_numpy(), k), np.tile(np.arange(k), n)],
+                names=[X_frame.index.name or "row", "counterfactual"],
+            )
         if resolved.task == CLASSIFICATION:
             target_labels = np.asarray(self.classes_)[resolved.labels]
         else:
@@ -500,8 +608,11 @@ class BaseCounterfactualExplainer(
 
     # -- for subclasses --------------------------------------------------------------
 
-    def _fit_backend(self, X, Xt, y_model):  # pragma: no cover - abstract
-        """Train the networks; ``X`` in the user's format, ``Xt`` encoded."""
+    def _fit_backend(self, X, Xt, y_model, y=None):  # pragma: no cover - abstract
+        """Train the networks; ``X`` in the user's format, ``Xt`` encoded.
+
+        ``y`` is what the user passed to ``fit`` as ``y`` (labels or None).
+        """
         raise NotImplementedError
 
     def _generate(

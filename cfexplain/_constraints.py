@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Constraints", "apply_constraints", "parse_constraints"]
+__all__ = [
+    "Constraints",
+    "ImageConstraints",
+    "apply_constraints",
+    "parse_constraints",
+    "parse_image_constraints",
+]
 
 _DIRECTIONS = {"increasing": 1, "decreasing": -1, 1: 1, -1: -1}
 
@@ -207,3 +213,99 @@ def apply_constraints(X, X_cf, constraints: Constraints):
             values = np.round(values)
         X_cf[name] = pd.Series(values, index=X_cf.index).astype(dtype)
     return X_cf
+
+
+@dataclass(frozen=True)
+class ImageConstraints:
+    """Validated constraints on images: a mask of values that must not change.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool or None
+        One flag per value of an image (the fitted input shape), ``True``
+        where the value must keep its original level; ``None`` for no
+        constraint.
+    """
+
+    mask: np.ndarray | None = None
+
+    def frozen_mask(self, n_values) -> np.ndarray:
+        """Return 1.0 for each (flattened) value that must stay unchanged.
+
+        Parameters
+        ----------
+        n_values : int
+            Number of values per image.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_values,)
+        """
+        if self.mask is None:
+            return np.zeros(n_values, dtype=np.float32)
+        return self.mask.reshape(-1).astype(np.float32)
+
+    def apply(self, X, X_cf):
+        """Copy the frozen values of ``X`` into ``X_cf``, in place.
+
+        Parameters
+        ----------
+        X, X_cf : numpy.ndarray
+            Original and counterfactual images of the same shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``X_cf``, corrected.
+        """
+        if self.mask is not None:
+            np.copyto(X_cf, X, where=np.broadcast_to(self.mask, X_cf.shape))
+        return X_cf
+
+
+def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
+    """Check constraints given for images.
+
+    Parameters
+    ----------
+    immutable : array-like of bool or None
+        Values that must keep their level: a boolean mask of the image shape
+        (or broadcastable to it, e.g. ``(height, width)`` for every channel).
+    bounds, monotonic : None or empty
+        Only tabular features take them.
+    input_shape : tuple of int
+        Shape of one image as given to ``fit``.
+
+    Returns
+    -------
+    ImageConstraints
+
+    Raises
+    ------
+    ValueError
+        For bounds or monotone directions, or a mask that does not fit the
+        images.
+    """
+    if bounds or monotonic:
+        raise ValueError(
+            "bounds and monotonic constrain tabular features; for images only "
+            "immutable is supported, as a boolean mask of the pixels to keep"
+        )
+    if immutable is None or (
+        isinstance(immutable, (list, tuple)) and len(immutable) == 0
+    ):
+        return ImageConstraints()
+    mask = np.asarray(immutable)
+    if mask.dtype != bool:
+        raise ValueError(
+            "immutable must be a boolean mask of the pixels to keep for images, "
+            f"got an array of dtype {mask.dtype}"
+        )
+    try:
+        mask = np.broadcast_to(mask, input_shape).copy()
+    except ValueError as exc:
+        raise ValueError(
+            f"immutable mask of shape {mask.shape} does not fit images of shape "
+            f"{tuple(input_shape)}"
+        ) from exc
+    return ImageConstraints(mask)

@@ -2,142 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
-from skorch.callbacks import Callback
-from torch import nn
 
 from ._base import BaseCounterfactualExplainer
-from ._predictor import CLASSIFICATION
-from ._random import draw_seed, torch_generator
-from ._surrogate import Surrogate
+from ._guidance import differentiable_model, surrogate_callbacks
+from ._random import torch_generator
 from .backends._nets import GANNet
 from .backends.networks import TabularDiscriminator, TabularGenerator
-from .backends.sampling import sample_targets
 
 __all__ = ["CounterfactualGAN"]
-
-
-class _LogProbabilities(nn.Module):
-    """Wrap a logits network so it returns log-probabilities."""
-
-    def __init__(self, logits_module):
-        super().__init__()
-        self.logits_module = logits_module
-
-    def forward(self, X):
-        return torch.log_softmax(self.logits_module(X), dim=1)
-
-
-class _LogOfProbabilities(nn.Module):
-    """Wrap a network returning probabilities so it returns their logarithm."""
-
-    def __init__(self, probability_module):
-        super().__init__()
-        self.probability_module = probability_module
-
-    def forward(self, X):
-        return torch.log(self.probability_module(X).clamp_min(1e-12))
-
-
-class _StandardisedValues(nn.Module):
-    """Wrap a regression network so it returns standardised values."""
-
-    def __init__(self, value_module, mean, scale):
-        super().__init__()
-        self.value_module = value_module
-        self.mean = mean
-        self.scale = scale
-
-    def forward(self, X):
-        values = self.value_module(X).reshape(X.shape[0])
-        return (values - self.mean) / self.scale
-
-
-class SurrogateRefresh(Callback):
-    """Keep the surrogate honest: relabel generated rows with the real model.
-
-    At the end of every ``every``-th epoch, ``n_rows`` training rows get
-    counterfactuals for random targets; they are decoded to the user's
-    format, scored by the real model, re-encoded, and the surrogate is
-    trained one epoch on them mixed with as many original rows (so it does
-    not forget the data distribution). The surrogate's agreement with the
-    real model on those counterfactuals *before* the update is recorded in
-    the net's history as ``surrogate_cf_agreement``.
-
-    Parameters
-    ----------
-    explainer : CounterfactualGAN
-        The explainer being fit (its encoder, predictor and surrogate).
-    Xt : numpy.ndarray
-        Encoded training rows.
-    condition : numpy.ndarray
-        The model's outputs on them as conditioning vectors.
-    y_model : numpy.ndarray
-        The model's raw outputs on them.
-    every : int
-        Epochs between refreshes.
-    n_rows : int
-        Rows generated per refresh.
-    seed : int
-        Seed of the row and target choice.
-    """
-
-    def __init__(self, explainer, Xt, condition, y_model, every, n_rows, seed):
-        self.explainer = explainer
-        self.Xt = Xt
-        self.condition = condition
-        self.y_model = y_model
-        self.every = every
-        self.n_rows = n_rows
-        self.seed = seed
-
-    def initialize(self):
-        """Seed the choice of rows and targets."""
-        self.rng_ = np.random.RandomState(self.seed)
-        self.generator_ = torch_generator(self.seed)
-        return self
-
-    def on_epoch_end(self, net, **kwargs):
-        """Relabel fresh counterfactuals and train the surrogate on them."""
-        if len(net.history) % self.every:
-            return
-        explainer = self.explainer
-        n = min(self.n_rows, len(self.Xt))
-        rows = self.rng_.choice(len(self.Xt), size=n, replace=False)
-        condition = self.condition[rows]
-        target = sample_targets(
-            torch.as_tensor(condition), explainer.predictor_.task_, self.generator_
-        ).numpy()
-        noise = torch.randn(n, explainer.noise_dim, generator=self.generator_).numpy()
-        Xt_cf = net.generate(
-            self.Xt[rows],
-            condition,
-            target,
-            np.zeros_like(self.Xt[rows]),
-            noise=noise,
-            generator=self.generator_,
-        )
-        X_cf = explainer.encoder_.inverse_transform(Xt_cf)
-        y_cf = explainer.predictor_.predict(X_cf)
-        Xt_cf = explainer.encoder_.transform(X_cf)
-        surrogate = explainer.surrogate_
-        net.history.record("surrogate_cf_agreement", surrogate.fidelity(Xt_cf, y_cf))
-        originals = self.rng_.choice(len(self.Xt), size=n, replace=False)
-        surrogate.module_.requires_grad_(True)
-        surrogate.partial_fit(
-            np.concatenate([Xt_cf, self.Xt[originals]]),
-            np.concatenate([y_cf, self.y_model[originals]]),
-        )
-        surrogate.module_.requires_grad_(False)
-
-    def on_train_end(self, net, **kwargs):
-        """Drop the references to the training data, so pickles stay small."""
-        self.explainer = self.Xt = self.condition = self.y_model = None
 
 
 class CounterfactualGAN(BaseCounterfactualExplainer):
@@ -366,35 +243,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _differentiable_model(self, Xt, y_model):
-        """Return the model as a torch module on the encoding, for the loss.
-
-        A Pipeline of a TabularEncoder and a skorch net is used directly (a
-        copy of its network, frozen); any other model is distilled into a
-        surrogate.
-        """
-        task = self.predictor_.task_
-        if self.encoded_model_ is not None:
-            _, module, outputs = self.encoded_model_
-            self.surrogate_ = None
-            module = copy.deepcopy(module)
-            if outputs == "logits":
-                return _LogProbabilities(module)
-            if outputs == "probabilities":
-                return _LogOfProbabilities(module)
-            return _StandardisedValues(module, self.output_mean_, self.output_scale_)
-        self.surrogate_ = Surrogate(
-            task=task,
-            hidden_sizes=tuple(self.surrogate_hidden),
-            max_epochs=self.surrogate_epochs,
-            device=self.device_,
-            random_state=draw_seed(self.random_seed_ + 1),
-        ).fit(Xt, y_model)
-        module = self.surrogate_.module_
-        if task == CLASSIFICATION:
-            return _LogProbabilities(module)
-        return _StandardisedValues(module, self.output_mean_, self.output_scale_)
-
     def _feature_of_column(self):
         names = self._feature_names()
         feature_of_column = np.empty(self.encoder_.layout_.n_columns, dtype=np.int64)
@@ -402,27 +250,12 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             feature_of_column[span.start : span.stop] = names.index(span.feature)
         return feature_of_column
 
-    def _fit_backend(self, X, Xt, y_model):
+    def _fit_backend(self, X, Xt, y_model, y=None):
         condition = self._condition(y_model)
         n_condition = condition.shape[1]
         layout = self.encoder_.layout_
-        predictor_module = self._differentiable_model(Xt, y_model)
-        callbacks = list(self.callbacks or [])
-        if self.surrogate_refresh_every and self.surrogate_ is not None:
-            callbacks.append(
-                (
-                    "surrogate_refresh",
-                    SurrogateRefresh(
-                        self,
-                        Xt,
-                        condition,
-                        y_model,
-                        every=self.surrogate_refresh_every,
-                        n_rows=self.surrogate_refresh_rows,
-                        seed=draw_seed(self.random_seed_ + 2),
-                    ),
-                )
-            )
+        predictor_module = differentiable_model(self, Xt, y_model)
+        callbacks = surrogate_callbacks(self, Xt, condition, y_model)
         self.feature_of_column_ = self._feature_of_column()
         self.net_ = GANNet(
             TabularGenerator,
@@ -486,4 +319,11 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             noise=noise,
             sample=sample,
             generator=generator,
+        )
+
+    def _refresh_counterfactuals(self, Xt, condition, target, generator):
+        """Counterfactuals with sampled noise, for the surrogate's refresh."""
+        noise = torch.randn(len(Xt), self.noise_dim, generator=generator).numpy()
+        return self.net_.generate(
+            Xt, condition, target, np.zeros_like(Xt), noise=noise, generator=generator
         )

@@ -3,10 +3,13 @@
 :class:`TabularEncoder` encodes a mixed-type table (one-hot categories,
 mode-specific normalised numbers) and decodes any network output back into a
 table of the original columns and dtypes. :class:`ModeSpecificNormalizer` is
-its CTGAN-style transformer for numerical columns. :class:`FeatureLayout` and
+its CTGAN-style transformer for numerical columns. :class:`ImageEncoder` does
+the same for images: flat float vectors in [0, 1], decoded back to the
+input's shape and dtype. :class:`FeatureLayout` and
 :class:`FeatureSpan` describe the encoded vector to the backends.
 """
 
+from ._image_encoder import ImageEncoder
 from ._layout import (
     CATEGORY,
     CONTINUOUS,
@@ -24,6 +27,7 @@ __all__ = [
     "MODE",
     "FeatureLayout",
     "FeatureSpan",
+    "ImageEncoder",
     "ModeSpecificNormalizer",
     "NumericDecoding",
     "TabularEncoder",
