@@ -6,6 +6,8 @@ realistic change that makes the model predict a target instead.
 """
 
 from . import datasets, metrics
+from ._ae import CounterfactualAE
+from ._cvae import CounterfactualCVAE
 from ._gan import CounterfactualGAN
 from .exceptions import (
     CfexplainError,
@@ -20,6 +22,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CfexplainError",
+    "CounterfactualAE",
+    "CounterfactualCVAE",
     "CounterfactualGAN",
     "Explanation",
     "InvalidDataError",

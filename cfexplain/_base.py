@@ -209,7 +209,7 @@ class BaseCounterfactualExplainer(
 
     def _output(self, X, X_cf_frame):
         """Return counterfactuals in the type the user passed."""
-        if isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame) or isinstance(X_cf_frame, np.ndarray):
             return X_cf_frame
         return X_cf_frame.to_numpy()
 
@@ -325,6 +325,32 @@ class BaseCounterfactualExplainer(
             feature_names=self._feature_names(),
             numerical_features=self.encoder_.numerical_features_,
         )
+
+    def _feature_of_column(self):
+        """Original feature index of each encoded column (pixels count one each)."""
+        n_columns = self.encoder_.layout_.n_columns
+        if self.modality_ == IMAGE:
+            return np.arange(n_columns)
+        names = self._feature_names()
+        feature_of_column = np.empty(n_columns, dtype=np.int64)
+        for span in self.encoder_.layout_.spans:
+            feature_of_column[span.start : span.stop] = names.index(span.feature)
+        return feature_of_column
+
+    def _skorch_parameters(self, n_rows, callbacks):
+        """Training settings every backend's skorch net shares."""
+        return {
+            "optimizer": torch.optim.Adam,
+            "batch_size": min(self.batch_size, n_rows),
+            "max_epochs": self.max_epochs,
+            "train_split": None,
+            "iterator_train__shuffle": True,
+            "iterator_train__drop_last": True,
+            "iterator_train__generator": torch_generator(self.random_seed_),
+            "callbacks": callbacks,
+            "device": self.device_,
+            "verbose": self.verbose,
+        }
 
     # -- conditioning vectors ----------------------------------------------------
 
@@ -442,7 +468,7 @@ class BaseCounterfactualExplainer(
         default the L1 distance on the encoding), or the lowest-cost
         candidate when none is valid.
         """
-        if self.n_candidates == 1:
+        if getattr(self, "n_candidates", 1) == 1:
             return decode(self._generate(*args))
         n = len(Xt)
         frames, costs, valid = [], [], []

@@ -243,13 +243,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _feature_of_column(self):
-        names = self._feature_names()
-        feature_of_column = np.empty(self.encoder_.layout_.n_columns, dtype=np.int64)
-        for span in self.encoder_.layout_.spans:
-            feature_of_column[span.start : span.stop] = names.index(span.feature)
-        return feature_of_column
-
     def _fit_backend(self, X, Xt, y_model, y=None):
         condition = self._condition(y_model)
         n_condition = condition.shape[1]
@@ -281,18 +274,9 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             numeric_decodings=self.encoder_.numeric_decodings(),
             numeric_stds=tuple(self.numeric_std_.values()),
             seed=self.random_seed_,
-            optimizer=torch.optim.Adam,
             optimizer__betas=(0.5, 0.9),
             lr=self.lr_generator,
-            batch_size=min(self.batch_size, len(Xt)),
-            max_epochs=self.max_epochs,
-            train_split=None,
-            iterator_train__shuffle=True,
-            iterator_train__drop_last=True,
-            iterator_train__generator=torch_generator(self.random_seed_),
-            callbacks=callbacks,
-            device=self.device_,
-            verbose=self.verbose,
+            **self._skorch_parameters(len(Xt), callbacks),
         )
         self.net_.fit({"X": Xt, "y_model": condition}, None)
 

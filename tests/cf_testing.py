@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import torch
 
 #: Settings that make every explainer train in about a second.
 FAST = {
@@ -59,3 +60,54 @@ def array_proba(X):
     s = np.asarray(X, dtype=float).sum(axis=1)
     p = 1 / (1 + np.exp(-s))
     return np.column_stack([1 - p, p])
+
+
+#: Settings that make the autoencoder explainers train in about a second.
+FAST_AUTOENCODER = {
+    "max_epochs": 2,
+    "batch_size": 64,
+    "hidden_sizes": (16, 16),
+    "latent_dim": 4,
+    "surrogate_hidden": (16,),
+    "surrogate_epochs": 3,
+    "surrogate_refresh_rows": 64,
+    "random_state": 0,
+}
+
+
+def make_images(n=96, seed=0, channels=None):
+    """8x8 uint8 images with a bright blob in the left or the right half."""
+    rng = np.random.RandomState(seed)
+    images = rng.randint(0, 40, size=(n, 8, 8)).astype(np.uint8)
+    right = rng.rand(n) > 0.5
+    for i in range(n):
+        columns = slice(5, 8) if right[i] else slice(0, 3)
+        images[i, 2:6, columns] = rng.randint(180, 256)
+    if channels is not None:
+        images = np.repeat(images[:, None], channels, axis=1)
+    return images
+
+
+class HalfBrightness(torch.nn.Module):
+    """A differentiable image 'classifier': is the right half brighter?
+
+    Takes images as float tensors of shape (n, 8, 8) or (n, C, 8, 8) with
+    grey levels 0-255 (or 0-1 with ``scale=255``) and returns two logits.
+    """
+
+    def __init__(self, scale=1.0):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, X):
+        X = X.reshape(X.shape[0], -1, 8, 8) * self.scale
+        difference = X[..., 4:].mean(dim=(1, 2, 3)) - X[..., :4].mean(dim=(1, 2, 3))
+        logit = difference / 20.0
+        return torch.stack([-logit, logit], dim=1)
+
+
+def image_proba(X):
+    """HalfBrightness as a black-box callable on numpy images."""
+    with torch.no_grad():
+        logits = HalfBrightness()(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+    return torch.softmax(logits, dim=1).numpy()

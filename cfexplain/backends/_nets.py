@@ -27,49 +27,45 @@ from .losses import (
 from .networks import NumericValues
 from .sampling import expand_feature_mask, sample_feature_masks, sample_targets
 
-__all__ = ["GANNet"]
+__all__ = ["CounterfactualNet", "GANNet"]
 
 
 class _NoCriterion(torch.nn.Module):
-    """Placeholder criterion: the GAN computes its losses in ``train_step``."""
+    """Placeholder criterion: the nets compute their losses in ``train_step``."""
 
     def forward(self, *args):
-        raise RuntimeError("GANNet computes its losses in train_step")
+        raise RuntimeError("counterfactual nets compute their losses in train_step")
 
 
-class GANNet(NeuralNet):
-    """skorch net for paper 1's counterfactual GAN on encoded tabular rows.
+class CounterfactualNet(NeuralNet):
+    """What every counterfactual generator's skorch net shares.
 
     The training data ``X`` is a dict with the encoded rows ``"X"`` and the
     model's predictions as conditioning vectors ``"y_model"``; ``y`` is
-    unused. The generator is skorch's ``module``.
+    unused. The generator is skorch's ``module``; the model under
+    explanation is a frozen ``predictor_module`` that gets no optimizer.
 
     Parameters
     ----------
     module : type of torch.nn.Module
-        The generator class (``TabularGenerator``).
-    discriminator : type of torch.nn.Module
-        The discriminator class; its arguments are given as
-        ``discriminator__<name>``.
-    predictor_module : torch.nn.Module
+        The generator class.
+    predictor_module : torch.nn.Module or None
         Differentiable stand-in for the model under explanation, on encoded
         rows: returns log-probabilities (classification) or standardised
-        values (regression). It is never trained by this net.
+        values (regression). It is never trained by this net. ``None`` when
+        the generator needs no prediction loss.
     feature_of_column : numpy.ndarray of int
-        Original feature index of each encoded column (for frozen masks).
+        Original feature index of each encoded column (for frozen masks and
+        the per-feature sparsity loss).
     task : {"classification", "regression"}
         The model's task.
-    prediction_weight, sparsity_weight, adversarial_weight : float
-        Paper 1's :math:`w_M`, :math:`w_{l_1}` and :math:`w_G`.
-    noise_dim : int
-        Width of the noise ``z``.
+    prediction_weight, sparsity_weight : float
+        Weights of the prediction and sparsity losses.
     mask_probability : float
         Share of training rows that get a random set of frozen features.
     prediction_margin : float
         Hinge margin of the prediction loss (see
         :func:`~cfexplain.backends.losses.prediction_loss`).
-    lr_discriminator : float
-        Adam learning rate of the discriminator (the generator's is ``lr``).
     numeric_decodings : tuple of NumericDecoding
         How numerical features decode; the sparsity loss then measures them
         in standardised units (see :func:`~cfexplain.backends.losses.sparsity_loss`).
@@ -85,17 +81,13 @@ class GANNet(NeuralNet):
         self,
         module,
         *args,
-        discriminator,
-        predictor_module,
-        feature_of_column,
+        predictor_module=None,
+        feature_of_column=(0,),
         task="classification",
         prediction_weight=1.0,
         sparsity_weight=10.0,
-        adversarial_weight=1.0,
-        noise_dim=16,
         mask_probability=0.5,
         prediction_margin=0.0,
-        lr_discriminator=2e-4,
         numeric_decodings=(),
         numeric_stds=(),
         seed=0,
@@ -103,17 +95,13 @@ class GANNet(NeuralNet):
     ):
         # Set before skorch's __init__: afterwards skorch refuses torch modules
         # (predictor_module) assigned outside of its initialize methods.
-        self.discriminator = discriminator
         self.predictor_module = predictor_module
         self.feature_of_column = feature_of_column
         self.task = task
         self.prediction_weight = prediction_weight
         self.sparsity_weight = sparsity_weight
-        self.adversarial_weight = adversarial_weight
-        self.noise_dim = noise_dim
         self.mask_probability = mask_probability
         self.prediction_margin = prediction_margin
-        self.lr_discriminator = lr_discriminator
         self.numeric_decodings = numeric_decodings
         self.numeric_stds = numeric_stds
         self.seed = seed
@@ -123,12 +111,12 @@ class GANNet(NeuralNet):
     # -- initialisation --------------------------------------------------------
 
     def initialize_module(self):
-        """Create the generator, the discriminator and the frozen predictor."""
+        """Create the generator and the frozen predictor."""
         super().initialize_module()
-        params = self.get_params_for("discriminator")
-        self.discriminator_ = self.initialized_instance(self.discriminator, params)
-        predictor = self.predictor_module.to(self.device)
-        predictor.requires_grad_(False)
+        predictor = self.predictor_module
+        if predictor is not None:
+            predictor = predictor.to(self.device)
+            predictor.requires_grad_(False)
         self.predictor_module_ = predictor
         self.feature_of_column_ = torch.as_tensor(
             np.asarray(self.feature_of_column), dtype=torch.long, device=self.device
@@ -151,11 +139,129 @@ class GANNet(NeuralNet):
         return self
 
     def initialize_optimizer(self, *_, **__):
-        """Create one Adam optimizer per network; the predictor gets none."""
+        """Create the generator's optimizer; the predictor gets none."""
         args, kwargs = self.get_params_for_optimizer(
             "optimizer", self.module_.named_parameters()
         )
         self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    # -- shared pieces of a training step ----------------------------------------
+
+    def _tensors(self, batch):
+        Xi, _ = batch
+        return (
+            to_tensor(Xi["X"], device=self.device),
+            to_tensor(Xi["y_model"], device=self.device),
+        )
+
+    def _sample_frozen(self, n):
+        """Random frozen-column masks: ``mask_probability`` of rows get one."""
+        g = self.sampling_generator_
+        feature_mask = sample_feature_masks(
+            n, self.n_features_, self.mask_probability, generator=g
+        ).to(self.device)
+        return expand_feature_mask(feature_mask, self.feature_of_column_)
+
+    def _randn(self, *shape):
+        """Draw standard normal values from the seeded generator, on the device."""
+        return torch.randn(*shape, generator=self.sampling_generator_).to(self.device)
+
+    def _model_output(self, X_cf):
+        self.predictor_module_.eval()
+        return self.predictor_module_(X_cf)
+
+    def _prediction_loss(self, X_cf, y_target):
+        return prediction_loss(
+            self._model_output(X_cf), y_target, self.task, self.prediction_margin
+        )
+
+    def _sparsity_loss(self, X, X_cf):
+        return sparsity_loss(
+            X, X_cf, self.n_features_, self.category_columns_, self.numeric_values_
+        )
+
+    def _record(self, loss, losses):
+        """Record the batch's losses; stop with a clear error if one diverged."""
+        if not all(math.isfinite(v) for v in [loss.item(), *losses.values()]):
+            raise TrainingError(
+                f"training diverged at epoch {len(self.history)}: losses "
+                f"{losses}, total loss {loss.item()}. Lower the learning "
+                "rates or the loss weights"
+            )
+        for name, value in losses.items():
+            self.history.record_batch(name, value)
+
+    @staticmethod
+    def _in_batches(function, arrays, batch_size, device):
+        """Apply ``function`` to float32 tensors of ``arrays``, batch by batch."""
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(arrays[0]), batch_size):
+                rows = slice(start, start + batch_size)
+                tensors = [
+                    torch.tensor(a[rows], dtype=torch.float32, device=device)
+                    for a in arrays
+                ]
+                parts.append(function(*tensors).cpu().numpy())
+        if not parts:
+            return np.empty((0, arrays[0].shape[1]), dtype=np.float32)
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+class GANNet(CounterfactualNet):
+    """skorch net for paper 1's counterfactual GAN on encoded tabular rows.
+
+    Adds a discriminator with its own optimizer to :class:`CounterfactualNet`;
+    :meth:`train_step` alternates their updates.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The generator class (``TabularGenerator``).
+    discriminator : type of torch.nn.Module
+        The discriminator class; its arguments are given as
+        ``discriminator__<name>``.
+    adversarial_weight : float
+        Paper 1's :math:`w_G` (:math:`w_M` and :math:`w_{l_1}` are
+        ``prediction_weight`` and ``sparsity_weight``).
+    noise_dim : int
+        Width of the noise ``z``.
+    lr_discriminator : float
+        Adam learning rate of the discriminator (the generator's is ``lr``).
+    **kwargs
+        The parameters of :class:`CounterfactualNet` and of
+        :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        discriminator,
+        adversarial_weight=1.0,
+        noise_dim=16,
+        lr_discriminator=2e-4,
+        **kwargs,
+    ):
+        self.discriminator = discriminator
+        self.adversarial_weight = adversarial_weight
+        self.noise_dim = noise_dim
+        self.lr_discriminator = lr_discriminator
+        super().__init__(module, *args, **kwargs)
+
+    # -- initialisation --------------------------------------------------------
+
+    def initialize_module(self):
+        """Create the generator, the discriminator and the frozen predictor."""
+        super().initialize_module()
+        params = self.get_params_for("discriminator")
+        self.discriminator_ = self.initialized_instance(self.discriminator, params)
+        return self
+
+    def initialize_optimizer(self, *_, **__):
+        """Create one Adam optimizer per network; the predictor gets none."""
+        super().initialize_optimizer()
         args, kwargs = self.get_params_for_optimizer(
             "optimizer_discriminator", self.discriminator_.named_parameters()
         )
@@ -169,19 +275,9 @@ class GANNet(NeuralNet):
         n = y_model.shape[0]
         g = self.sampling_generator_
         y_target = sample_targets(y_model, self.task, generator=g)
-        feature_mask = sample_feature_masks(
-            n,
-            self.n_features_,
-            self.mask_probability,
-            generator=g,
-        ).to(self.device)
-        mask = expand_feature_mask(feature_mask, self.feature_of_column_)
-        noise = torch.randn(n, self.noise_dim, generator=g).to(self.device)
+        mask = self._sample_frozen(n)
+        noise = self._randn(n, self.noise_dim)
         return y_target, noise, mask
-
-    def _model_output(self, X_cf):
-        self.predictor_module_.eval()
-        return self.predictor_module_(X_cf)
 
     def train_step(self, batch, **fit_params):
         """Update the discriminator once, then the generator once.
@@ -204,9 +300,7 @@ class GANNet(NeuralNet):
         TrainingError
             If a loss becomes NaN or infinite.
         """
-        Xi, _ = batch
-        X = to_tensor(Xi["X"], device=self.device)
-        y_model = to_tensor(Xi["y_model"], device=self.device)
+        X, y_model = self._tensors(batch)
         y_target, noise, mask = self._sample_batch_inputs(y_model)
         generator, discriminator = self.module_, self.discriminator_
         generator.train()
@@ -227,12 +321,8 @@ class GANNet(NeuralNet):
         self.optimizer_.zero_grad()
         X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
-        loss_pred = prediction_loss(
-            self._model_output(X_cf), y_target, self.task, self.prediction_margin
-        )
-        loss_l1 = sparsity_loss(
-            X, X_cf, self.n_features_, self.category_columns_, self.numeric_values_
-        )
+        loss_pred = self._prediction_loss(X_cf, y_target)
+        loss_l1 = self._sparsity_loss(X, X_cf)
         loss = (
             self.adversarial_weight * loss_adv
             + self.prediction_weight * loss_pred
@@ -244,16 +334,9 @@ class GANNet(NeuralNet):
             "sparsity_loss": loss_l1.item(),
             "adversarial_loss": loss_adv.item(),
         }
-        if not all(math.isfinite(v) for v in [loss.item(), *losses.values()]):
-            raise TrainingError(
-                f"training diverged at epoch {len(self.history)}: losses "
-                f"{losses}, generator loss {loss.item()}. Lower the learning "
-                "rates (lr_generator, lr_discriminator) or the loss weights"
-            )
+        self._record(loss, losses)
         loss.backward()
         self.optimizer_.step()
-        for name, value in losses.items():
-            self.history.record_batch(name, value)
         return {"loss": loss, "y_pred": X_cf}
 
     # -- inference -------------------------------------------------------------
@@ -301,16 +384,10 @@ class GANNet(NeuralNet):
             sample = noise is not None
         if noise is None:
             noise = np.zeros((len(X), self.noise_dim), dtype=np.float32)
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(X), batch_size):
-                rows = slice(start, start + batch_size)
-                tensors = [
-                    torch.tensor(a[rows], dtype=torch.float32, device=self.device)
-                    for a in (X, y_model, y_target, noise, mask)
-                ]
-                out = module(*tensors, sample=sample, generator=generator)
-                parts.append(out.cpu().numpy())
-        if not parts:
-            return np.empty((0, X.shape[1]), dtype=np.float32)
-        return np.concatenate(parts).astype(np.float32, copy=False)
+
+        def forward(*tensors):
+            return module(*tensors, sample=sample, generator=generator)
+
+        return self._in_batches(
+            forward, (X, y_model, y_target, noise, mask), batch_size, self.device
+        )

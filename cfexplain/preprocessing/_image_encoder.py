@@ -139,7 +139,8 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
         Raises
         ------
         InvalidDataError
-            For a different image shape, non-finite or out-of-range values.
+            For a different image shape, integer images where float images
+            were fitted (or the reverse), non-finite or out-of-range values.
         """
         check_is_fitted(self, "input_shape_")
         array = _as_image_array(X, name)
@@ -147,6 +148,14 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
             raise InvalidDataError(
                 f"{name} has images of shape {tuple(array.shape[1:])}, but the "
                 f"encoder was fitted on images of shape {self.input_shape_}"
+            )
+        if np.issubdtype(array.dtype, np.integer) != np.issubdtype(
+            self.dtype_, np.integer
+        ):
+            raise InvalidDataError(
+                f"{name} holds {array.dtype} images, but the encoder was fitted "
+                f"on {self.dtype_} images; pass the same kind (integers 0-255 "
+                "or floats in [0, 1])"
             )
         self._check_values(array, name)
         return array

@@ -1,0 +1,438 @@
+"""CounterfactualCVAE: paper 2's conditional VAE counterfactuals (ENC-DEC, COND-MIX)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import IMAGE, BaseCounterfactualExplainer
+from ._guidance import differentiable_model, surrogate_callbacks
+from ._predictor import CLASSIFICATION
+from ._random import torch_generator
+from .backends._autoencoder_nets import CVAENet, mixed_condition
+from .backends.autoencoders import ConditionalVAE
+from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
+from .exceptions import InvalidDataError, PredictorError
+
+__all__ = ["CounterfactualCVAE"]
+
+
+def _one_hot(labels, n_classes):
+    return np.eye(n_classes, dtype=np.float32)[labels]
+
+
+class CounterfactualCVAE(BaseCounterfactualExplainer):
+    r"""Counterfactuals from a conditional VAE, for tables and images.
+
+    Implements paper 2 (Tanguy, "Counterfactual explanations with conditional
+    variational autoencoders"): a CVAE is trained to reconstruct rows under
+    the condition ``c``, the one-hot of the class **the model predicts** (so
+    no labels are needed; ``condition_on="label"`` uses labels passed as
+    ``y``, the paper's setting). A counterfactual for the target class ``c'``
+    is then
+
+    * ``mode="enc-dec"`` (section 4.1): :math:`x' = D(E(x, c'), c')`;
+    * ``mode="cond-mix"`` (section 4.2): :math:`x' = D(E(x, c^*), c^*)` with
+      :math:`c^* = c + \mathrm{mix}\cdot c'` (the paper adds the one-hots:
+      ``mix=1``).
+
+    :meth:`transform` decodes ``n_candidates`` latent codes per row (the
+    posterior mean and fixed draws shared by all rows, so a row's answer does
+    not depend on its batch), ranks them with paper 2's metric
+    (:meth:`ranking_score`) and returns the best one that the real model
+    classifies as the target, or the best-ranked one when none is.
+
+    Tables are encoded by :class:`~cfexplain.preprocessing.TabularEncoder`;
+    encoder and decoder are MLPs and the likelihood is TVAE's (Gaussian on
+    continuous values, cross-entropy on one-hots). Images, arrays of shape
+    ``(n, height, width)`` or ``(n, channels, height, width)`` holding uint8
+    grey levels 0-255 or floats in [0, 1], are encoded by
+    :class:`~cfexplain.preprocessing.ImageEncoder`; encoder and decoder are
+    convolutional and the likelihood is Bernoulli (paper 2, section 5.2).
+
+    Parameters
+    ----------
+    predictor : estimator, callable or torch.nn.Module, default=None
+        The model under explanation, when not given to :meth:`fit`; a
+        classifier. Kept by reference by ``clone``.
+    mode : {"enc-dec", "cond-mix"}, default="cond-mix"
+        Paper 2's two ways of making a counterfactual.
+    target : default="opposite"
+        Default target of :meth:`transform`, :meth:`explain` and
+        :meth:`score` (a class label, one per row, ``"opposite"``, or class
+        probabilities).
+    task : {"auto", "classification"}, default="auto"
+        The CVAE conditions on classes: regression models are not supported.
+    modality : {"auto", "tabular", "image"}, default="auto"
+        ``"auto"``: a DataFrame or 2-D array is a table, a 3-D or 4-D array
+        holds images.
+    condition_on : {"prediction", "label"}, default="prediction"
+        Train on the model's predicted classes, or on labels given to
+        :meth:`fit` as ``y`` (paper 2's setting).
+    immutable : list of str or array of bool, default=None
+        Features that must never change (tables), or a boolean mask of
+        pixels to keep (images). Held by copying them from the original.
+    bounds, monotonic : dict, default=None
+        Tables only, as for :class:`~cfexplain.CounterfactualGAN`.
+    kl_weight : float, default=1.0
+        Weight of the KL divergence (1: the evidence lower bound).
+    prediction_weight : float, default=1.0
+        Guidance beyond the paper: while training, make counterfactuals for
+        sampled targets and add the cross-entropy of the model (its network
+        for torch models on images, else a surrogate) towards them. 0 is
+        paper 2's pure CVAE. The default won ``benchmarks/adult.py`` and
+        ``benchmarks/mnist.py``, where the pure CVAE's counterfactuals are
+        far less often valid.
+    latent_dim : int, default=16
+        Width of the latent code. Paper 2 (section 4.1.1): too small and the
+        counterfactual forgets the original, too large and it copies it.
+    hidden_sizes : tuple of int, default=(128, 128)
+        Tabular: encoder widths (TVAE's), reversed for the decoder. Images:
+        widths between the convolutional features and the latent code.
+    mix : float, default=1.0
+        Weight of the target in COND-MIX's condition ``c + mix * c'``.
+    max_epochs : int, default=30
+        Training epochs.
+    batch_size : int, default=256
+        Rows per batch.
+    lr : float, default=1e-3
+        Adam learning rate.
+    n_candidates : int, default=8
+        Latent codes decoded and ranked per row in :meth:`transform`.
+    surrogate_hidden : tuple of int, default=(128, 128)
+        Hidden widths of the surrogate of a black-box model.
+    surrogate_epochs : int, default=20
+        Epochs of the surrogate's initial training.
+    surrogate_refresh_every : int, default=1
+        Epochs between two relabellings of generated rows by the real model
+        (0 disables them).
+    surrogate_refresh_rows : int, default=1024
+        Rows generated and relabelled per refresh.
+    numeric_tolerance : float, default=0.05
+        Numbers (tables: in training standard deviations; images: in units
+        of the full grey range) that moved at most this much get their
+        original value back.
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the encoder, the networks, training and sampling.
+    verbose : int, default=0
+        skorch's progress output per epoch when positive.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks.
+
+    Attributes
+    ----------
+    encoder_ : TabularEncoder or ImageEncoder
+        The fitted encoder.
+    predictor_ : object
+        The checked wrapper around the model under explanation.
+    surrogate_ : object or None
+        The surrogate of a black-box model (when ``prediction_weight > 0``).
+    net_ : CVAENet
+        The trained CVAE; ``net_.history`` holds the losses per epoch.
+    class_means_ : numpy.ndarray of shape (n_classes, n_encoded)
+        Mean encoded training row of each predicted class: the
+        "representative sample" of paper 2's metric.
+    classes_ : numpy.ndarray
+        The model's class labels.
+    modality_ : str
+        ``"tabular"`` or ``"image"``.
+    device_ : str
+        The device used.
+    n_features_in_ : int
+        Number of features (or values per image) seen in fit.
+    feature_names_in_ : numpy.ndarray
+        Their names, when ``X`` was a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from cfexplain import CounterfactualCVAE
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
+    >>> cf = CounterfactualCVAE(max_epochs=2, random_state=0).fit(X, clf)
+    >>> cf.transform(X[:4]).shape
+    (4, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseCounterfactualExplainer._parameter_constraints,
+        "task": [StrOptions({"auto", "classification"})],
+        "mode": [StrOptions({"enc-dec", "cond-mix"})],
+        "modality": [StrOptions({"auto", "tabular", "image"})],
+        "condition_on": [StrOptions({"prediction", "label"})],
+        "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_sizes": [tuple, list],
+        "mix": [Interval(numbers.Real, 0, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "surrogate_hidden": [tuple, list],
+        "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
+        "surrogate_refresh_rows": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        predictor=None,
+        mode="cond-mix",
+        target="opposite",
+        task="auto",
+        modality="auto",
+        condition_on="prediction",
+        immutable=None,
+        bounds=None,
+        monotonic=None,
+        kl_weight=1.0,
+        prediction_weight=1.0,
+        latent_dim=16,
+        hidden_sizes=(128, 128),
+        mix=1.0,
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-3,
+        n_candidates=8,
+        surrogate_hidden=(128, 128),
+        surrogate_epochs=20,
+        surrogate_refresh_every=1,
+        surrogate_refresh_rows=1024,
+        numeric_tolerance=0.05,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.predictor = predictor
+        self.mode = mode
+        self.target = target
+        self.task = task
+        self.modality = modality
+        self.condition_on = condition_on
+        self.immutable = immutable
+        self.bounds = bounds
+        self.monotonic = monotonic
+        self.kl_weight = kl_weight
+        self.prediction_weight = prediction_weight
+        self.latent_dim = latent_dim
+        self.hidden_sizes = hidden_sizes
+        self.mix = mix
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.n_candidates = n_candidates
+        self.surrogate_hidden = surrogate_hidden
+        self.surrogate_epochs = surrogate_epochs
+        self.surrogate_refresh_every = surrogate_refresh_every
+        self.surrogate_refresh_rows = surrogate_refresh_rows
+        self.numeric_tolerance = numeric_tolerance
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # -- conditions ----------------------------------------------------------------
+
+    def _condition(self, y_model):
+        """Return the CVAE's condition: the one-hot of the model's class."""
+        y_model = np.asarray(y_model)
+        return _one_hot(y_model.argmax(axis=1), y_model.shape[1])
+
+    def _label_condition(self, y, n_rows):
+        if y is None:
+            raise InvalidDataError(
+                "condition_on='label' needs the labels: fit(X, y, predict_fn=...)"
+            )
+        labels = np.asarray(y).reshape(-1)
+        if len(labels) != n_rows:
+            raise InvalidDataError(
+                f"y has {len(labels)} labels for {n_rows} rows of X"
+            )
+        classes = list(self.classes_)
+        unknown = [label for label in np.unique(labels) if label not in classes]
+        if unknown:
+            raise InvalidDataError(
+                f"y holds labels {unknown} that are not among the model's "
+                f"classes {classes}"
+            )
+        positions = np.array([classes.index(label) for label in labels])
+        return _one_hot(positions, len(classes))
+
+    # -- fitting -------------------------------------------------------------------
+
+    def _fit_backend(self, X, Xt, y_model, y=None):
+        if self.predictor_.task_ != CLASSIFICATION:
+            raise PredictorError(
+                "CounterfactualCVAE conditions on classes and explains "
+                "classifiers only; the model returns regression values (use "
+                "CounterfactualGAN or CounterfactualAE)"
+            )
+        condition = self._condition(y_model)
+        if self.condition_on == "label":
+            condition = self._label_condition(y, len(Xt))
+        self.class_means_ = self._class_means(Xt, condition)
+        layout = self.encoder_.layout_
+        image_shape = self.encoder_.image_shape_ if self.modality_ == IMAGE else None
+        predictor_module = None
+        self.surrogate_ = None
+        if self.prediction_weight > 0:
+            predictor_module = differentiable_model(self, Xt, y_model)
+        callbacks = surrogate_callbacks(self, Xt, condition, y_model)
+        self.feature_of_column_ = self._feature_of_column()
+        self.net_ = CVAENet(
+            ConditionalVAE,
+            module__layout=layout,
+            module__n_condition=condition.shape[1],
+            module__latent_dim=self.latent_dim,
+            module__hidden_sizes=tuple(self.hidden_sizes),
+            module__image_shape=image_shape,
+            layout=layout,
+            kl_weight=self.kl_weight,
+            latent_dim=self.latent_dim,
+            mode=self.mode,
+            mix=self.mix,
+            predictor_module=predictor_module,
+            feature_of_column=self.feature_of_column_,
+            task=self.predictor_.task_,
+            prediction_weight=self.prediction_weight,
+            seed=self.random_seed_,
+            lr=self.lr,
+            **self._skorch_parameters(len(Xt), callbacks),
+        )
+        self.net_.fit({"X": Xt, "y_model": condition}, None)
+
+    @staticmethod
+    def _class_means(Xt, condition):
+        labels = condition.argmax(axis=1)
+        overall = Xt.mean(axis=0)
+        return np.stack(
+            [
+                Xt[labels == k].mean(axis=0) if (labels == k).any() else overall
+                for k in range(condition.shape[1])
+            ]
+        ).astype(np.float32)
+
+    # -- generating ----------------------------------------------------------------
+
+    def _noise(self, n, candidate, generator):
+        if generator is not None:
+            return torch.randn(n, self.latent_dim, generator=generator).numpy()
+        if candidate == 0:
+            return None
+        # One latent draw per candidate, shared by all rows: answers stay
+        # independent of the batch.
+        z = torch.randn(
+            self.latent_dim, generator=torch_generator(self.random_seed_ + candidate)
+        ).numpy()
+        return np.ascontiguousarray(np.broadcast_to(z, (n, self.latent_dim)))
+
+    def _generate(
+        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
+    ):
+        mixed = mixed_condition(condition, target_condition, self.mode, self.mix)
+        Xt_cf = self.net_.counterfactuals(
+            Xt,
+            np.asarray(mixed, dtype=np.float32),
+            self._noise(len(Xt), candidate, generator),
+        )
+        mask = frozen[self.feature_of_column_]
+        return np.where(mask > 0, Xt, Xt_cf).astype(np.float32)
+
+    def _refresh_counterfactuals(self, Xt, condition, target, generator):
+        """Counterfactuals from sampled latent codes, for the surrogate's refresh."""
+        mixed = mixed_condition(condition, target, self.mode, self.mix)
+        noise = torch.randn(len(Xt), self.latent_dim, generator=generator).numpy()
+        return self.net_.counterfactuals(Xt, np.asarray(mixed, np.float32), noise)
+
+    # -- paper 2's ranking metric --------------------------------------------------
+
+    def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
+        """Rank candidates by paper 2's metric (lower is better)."""
+        cvae = self.net_.module_
+        cvae.eval()
+        layout = self.encoder_.layout_
+        device = self.device_
+
+        def tensor(a):
+            return torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)
+
+        costs = []
+        with torch.no_grad():
+            for start in range(0, len(Xt), 4096):
+                rows = slice(start, start + 4096)
+                X, X_cf = tensor(Xt[rows]), tensor(Xt_cf[rows])
+                c, c_target = tensor(condition[rows]), tensor(target_condition[rows])
+                # 4.3.1: reconstruction difference, normalised by the distance
+                # of x to a representative row of the target class.
+                representative = c_target @ tensor(self.class_means_)
+                cost = reconstruction_distance(
+                    X, X_cf, layout
+                ) - reconstruction_distance(X, representative, layout)
+                # 4.3.2: KL of x' encoded under both conditions, and how well
+                # the CVAE reconstructs x' under each.
+                for cond in (c, c_target):
+                    mean, log_variance = cvae.encode(X_cf, cond)
+                    scores = cvae.decode(mean, cond)
+                    cost = cost + kl_divergence(mean, log_variance)
+                    cost = cost + reconstruction_loss(scores, X_cf, layout)
+                costs.append(cost.cpu().numpy())
+        return np.concatenate(costs).astype(np.float64)
+
+    def ranking_score(self, X, X_cf, target=None):
+        r"""Score counterfactuals with paper 2's metric; lower is better.
+
+        For an original :math:`x` of the model's class :math:`c`, a
+        counterfactual :math:`x'` and the target :math:`c'` (section 4.3,
+        adapted to mixed types through the encoder's per-feature likelihoods):
+
+        .. math::
+
+            \mathrm{REC}(x, x') - \mathrm{REC}(x, \bar x_{c'})
+            + \mathrm{KL}(E(x', c)) + \mathrm{KL}(E(x', c'))
+            + \mathrm{RCL}(x', c) + \mathrm{RCL}(x', c')
+
+        with :math:`\mathrm{REC}(x, v)` the negative log-likelihood of
+        :math:`x` given the values :math:`v` (binary cross-entropy for
+        pixels, cross-entropy for categories, a Gaussian for numbers),
+        :math:`\bar x_{c'}` the mean training row of class :math:`c'`, KL the
+        divergence of the posterior from N(0, I), and
+        :math:`\mathrm{RCL}(x', c)` the CVAE's reconstruction loss of
+        :math:`x'` under :math:`c`. :meth:`transform` keeps the valid
+        candidate of lowest score.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like or images
+            Original rows, as given to :meth:`transform`.
+        X_cf : same type as ``X``
+            A counterfactual per row.
+        target : optional
+            As in :meth:`transform`; defaults to the ``target`` parameter.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n_samples,)
+        """
+        check_is_fitted(self, "net_")
+        X_checked = self._check_X(X, reset=False)
+        X_cf_checked = self._check_X(X_cf, reset=False)
+        if len(X_cf_checked) != len(X_checked):
+            raise InvalidDataError(
+                f"X_cf has {len(X_cf_checked)} rows for {len(X_checked)} rows of X"
+            )
+        y_model = self.predictor_.predict(X_checked)
+        resolved = self._resolve(target, y_model)
+        return self._candidate_costs(
+            self.encoder_.transform(X_checked),
+            self.encoder_.transform(X_cf_checked),
+            self._condition(y_model),
+            self._target_condition(resolved),
+        )

@@ -1,0 +1,328 @@
+"""CounterfactualCVAE (both modes) and CounterfactualAE on tables and images."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from cf_testing import (
+    FAST_AUTOENCODER,
+    HalfBrightness,
+    frame_proba,
+    frame_proba_3,
+    frame_value,
+    image_proba,
+    make_images,
+)
+from sklearn.linear_model import LogisticRegression
+
+from cfexplain import CounterfactualAE, CounterfactualCVAE, Explanation
+from cfexplain.exceptions import InvalidDataError, PredictorError
+
+MAKERS = {
+    "cvae_enc_dec": lambda **kw: CounterfactualCVAE(
+        mode="enc-dec", **{**FAST_AUTOENCODER, **kw}
+    ),
+    "cvae_cond_mix": lambda **kw: CounterfactualCVAE(
+        mode="cond-mix", **{**FAST_AUTOENCODER, **kw}
+    ),
+    "ae": lambda **kw: CounterfactualAE(**{**FAST_AUTOENCODER, **kw}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MAKERS))
+def kind(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def fitted(kind, mixed_frame):
+    return MAKERS[kind]().fit(mixed_frame, predict_fn=frame_proba)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return make_images()
+
+
+@pytest.fixture(scope="module")
+def fitted_images(kind, images):
+    return MAKERS[kind](max_epochs=3).fit(images, predict_fn=HalfBrightness())
+
+
+# -- tables ----------------------------------------------------------------------
+
+
+def test_transform_keeps_format_and_input(fitted, mixed_frame):
+    X = mixed_frame.iloc[:30]
+    before = X.copy()
+    X_cf = fitted.transform(X)
+    assert isinstance(X_cf, pd.DataFrame)
+    assert list(X_cf.columns) == list(X.columns)
+    assert (X_cf.dtypes == X.dtypes).all()
+    assert X_cf.index.equals(X.index)
+    assert set(X_cf["color"]) <= {"red", "green", "blue"}
+    pd.testing.assert_frame_equal(X, before)
+    assert fitted.modality_ == "tabular"
+
+
+def test_transform_deterministic_and_batch_independent(fitted, mixed_frame):
+    full = fitted.transform(mixed_frame)
+    pd.testing.assert_frame_equal(full, fitted.transform(mixed_frame))
+    part = fitted.transform(mixed_frame.iloc[[5, 3, 40]])
+    pd.testing.assert_frame_equal(part, full.iloc[[5, 3, 40]])
+
+
+def test_constraints_hold(fitted, mixed_frame):
+    X = mixed_frame.iloc[:60]
+    X_cf = fitted.transform(
+        X,
+        immutable=["color"],
+        bounds={"hours": (35, 45)},
+        monotonic={"age": "increasing"},
+    )
+    assert (X_cf["color"] == X["color"]).all()
+    assert (X_cf["age"] >= X["age"]).all()
+    inside = X["hours"].between(35, 45)
+    assert X_cf.loc[inside, "hours"].between(35, 45).all()
+
+
+def test_explain(fitted, mixed_frame):
+    X = mixed_frame.iloc[:4]
+    exp = fitted.explain(X, n_counterfactuals=3)
+    assert isinstance(exp, Explanation)
+    assert exp.valid.shape == (4, 3)
+    first = exp.counterfactuals.xs(0, level="counterfactual")
+    pd.testing.assert_frame_equal(first, fitted.transform(X), check_names=False)
+    assert {"prediction", "valid", "changes"} <= set(exp.to_frame().columns)
+
+
+def test_score_between_zero_and_one(fitted, mixed_frame):
+    assert 0.0 <= fitted.score(mixed_frame.iloc[:50]) <= 1.0
+
+
+def test_pickle_round_trip(fitted, mixed_frame):
+    restored = pickle.loads(pickle.dumps(fitted))
+    pd.testing.assert_frame_equal(
+        restored.transform(mixed_frame), fitted.transform(mixed_frame)
+    )
+
+
+def test_random_state_reproducible_and_global_rng_untouched(kind, mixed_frame):
+    torch.manual_seed(7)
+    torch_before = torch.get_rng_state()
+    numpy_before = np.random.get_state()[1].copy()
+    a = MAKERS[kind]().fit(mixed_frame, frame_proba)
+    assert torch.equal(torch_before, torch.get_rng_state())
+    assert np.array_equal(numpy_before, np.random.get_state()[1])
+    b = MAKERS[kind]().fit(mixed_frame, frame_proba)
+    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
+    ea = a.explain(mixed_frame.iloc[:5], n_counterfactuals=2).counterfactuals
+    eb = b.explain(mixed_frame.iloc[:5], n_counterfactuals=2).counterfactuals
+    pd.testing.assert_frame_equal(ea, eb)
+
+
+def test_multiclass_target_label(kind, mixed_frame):
+    cf = MAKERS[kind]().fit(mixed_frame, frame_proba_3)
+    X_cf = cf.transform(mixed_frame.iloc[:20], target=2)
+    assert X_cf.shape == (20, mixed_frame.shape[1])
+    exp = cf.explain(mixed_frame.iloc[:3], target=2)
+    assert list(exp.target) == [2, 2, 2]
+
+
+def test_history_records_losses(fitted):
+    names = set(fitted.net_.history[-1]["batches"][-1])
+    if isinstance(fitted, CounterfactualAE):
+        assert {"prediction_loss", "sparsity_loss", "mmd_loss"} <= names
+    else:
+        assert {"reconstruction_loss", "kl_loss", "prediction_loss"} <= names
+    assert len(fitted.net_.history) == FAST_AUTOENCODER["max_epochs"]
+
+
+def test_black_box_gets_a_refreshed_surrogate(fitted):
+    assert fitted.surrogate_ is not None
+    assert "surrogate_cf_agreement" in fitted.net_.history[-1]
+
+
+# -- images ----------------------------------------------------------------------
+
+
+def test_images_keep_shape_and_dtype(fitted_images, images):
+    X = images[:20]
+    before = X.copy()
+    X_cf = fitted_images.transform(X)
+    assert X_cf.shape == X.shape and X_cf.dtype == np.uint8
+    np.testing.assert_array_equal(X, before)
+    assert fitted_images.modality_ == "image"
+    assert fitted_images.n_features_in_ == 64
+    part = fitted_images.transform(X[[4, 1]])
+    np.testing.assert_array_equal(part, X_cf[[4, 1]])
+
+
+def test_torch_image_model_gives_gradients_directly(fitted_images):
+    assert fitted_images.surrogate_ is None
+
+
+def test_float_images_with_channels(kind):
+    images = make_images(64, channels=1).astype(np.float32) / 255
+    cf = MAKERS[kind]().fit(images, predict_fn=HalfBrightness(scale=255.0))
+    X_cf = cf.transform(images[:5])
+    assert X_cf.shape == (5, 1, 8, 8) and X_cf.dtype == np.float32
+    assert X_cf.min() >= 0.0 and X_cf.max() <= 1.0
+
+
+def test_black_box_on_images_uses_a_surrogate(kind, images):
+    cf = MAKERS[kind]().fit(images, predict_fn=image_proba)
+    assert cf.surrogate_ is not None
+    assert cf.transform(images[:3]).shape == (3, 8, 8)
+
+
+def test_image_errors(fitted_images, images):
+    with pytest.raises(InvalidDataError, match="shape"):
+        fitted_images.transform(images[:, :7, :7])
+    with pytest.raises(InvalidDataError, match="fitted on uint8"):
+        fitted_images.transform(images[:3].astype(np.float32))
+    with pytest.raises(InvalidDataError, match="images"):
+        MAKERS["ae"](modality="image").fit(images.reshape(len(images), -1), image_proba)
+    with pytest.raises(ValueError, match="only immutable"):
+        fitted_images.transform(images[:3], bounds={0: (0, 1)})
+    with pytest.raises(ValueError, match="does not fit"):
+        fitted_images.transform(images[:3], immutable=np.ones((3, 3), dtype=bool))
+
+
+def test_image_immutable_mask_holds(fitted_images, images):
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[:, :4] = True
+    X_cf = fitted_images.transform(images[:20], immutable=mask)
+    np.testing.assert_array_equal(X_cf[:, :, :4], images[:20, :, :4])
+
+
+def test_image_explanation(fitted_images, images):
+    exp = fitted_images.explain(images[:3], n_counterfactuals=2)
+    assert exp.counterfactuals.shape == (6, 8, 8)
+    np.testing.assert_array_equal(
+        exp.counterfactuals[::2], fitted_images.transform(images[:3])
+    )
+    frame = exp.to_frame()
+    assert list(frame.columns) == [
+        "prediction",
+        "original_prediction",
+        "target",
+        "valid",
+        "changes",
+    ]
+    assert len(frame) == 6
+    for row in exp.changes:
+        for changes in row:
+            assert all("pixel values changed" in change for change in changes)
+    assert "row 0" in str(exp)
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    axes = exp.plot()
+    assert axes.shape == (3, 3)
+
+
+def test_image_score(fitted_images, images):
+    assert 0.0 <= fitted_images.score(images[:20]) <= 1.0
+
+
+def test_numeric_tolerance_on_images(kind, images):
+    loose = MAKERS[kind](numeric_tolerance=1.0).fit(images, HalfBrightness())
+    np.testing.assert_array_equal(loose.transform(images[:5]), images[:5])
+
+
+# -- learning ----------------------------------------------------------------------
+
+
+def test_autoencoder_learns_to_flip_images(images):
+    cf = CounterfactualAE(
+        max_epochs=40, batch_size=32, latent_dim=8, random_state=0
+    ).fit(images, HalfBrightness())
+    X_cf = cf.transform(images)
+    flipped = image_proba(X_cf).argmax(1) != image_proba(images).argmax(1)
+    assert flipped.mean() > 0.9
+
+
+def test_guided_cvae_learns_to_flip_images(images):
+    cf = CounterfactualCVAE(
+        max_epochs=40, batch_size=32, latent_dim=8, random_state=0
+    ).fit(images, HalfBrightness())
+    X_cf = cf.transform(images)
+    flipped = image_proba(X_cf).argmax(1) != image_proba(images).argmax(1)
+    assert flipped.mean() > 0.9
+
+
+# -- CVAE specifics ----------------------------------------------------------------
+
+
+def test_cvae_refuses_regression(mixed_frame):
+    with pytest.raises(PredictorError, match="classifiers only"):
+        CounterfactualCVAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_value)
+
+
+def test_cvae_conditions_on_labels(mixed_frame):
+    labels = frame_proba(mixed_frame).argmax(axis=1)
+    cf = CounterfactualCVAE(condition_on="label", **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, labels, predict_fn=frame_proba)
+    assert cf.transform(mixed_frame.iloc[:5]).shape == (5, 4)
+    with pytest.raises(InvalidDataError, match="needs the labels"):
+        CounterfactualCVAE(condition_on="label", **FAST_AUTOENCODER).fit(
+            mixed_frame, predict_fn=frame_proba
+        )
+    with pytest.raises(InvalidDataError, match="not among the model's classes"):
+        CounterfactualCVAE(condition_on="label", **FAST_AUTOENCODER).fit(
+            mixed_frame, labels + 5, predict_fn=frame_proba
+        )
+
+
+def test_pure_cvae_needs_no_model_gradients(mixed_frame):
+    cf = CounterfactualCVAE(prediction_weight=0.0, **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, frame_proba)
+    assert cf.surrogate_ is None
+    assert "prediction_loss" not in cf.net_.history[-1]["batches"][-1]
+    assert cf.transform(mixed_frame.iloc[:5]).shape == (5, 4)
+
+
+def test_ranking_score(mixed_frame):
+    cf = CounterfactualCVAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:10]
+    scores = cf.ranking_score(X, cf.transform(X))
+    assert scores.shape == (10,) and scores.dtype == np.float64
+    assert np.isfinite(scores).all()
+    with pytest.raises(InvalidDataError, match="rows"):
+        cf.ranking_score(X, X.iloc[:3])
+
+
+def test_transform_takes_the_best_ranked_valid_candidate(mixed_frame):
+    cf = CounterfactualCVAE(n_candidates=4, **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:40]
+    chosen = cf.transform(X)
+    valid = frame_proba(chosen).argmax(1) != frame_proba(X).argmax(1)
+    single = CounterfactualCVAE(n_candidates=1, **FAST_AUTOENCODER)
+    single.fit(mixed_frame, frame_proba)
+    valid_single = frame_proba(single.transform(X)).argmax(1) != frame_proba(
+        X
+    ).argmax(1)
+    # The first candidate is the posterior mean, the one n_candidates=1 gives.
+    assert valid.mean() >= valid_single.mean()
+
+
+# -- AE specifics ------------------------------------------------------------------
+
+
+def test_ae_regression_interval(mixed_frame):
+    cf = CounterfactualAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_value)
+    X_cf = cf.transform(mixed_frame.iloc[:10], target=(100.0, 120.0))
+    assert X_cf.shape == (10, 4)
+
+
+def test_ae_estimator_on_arrays():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
+    cf = CounterfactualAE(**FAST_AUTOENCODER).fit(X, clf)
+    X_cf = cf.transform(X[:7])
+    assert isinstance(X_cf, np.ndarray) and X_cf.shape == (7, 3)
+    assert cf.modality_ == "tabular"
