@@ -232,12 +232,19 @@ def main():
         "--replot", action="store_true", help="redraw the sweep from its JSON and exit"
     )
     parser.add_argument("--settings", default="mlp,hgb,hgb_candidates,mlp_immutable")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's); never more than free cores",
+    )
     args = parser.parse_args()
     sweep_png = HERE.parent / "docs" / "_static" / "adult_sweep.png"
     if args.replot:
         plot_sweep(json.loads((RESULTS / "adult_sweep.json").read_text()), sweep_png)
         return
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     X, y = datasets.load_adult(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -147,7 +147,9 @@ class BaseCounterfactualExplainer(
             return TABULAR
         if modality == TABULAR:
             return TABULAR
-        ndim = np.ndim(X)
+        ndim = getattr(X, "ndim", None)
+        if not isinstance(ndim, int):
+            ndim = np.asarray(X).ndim
         if ndim in (3, 4):
             return IMAGE
         if modality == IMAGE:

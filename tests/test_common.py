@@ -4,7 +4,7 @@ import pytest
 from cf_testing import array_proba
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from cfexplain import CounterfactualGAN
+from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 
 TINY = {
     "max_epochs": 1,
@@ -18,13 +18,29 @@ TINY = {
     "random_state": 0,
 }
 
+TINY_AUTOENCODER = {
+    "max_epochs": 1,
+    "batch_size": 32,
+    "hidden_sizes": (8,),
+    "latent_dim": 2,
+    "surrogate_hidden": (8,),
+    "surrogate_epochs": 1,
+    "surrogate_refresh_rows": 16,
+    "random_state": 0,
+}
+
 #: Checks that cannot pass for a counterfactual explainer, with the reason.
 EXPECTED_FAILED_CHECKS = {}
 
 
 @pytest.mark.filterwarnings("ignore:the model predicts a single class")
 @parametrize_with_checks(
-    [CounterfactualGAN(predictor=array_proba, **TINY)],
+    [
+        CounterfactualGAN(predictor=array_proba, **TINY),
+        CounterfactualCVAE(predictor=array_proba, mode="enc-dec", **TINY_AUTOENCODER),
+        CounterfactualCVAE(predictor=array_proba, mode="cond-mix", **TINY_AUTOENCODER),
+        CounterfactualAE(predictor=array_proba, **TINY_AUTOENCODER),
+    ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_explainer(estimator, check):
