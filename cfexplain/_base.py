@@ -34,6 +34,15 @@ __all__ = ["BaseCounterfactualExplainer"]
 TABULAR = "tabular"
 IMAGE = "image"
 
+#: Parameter constraints of the explainers that distil black boxes into a
+#: surrogate (all of them).
+SURROGATE_PARAMETERS = {
+    "surrogate_hidden": [tuple, list],
+    "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
+    "surrogate_refresh_rows": [Interval(numbers.Integral, 1, None, closed="left")],
+}
+
 
 def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))

@@ -9,7 +9,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import IMAGE, BaseCounterfactualExplainer
+from ._base import IMAGE, SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION
 from ._random import torch_generator
@@ -59,8 +59,10 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     predictor : estimator, callable or torch.nn.Module, default=None
         The model under explanation, when not given to :meth:`fit`; a
         classifier. Kept by reference by ``clone``.
-    mode : {"enc-dec", "cond-mix"}, default="cond-mix"
-        Paper 2's two ways of making a counterfactual.
+    mode : {"enc-dec", "cond-mix"}, default="enc-dec"
+        Paper 2's two ways of making a counterfactual. ENC-DEC reaches the
+        target far more often on our benchmarks (Adult 0.99 against 0.60,
+        MNIST 0.99 against 0.41 for the pure CVAE); COND-MIX changes less.
     target : default="opposite"
         Default target of :meth:`transform`, :meth:`explain` and
         :meth:`score` (a class label, one per row, ``"opposite"``, or class
@@ -80,13 +82,15 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         Tables only, as for :class:`~cfexplain.CounterfactualGAN`.
     kl_weight : float, default=1.0
         Weight of the KL divergence (1: the evidence lower bound).
-    prediction_weight : float, default=1.0
+    prediction_weight : float or "auto", default="auto"
         Guidance beyond the paper: while training, make counterfactuals for
         sampled targets and add the cross-entropy of the model (its network
         for torch models on images, else a surrogate) towards them. 0 is
-        paper 2's pure CVAE. The default won ``benchmarks/adult.py`` and
-        ``benchmarks/mnist.py``, where the pure CVAE's counterfactuals are
-        far less often valid.
+        paper 2's pure CVAE. ``"auto"`` takes what won our benchmarks: 1 for
+        images (MNIST: validity 0.99 instead of 0.89 at the same realism)
+        and 0 for tables (Adult: the pure CVAE's ranked candidates are
+        valid as often, 0.99, and far more realistic, because the surrogate's
+        gradients pull the decoder off the data).
     latent_dim : int, default=16
         Width of the latent code. Paper 2 (section 4.1.1): too small and the
         counterfactual forgets the original, too large and it copies it.
@@ -132,7 +136,9 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     predictor_ : object
         The checked wrapper around the model under explanation.
     surrogate_ : object or None
-        The surrogate of a black-box model (when ``prediction_weight > 0``).
+        The surrogate of a black-box model (when ``prediction_weight_ > 0``).
+    prediction_weight_ : float
+        The prediction weight used (``"auto"`` resolved).
     net_ : CVAENet
         The trained CVAE; ``net_.history`` holds the losses per epoch.
     class_means_ : numpy.ndarray of shape (n_classes, n_encoded)
@@ -164,27 +170,27 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
 
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
+        **SURROGATE_PARAMETERS,
         "task": [StrOptions({"auto", "classification"})],
         "mode": [StrOptions({"enc-dec", "cond-mix"})],
         "modality": [StrOptions({"auto", "tabular", "image"})],
         "condition_on": [StrOptions({"prediction", "label"})],
         "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "prediction_weight": [
+            Interval(numbers.Real, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_sizes": [tuple, list],
         "mix": [Interval(numbers.Real, 0, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "surrogate_hidden": [tuple, list],
-        "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
-        "surrogate_refresh_rows": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
         predictor=None,
-        mode="cond-mix",
+        mode="enc-dec",
         target="opposite",
         task="auto",
         modality="auto",
@@ -193,7 +199,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         bounds=None,
         monotonic=None,
         kl_weight=1.0,
-        prediction_weight=1.0,
+        prediction_weight="auto",
         latent_dim=16,
         hidden_sizes=(128, 128),
         mix=1.0,
@@ -283,7 +289,10 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         image_shape = self.encoder_.image_shape_ if self.modality_ == IMAGE else None
         predictor_module = None
         self.surrogate_ = None
-        if self.prediction_weight > 0:
+        self.prediction_weight_ = self.prediction_weight
+        if self.prediction_weight == "auto":
+            self.prediction_weight_ = 1.0 if self.modality_ == IMAGE else 0.0
+        if self.prediction_weight_ > 0:
             predictor_module = differentiable_model(self, Xt, y_model)
         callbacks = surrogate_callbacks(self, Xt, condition, y_model)
         self.feature_of_column_ = self._feature_of_column()
@@ -302,7 +311,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             predictor_module=predictor_module,
             feature_of_column=self.feature_of_column_,
             task=self.predictor_.task_,
-            prediction_weight=self.prediction_weight,
+            prediction_weight=self.prediction_weight_,
             seed=self.random_seed_,
             lr=self.lr,
             **self._skorch_parameters(len(Xt), callbacks),

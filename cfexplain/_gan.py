@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseCounterfactualExplainer
+from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._guidance import differentiable_model, surrogate_callbacks
 from ._random import torch_generator
 from .backends._nets import GANNet
@@ -161,6 +161,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
 
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
+        **SURROGATE_PARAMETERS,
         "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
@@ -172,10 +173,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         "tau": [Interval(numbers.Real, 0, None, closed="neither")],
         "mask_probability": [Interval(numbers.Real, 0, 1, closed="both")],
         "prediction_margin": [Interval(numbers.Real, 0, None, closed="left")],
-        "surrogate_hidden": [tuple, list],
-        "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
-        "surrogate_refresh_rows": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(

@@ -20,12 +20,14 @@ from sklearn.linear_model import LogisticRegression
 from cfexplain import CounterfactualAE, CounterfactualCVAE, Explanation
 from cfexplain.exceptions import InvalidDataError, PredictorError
 
+# The CVAEs are guided by the model here, so the shared tests cover the
+# surrogate path too; test_prediction_weight_auto covers the default.
 MAKERS = {
     "cvae_enc_dec": lambda **kw: CounterfactualCVAE(
-        mode="enc-dec", **{**FAST_AUTOENCODER, **kw}
+        mode="enc-dec", prediction_weight=1.0, **{**FAST_AUTOENCODER, **kw}
     ),
     "cvae_cond_mix": lambda **kw: CounterfactualCVAE(
-        mode="cond-mix", **{**FAST_AUTOENCODER, **kw}
+        mode="cond-mix", prediction_weight=1.0, **{**FAST_AUTOENCODER, **kw}
     ),
     "ae": lambda **kw: CounterfactualAE(**{**FAST_AUTOENCODER, **kw}),
 }
@@ -282,6 +284,13 @@ def test_pure_cvae_needs_no_model_gradients(mixed_frame):
     assert cf.surrogate_ is None
     assert "prediction_loss" not in cf.net_.history[-1]["batches"][-1]
     assert cf.transform(mixed_frame.iloc[:5]).shape == (5, 4)
+
+
+def test_prediction_weight_auto(mixed_frame, images):
+    tables = CounterfactualCVAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_proba)
+    assert tables.prediction_weight_ == 0.0 and tables.surrogate_ is None
+    pictures = CounterfactualCVAE(**FAST_AUTOENCODER).fit(images, image_proba)
+    assert pictures.prediction_weight_ == 1.0 and pictures.surrogate_ is not None
 
 
 def test_ranking_score(mixed_frame):
