@@ -31,8 +31,6 @@ __all__ = ["ConditionalVAE", "ConvDecoder", "ConvFeatures", "PerturbationAutoenc
 #: Width of the vector the convolutional encoder reduces an image to
 #: (paper 2, section 5.2).
 IMAGE_FEATURES = 256
-#: How close to 0 or 1 the perturbation autoencoder starts a pixel's level.
-IMAGE_PRIOR_CLIP = 0.02
 
 
 def mlp(n_inputs, hidden_sizes, n_outputs):
@@ -276,9 +274,8 @@ class PerturbationAutoencoder(nn.Module):
     (:meth:`~cfexplain.backends.networks.SpanActivation.prior`) and each
     span gets its activation, so one-hot blocks stay one-hot; the decoder
     also reads the frozen-column mask, as the GAN's generator does. For
-    images the change is added to the logits of the pixels (levels clipped
-    to [0.02, 0.98] first), so the result stays in [0, 1] with a gradient
-    everywhere.
+    images the change is added to the pixels as they are; the image
+    encoder clips the counterfactual to [0, 1] when decoding it.
 
     Parameters
     ----------
@@ -354,13 +351,11 @@ class PerturbationAutoencoder(nn.Module):
         hidden = F.relu(self.encoder(X))
         if self.is_image:
             change = self.decoder(torch.cat([hidden, y_model, y_target], dim=1))
-            # The change acts on the logits of the pixels: a clipped sum would
-            # stop the gradient of every pixel pushed past 0 or 1, and most
-            # of a digit's pixels sit at 0. Levels within IMAGE_PRIOR_CLIP of
-            # 0 or 1 start from the clipped level, whose logit stays small
-            # enough for the sigmoid to move.
-            prior = torch.logit(X.clamp(IMAGE_PRIOR_CLIP, 1 - IMAGE_PRIOR_CLIP))
-            generated = torch.sigmoid(prior + change)
+            # Paper 1's sum, unbounded while training (decoding clips it to
+            # the pixel range). Bounding it here, by clipping or a sigmoid on
+            # the logits, lets the first updates push every pixel to black,
+            # where the bound stops all gradients and training never recovers.
+            generated = X + change
         else:
             change = self.decoder(torch.cat([hidden, y_model, y_target, mask], dim=1))
             scores = change + self.activation.prior(X, self.one_hot_logit)
