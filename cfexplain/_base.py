@@ -436,7 +436,10 @@ class BaseCounterfactualExplainer(
                 return apply_constraints(X_frame, X_cf, constraints)
 
         args = (Xt, condition, target_condition, frozen)
-        frames = [self._best_candidate(X, Xt, args, decode, resolved)]
+        if getattr(self, "n_candidates", 1) > 1:
+            frames = self._ranked_candidates(X, Xt, args, decode, resolved, n_samples)
+            return X_frame, y_model, resolved, frames
+        frames = [decode(self._generate(*args))]
         generator = torch_generator(self.random_seed_)
         for _ in range(n_samples - 1):
             frames.append(decode(self._generate(*args, generator=generator)))
@@ -468,36 +471,40 @@ class BaseCounterfactualExplainer(
             if negligible.any():
                 X_cf[name] = np.where(negligible, before, after).astype(after.dtype)
 
-    def _best_candidate(self, X, Xt, args, decode, resolved):
-        """Return the deterministic counterfactuals, one per row.
+    def _ranked_candidates(self, X, Xt, args, decode, resolved, k):
+        """Return each row's ``k`` best deterministic counterfactuals.
 
-        With ``n_candidates > 1`` the generator answers each row with the
-        noise-free candidate and ``n_candidates - 1`` others, each made with a
-        fixed noise vector shared by every row (so a row's answer does not
-        depend on the batch). The real model scores them all, and each row
-        gets its valid candidate of lowest :meth:`_candidate_costs` (by
-        default the L1 distance on the encoding), or the lowest-cost
-        candidate when none is valid.
+        The generator answers each row with the noise-free candidate and
+        ``max(n_candidates, k) - 1`` others, each made with a fixed noise
+        vector shared by every row (so a row's answers do not depend on the
+        batch). The real model scores them all; per row, valid candidates
+        come first, each group in order of :meth:`_candidate_costs` (by
+        default the L1 distance on the encoding). Frame 0 holds every row's
+        best among the first ``n_candidates`` (:meth:`transform`'s answer),
+        frame ``j`` the ``j``-th best of the others.
         """
-        if getattr(self, "n_candidates", 1) == 1:
-            return decode(self._generate(*args))
         n = len(Xt)
         frames, costs, valid = [], [], []
-        for candidate in range(self.n_candidates):
+        for candidate in range(max(self.n_candidates, k)):
             Xt_cf = self._generate(*args, candidate=candidate)
             frame = decode(Xt_cf)
             y_cf = self.predictor_.predict(self._output(X, frame))
             frames.append(frame)
             valid.append(resolved.is_met(y_cf))
             costs.append(self._candidate_costs(Xt, Xt_cf, *args[1:3]))
-        costs, valid = np.stack(costs), np.stack(valid)
-        # Invalid candidates rank after every valid one.
-        best = np.where(
-            valid.any(axis=0),
-            np.where(valid, costs, np.inf).argmin(axis=0),
-            costs.argmin(axis=0),
-        )
-        return _take_rows(_stack_rows(frames), best * n + np.arange(n))
+        costs, valid = np.stack(costs).T, np.stack(valid).T
+        # Per row (axis 1): invalid after valid, then by cost; stable, so
+        # ties keep the candidate order (the noise-free one first). The best
+        # is taken among the first n_candidates, as transform does.
+        first = self.n_candidates
+        best = np.lexsort((costs[:, :first], ~valid[:, :first]), axis=1)[:, 0]
+        order = np.lexsort((costs, ~valid), axis=1)
+        others = order[order != best[:, None]].reshape(n, -1)
+        chosen = np.column_stack([best, others])
+        stacked = _stack_rows(frames)
+        return [
+            _take_rows(stacked, chosen[:, j] * n + np.arange(n)) for j in range(k)
+        ]
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidate counterfactuals: lower is better, one cost per row.
@@ -566,7 +573,9 @@ class BaseCounterfactualExplainer(
             As in :meth:`transform`.
         n_counterfactuals : int, default=1
             Counterfactuals per row. The first is :meth:`transform`'s
-            deterministic answer; the others are sampled through the
+            deterministic answer. With ``n_candidates > 1`` the others are
+            the next best of ``max(n_candidates, n_counterfactuals)`` ranked
+            candidates (valid first); otherwise they are sampled through the
             generator's noise, reproducibly from the fitted ``random_state``.
         immutable, bounds, monotonic : optional
             As in :meth:`transform`.

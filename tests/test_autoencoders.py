@@ -318,6 +318,19 @@ def test_transform_takes_the_best_ranked_valid_candidate(mixed_frame):
     assert valid.mean() >= valid_single.mean()
 
 
+def test_cvae_explain_returns_the_k_best_candidates(mixed_frame):
+    cf = CounterfactualCVAE(n_candidates=4, **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:12]
+    exp = cf.explain(X, n_counterfactuals=6)
+    first = exp.counterfactuals.xs(0, level="counterfactual")
+    pd.testing.assert_frame_equal(first, cf.transform(X), check_names=False)
+    # After transform's answer, valid candidates come first in every row.
+    for row in exp.valid:
+        assert list(row[1:]) == sorted(row[1:], reverse=True)
+    assert exp.valid.shape == (12, 6)
+
+
 # -- AE specifics ------------------------------------------------------------------
 
 
