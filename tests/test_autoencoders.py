@@ -1,6 +1,8 @@
 """CounterfactualCVAE (both modes) and CounterfactualAE on tables and images."""
 
 import pickle
+import warnings
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -108,6 +110,23 @@ def test_pickle_round_trip(fitted, mixed_frame):
     restored = pickle.loads(pickle.dumps(fitted))
     pd.testing.assert_frame_equal(
         restored.transform(mixed_frame), fitted.transform(mixed_frame)
+    )
+
+
+def test_cuda_pickle_loads_on_cpu(fitted_images, images):
+    # Simulate an explainer trained on a GPU: the device attributes say cuda.
+    clone = pickle.loads(pickle.dumps(fitted_images))
+    clone.device_ = "cuda"
+    clone.net_.device = "cuda"
+    payload = pickle.dumps(clone)
+    with patch("torch.cuda.is_available", return_value=False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restored = pickle.loads(payload)
+    assert restored.device_ == "cpu" and str(restored.net_.device) == "cpu"
+    assert any("cuda" in str(w.message).lower() for w in caught)
+    np.testing.assert_array_equal(
+        restored.transform(images[:10]), fitted_images.transform(images[:10])
     )
 
 
