@@ -165,12 +165,13 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, *input_shape_)
-            Images like those given to ``fit``.
+        X : array-like of images
+            Images of the shape and kind given to ``fit``.
 
         Returns
         -------
-        numpy.ndarray of float32, shape (n, n_features_in_)
+        numpy.ndarray of float32, shape (n, n_values)
+            ``n_values`` is ``n_features_in_``, the values per image.
         """
         array = self.check(X)
         flat = array.reshape(len(array), -1).astype(np.float32)
@@ -181,13 +182,15 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n, n_features_in_)
-            Encoded images, e.g. network outputs; values are clipped to [0, 1].
+        X : array-like of shape (n, n_values)
+            Encoded images, e.g. network outputs, with ``n_features_in_``
+            values each; values are clipped to [0, 1].
 
         Returns
         -------
-        numpy.ndarray of shape (n, *input_shape_)
-            Images with the dtype seen in ``fit`` (integer images rounded).
+        numpy.ndarray
+            Images of the shape (``input_shape_``) and dtype seen in ``fit``
+            (integer images rounded).
         """
         check_is_fitted(self, "input_shape_")
         values = np.asarray(X, dtype=np.float64)
