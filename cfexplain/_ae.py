@@ -82,10 +82,12 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         reach the target; 3 reaches 84-87 % (``benchmarks/adult.py``).
     mmd_weight : float, default=1.0
         :math:`w_\chi`, weight of the class-conditional MMD.
-    latent_dim : int, default=32
+    latent_dim : int, default=64
         Width of ``E(x)``.
-    hidden_sizes : tuple of int, default=(128, 128)
-        Hidden widths of the tabular encoder, reversed for the decoder.
+    hidden_sizes : tuple of int, default=(256, 256)
+        Hidden widths of the tabular encoder, reversed for the decoder (the
+        GAN's widths; on Adult they raise validity from 0.84 to 0.95 over
+        (128, 128) with a 32-wide code).
     max_epochs : int, default=30
         Training epochs.
     batch_size : int, default=256
@@ -190,8 +192,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         prediction_weight=1.0,
         sparsity_weight=3.0,
         mmd_weight=1.0,
-        latent_dim=32,
-        hidden_sizes=(128, 128),
+        latent_dim=64,
+        hidden_sizes=(256, 256),
         max_epochs=30,
         batch_size=256,
         lr=2e-4,
