@@ -79,7 +79,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         categories on their one-hots, numbers in standard deviations, as the
         GAN; images: per pixel value in [0, 1]). Paper 1's 10 keeps Adult's
         counterfactuals so close to the originals that only 22 % of them
-        reach the target; 3 reaches 84-87 % (``benchmarks/adult.py``).
+        reached the target in our runs; 3 reached 87 % with the same
+        networks (``benchmarks/adult.py``, MLP).
     mmd_weight : float, default=1.0
         :math:`w_\chi`, weight of the class-conditional MMD.
     latent_dim : int, default=64
