@@ -238,10 +238,25 @@ def test_image_explanation(fitted_images, images):
         for changes in row:
             assert all("pixel values changed" in change for change in changes)
     assert "row 0" in str(exp)
-    matplotlib = pytest.importorskip("matplotlib")
+
+
+def test_image_explanation_plot(fitted_images, images):
+    import matplotlib
+
     matplotlib.use("Agg")
+    exp = fitted_images.explain(images[:3], n_counterfactuals=2)
     axes = exp.plot()
     assert axes.shape == (3, 3)
+    assert axes[0, 0].get_title().startswith("original")
+
+
+def test_table_explanation_plot(fitted, mixed_frame):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = fitted.explain(mixed_frame.iloc[:5], n_counterfactuals=2).plot()
+    labels = {tick.get_text() for tick in ax.get_yticklabels()}
+    assert labels == set(mixed_frame.columns)
 
 
 def test_image_score(fitted_images, images):
