@@ -286,12 +286,11 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     def _generate(
         self, Xt, condition, target_condition, frozen, candidate=0, generator=None
     ):
-        mask = np.broadcast_to(frozen[self.feature_of_column_], Xt.shape)
         return self.net_.generate(
             Xt,
             condition,
             target_condition,
-            np.ascontiguousarray(mask, np.float32),
+            self._frozen_columns(frozen, len(Xt)),
             sample=generator is not None,
             generator=generator,
         )

@@ -28,6 +28,7 @@ from ._targets import resolve_target
 from .exceptions import InvalidDataError
 from .explanation import Explanation, changed_features, describe_changes
 from .preprocessing import ImageEncoder, TabularEncoder
+from .preprocessing._image_encoder import as_image_array
 
 __all__ = ["BaseCounterfactualExplainer"]
 
@@ -170,7 +171,7 @@ class BaseCounterfactualExplainer(
 
     def _check_images(self, X, *, reset):
         if reset:
-            array = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)
+            array = as_image_array(X)
             self.n_features_in_ = int(np.prod(array.shape[1:]))
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
@@ -347,6 +348,28 @@ class BaseCounterfactualExplainer(
         for span in self.encoder_.layout_.spans:
             feature_of_column[span.start : span.stop] = names.index(span.feature)
         return feature_of_column
+
+    def _frozen_columns(self, frozen, n_rows):
+        """Expand a per-feature frozen mask to a float32 ``(n_rows, n_encoded)`` one."""
+        mask = np.broadcast_to(
+            frozen[self.feature_of_column_], (n_rows, len(self.feature_of_column_))
+        )
+        return np.ascontiguousarray(mask, dtype=np.float32)
+
+    def _candidate_noise(self, n_rows, width, candidate, generator):
+        """Return the noise of a candidate: ``None`` for the noise-free one.
+
+        With a ``generator`` (``explain``'s samples) every row gets its own
+        draw. Candidate ``j > 0`` uses one vector, drawn from the fitted seed
+        plus ``j`` and shared by all rows, so a row's answer does not depend
+        on its batch.
+        """
+        if generator is not None:
+            return torch.randn(n_rows, width, generator=generator).numpy()
+        if candidate == 0:
+            return None
+        z = torch.randn(width, generator=torch_generator(self.random_seed_ + candidate))
+        return np.ascontiguousarray(np.broadcast_to(z.numpy(), (n_rows, width)))
 
     def _skorch_parameters(self, n_rows, callbacks):
         """Training settings every backend's skorch net shares."""

@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import IMAGE, SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION
-from ._random import torch_generator
 from .backends._autoencoder_nets import CVAENet, mixed_condition
 from .backends.autoencoders import ConditionalVAE
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
@@ -331,18 +330,6 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
 
     # -- generating ----------------------------------------------------------------
 
-    def _noise(self, n, candidate, generator):
-        if generator is not None:
-            return torch.randn(n, self.latent_dim, generator=generator).numpy()
-        if candidate == 0:
-            return None
-        # One latent draw per candidate, shared by all rows: answers stay
-        # independent of the batch.
-        z = torch.randn(
-            self.latent_dim, generator=torch_generator(self.random_seed_ + candidate)
-        ).numpy()
-        return np.ascontiguousarray(np.broadcast_to(z, (n, self.latent_dim)))
-
     def _generate(
         self, Xt, condition, target_condition, frozen, candidate=0, generator=None
     ):
@@ -350,9 +337,9 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         Xt_cf = self.net_.counterfactuals(
             Xt,
             np.asarray(mixed, dtype=np.float32),
-            self._noise(len(Xt), candidate, generator),
+            self._candidate_noise(len(Xt), self.latent_dim, candidate, generator),
         )
-        mask = frozen[self.feature_of_column_]
+        mask = self._frozen_columns(frozen, len(Xt))
         return np.where(mask > 0, Xt, Xt_cf).astype(np.float32)
 
     def _refresh_counterfactuals(self, Xt, condition, target, generator):

@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._guidance import differentiable_model, surrogate_callbacks
-from ._random import torch_generator
 from .backends._nets import GANNet
 from .backends.networks import TabularDiscriminator, TabularGenerator
 
@@ -280,25 +279,13 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     def _generate(
         self, Xt, condition, target_condition, frozen, candidate=0, generator=None
     ):
-        mask = np.broadcast_to(frozen[self.feature_of_column_], Xt.shape)
-        noise, sample = None, False
-        if generator is not None:
-            noise = torch.randn(len(Xt), self.noise_dim, generator=generator).numpy()
-            sample = True
-        elif candidate > 0:
-            # One noise vector per candidate, shared by all rows: answers stay
-            # independent of the batch.
-            z = torch.randn(
-                self.noise_dim, generator=torch_generator(self.random_seed_ + candidate)
-            ).numpy()
-            noise = np.broadcast_to(z, (len(Xt), self.noise_dim))
         return self.net_.generate(
             Xt,
             condition,
             target_condition,
-            np.ascontiguousarray(mask, np.float32),
-            noise=noise,
-            sample=sample,
+            self._frozen_columns(frozen, len(Xt)),
+            noise=self._candidate_noise(len(Xt), self.noise_dim, candidate, generator),
+            sample=generator is not None,
             generator=generator,
         )
 

@@ -171,8 +171,7 @@ def differentiable_model(explainer, Xt, y_model, *, surrogate_seed_offset=1):
     explainer.surrogate_ = None
     if explainer.encoded_model_ is not None:
         _, module, outputs = explainer.encoded_model_
-        kind = {"logits": "logits", "probabilities": "probabilities"}.get(outputs)
-        return _wrap_outputs(copy.deepcopy(module), kind, explainer)
+        return _wrap_outputs(copy.deepcopy(module), outputs, explainer)
     if explainer.modality_ == "image":
         module = _image_module(explainer)
         if module is not None:

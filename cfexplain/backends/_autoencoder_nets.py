@@ -153,14 +153,8 @@ class CVAENet(CounterfactualNet):
         cvae = self.module_
         cvae.eval()
         if noise is None:
-            noise = np.zeros((len(X), self.latent_dim), dtype=np.float32)
-
-        def forward(X, condition, noise):
-            mean, log_variance = cvae.encode(X, condition)
-            Z = mean + noise * torch.exp(0.5 * log_variance)
-            return cvae.activation(cvae.decode(Z, condition), sample=False)
-
-        return self._in_batches(forward, (X, condition, noise), batch_size, self.device)
+            return self._in_batches(cvae.counterfactual, (X, condition), batch_size)
+        return self._in_batches(cvae.counterfactual, (X, condition, noise), batch_size)
 
 
 class PerturbationNet(CounterfactualNet):
@@ -275,12 +269,6 @@ class PerturbationNet(CounterfactualNet):
         -------
         numpy.ndarray of float32, shape (n, n_encoded)
         """
-        module = self.module_
-        module.eval()
-
-        def forward(*tensors):
-            return module(*tensors, sample=sample, generator=generator)
-
-        return self._in_batches(
-            forward, (X, y_model, y_target, mask), 4096, self.device
+        return self._generate_in_batches(
+            (X, y_model, y_target, mask), sample, generator, batch_size=4096
         )

@@ -192,21 +192,30 @@ class CounterfactualNet(NeuralNet):
         for name, value in losses.items():
             self.history.record_batch(name, value)
 
-    @staticmethod
-    def _in_batches(function, arrays, batch_size, device):
+    def _in_batches(self, function, arrays, batch_size):
         """Apply ``function`` to float32 tensors of ``arrays``, batch by batch."""
         parts = []
         with torch.no_grad():
             for start in range(0, len(arrays[0]), batch_size):
                 rows = slice(start, start + batch_size)
                 tensors = [
-                    torch.tensor(a[rows], dtype=torch.float32, device=device)
+                    torch.tensor(a[rows], dtype=torch.float32, device=self.device)
                     for a in arrays
                 ]
                 parts.append(function(*tensors).cpu().numpy())
         if not parts:
             return np.empty((0, arrays[0].shape[1]), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _generate_in_batches(self, arrays, sample, generator, batch_size):
+        """Run the generator in evaluation mode on ``arrays``, batch by batch."""
+        module = self.module_
+        module.eval()
+
+        def forward(*tensors):
+            return module(*tensors, sample=sample, generator=generator)
+
+        return self._in_batches(forward, arrays, batch_size)
 
 
 class GANNet(CounterfactualNet):
@@ -378,16 +387,10 @@ class GANNet(CounterfactualNet):
         -------
         numpy.ndarray of float32, shape (n, n_encoded)
         """
-        module = self.module_
-        module.eval()
         if sample is None:
             sample = noise is not None
         if noise is None:
             noise = np.zeros((len(X), self.noise_dim), dtype=np.float32)
-
-        def forward(*tensors):
-            return module(*tensors, sample=sample, generator=generator)
-
-        return self._in_batches(
-            forward, (X, y_model, y_target, noise, mask), batch_size, self.device
+        return self._generate_in_batches(
+            (X, y_model, y_target, noise, mask), sample, generator, batch_size
         )

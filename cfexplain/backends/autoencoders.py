@@ -158,6 +158,13 @@ class ConvDecoder(nn.Module):
         return self.deconv(grid)[:, :, :height, :width].flatten(1)
 
 
+def _code(mean, log_variance, noise):
+    """Return the latent code ``mean + noise * sigma`` (the mean without noise)."""
+    if noise is None:
+        return mean
+    return mean + noise * torch.exp(0.5 * log_variance)
+
+
 class ConditionalVAE(nn.Module):
     """Paper 2's conditional VAE over flat encoded rows or images.
 
@@ -239,8 +246,8 @@ class ConditionalVAE(nn.Module):
         scores, mean, log_variance : torch.Tensor
         """
         mean, log_variance = self.encode(X, condition)
-        Z = mean + noise * torch.exp(0.5 * log_variance)
-        return self.decode(Z, condition), mean, log_variance
+        scores = self.decode(_code(mean, log_variance, noise), condition)
+        return scores, mean, log_variance
 
     def counterfactual(self, X, condition, noise=None, sample=False, generator=None):
         """Encode and decode ``X`` under a (target or mixed) condition.
@@ -263,7 +270,7 @@ class ConditionalVAE(nn.Module):
             Encoded counterfactuals.
         """
         mean, log_variance = self.encode(X, condition)
-        Z = mean if noise is None else mean + noise * torch.exp(0.5 * log_variance)
+        Z = _code(mean, log_variance, noise)
         return self.activation(self.decode(Z, condition), sample, generator)
 
 

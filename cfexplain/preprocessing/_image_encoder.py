@@ -12,7 +12,7 @@ from ._layout import CONTINUOUS, FeatureLayout, FeatureSpan
 __all__ = ["ImageEncoder"]
 
 
-def _as_image_array(X, name="X"):
+def as_image_array(X, name="X"):
     """Return ``X`` as an array of 3 or 4 dimensions, or raise."""
     if hasattr(X, "detach"):  # a torch tensor
         X = X.detach().cpu().numpy()
@@ -91,7 +91,7 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
             For arrays of another rank, non-numeric, non-finite or
             out-of-range values.
         """
-        array = _as_image_array(X)
+        array = as_image_array(X)
         self.input_shape_ = tuple(array.shape[1:])
         self.image_shape_ = (
             (1, *self.input_shape_) if array.ndim == 3 else self.input_shape_
@@ -143,7 +143,7 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
             were fitted (or the reverse), non-finite or out-of-range values.
         """
         check_is_fitted(self, "input_shape_")
-        array = _as_image_array(X, name)
+        array = as_image_array(X, name)
         if tuple(array.shape[1:]) != self.input_shape_:
             raise InvalidDataError(
                 f"{name} has images of shape {tuple(array.shape[1:])}, but the "
