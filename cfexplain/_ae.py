@@ -5,13 +5,12 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
-from ._base import IMAGE, SURROGATE_PARAMETERS, BaseCounterfactualExplainer
-from ._guidance import differentiable_model, surrogate_callbacks
+from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._predictor import CLASSIFICATION
-from .backends._autoencoder_nets import PerturbationNet
-from .backends.autoencoders import PerturbationAutoencoder
+from .backends.modules import ImagePerturbationAE, TabularPerturbationAE
+from .backends.nets import PerturbationNet
 
 __all__ = ["CounterfactualAE"]
 
@@ -45,7 +44,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     gets its activation (one-hot blocks stay one-hot), and the decoder reads
     a mask of frozen features, trained on random masks so ``immutable``
     works without retraining. Images (arrays of shape ``(n, height,
-    width)`` or ``(n, channels, height, width)``, uint8 0-255 or floats in
+    width)`` with ``modality="image"``, or ``(n, channels, height,
+    width)``, uint8 0-255 or floats in
     [0, 1]) are encoded by :class:`~cfexplain.preprocessing.ImageEncoder`;
     encoder and decoder are convolutional and the change is added to the
     pixels, clipped to [0, 1].
@@ -64,9 +64,10 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         :meth:`score`; see :meth:`transform`.
     task : {"auto", "classification", "regression"}, default="auto"
         The model's task; ``"auto"`` infers it from the model's output.
-    modality : {"auto", "tabular", "image"}, default="auto"
-        ``"auto"``: a DataFrame or 2-D array is a table, a 3-D or 4-D array
-        holds images.
+    modality : {"auto", "tabular", "image", "series"}, default="auto"
+        ``"auto"``: a DataFrame or 2-D array is a table, a 4-D array holds
+        images ``(n, channels, height, width)``; a 3-D array needs
+        ``"image"`` (``(n, height, width)``) or ``"series"``.
     immutable : list of str or array of bool, default=None
         Features that must never change (tables), or a boolean mask of
         pixels to keep (images).
@@ -145,6 +146,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         The model's class labels (classification).
     modality_ : str
         ``"tabular"`` or ``"image"``.
+    adapter_ : ModalityAdapter
+        What the explainer knows about its kind of data.
     device_ : str
         The device used.
     n_features_in_ : int
@@ -168,7 +171,6 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
         **SURROGATE_PARAMETERS,
-        "modality": [StrOptions({"auto", "tabular", "image"})],
         "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "mmd_weight": [Interval(numbers.Real, 0, None, closed="left")],
@@ -241,62 +243,31 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _fit_backend(self, X, Xt, y_model, y=None):
-        condition = self._condition(y_model)
-        layout = self.encoder_.layout_
-        is_image = self.modality_ == IMAGE
-        predictor_module = differentiable_model(self, Xt, y_model)
-        callbacks = surrogate_callbacks(self, Xt, condition, y_model)
-        self.feature_of_column_ = self._feature_of_column()
-        numeric_decodings = () if is_image else self.encoder_.numeric_decodings()
-        self.net_ = PerturbationNet(
-            PerturbationAutoencoder,
-            module__layout=layout,
-            module__n_condition=condition.shape[1],
+    #: Autoencoder module of each supported modality.
+    _MODULES = {"tabular": TabularPerturbationAE, "image": ImagePerturbationAE}
+    _modalities = tuple(_MODULES)
+
+    def _make_net(self, n_condition, shared):
+        return PerturbationNet(
+            self._MODULES[self.modality_],
+            module__layout=self.encoder_.layout_,
+            module__n_condition=n_condition,
             module__latent_dim=self.latent_dim,
             module__hidden_sizes=tuple(self.hidden_sizes),
             module__tau=self.tau,
-            module__image_shape=self.encoder_.image_shape_ if is_image else None,
             mmd_weight=self.mmd_weight,
-            predictor_module=predictor_module,
-            feature_of_column=self.feature_of_column_,
-            task=self.predictor_.task_,
             prediction_weight=self.prediction_weight,
             sparsity_weight=self.sparsity_weight,
-            # Images take constraints by copying pixels, not as an input.
-            mask_probability=0.0 if is_image else self.mask_probability,
+            mask_probability=self._mask_probability(),
             prediction_margin=self.prediction_margin,
-            numeric_decodings=numeric_decodings,
-            numeric_stds=tuple(self.numeric_std_.values()),
-            seed=self.random_seed_,
             lr=self.lr,
-            **self._skorch_parameters(len(Xt), callbacks),
+            **shared,
         )
+
+    def _net_fit_params(self, Xt, y_model):
+        """Return the MMD's reference rows and the model's class of each."""
         if self.predictor_.task_ == CLASSIFICATION:
             labels = np.asarray(y_model).argmax(axis=1)
         else:
             labels = np.zeros(len(Xt), dtype=np.int64)
-        self.net_.fit(
-            {"X": Xt, "y_model": condition},
-            None,
-            reference_rows=Xt,
-            reference_labels=labels,
-        )
-
-    def _generate(
-        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
-    ):
-        return self.net_.generate(
-            Xt,
-            condition,
-            target_condition,
-            self._frozen_columns(frozen, len(Xt)),
-            sample=generator is not None,
-            generator=generator,
-        )
-
-    def _refresh_counterfactuals(self, Xt, condition, target, generator):
-        """Counterfactuals with sampled categories, for the surrogate's refresh."""
-        return self.net_.generate(
-            Xt, condition, target, np.zeros_like(Xt), sample=True, generator=generator
-        )
+        return {"reference_rows": Xt, "reference_labels": labels}

@@ -1,11 +1,12 @@
 """The estimator contract every counterfactual explainer shares.
 
-:class:`BaseCounterfactualExplainer` owns what users see: parameters, input
-checks, the model under explanation, targets, constraints, the result's
-format. A subclass only says how to train its networks (:meth:`_fit_backend`)
-and how to generate encoded counterfactuals (:meth:`_generate`); the backends
-it calls see float arrays and a :class:`~cfexplain.preprocessing.FeatureLayout`,
-never pandas.
+:class:`BaseCounterfactualExplainer` owns what users see: parameters, the
+model under explanation, targets, the result's format, the candidate engine.
+Everything that depends on the kind of data goes through a modality adapter
+(:mod:`cfexplain.modalities`), so this module has no branch on the modality.
+A subclass says which modules it builds per modality and how its net is
+made (:meth:`_make_net`); the backends it calls see float arrays and a
+:class:`~cfexplain.preprocessing.FeatureLayout`, never pandas.
 """
 
 from __future__ import annotations
@@ -18,22 +19,19 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._constraints import apply_constraints, parse_constraints, parse_image_constraints
+from ._candidates import CandidateSet, fixed_noise, rank_candidates, repeat_rows
 from ._device import resolve_device
+from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._targets import resolve_target
 from .exceptions import InvalidDataError
-from .explanation import Explanation, changed_features, describe_changes
-from .preprocessing import ImageEncoder, TabularEncoder
-from .preprocessing._image_encoder import as_image_array
+from .explanation import Explanation
+from .modalities import ADAPTERS, resolve_modality
 
 __all__ = ["BaseCounterfactualExplainer"]
-
-TABULAR = "tabular"
-IMAGE = "image"
 
 #: Parameter constraints of the explainers that distil black boxes into a
 #: surrogate (all of them).
@@ -49,34 +47,14 @@ def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))
 
 
-def _stack_rows(parts):
-    """Concatenate frames or arrays of rows."""
-    if isinstance(parts[0], pd.DataFrame):
-        return pd.concat(parts)
-    return np.concatenate(parts)
-
-
-def _reset_index(rows):
-    """Return a frame numbered 0..n-1, or an array as it is."""
-    if isinstance(rows, pd.DataFrame):
-        return rows.reset_index(drop=True)
-    return rows
-
-
-def _take_rows(rows, positions):
-    """Select rows of a frame or an array by position."""
-    if isinstance(rows, pd.DataFrame):
-        return rows.iloc[positions]
-    return rows[positions]
-
-
 class BaseCounterfactualExplainer(
     OneToOneFeatureMixin, TransformerMixin, BaseEstimator
 ):
     """Base class of the counterfactual explainers; not for direct use.
 
     Subclasses define ``__init__`` with their parameters (keyword-only, stored
-    untouched) and implement :meth:`_fit_backend` and :meth:`_generate`.
+    untouched), list the modalities they support in ``_modalities`` and
+    implement :meth:`_make_net`.
     """
 
     _parameter_constraints: dict = {
@@ -95,9 +73,13 @@ class BaseCounterfactualExplainer(
         "regression_tolerance": [Interval(numbers.Real, 0, None, closed="left")],
         "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "numeric_tolerance": [Interval(numbers.Real, 0, None, closed="left")],
+        "modality": [StrOptions({"auto", "tabular", "image", "series"})],
     }
 
-    # -- scikit-learn protocol -------------------------------------------------
+    #: The modalities a subclass has networks for.
+    _modalities: tuple = ("tabular",)
+
+    # -- scikit-learn protocol ---------------------------------------------------------
 
     def __sklearn_clone__(self):
         """Clone the parameters but keep the model under explanation by reference.
@@ -139,79 +121,7 @@ class BaseCounterfactualExplainer(
         tags.non_deterministic = False
         return tags
 
-    # -- input handling --------------------------------------------------------
-
-    def _resolve_modality(self, X):
-        """Return ``"tabular"`` or ``"image"`` for the data given to ``fit``.
-
-        Estimators without a ``modality`` parameter are tabular. With
-        ``"auto"``, a DataFrame or a 2-D array is a table and a 3-D or 4-D
-        array holds images.
-        """
-        modality = getattr(self, "modality", TABULAR)
-        if isinstance(X, pd.DataFrame):
-            if modality == IMAGE:
-                raise InvalidDataError(
-                    "modality='image' needs an array of images, got a DataFrame"
-                )
-            return TABULAR
-        if modality == TABULAR:
-            return TABULAR
-        ndim = getattr(X, "ndim", None)
-        if not isinstance(ndim, int):
-            ndim = np.asarray(X).ndim
-        if ndim in (3, 4):
-            return IMAGE
-        if modality == IMAGE:
-            raise InvalidDataError(
-                "modality='image' needs images of shape (n, height, width) or "
-                f"(n, channels, height, width), got {ndim} dimensions"
-            )
-        return TABULAR
-
-    def _check_images(self, X, *, reset):
-        if reset:
-            array = as_image_array(X)
-            self.n_features_in_ = int(np.prod(array.shape[1:]))
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            return array
-        return self.encoder_.check(X)
-
-    def _check_X(self, X, *, reset):
-        """Validate ``X`` and return it in the fitted layout.
-
-        Tables come back as DataFrames (or 2-D arrays when fitted on
-        arrays), images as arrays.
-        """
-        if reset:
-            self.modality_ = self._resolve_modality(X)
-        if self.modality_ == IMAGE:
-            return self._check_images(X, reset=reset)
-        if isinstance(X, pd.DataFrame):
-            try:
-                validate_data(self, X, reset=reset, skip_check_array=True)
-            except ValueError as exc:
-                raise InvalidDataError(str(exc)) from exc
-            if len(X) == 0:
-                raise InvalidDataError("X has 0 samples; at least one is required")
-            if reset:
-                self._input_is_frame_ = True
-            return X
-        try:
-            array = validate_data(
-                self, X, reset=reset, dtype=None, ensure_all_finite=False
-            )
-        except ValueError as exc:
-            raise InvalidDataError(str(exc)) from exc
-        if reset:
-            self._input_is_frame_ = False
-        if getattr(self, "_input_is_frame_", False):
-            # Fitted on a DataFrame, given an array: rebuild the frame.
-            return pd.DataFrame(array, columns=self.feature_names_in_).astype(
-                self.encoder_.dtypes_
-            )
-        return array
+    # -- input handling ----------------------------------------------------------------
 
     def _resolve_model(self, y, predict_fn):
         if predict_fn is None and y is not None and not _is_array_like(y):
@@ -219,22 +129,7 @@ class BaseCounterfactualExplainer(
                 return y
         return predict_fn if predict_fn is not None else self.predictor
 
-    def _output(self, X, X_cf_frame):
-        """Return counterfactuals in the type the user passed."""
-        if isinstance(X, pd.DataFrame) or isinstance(X_cf_frame, np.ndarray):
-            return X_cf_frame
-        return X_cf_frame.to_numpy()
-
-    def _as_frame(self, X, X_checked):
-        if self.modality_ == IMAGE or isinstance(X_checked, pd.DataFrame):
-            return X_checked
-        return pd.DataFrame(X_checked, columns=self._feature_names())
-
-    def _feature_names(self):
-        """Feature names as the encoder knows them (``x0, x1, ...`` for arrays)."""
-        return list(self.encoder_.layout_.features)
-
-    # -- fitting -----------------------------------------------------------------
+    # -- fitting -----------------------------------------------------------------------
 
     def fit(self, X, y=None, predict_fn=None):
         """Train the counterfactual generator for a model.
@@ -242,10 +137,12 @@ class BaseCounterfactualExplainer(
         Parameters
         ----------
         X : pandas.DataFrame, array-like of shape (n_samples, n_features), or images
-            Training rows in the format the model takes (images as arrays of
-            shape ``(n, height, width)`` or ``(n, channels, height, width)``
-            for the estimators that take them). No labels are needed: the
-            generator learns from the model's own predictions.
+            Training rows in the format the model takes: a table (DataFrame
+            or 2-D array), images ``(n, channels, height, width)`` (or ``(n,
+            height, width)`` with ``modality="image"``), for the estimators
+            that take them. A 3-D array needs ``modality``: it could be
+            series or images. No labels are needed: the generator learns
+            from the model's own predictions.
         y : ignored or callable, default=None
             Unused (kept for Pipeline compatibility; see the subclass for
             estimators that can use labels). When it is a callable or
@@ -269,13 +166,22 @@ class BaseCounterfactualExplainer(
         PredictorError
             If there is no model, or the model fails or returns bad output.
         InvalidDataError
-            If ``X`` has missing values, infinities or too few rows.
+            If ``X`` has missing values, infinities or too few rows, is a 3-D
+            array without ``modality``, or is of a modality the explainer
+            does not support.
         ValueError
             If a parameter is invalid or the device is not available.
         """
         self._validate_params()
         model = self._resolve_model(y, predict_fn)
-        X_checked = self._check_X(X, reset=True)
+        self.modality_ = resolve_modality(
+            X,
+            self.modality,
+            supported=self._modalities,
+            estimator_name=type(self).__name__,
+        )
+        adapter = ADAPTERS[self.modality_]()
+        X_checked = adapter.check_input(self, X, reset=True)
         if len(X_checked) < 2:
             raise InvalidDataError(
                 f"fit needs at least 2 samples, got {len(X_checked)} sample"
@@ -288,7 +194,9 @@ class BaseCounterfactualExplainer(
         if self.encoded_model_ is not None:
             self.encoder_ = self.encoded_model_[0]
         else:
-            self.encoder_ = self._make_encoder().fit(X_checked)
+            encoder = adapter.make_encoder(draw_seed(self.random_seed_))
+            self.encoder_ = encoder.fit(X_checked)
+        self.adapter_ = adapter.fit(X_checked, self.encoder_)
         Xt = self.encoder_.transform(X_checked)
         self.predictor_ = as_predictor(model, task=self.task).check(X_checked)
         y_model = self.predictor_.predict(X_checked)
@@ -306,70 +214,65 @@ class BaseCounterfactualExplainer(
         else:
             self.output_mean_ = float(np.mean(y_model))
             self.output_scale_ = float(np.std(y_model)) or 1.0
-        self.numeric_std_ = {}
-        if self.modality_ == TABULAR:
-            frame = self._as_frame(X_checked, X_checked)
-            self.numeric_std_ = {
-                name: float(np.nan_to_num(frame[name].astype(float).std()))
-                for name in self.encoder_.numerical_features_
-            }
-        self.constraints_ = self._parse_constraints(
+        self.constraints_ = adapter.parse_constraints(
             self.immutable, self.bounds, self.monotonic
         )
         with torch_seeded(self.random_seed_):
-            self._fit_backend(X_checked, Xt, y_model, y)
+            self._fit_backend(Xt, y_model, y)
         return self
 
-    def _make_encoder(self):
-        if self.modality_ == IMAGE:
-            return ImageEncoder()
-        return TabularEncoder(random_state=draw_seed(self.random_seed_))
+    def _fit_backend(self, Xt, y_model, y=None):
+        """Train the net: the model's gradients, the callbacks, the net.
 
-    def _parse_constraints(self, immutable, bounds, monotonic):
-        if self.modality_ == IMAGE:
-            return parse_image_constraints(
-                immutable, bounds, monotonic, input_shape=self.encoder_.input_shape_
-            )
-        return parse_constraints(
-            immutable,
-            bounds,
-            monotonic,
-            feature_names=self._feature_names(),
-            numerical_features=self.encoder_.numerical_features_,
+        ``y`` is what the user passed to ``fit`` as ``y`` (labels or None).
+        """
+        condition = self._fit_condition(Xt, y_model, y)
+        predictor_module, self.surrogate_ = None, None
+        if self._uses_model_gradients():
+            predictor_module, self.surrogate_ = differentiable_model(self, Xt, y_model)
+        callbacks = surrogate_callbacks(self, self.surrogate_, Xt, condition, y_model)
+        shared = {
+            "predictor_module": predictor_module,
+            "feature_of_column": self.adapter_.feature_of_column_,
+            "task": self.predictor_.task_,
+            "seed": self.random_seed_,
+            **self.adapter_.loss_arguments(),
+            **self._skorch_parameters(len(Xt), callbacks),
+        }
+        module_arguments = {
+            f"module__{name}": value
+            for name, value in self.adapter_.network_arguments().items()
+        }
+        self.net_ = self._make_net(condition.shape[1], {**shared, **module_arguments})
+        self.net_.fit(
+            {"X": Xt, "y_model": condition}, None, **self._net_fit_params(Xt, y_model)
         )
 
-    def _feature_of_column(self):
-        """Original feature index of each encoded column (pixels count one each)."""
-        n_columns = self.encoder_.layout_.n_columns
-        if self.modality_ == IMAGE:
-            return np.arange(n_columns)
-        names = self._feature_names()
-        feature_of_column = np.empty(n_columns, dtype=np.int64)
-        for span in self.encoder_.layout_.spans:
-            feature_of_column[span.start : span.stop] = names.index(span.feature)
-        return feature_of_column
+    def _fit_condition(self, Xt, y_model, y):
+        """Conditioning vectors of the training rows (the model's outputs)."""
+        return self._condition(y_model)
+
+    def _uses_model_gradients(self):
+        """Whether training needs the model as a differentiable module."""
+        return True
+
+    def _net_fit_params(self, Xt, y_model):
+        """Extra arguments of the net's ``fit``."""
+        return {}
+
+    def _mask_probability(self):
+        """Share of training rows with random frozen features (0: masks unused)."""
+        if not self.adapter_.learns_frozen_masks:
+            return 0.0
+        return getattr(self, "mask_probability", 0.0)
 
     def _frozen_columns(self, frozen, n_rows):
         """Expand a per-feature frozen mask to a float32 ``(n_rows, n_encoded)`` one."""
+        feature_of_column = self.adapter_.feature_of_column_
         mask = np.broadcast_to(
-            frozen[self.feature_of_column_], (n_rows, len(self.feature_of_column_))
+            frozen[feature_of_column], (n_rows, len(feature_of_column))
         )
         return np.ascontiguousarray(mask, dtype=np.float32)
-
-    def _candidate_noise(self, n_rows, width, candidate, generator):
-        """Return the noise of a candidate: ``None`` for the noise-free one.
-
-        With a ``generator`` (``explain``'s samples) every row gets its own
-        draw. Candidate ``j > 0`` uses one vector, drawn from the fitted seed
-        plus ``j`` and shared by all rows, so a row's answer does not depend
-        on its batch.
-        """
-        if generator is not None:
-            return torch.randn(n_rows, width, generator=generator).numpy()
-        if candidate == 0:
-            return None
-        z = torch.randn(width, generator=torch_generator(self.random_seed_ + candidate))
-        return np.ascontiguousarray(np.broadcast_to(z.numpy(), (n_rows, width)))
 
     def _skorch_parameters(self, n_rows, callbacks):
         """Training settings every backend's skorch net shares."""
@@ -386,7 +289,7 @@ class BaseCounterfactualExplainer(
             "verbose": self.verbose,
         }
 
-    # -- conditioning vectors ----------------------------------------------------
+    # -- conditioning vectors ----------------------------------------------------------
 
     def _condition(self, y_model):
         """Model outputs as the generator's conditioning vectors."""
@@ -417,117 +320,108 @@ class BaseCounterfactualExplainer(
             tolerance=tolerance,
         )
 
-    # -- generating ----------------------------------------------------------------
+    # -- the candidate engine ----------------------------------------------------------
 
-    def _counterfactual_frames(
-        self, X, target, immutable, bounds, monotonic, n_samples
-    ):
-        """Shared path of transform and explain.
+    def _candidates(self, X, target, constraints, k):
+        """Return ``k`` counterfactuals per row of ``X``: transform's answer first.
 
-        Returns the checked input as a frame, the model's outputs on it, the
-        resolved target, and ``n_samples`` counterfactual frames (the first one
-        deterministic).
+        One round of the engine (see :mod:`cfexplain._candidates`): the
+        candidates of every row are generated as one batch, decoded once
+        and, when ``n_candidates > 1``, scored by the real model once. With
+        ``n_candidates > 1`` each row's candidates are deterministic
+        (:func:`~cfexplain._candidates.fixed_noise`) and ranked by
+        :func:`~cfexplain._candidates.rank_candidates` under
+        :meth:`_candidate_costs`; the first is the best of the first
+        ``n_candidates``, the others the next best of
+        ``max(n_candidates, k)``. Otherwise the first is the noise-free
+        answer and the others are sampled through the generator's noise,
+        reproducibly from the fitted seed.
+
+        Parameters
+        ----------
+        X : object
+            What the user passed.
+        target : object or None
+            The user's target (``None``: the ``target`` parameter).
+        constraints : tuple
+            ``(immutable, bounds, monotonic)``, ``None`` for the
+            constructor's.
+        k : int
+            Counterfactuals per row.
+
+        Returns
+        -------
+        CandidateSet
         """
-        check_is_fitted(self, "encoder_")
-        X_checked = self._check_X(X, reset=False)
+        check_is_fitted(self, "adapter_")
+        adapter = self.adapter_
+        X_checked = adapter.check_input(self, X, reset=False)
         Xt = self.encoder_.transform(X_checked)
         y_model = self.predictor_.predict(X_checked)
         resolved = self._resolve(target, y_model)
-        constraints = self._parse_constraints(
-            self.immutable if immutable is None else immutable,
-            self.bounds if bounds is None else bounds,
-            self.monotonic if monotonic is None else monotonic,
+        defaults = (self.immutable, self.bounds, self.monotonic)
+        parsed = adapter.parse_constraints(
+            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
         )
-        X_frame = self._as_frame(X, X_checked)
+        rows = adapter.as_rows(X_checked)
+        n = len(Xt)
         condition = self._condition(y_model)
         target_condition = self._target_condition(resolved)
-        if self.modality_ == IMAGE:
-            frozen = constraints.frozen_mask(Xt.shape[1])
+        frozen = self._frozen_columns(parsed.frozen_features(), n)
+        width = self.net_.module_.noise_width
+        n_candidates = getattr(self, "n_candidates", 1)
+        ranked = n_candidates > 1
+        m = max(n_candidates, k) if ranked else k
 
-            def decode(Xt_cf):
-                X_cf = self.encoder_.inverse_transform(Xt_cf)
-                self._revert_negligible_changes(X_frame, X_cf)
-                return constraints.apply(X_frame, X_cf)
+        def generate(copies, **kwargs):
+            return self.net_.generate(
+                *(repeat_rows(a, copies) for a in (Xt, condition, target_condition)),
+                repeat_rows(frozen, copies),
+                **kwargs,
+            )
 
+        if ranked:
+            noise = fixed_noise(width, n, m, self.random_seed_)
+            Xt_cf = generate(m, noise=noise)
         else:
-            frozen = constraints.frozen_mask(self._feature_names())
+            parts = [generate(1)]
+            if k > 1:
+                generator = torch_generator(self.random_seed_)
+                noise = None
+                if width:
+                    noise = torch.randn((k - 1) * n, width, generator=generator)
+                    noise = noise.numpy()
+                parts.append(
+                    generate(k - 1, noise=noise, sample=True, generator=generator)
+                )
+            Xt_cf = np.concatenate(parts)
 
-            def decode(Xt_cf):
-                X_cf = self._as_frame(X, self.encoder_.inverse_transform(Xt_cf))
-                X_cf.index = X_frame.index
-                self._revert_negligible_changes(X_frame, X_cf)
-                return apply_constraints(X_frame, X_cf, constraints)
+        originals = adapter.take_rows(rows, np.tile(np.arange(n), m))
+        decoded = adapter.decode(Xt_cf, originals)
+        adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
+        decoded = parsed.apply(originals, decoded)
+        if not ranked:
+            return CandidateSet(rows, y_model, resolved, decoded, None)
 
-        args = (Xt, condition, target_condition, frozen)
-        if getattr(self, "n_candidates", 1) > 1:
-            frames = self._ranked_candidates(X, Xt, args, decode, resolved, n_samples)
-            return X_frame, y_model, resolved, frames
-        frames = [decode(self._generate(*args))]
-        generator = torch_generator(self.random_seed_)
-        for _ in range(n_samples - 1):
-            frames.append(decode(self._generate(*args, generator=generator)))
-        return X_frame, y_model, resolved, frames
-
-    def _revert_negligible_changes(self, X_frame, X_cf):
-        """Give numbers that barely moved their original value back, in place.
-
-        A generator's continuous outputs rarely reproduce a number exactly, so
-        a feature the network meant to keep can come out a hair off (Capital
-        Loss 1902 -> 1898). Changes of at most ``numeric_tolerance`` training
-        standard deviations are such noise: reverting them makes the
-        counterfactual sparser and its explanation readable.
-        """
-        if not self.numeric_tolerance:
-            return
-        if self.modality_ == IMAGE:
-            # Images: a level that moved by at most numeric_tolerance of the
-            # full range (0-1 or 0-255) keeps its original value.
-            moved = np.abs(X_cf.astype(float) - X_frame.astype(float))
-            negligible = moved <= self.numeric_tolerance * self.encoder_.scale_
-            np.copyto(X_cf, X_frame, where=negligible)
-            return
-        for name, std in self.numeric_std_.items():
-            before = X_frame[name].to_numpy()
-            after = X_cf[name].to_numpy()
-            moved = np.abs(after.astype(float) - before.astype(float))
-            negligible = moved <= self.numeric_tolerance * std
-            if negligible.any():
-                X_cf[name] = np.where(negligible, before, after).astype(after.dtype)
-
-    def _ranked_candidates(self, X, Xt, args, decode, resolved, k):
-        """Return each row's ``k`` best deterministic counterfactuals.
-
-        The generator answers each row with the noise-free candidate and
-        ``max(n_candidates, k) - 1`` others, each made with a fixed noise
-        vector shared by every row (so a row's answers do not depend on the
-        batch). The real model scores them all; per row, valid candidates
-        come first, each group in order of :meth:`_candidate_costs` (by
-        default the L1 distance on the encoding). Frame 0 holds every row's
-        best among the first ``n_candidates`` (:meth:`transform`'s answer),
-        frame ``j`` the ``j``-th best of the others.
-        """
-        n = len(Xt)
-        frames, costs, valid = [], [], []
-        for candidate in range(max(self.n_candidates, k)):
-            Xt_cf = self._generate(*args, candidate=candidate)
-            frame = decode(Xt_cf)
-            y_cf = self.predictor_.predict(self._output(X, frame))
-            frames.append(frame)
-            valid.append(resolved.is_met(y_cf))
-            costs.append(self._candidate_costs(Xt, Xt_cf, *args[1:3]))
-        costs, valid = np.stack(costs).T, np.stack(valid).T
-        # Per row (axis 1): invalid after valid, then by cost; stable, so
-        # ties keep the candidate order (the noise-free one first). The best
-        # is taken among the first n_candidates, as transform does.
-        first = self.n_candidates
-        best = np.lexsort((costs[:, :first], ~valid[:, :first]), axis=1)[:, 0]
-        order = np.lexsort((costs, ~valid), axis=1)
-        others = order[order != best[:, None]].reshape(n, -1)
-        chosen = np.column_stack([best, others])
-        stacked = _stack_rows(frames)
-        return [
-            _take_rows(stacked, chosen[:, j] * n + np.arange(n)) for j in range(k)
-        ]
+        y_cf = self.predictor_.predict(adapter.to_user(X, decoded))
+        valid = resolved.take(np.tile(np.arange(n), m)).is_met(y_cf)
+        costs = self._candidate_costs(
+            repeat_rows(Xt, m),
+            Xt_cf,
+            repeat_rows(condition, m),
+            repeat_rows(target_condition, m),
+        )
+        chosen = rank_candidates(
+            costs.reshape(m, n).T, valid.reshape(m, n).T, n_candidates
+        )[:, :k]
+        positions = (chosen.T * n + np.arange(n)).reshape(-1)
+        return CandidateSet(
+            rows,
+            y_model,
+            resolved,
+            adapter.take_rows(decoded, positions),
+            np.asarray(y_cf)[positions],
+        )
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidate counterfactuals: lower is better, one cost per row.
@@ -536,6 +430,14 @@ class BaseCounterfactualExplainer(
         by its own criterion (paper 2's metric for the CVAE).
         """
         return np.abs(Xt_cf - Xt).sum(axis=1).astype(np.float64)
+
+    def _model_outputs(self, X, candidates):
+        """Return the model's outputs on the candidates (computed once)."""
+        if candidates.y_counterfactual is not None:
+            return candidates.y_counterfactual
+        return self.predictor_.predict(
+            self.adapter_.to_user(X, candidates.counterfactuals)
+        )
 
     def transform(self, X, target=None, *, immutable=None, bounds=None, monotonic=None):
         """Return one counterfactual per row, in the input's format.
@@ -571,10 +473,8 @@ class BaseCounterfactualExplainer(
         PredictorError
             If the model fails on the data.
         """
-        _, _, _, frames = self._counterfactual_frames(
-            X, target, immutable, bounds, monotonic, n_samples=1
-        )
-        return self._output(X, frames[0])
+        candidates = self._candidates(X, target, (immutable, bounds, monotonic), 1)
+        return self.adapter_.to_user(X, candidates.counterfactuals)
 
     def explain(
         self,
@@ -612,37 +512,37 @@ class BaseCounterfactualExplainer(
                 "n_counterfactuals must be a positive integer, got "
                 f"{n_counterfactuals!r}"
             )
-        X_frame, y_model, resolved, frames = self._counterfactual_frames(
-            X, target, immutable, bounds, monotonic, n_samples=n_counterfactuals
-        )
-        n, k = len(X_frame), n_counterfactuals
-        # Interleave: all counterfactuals of row 0, then of row 1, ...
+        k = n_counterfactuals
+        candidates = self._candidates(X, target, (immutable, bounds, monotonic), k)
+        adapter, rows, resolved = self.adapter_, candidates.rows, candidates.target
+        n = len(candidates.y_model)
+        # Candidate-major to row-major: all counterfactuals of row 0, then
+        # of row 1, ...
         order = np.arange(n * k).reshape(k, n).T.reshape(-1)
-        stacked = _take_rows(
-            _stack_rows([_reset_index(frame) for frame in frames]), order
-        )
-        y_cf = self.predictor_.predict(self._output(X, _reset_index(stacked)))
+        stacked = adapter.renumber(adapter.take_rows(candidates.counterfactuals, order))
+        y_cf = np.asarray(self._model_outputs(X, candidates))[order]
         valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
-        originals = _take_rows(X_frame, np.repeat(np.arange(n), k))
-        flat_changes = describe_changes(originals, stacked)
+        originals = adapter.take_rows(rows, np.repeat(np.arange(n), k))
+        flat_changes = adapter.describe_changes(originals, stacked)
         if isinstance(stacked, pd.DataFrame):
             stacked.index = pd.MultiIndex.from_arrays(
-                [np.repeat(X_frame.index.to_numpy(), k), np.tile(np.arange(k), n)],
-                names=[X_frame.index.name or "row", "counterfactual"],
+                [np.repeat(rows.index.to_numpy(), k), np.tile(np.arange(k), n)],
+                names=[rows.index.name or "row", "counterfactual"],
             )
         if resolved.task == CLASSIFICATION:
             target_labels = np.asarray(self.classes_)[resolved.labels]
         else:
             target_labels = np.column_stack([resolved.low, resolved.high])
         return Explanation(
-            original=X_frame,
+            original=rows,
             counterfactuals=stacked,
-            y_original=y_model,
+            y_original=candidates.y_model,
             y_counterfactual=y_cf,
             target=target_labels,
             valid=valid,
             changes=[flat_changes[i * k : (i + 1) * k] for i in range(n)],
             classes=self.classes_,
+            modality=self.modality_,
         )
 
     def score(self, X, y=None, target=None):
@@ -667,30 +567,29 @@ class BaseCounterfactualExplainer(
         -------
         float
         """
-        X_frame, y_model, resolved, frames = self._counterfactual_frames(
-            X, target, None, None, None, n_samples=1
+        candidates = self._candidates(X, target, (None, None, None), 1)
+        valid = candidates.target.is_met(self._model_outputs(X, candidates))
+        changed = self.adapter_.changed_features(
+            candidates.rows, candidates.counterfactuals
         )
-        y_cf = self.predictor_.predict(self._output(X, frames[0]))
-        valid = resolved.is_met(y_cf)
-        unchanged = 1.0 - changed_features(X_frame, frames[0]).mean(axis=1)
-        return float(np.mean(valid * unchanged))
+        return float(np.mean(valid * (1.0 - changed.mean(axis=1))))
 
-    # -- for subclasses --------------------------------------------------------------
+    # -- for subclasses ----------------------------------------------------------------
 
-    def _fit_backend(self, X, Xt, y_model, y=None):  # pragma: no cover - abstract
-        """Train the networks; ``X`` in the user's format, ``Xt`` encoded.
+    def _make_net(self, n_condition, shared):  # pragma: no cover - abstract
+        """Return the unfitted skorch net.
 
-        ``y`` is what the user passed to ``fit`` as ``y`` (labels or None).
+        Parameters
+        ----------
+        n_condition : int
+            Width of the conditioning vectors.
+        shared : dict
+            Net parameters every method takes (predictor module, feature map,
+            task, seed, the adapter's loss and module arguments, skorch
+            settings).
+
+        Returns
+        -------
+        CounterfactualNet
         """
         raise NotImplementedError
-
-    def _generate(
-        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
-    ):
-        """Return encoded counterfactuals (float32, same shape as ``Xt``).
-
-        ``candidate`` 0 is the noise-free answer; candidate ``j > 0`` uses a
-        fixed noise vector, the same for every row. With a ``generator`` the
-        noise is drawn per row instead (``explain``'s extra samples).
-        """
-        raise NotImplementedError  # pragma: no cover - abstract

@@ -48,26 +48,30 @@ class Constraints:
         Closed ranges of numerical features; ``None`` leaves a side open.
     monotonic : dict of str to {1, -1}
         Allowed direction of change of numerical features.
+    feature_names : tuple of str
+        All features, in order.
     """
 
     immutable: tuple = ()
     bounds: dict = field(default_factory=dict)
     monotonic: dict = field(default_factory=dict)
+    feature_names: tuple = ()
 
-    def frozen_mask(self, feature_names) -> np.ndarray:
+    def frozen_features(self) -> np.ndarray:
         """Return 1.0 for each feature the generator must leave unchanged.
-
-        Parameters
-        ----------
-        feature_names : sequence of str
-            All features, in order.
 
         Returns
         -------
         numpy.ndarray of float32, shape (n_features,)
         """
         frozen = set(self.immutable)
-        return np.array([name in frozen for name in feature_names], dtype=np.float32)
+        return np.array(
+            [name in frozen for name in self.feature_names], dtype=np.float32
+        )
+
+    def apply(self, X, X_cf):
+        """Correct decoded counterfactuals in place; see :func:`apply_constraints`."""
+        return apply_constraints(X, X_cf, self)
 
 
 def _resolve_name(key, feature_names, what):
@@ -157,7 +161,7 @@ def parse_constraints(
                 f"'decreasing', got {direction!r}"
             )
         parsed_monotonic[name] = _DIRECTIONS[direction]
-    return Constraints(names, parsed_bounds, parsed_monotonic)
+    return Constraints(names, parsed_bounds, parsed_monotonic, tuple(feature_names))
 
 
 def _apply_numeric(original, counterfactual, name, constraints, is_integer):
@@ -225,24 +229,22 @@ class ImageConstraints:
         One flag per value of an image (the fitted input shape), ``True``
         where the value must keep its original level; ``None`` for no
         constraint.
+    n_values : int
+        Number of values per image.
     """
 
     mask: np.ndarray | None = None
+    n_values: int = 0
 
-    def frozen_mask(self, n_values) -> np.ndarray:
+    def frozen_features(self) -> np.ndarray:
         """Return 1.0 for each (flattened) value that must stay unchanged.
-
-        Parameters
-        ----------
-        n_values : int
-            Number of values per image.
 
         Returns
         -------
         numpy.ndarray of float32, shape (n_values,)
         """
         if self.mask is None:
-            return np.zeros(n_values, dtype=np.float32)
+            return np.zeros(self.n_values, dtype=np.float32)
         return self.mask.reshape(-1).astype(np.float32)
 
     def apply(self, X, X_cf):
@@ -291,10 +293,11 @@ def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
             "bounds and monotonic constrain tabular features; for images only "
             "immutable is supported, as a boolean mask of the pixels to keep"
         )
+    n_values = int(np.prod(input_shape))
     if immutable is None or (
         isinstance(immutable, (list, tuple)) and len(immutable) == 0
     ):
-        return ImageConstraints()
+        return ImageConstraints(n_values=n_values)
     mask = np.asarray(immutable)
     if mask.dtype != bool:
         raise ValueError(
@@ -308,4 +311,4 @@ def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
             f"immutable mask of shape {mask.shape} does not fit images of shape "
             f"{tuple(input_shape)}"
         ) from exc
-    return ImageConstraints(mask)
+    return ImageConstraints(mask, n_values)

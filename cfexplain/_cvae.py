@@ -9,12 +9,11 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import IMAGE, SURROGATE_PARAMETERS, BaseCounterfactualExplainer
-from ._guidance import differentiable_model, surrogate_callbacks
+from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
 from ._predictor import CLASSIFICATION
-from .backends._autoencoder_nets import CVAENet, mixed_condition
-from .backends.autoencoders import ConditionalVAE
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
+from .backends.modules import ImageCVAE, TabularCVAE
+from .backends.nets import CVAENet
 from .exceptions import InvalidDataError, PredictorError
 
 __all__ = ["CounterfactualCVAE"]
@@ -68,7 +67,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         probabilities).
     task : {"auto", "classification"}, default="auto"
         The CVAE conditions on classes: regression models are not supported.
-    modality : {"auto", "tabular", "image"}, default="auto"
+    modality : {"auto", "tabular", "image", "series"}, default="auto"
         ``"auto"``: a DataFrame or 2-D array is a table, a 3-D or 4-D array
         holds images.
     condition_on : {"prediction", "label"}, default="prediction"
@@ -147,6 +146,8 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         The model's class labels.
     modality_ : str
         ``"tabular"`` or ``"image"``.
+    adapter_ : ModalityAdapter
+        What the explainer knows about its kind of data.
     device_ : str
         The device used.
     n_features_in_ : int
@@ -172,7 +173,6 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         **SURROGATE_PARAMETERS,
         "task": [StrOptions({"auto", "classification"})],
         "mode": [StrOptions({"enc-dec", "cond-mix"})],
-        "modality": [StrOptions({"auto", "tabular", "image"})],
         "condition_on": [StrOptions({"prediction", "label"})],
         "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "prediction_weight": [
@@ -244,7 +244,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    # -- conditions ----------------------------------------------------------------
+    # -- conditions --------------------------------------------------------------------
 
     def _condition(self, y_model):
         """Return the CVAE's condition: the one-hot of the model's class."""
@@ -258,9 +258,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             )
         labels = np.asarray(y).reshape(-1)
         if len(labels) != n_rows:
-            raise InvalidDataError(
-                f"y has {len(labels)} labels for {n_rows} rows of X"
-            )
+            raise InvalidDataError(f"y has {len(labels)} labels for {n_rows} rows of X")
         classes = list(self.classes_)
         unknown = [label for label in np.unique(labels) if label not in classes]
         if unknown:
@@ -271,51 +269,49 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         positions = np.array([classes.index(label) for label in labels])
         return _one_hot(positions, len(classes))
 
-    # -- fitting -------------------------------------------------------------------
+    # -- fitting -----------------------------------------------------------------------
 
-    def _fit_backend(self, X, Xt, y_model, y=None):
+    #: CVAE module of each supported modality.
+    _MODULES = {"tabular": TabularCVAE, "image": ImageCVAE}
+    _modalities = tuple(_MODULES)
+    #: ``prediction_weight="auto"`` per modality: what won the benchmarks.
+    _AUTO_PREDICTION_WEIGHT = {"tabular": 0.0, "image": 1.0}
+
+    def _fit_condition(self, Xt, y_model, y):
         if self.predictor_.task_ != CLASSIFICATION:
             raise PredictorError(
                 "CounterfactualCVAE conditions on classes and explains "
                 "classifiers only; the model returns regression values (use "
                 "CounterfactualGAN or CounterfactualAE)"
             )
-        condition = self._condition(y_model)
-        if self.condition_on == "label":
-            condition = self._label_condition(y, len(Xt))
-        self.class_means_ = self._class_means(Xt, condition)
-        layout = self.encoder_.layout_
-        image_shape = self.encoder_.image_shape_ if self.modality_ == IMAGE else None
-        predictor_module = None
-        self.surrogate_ = None
         self.prediction_weight_ = self.prediction_weight
         if self.prediction_weight == "auto":
-            self.prediction_weight_ = 1.0 if self.modality_ == IMAGE else 0.0
-        if self.prediction_weight_ > 0:
-            predictor_module = differentiable_model(self, Xt, y_model)
-        callbacks = surrogate_callbacks(self, Xt, condition, y_model)
-        self.feature_of_column_ = self._feature_of_column()
-        self.net_ = CVAENet(
-            ConditionalVAE,
-            module__layout=layout,
-            module__n_condition=condition.shape[1],
+            self.prediction_weight_ = self._AUTO_PREDICTION_WEIGHT[self.modality_]
+        condition = self._condition(y_model)
+        if self.condition_on == "label":
+            condition = self._label_condition(y, len(y_model))
+        # Paper 2's metric needs a representative row of each class.
+        self.class_means_ = self._class_means(Xt, condition)
+        return condition
+
+    def _uses_model_gradients(self):
+        return self.prediction_weight_ > 0
+
+    def _make_net(self, n_condition, shared):
+        return CVAENet(
+            self._MODULES[self.modality_],
+            module__layout=self.encoder_.layout_,
+            module__n_condition=n_condition,
             module__latent_dim=self.latent_dim,
             module__hidden_sizes=tuple(self.hidden_sizes),
-            module__image_shape=image_shape,
-            layout=layout,
+            module__mode=self.mode,
+            module__mix=self.mix,
+            layout=self.encoder_.layout_,
             kl_weight=self.kl_weight,
-            latent_dim=self.latent_dim,
-            mode=self.mode,
-            mix=self.mix,
-            predictor_module=predictor_module,
-            feature_of_column=self.feature_of_column_,
-            task=self.predictor_.task_,
             prediction_weight=self.prediction_weight_,
-            seed=self.random_seed_,
             lr=self.lr,
-            **self._skorch_parameters(len(Xt), callbacks),
+            **shared,
         )
-        self.net_.fit({"X": Xt, "y_model": condition}, None)
 
     @staticmethod
     def _class_means(Xt, condition):
@@ -328,27 +324,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             ]
         ).astype(np.float32)
 
-    # -- generating ----------------------------------------------------------------
-
-    def _generate(
-        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
-    ):
-        mixed = mixed_condition(condition, target_condition, self.mode, self.mix)
-        Xt_cf = self.net_.counterfactuals(
-            Xt,
-            np.asarray(mixed, dtype=np.float32),
-            self._candidate_noise(len(Xt), self.latent_dim, candidate, generator),
-        )
-        mask = self._frozen_columns(frozen, len(Xt))
-        return np.where(mask > 0, Xt, Xt_cf).astype(np.float32)
-
-    def _refresh_counterfactuals(self, Xt, condition, target, generator):
-        """Counterfactuals from sampled latent codes, for the surrogate's refresh."""
-        mixed = mixed_condition(condition, target, self.mode, self.mix)
-        noise = torch.randn(len(Xt), self.latent_dim, generator=generator).numpy()
-        return self.net_.counterfactuals(Xt, np.asarray(mixed, np.float32), noise)
-
-    # -- paper 2's ranking metric --------------------------------------------------
+    # -- paper 2's ranking metric ------------------------------------------------------
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidates by paper 2's metric (lower is better)."""
@@ -418,8 +394,8 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         numpy.ndarray of float64, shape (n_samples,)
         """
         check_is_fitted(self, "net_")
-        X_checked = self._check_X(X, reset=False)
-        X_cf_checked = self._check_X(X_cf, reset=False)
+        X_checked = self.adapter_.check_input(self, X, reset=False)
+        X_cf_checked = self.adapter_.check_input(self, X_cf, reset=False)
         if len(X_cf_checked) != len(X_checked):
             raise InvalidDataError(
                 f"X_cf has {len(X_cf_checked)} rows for {len(X_checked)} rows of X"

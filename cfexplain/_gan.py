@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval
 
 from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
-from ._guidance import differentiable_model, surrogate_callbacks
-from .backends._nets import GANNet
-from .backends.networks import TabularDiscriminator, TabularGenerator
+from .backends.modules import TabularDiscriminator, TabularGenerator
+from .backends.nets import GANNet
 
 __all__ = ["CounterfactualGAN"]
 
@@ -29,7 +26,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
 
         L = w_M\,CE(M(x_{CF}), y_T) + w_{l_1}\,|x - x_{CF}|_1 + w_G\,L_G
 
-    with the hinge loss for :math:`L_G` and the discriminator. Rows are
+    with the hinge loss for :math:`L_G` and the discriminator, plus
+    :math:`w_{CC}\,\lVert x - G_{CF}(x_{CF}, y_{CF}, y_M, z)\rVert_1`, the
+    cycle-consistency loss of section 3.2 (eq. 3), when ``cycle_weight`` is
+    positive. Rows are
     encoded by :class:`~cfexplain.preprocessing.TabularEncoder` (mode-specific
     normalisation and one-hot encoding, as CTGAN).
 
@@ -51,6 +51,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         :meth:`score`; see :meth:`transform`.
     task : {"auto", "classification", "regression"}, default="auto"
         The model's task; ``"auto"`` infers it from the model's output.
+    modality : {"auto", "tabular", "image", "series"}, default="auto"
+        The kind of data. ``"auto"`` takes a DataFrame or 2-D array as a
+        table and a 4-D array as images, and refuses a 3-D array (series or
+        images?). This explainer has networks for tables only.
     immutable : list of str, default=None
         Features that must never change.
     bounds : dict, default=None
@@ -64,6 +68,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         10), averaged over encoded columns.
     adversarial_weight : float, default=1.0
         :math:`w_G`, weight of the adversarial loss (paper 1: 1).
+    cycle_weight : float, default=0.0
+        :math:`w_{CC}`, weight of the cycle-consistency loss. Paper 1 uses
+        it for images and time series (2) but not for tables (section 3.4),
+        hence 0 here.
     max_epochs : int, default=30
         Training epochs. Paper 1 trains 1000; 30 epochs of CTGAN-sized
         networks keep fitting Adult's 26,000 training rows within about two
@@ -74,7 +82,8 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         Adam learning rates (paper 1, A.3), with CTGAN's betas (0.5, 0.9).
     noise_dim : int, default=16
         Width of the noise ``z``. Paper 1 is silent for tabular data; noise
-        only diversifies ``explain(n_counterfactuals>1)``, so it is small.
+        diversifies ``explain(n_counterfactuals>1)`` and the candidates of
+        ``n_candidates > 1``, so it is small.
     generator_hidden, discriminator_hidden : tuple of int, default=(256, 256)
         CTGAN's layer widths.
     tau : float, default=0.2
@@ -134,6 +143,10 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         directly.
     encoded_model_ : tuple or None
         For such a pipeline: its encoder, network and output kind.
+    adapter_ : TabularAdapter
+        What the explainer knows about its kind of data.
+    modality_ : str
+        ``"tabular"``.
     net_ : skorch.NeuralNet
         The trained GAN; ``net_.history`` holds the losses per epoch.
     classes_ : numpy.ndarray or None
@@ -164,6 +177,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "cycle_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "lr_generator": [Interval(numbers.Real, 0, None, closed="neither")],
         "lr_discriminator": [Interval(numbers.Real, 0, None, closed="neither")],
         "noise_dim": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -180,12 +194,14 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         predictor=None,
         target="opposite",
         task="auto",
+        modality="auto",
         immutable=None,
         bounds=None,
         monotonic=None,
         prediction_weight=1.0,
         sparsity_weight=10.0,
         adversarial_weight=1.0,
+        cycle_weight=0.0,
         max_epochs=30,
         batch_size=512,
         lr_generator=2e-4,
@@ -211,12 +227,14 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.predictor = predictor
         self.target = target
         self.task = task
+        self.modality = modality
         self.immutable = immutable
         self.bounds = bounds
         self.monotonic = monotonic
         self.prediction_weight = prediction_weight
         self.sparsity_weight = sparsity_weight
         self.adversarial_weight = adversarial_weight
+        self.cycle_weight = cycle_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr_generator = lr_generator
@@ -239,59 +257,32 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _fit_backend(self, X, Xt, y_model, y=None):
-        condition = self._condition(y_model)
-        n_condition = condition.shape[1]
+    #: Generator and discriminator of each supported modality.
+    _MODULES = {"tabular": (TabularGenerator, TabularDiscriminator)}
+    _modalities = tuple(_MODULES)
+
+    def _make_net(self, n_condition, shared):
+        generator, discriminator = self._MODULES[self.modality_]
         layout = self.encoder_.layout_
-        predictor_module = differentiable_model(self, Xt, y_model)
-        callbacks = surrogate_callbacks(self, Xt, condition, y_model)
-        self.feature_of_column_ = self._feature_of_column()
-        self.net_ = GANNet(
-            TabularGenerator,
+        return GANNet(
+            generator,
             module__layout=layout,
             module__n_condition=n_condition,
             module__noise_dim=self.noise_dim,
             module__hidden_sizes=tuple(self.generator_hidden),
             module__tau=self.tau,
-            discriminator=TabularDiscriminator,
+            discriminator=discriminator,
             discriminator__n_data=layout.n_columns,
             discriminator__n_condition=n_condition,
             discriminator__hidden_sizes=tuple(self.discriminator_hidden),
-            predictor_module=predictor_module,
-            feature_of_column=self.feature_of_column_,
-            task=self.predictor_.task_,
             prediction_weight=self.prediction_weight,
             sparsity_weight=self.sparsity_weight,
             adversarial_weight=self.adversarial_weight,
-            noise_dim=self.noise_dim,
-            mask_probability=self.mask_probability,
+            cycle_weight=self.cycle_weight,
+            mask_probability=self._mask_probability(),
             prediction_margin=self.prediction_margin,
             lr_discriminator=self.lr_discriminator,
-            numeric_decodings=self.encoder_.numeric_decodings(),
-            numeric_stds=tuple(self.numeric_std_.values()),
-            seed=self.random_seed_,
             optimizer__betas=(0.5, 0.9),
             lr=self.lr_generator,
-            **self._skorch_parameters(len(Xt), callbacks),
-        )
-        self.net_.fit({"X": Xt, "y_model": condition}, None)
-
-    def _generate(
-        self, Xt, condition, target_condition, frozen, candidate=0, generator=None
-    ):
-        return self.net_.generate(
-            Xt,
-            condition,
-            target_condition,
-            self._frozen_columns(frozen, len(Xt)),
-            noise=self._candidate_noise(len(Xt), self.noise_dim, candidate, generator),
-            sample=generator is not None,
-            generator=generator,
-        )
-
-    def _refresh_counterfactuals(self, Xt, condition, target, generator):
-        """Counterfactuals with sampled noise, for the surrogate's refresh."""
-        noise = torch.randn(len(Xt), self.noise_dim, generator=generator).numpy()
-        return self.net_.generate(
-            Xt, condition, target, np.zeros_like(Xt), noise=noise, generator=generator
+            **shared,
         )

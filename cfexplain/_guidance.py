@@ -5,8 +5,9 @@ the *encoded* counterfactual. :func:`differentiable_model` provides it:
 
 * a ``Pipeline(TabularEncoder, skorch net)`` speaks our encoding already: a
   frozen copy of its network is used;
-* a :class:`torch.nn.Module` (or a fitted skorch net) on images takes the
-  user's image tensors: the encoding is reshaped and rescaled into them;
+* a :class:`torch.nn.Module` (or a fitted skorch net) that takes the user's
+  tensors (images) is differentiated directly: the modality adapter's
+  ``torch_view`` turns encoded rows into its input;
 * anything else is a black box, distilled into a :class:`Surrogate` that
   :class:`SurrogateRefresh` keeps honest during training by relabelling
   generated rows with the real model.
@@ -82,29 +83,6 @@ class _StandardisedValues(nn.Module):
         return (values - self.mean) / self.scale
 
 
-class _ImagesFromEncoding(nn.Module):
-    """Turn encoded images (flat, in [0, 1]) into the model's input tensors.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The model, taking images in the user's format.
-    input_shape : tuple of int
-        Shape of one image as the user gave it.
-    scale : float
-        255 when the user's images are 0-255 integers, else 1.
-    """
-
-    def __init__(self, module, input_shape, scale):
-        super().__init__()
-        self.module = module
-        self.input_shape = tuple(input_shape)
-        self.scale = float(scale)
-
-    def forward(self, X):
-        return self.module(X.reshape(X.shape[0], *self.input_shape) * self.scale)
-
-
 def _output_kind(module, sample, device):
     """Tell whether a classifier module returns logits, probabilities or one logit."""
     module = module.to(device)
@@ -124,6 +102,7 @@ def _output_kind(module, sample, device):
 
 
 def _wrap_outputs(module, kind, explainer):
+    """Make ``module`` return log-probabilities or standardised values."""
     if explainer.predictor_.task_ != CLASSIFICATION:
         return _StandardisedValues(
             module, explainer.output_mean_, explainer.output_scale_
@@ -135,8 +114,8 @@ def _wrap_outputs(module, kind, explainer):
     return _LogOfBinaryLogit(module)
 
 
-def _image_module(explainer):
-    """Return the torch module behind the model, when it takes images directly."""
+def _torch_module(explainer):
+    """Return the torch module behind the model, if it is one (or a skorch net)."""
     model = explainer.predictor_.model
     if isinstance(model, nn.Module):
         return model
@@ -147,14 +126,12 @@ def _image_module(explainer):
 def differentiable_model(explainer, Xt, y_model, *, surrogate_seed_offset=1):
     """Return the model under explanation as a frozen torch module on ``Xt``.
 
-    Sets ``explainer.surrogate_`` (``None`` when the model's own network is
-    used).
-
     Parameters
     ----------
     explainer : BaseCounterfactualExplainer
-        The explainer being fit: its encoder, predictor, device, seed and
-        surrogate parameters (``surrogate_hidden``, ``surrogate_epochs``).
+        The explainer being fit, read only: its adapter, predictor, device,
+        seed and surrogate parameters (``surrogate_hidden``,
+        ``surrogate_epochs``).
     Xt : numpy.ndarray
         Encoded training rows.
     y_model : numpy.ndarray
@@ -164,74 +141,82 @@ def differentiable_model(explainer, Xt, y_model, *, surrogate_seed_offset=1):
 
     Returns
     -------
-    torch.nn.Module
+    module : torch.nn.Module
         Encoded rows -> log-probabilities or standardised values.
+    surrogate : Surrogate or None
+        The surrogate trained for a black box; ``None`` when the model's own
+        network gives the gradients.
     """
-    task = explainer.predictor_.task_
-    explainer.surrogate_ = None
     if explainer.encoded_model_ is not None:
         _, module, outputs = explainer.encoded_model_
-        return _wrap_outputs(copy.deepcopy(module), outputs, explainer)
-    if explainer.modality_ == "image":
-        module = _image_module(explainer)
-        if module is not None:
-            encoder = explainer.encoder_
-            module = _ImagesFromEncoding(
-                copy.deepcopy(module), encoder.input_shape_, encoder.scale_
-            )
-            kind = _output_kind(module, Xt[:8], explainer.device_)
-            return _wrap_outputs(module, kind, explainer)
-    explainer.surrogate_ = Surrogate(
-        task=task,
+        return _wrap_outputs(copy.deepcopy(module), outputs, explainer), None
+    module = _torch_module(explainer)
+    if module is not None:
+        view = explainer.adapter_.torch_view(copy.deepcopy(module))
+        if view is not None:
+            kind = _output_kind(view, Xt[:8], explainer.device_)
+            return _wrap_outputs(view, kind, explainer), None
+    surrogate = Surrogate(
+        task=explainer.predictor_.task_,
         hidden_sizes=tuple(explainer.surrogate_hidden),
         max_epochs=explainer.surrogate_epochs,
         device=explainer.device_,
         random_state=draw_seed(explainer.random_seed_ + surrogate_seed_offset),
     ).fit(Xt, y_model)
-    return _wrap_outputs(explainer.surrogate_.module_, "logits", explainer)
+    return _wrap_outputs(surrogate.module_, "logits", explainer), surrogate
 
 
 class SurrogateRefresh(Callback):
     """Keep the surrogate honest: relabel generated rows with the real model.
 
     At the end of every ``every``-th epoch, ``n_rows`` training rows get
-    counterfactuals for random targets (from the explainer's
-    ``_refresh_counterfactuals``); they are decoded to the user's format,
-    scored by the real model, re-encoded, and the surrogate is trained one
-    epoch on them mixed with as many original rows (so it does not forget the
-    data distribution). The surrogate's agreement with the real model on
-    those counterfactuals *before* the update is recorded in the net's
-    history as ``surrogate_cf_agreement``.
+    counterfactuals for random targets from the net being trained
+    (:meth:`~cfexplain.backends.nets.CounterfactualNet.generate`, with
+    sampled noise); ``relabel`` decodes them to the user's format, scores
+    them with the real model and re-encodes them, and the surrogate is
+    trained one epoch on them mixed with as many original rows (so it does
+    not forget the data distribution). The surrogate's agreement with the
+    real model on those counterfactuals *before* the update is recorded in
+    the net's history as ``surrogate_cf_agreement``.
 
     Parameters
     ----------
-    explainer : BaseCounterfactualExplainer
-        The explainer being fit (its encoder, predictor and surrogate).
+    surrogate : Surrogate
+        The surrogate to keep training.
+    relabel : callable
+        ``relabel(Xt_cf) -> (Xt_cf, y_cf)``: encoded rows as the encoder
+        re-encodes their decoded form, and the real model's outputs on them.
     Xt : numpy.ndarray
         Encoded training rows.
     condition : numpy.ndarray
         The model's outputs on them as conditioning vectors.
     y_model : numpy.ndarray
         The model's raw outputs on them.
+    task : {"classification", "regression"}
+        The model's task (how targets are sampled).
     every : int
         Epochs between refreshes.
     n_rows : int
         Rows generated per refresh.
     seed : int
-        Seed of the row and target choice.
+        Seed of the row, target and noise choice.
     """
 
-    def __init__(self, explainer, Xt, condition, y_model, every, n_rows, seed):
-        self.explainer = explainer
+    def __init__(
+        self, surrogate, relabel, Xt, condition, y_model, task, every, n_rows, seed
+    ):
+        self.surrogate = surrogate
+        self.relabel = relabel
         self.Xt = Xt
         self.condition = condition
         self.y_model = y_model
+        self.task = task
         self.every = every
         self.n_rows = n_rows
         self.seed = seed
 
     def initialize(self):
-        """Seed the choice of rows and targets."""
+        """Seed the choice of rows, targets and noise."""
         self.rng_ = np.random.RandomState(self.seed)
         self.generator_ = torch_generator(self.seed)
         return self
@@ -240,20 +225,27 @@ class SurrogateRefresh(Callback):
         """Relabel fresh counterfactuals and train the surrogate on them."""
         if len(net.history) % self.every:
             return
-        explainer = self.explainer
         n = min(self.n_rows, len(self.Xt))
         rows = self.rng_.choice(len(self.Xt), size=n, replace=False)
         condition = self.condition[rows]
         target = sample_targets(
-            torch.as_tensor(condition), explainer.predictor_.task_, self.generator_
+            torch.as_tensor(condition), self.task, self.generator_
         ).numpy()
-        Xt_cf = explainer._refresh_counterfactuals(
-            self.Xt[rows], condition, target, self.generator_
+        Xt = self.Xt[rows]
+        noise = torch.randn(
+            n, net.module_.noise_width, generator=self.generator_
+        ).numpy()
+        Xt_cf = net.generate(
+            Xt,
+            condition,
+            target,
+            np.zeros_like(Xt),
+            noise=noise,
+            sample=True,
+            generator=self.generator_,
         )
-        X_cf = explainer.encoder_.inverse_transform(Xt_cf)
-        y_cf = explainer.predictor_.predict(X_cf)
-        Xt_cf = explainer.encoder_.transform(X_cf)
-        surrogate = explainer.surrogate_
+        Xt_cf, y_cf = self.relabel(Xt_cf)
+        surrogate = self.surrogate
         net.history.record("surrogate_cf_agreement", surrogate.fidelity(Xt_cf, y_cf))
         originals = self.rng_.choice(len(self.Xt), size=n, replace=False)
         surrogate.module_.requires_grad_(True)
@@ -265,17 +257,37 @@ class SurrogateRefresh(Callback):
 
     def on_train_end(self, net, **kwargs):
         """Drop the references to the training data, so pickles stay small."""
-        self.explainer = self.Xt = self.condition = self.y_model = None
+        self.surrogate = self.relabel = None
+        self.Xt = self.condition = self.y_model = None
 
 
-def surrogate_callbacks(explainer, Xt, condition, y_model, *, seed_offset=2):
+class _Relabel:
+    """Decode encoded rows, score them with the real model, re-encode them.
+
+    A class rather than a closure so that a net holding it still pickles
+    before training ends.
+    """
+
+    def __init__(self, encoder, predictor):
+        self.encoder = encoder
+        self.predictor = predictor
+
+    def __call__(self, Xt_cf):
+        X_cf = self.encoder.inverse_transform(Xt_cf)
+        y_cf = self.predictor.predict(X_cf)
+        return self.encoder.transform(X_cf), y_cf
+
+
+def surrogate_callbacks(explainer, surrogate, Xt, condition, y_model, *, seed_offset=2):
     """Return the user's callbacks plus a :class:`SurrogateRefresh` if needed.
 
     Parameters
     ----------
     explainer : BaseCounterfactualExplainer
-        With ``callbacks``, ``surrogate_refresh_every``,
-        ``surrogate_refresh_rows`` and a fitted ``surrogate_`` (or ``None``).
+        Read only: ``callbacks``, ``surrogate_refresh_every``,
+        ``surrogate_refresh_rows``, its encoder, predictor and seed.
+    surrogate : Surrogate or None
+        The surrogate (``None``: nothing to refresh).
     Xt, condition, y_model : numpy.ndarray
         Encoded training rows, their conditioning vectors and model outputs.
     seed_offset : int, default=2
@@ -287,12 +299,14 @@ def surrogate_callbacks(explainer, Xt, condition, y_model, *, seed_offset=2):
         Callbacks for the skorch net.
     """
     callbacks = list(explainer.callbacks or [])
-    if explainer.surrogate_refresh_every and explainer.surrogate_ is not None:
+    if explainer.surrogate_refresh_every and surrogate is not None:
         refresh = SurrogateRefresh(
-            explainer,
+            surrogate,
+            _Relabel(explainer.encoder_, explainer.predictor_),
             Xt,
             condition,
             y_model,
+            task=explainer.predictor_.task_,
             every=explainer.surrogate_refresh_every,
             n_rows=explainer.surrogate_refresh_rows,
             seed=draw_seed(explainer.random_seed_ + seed_offset),

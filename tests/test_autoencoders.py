@@ -52,7 +52,9 @@ def images():
 
 @pytest.fixture(scope="module")
 def fitted_images(kind, images):
-    return MAKERS[kind](max_epochs=3).fit(images, predict_fn=HalfBrightness())
+    return MAKERS[kind](max_epochs=3, modality="image").fit(
+        images, predict_fn=HalfBrightness()
+    )
 
 
 # -- tables ----------------------------------------------------------------------
@@ -194,7 +196,7 @@ def test_float_images_with_channels(kind):
 
 
 def test_black_box_on_images_uses_a_surrogate(kind, images):
-    cf = MAKERS[kind]().fit(images, predict_fn=image_proba)
+    cf = MAKERS[kind](modality="image").fit(images, predict_fn=image_proba)
     assert cf.surrogate_ is not None
     assert cf.transform(images[:3]).shape == (3, 8, 8)
 
@@ -264,7 +266,8 @@ def test_image_score(fitted_images, images):
 
 
 def test_numeric_tolerance_on_images(kind, images):
-    loose = MAKERS[kind](numeric_tolerance=1.0).fit(images, HalfBrightness())
+    loose = MAKERS[kind](numeric_tolerance=1.0, modality="image")
+    loose.fit(images, HalfBrightness())
     np.testing.assert_array_equal(loose.transform(images[:5]), images[:5])
 
 
@@ -273,7 +276,7 @@ def test_numeric_tolerance_on_images(kind, images):
 
 def test_autoencoder_learns_to_flip_images(images):
     cf = CounterfactualAE(
-        max_epochs=40, batch_size=32, latent_dim=8, random_state=0
+        max_epochs=40, batch_size=32, latent_dim=8, random_state=0, modality="image"
     ).fit(images, HalfBrightness())
     X_cf = cf.transform(images)
     flipped = image_proba(X_cf).argmax(1) != image_proba(images).argmax(1)
@@ -282,7 +285,7 @@ def test_autoencoder_learns_to_flip_images(images):
 
 def test_guided_cvae_learns_to_flip_images(images):
     cf = CounterfactualCVAE(
-        max_epochs=40, batch_size=32, latent_dim=8, random_state=0
+        max_epochs=40, batch_size=32, latent_dim=8, random_state=0, modality="image"
     ).fit(images, HalfBrightness())
     X_cf = cf.transform(images)
     flipped = image_proba(X_cf).argmax(1) != image_proba(images).argmax(1)
@@ -323,7 +326,8 @@ def test_pure_cvae_needs_no_model_gradients(mixed_frame):
 def test_prediction_weight_auto(mixed_frame, images):
     tables = CounterfactualCVAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_proba)
     assert tables.prediction_weight_ == 0.0 and tables.surrogate_ is None
-    pictures = CounterfactualCVAE(**FAST_AUTOENCODER).fit(images, image_proba)
+    pictures = CounterfactualCVAE(modality="image", **FAST_AUTOENCODER)
+    pictures.fit(images, image_proba)
     assert pictures.prediction_weight_ == 1.0 and pictures.surrogate_ is not None
 
 

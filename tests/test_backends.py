@@ -4,7 +4,7 @@ import torch
 from cf_testing import make_mixed_frame
 
 from cfexplain.backends.losses import prediction_loss, sparsity_loss
-from cfexplain.backends.networks import NumericValues, SpanActivation, TabularGenerator
+from cfexplain.backends.modules import NumericValues, SpanActivation, TabularGenerator
 from cfexplain.backends.sampling import sample_feature_masks, sample_targets
 from cfexplain.preprocessing import TabularEncoder
 
@@ -31,9 +31,7 @@ def test_untrained_generator_returns_its_input(encoded):
     generator = TabularGenerator(encoder.layout_, 2, 3, (8,)).eval()
     cond = torch.full((len(x), 2), 0.5)
     with torch.no_grad():
-        out = generator(
-            x, cond, cond, torch.zeros(len(x), 3), torch.zeros_like(x), False
-        )
+        out = generator.counterfactual(x, cond, cond, torch.zeros_like(x))
     decoded = encoder.inverse_transform(out.numpy())
     original = encoder.inverse_transform(Xt)
     for column in ["age", "color", "member"]:
@@ -49,7 +47,7 @@ def test_frozen_columns_are_copied(encoded):
     mask = torch.zeros_like(x)
     mask[:, :3] = 1
     cond = torch.full((len(x), 2), 0.5)
-    out = generator(x, cond, cond, torch.randn(len(x), 3), mask)
+    out = generator(x, cond, cond, mask, torch.randn(len(x), 3))
     assert torch.equal(out[:, :3], x[:, :3])
 
 

@@ -44,7 +44,7 @@ def test_parse_accepts_positions_and_open_bounds():
     assert constraints.immutable == ("color",)
     assert constraints.bounds == {"age": (-np.inf, 50.0)}
     assert constraints.monotonic == {"hours": -1}
-    assert constraints.frozen_mask(FEATURES).tolist() == [0, 0, 1, 0]
+    assert constraints.frozen_features().tolist() == [0, 0, 1, 0]
 
 
 def test_apply_rules_on_a_hand_made_case():

@@ -237,7 +237,7 @@ def test_regression_interval(mixed_frame):
 
 def test_diverging_training_raises(mixed_frame):
     nan = torch.tensor(float("nan"))
-    with patch("cfexplain.backends._nets.prediction_loss", return_value=nan):
+    with patch("cfexplain.backends.nets._base.prediction_loss", return_value=nan):
         with pytest.raises(TrainingError, match="training diverged"):
             CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
 
@@ -356,7 +356,7 @@ def test_numeric_tolerance_reverts_small_moves(fitted, mixed_frame):
     pd.testing.assert_series_equal(huge["age"], X["age"])
     pd.testing.assert_series_equal(huge["hours"], X["hours"])
     moved = (raw["hours"] - X["hours"]).abs()
-    kept = moved <= 0.05 * fitted.numeric_std_["hours"]
+    kept = moved <= 0.05 * fitted.adapter_.numeric_std_["hours"]
     default = fitted.transform(X)
     assert (default["hours"][kept] == X["hours"][kept]).all()
     assert (default["hours"][~kept] == raw["hours"][~kept]).all()

@@ -1,11 +1,8 @@
-"""skorch nets that train the counterfactual generators.
+"""What every counterfactual net shares: the frozen predictor, losses, inference.
 
 Training runs on skorch so users get its callbacks, history, progress output,
-early stopping and device handling. A GAN needs two optimizers and its own
-step, which skorch supports through subclassing (its customization guide):
-the discriminator is created in :meth:`GANNet.initialize_module`, one
-optimizer per network in :meth:`GANNet.initialize_optimizer`, and
-:meth:`GANNet.train_step` alternates their updates.
+early stopping and device handling. Every net answers one inference call,
+:meth:`CounterfactualNet.generate`, whatever the method.
 """
 
 from __future__ import annotations
@@ -17,17 +14,12 @@ import torch
 from skorch import NeuralNet
 from skorch.utils import to_tensor
 
-from ..exceptions import TrainingError
-from .losses import (
-    discriminator_hinge_loss,
-    generator_hinge_loss,
-    prediction_loss,
-    sparsity_loss,
-)
-from .networks import NumericValues
-from .sampling import expand_feature_mask, sample_feature_masks, sample_targets
+from ...exceptions import TrainingError
+from ..losses import prediction_loss, sparsity_loss
+from ..modules import NumericValues
+from ..sampling import expand_feature_mask, sample_feature_masks
 
-__all__ = ["CounterfactualNet", "GANNet"]
+__all__ = ["CounterfactualNet"]
 
 
 class _NoCriterion(torch.nn.Module):
@@ -47,8 +39,8 @@ class CounterfactualNet(NeuralNet):
 
     Parameters
     ----------
-    module : type of torch.nn.Module
-        The generator class.
+    module : type of CounterfactualModule
+        The generator class (a module of :mod:`cfexplain.backends.modules`).
     predictor_module : torch.nn.Module or None
         Differentiable stand-in for the model under explanation, on encoded
         rows: returns log-probabilities (classification) or standardised
@@ -108,7 +100,7 @@ class CounterfactualNet(NeuralNet):
         kwargs.setdefault("criterion", _NoCriterion)
         super().__init__(module, *args, **kwargs)
 
-    # -- initialisation --------------------------------------------------------
+    # -- initialisation ----------------------------------------------------------------
 
     def initialize_module(self):
         """Create the generator and the frozen predictor."""
@@ -146,7 +138,7 @@ class CounterfactualNet(NeuralNet):
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
 
-    # -- shared pieces of a training step ----------------------------------------
+    # -- shared pieces of a training step ----------------------------------------------
 
     def _tensors(self, batch):
         Xi, _ = batch
@@ -167,16 +159,31 @@ class CounterfactualNet(NeuralNet):
         """Draw standard normal values from the seeded generator, on the device."""
         return torch.randn(*shape, generator=self.sampling_generator_).to(self.device)
 
-    def _model_output(self, X_cf):
+    def model_output(self, X_cf):
+        """Return the frozen predictor's output on encoded rows (with gradients).
+
+        Log-probabilities ``(n, k)`` for classification, standardised values
+        ``(n,)`` for regression.
+        """
         self.predictor_module_.eval()
         return self.predictor_module_(X_cf)
 
+    def output_as_condition(self, output):
+        """Turn :meth:`model_output` into a conditioning vector like ``y_model``.
+
+        Probabilities for classification; ``[value, 0]`` for regression.
+        """
+        if self.task == "classification":
+            return output.exp()
+        return torch.stack([output, torch.zeros_like(output)], dim=1)
+
     def _prediction_loss(self, X_cf, y_target):
         return prediction_loss(
-            self._model_output(X_cf), y_target, self.task, self.prediction_margin
+            self.model_output(X_cf), y_target, self.task, self.prediction_margin
         )
 
-    def _sparsity_loss(self, X, X_cf):
+    def sparsity(self, X, X_cf):
+        """Return the sparsity loss: mean absolute change per original feature."""
         return sparsity_loss(
             X, X_cf, self.n_features_, self.category_columns_, self.numeric_values_
         )
@@ -207,149 +214,6 @@ class CounterfactualNet(NeuralNet):
             return np.empty((0, arrays[0].shape[1]), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
-    def _generate_in_batches(self, arrays, sample, generator, batch_size):
-        """Run the generator in evaluation mode on ``arrays``, batch by batch."""
-        module = self.module_
-        module.eval()
-
-        def forward(*tensors):
-            return module(*tensors, sample=sample, generator=generator)
-
-        return self._in_batches(forward, arrays, batch_size)
-
-
-class GANNet(CounterfactualNet):
-    """skorch net for paper 1's counterfactual GAN on encoded tabular rows.
-
-    Adds a discriminator with its own optimizer to :class:`CounterfactualNet`;
-    :meth:`train_step` alternates their updates.
-
-    Parameters
-    ----------
-    module : type of torch.nn.Module
-        The generator class (``TabularGenerator``).
-    discriminator : type of torch.nn.Module
-        The discriminator class; its arguments are given as
-        ``discriminator__<name>``.
-    adversarial_weight : float
-        Paper 1's :math:`w_G` (:math:`w_M` and :math:`w_{l_1}` are
-        ``prediction_weight`` and ``sparsity_weight``).
-    noise_dim : int
-        Width of the noise ``z``.
-    lr_discriminator : float
-        Adam learning rate of the discriminator (the generator's is ``lr``).
-    **kwargs
-        The parameters of :class:`CounterfactualNet` and of
-        :class:`skorch.NeuralNet`.
-    """
-
-    def __init__(
-        self,
-        module,
-        *args,
-        discriminator,
-        adversarial_weight=1.0,
-        noise_dim=16,
-        lr_discriminator=2e-4,
-        **kwargs,
-    ):
-        self.discriminator = discriminator
-        self.adversarial_weight = adversarial_weight
-        self.noise_dim = noise_dim
-        self.lr_discriminator = lr_discriminator
-        super().__init__(module, *args, **kwargs)
-
-    # -- initialisation --------------------------------------------------------
-
-    def initialize_module(self):
-        """Create the generator, the discriminator and the frozen predictor."""
-        super().initialize_module()
-        params = self.get_params_for("discriminator")
-        self.discriminator_ = self.initialized_instance(self.discriminator, params)
-        return self
-
-    def initialize_optimizer(self, *_, **__):
-        """Create one Adam optimizer per network; the predictor gets none."""
-        super().initialize_optimizer()
-        args, kwargs = self.get_params_for_optimizer(
-            "optimizer_discriminator", self.discriminator_.named_parameters()
-        )
-        kwargs["lr"] = self.lr_discriminator
-        self.optimizer_discriminator_ = self.optimizer(*args, **kwargs)
-        return self
-
-    # -- training --------------------------------------------------------------
-
-    def _sample_batch_inputs(self, y_model):
-        n = y_model.shape[0]
-        g = self.sampling_generator_
-        y_target = sample_targets(y_model, self.task, generator=g)
-        mask = self._sample_frozen(n)
-        noise = self._randn(n, self.noise_dim)
-        return y_target, noise, mask
-
-    def train_step(self, batch, **fit_params):
-        """Update the discriminator once, then the generator once.
-
-        Parameters
-        ----------
-        batch : tuple
-            ``(Xi, yi)`` from skorch's data loader; ``Xi`` is a dict with the
-            encoded rows ``"X"`` and conditioning vectors ``"y_model"``.
-        **fit_params : dict
-            Unused.
-
-        Returns
-        -------
-        dict
-            ``{"loss": generator loss, "y_pred": counterfactuals}``.
-
-        Raises
-        ------
-        TrainingError
-            If a loss becomes NaN or infinite.
-        """
-        X, y_model = self._tensors(batch)
-        y_target, noise, mask = self._sample_batch_inputs(y_model)
-        generator, discriminator = self.module_, self.discriminator_
-        generator.train()
-        discriminator.train()
-        g = self.sampling_generator_
-
-        # Discriminator: real rows with y_M against counterfactuals with y_T.
-        with torch.no_grad():
-            X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
-        self.optimizer_discriminator_.zero_grad()
-        loss_d = discriminator_hinge_loss(
-            discriminator(X, y_model), discriminator(X_cf, y_target)
-        )
-        loss_d.backward()
-        self.optimizer_discriminator_.step()
-
-        # Generator: adversarial + prediction + sparsity (paper 1, eq. 2 and 5).
-        self.optimizer_.zero_grad()
-        X_cf = generator(X, y_model, y_target, noise, mask, generator=g)
-        loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
-        loss_pred = self._prediction_loss(X_cf, y_target)
-        loss_l1 = self._sparsity_loss(X, X_cf)
-        loss = (
-            self.adversarial_weight * loss_adv
-            + self.prediction_weight * loss_pred
-            + self.sparsity_weight * loss_l1
-        )
-        losses = {
-            "discriminator_loss": loss_d.item(),
-            "prediction_loss": loss_pred.item(),
-            "sparsity_loss": loss_l1.item(),
-            "adversarial_loss": loss_adv.item(),
-        }
-        self._record(loss, losses)
-        loss.backward()
-        self.optimizer_.step()
-        return {"loss": loss, "y_pred": X_cf}
-
-    # -- inference -------------------------------------------------------------
-
     def generate(
         self,
         X,
@@ -357,11 +221,11 @@ class GANNet(CounterfactualNet):
         y_target,
         mask,
         noise=None,
-        sample=None,
+        sample=False,
         generator=None,
         batch_size=4096,
     ):
-        """Generate counterfactuals in batches, without gradients.
+        """Generate counterfactuals in batches, in evaluation mode, without gradients.
 
         Parameters
         ----------
@@ -371,13 +235,11 @@ class GANNet(CounterfactualNet):
             Conditioning vectors.
         mask : numpy.ndarray of shape (n, n_encoded)
             1 where an encoded column is frozen.
-        noise : numpy.ndarray of shape (n, noise_dim), optional
-            Noise; ``None`` means zeros and argmax one-hots: the deterministic
-            answer used by ``transform``. With noise, one-hot spans are
-            sampled with ``generator``.
-        sample : bool, optional
-            Whether one-hot spans are sampled (Gumbel) or take the argmax;
-            defaults to sampling exactly when ``noise`` is given.
+        noise : numpy.ndarray of shape (n, module_.noise_width), optional
+            The module's noise; ``None`` is zeros: the deterministic answer
+            ``transform`` uses.
+        sample : bool, default=False
+            Gumbel-softmax sampling of one-hot spans instead of the argmax.
         generator : torch.Generator, optional
             Source of the Gumbel noise when sampling.
         batch_size : int, default=4096
@@ -387,10 +249,15 @@ class GANNet(CounterfactualNet):
         -------
         numpy.ndarray of float32, shape (n, n_encoded)
         """
-        if sample is None:
-            sample = noise is not None
-        if noise is None:
-            noise = np.zeros((len(X), self.noise_dim), dtype=np.float32)
-        return self._generate_in_batches(
-            (X, y_model, y_target, noise, mask), sample, generator, batch_size
-        )
+        module = self.module_
+        module.eval()
+        arrays = (X, y_model, y_target, mask)
+        if noise is not None:
+            arrays += (noise,)
+
+        def forward(X, y_model, y_target, mask, noise=None):
+            return module.counterfactual(
+                X, y_model, y_target, mask, noise, sample=sample, generator=generator
+            )
+
+        return self._in_batches(forward, arrays, batch_size)

@@ -1,18 +1,14 @@
-"""Networks of the tabular counterfactual generators (pure torch).
+"""Layers the counterfactual modules are built from (pure torch).
 
-The tabular GAN reuses CTGAN's architectures (Xu et al. 2019; paper 1,
-section 3.4 and appendix A.3): a generator of residual fully connected layers
-with batch normalisation, and a discriminator of LeakyReLU layers with
-dropout. Paper 1 conditions both on the model's outputs: the generator reads
-the encoded instance ``x``, the model's prediction ``y_M``, the target
-``y_T`` and noise ``z``; the discriminator reads a row together with ``y_M``
-(real rows) or ``y_T`` (counterfactuals).
-
-Our one addition is the *frozen-feature mask*: the generator also reads which
-encoded columns must keep their value, and its output copies those columns
-from ``x``. Trained on random masks, it learns to reach the target with any
-subset of features frozen, so users can declare immutable features at
-explain time without retraining.
+* :class:`ResidualLayer`: CTGAN's residual block (Xu et al. 2019; paper 1,
+  section 3.4 and appendix A.3).
+* :class:`SpanActivation`: each encoded span's activation (``tanh``,
+  ``sigmoid``, identity, Gumbel-softmax one-hots), and its inverse,
+  :meth:`SpanActivation.prior`, which lets a module output a *change*.
+* :class:`NumericValues`: numerical features read off encoded rows,
+  differentiably, for the sparsity loss.
+* :func:`mlp`, :class:`ConvFeatures`, :class:`ConvDecoder`: the encoder and
+  decoder bodies of the autoencoders (paper 2, section 5.2, for images).
 """
 
 from __future__ import annotations
@@ -21,15 +17,21 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..preprocessing._layout import FeatureLayout
+from ...preprocessing._layout import FeatureLayout
 
 __all__ = [
+    "IMAGE_FEATURES",
+    "ConvDecoder",
+    "ConvFeatures",
     "NumericValues",
     "ResidualLayer",
     "SpanActivation",
-    "TabularDiscriminator",
-    "TabularGenerator",
+    "mlp",
 ]
+
+#: Width of the vector the convolutional encoder reduces an image to
+#: (paper 2, section 5.2).
+IMAGE_FEATURES = 256
 
 
 class ResidualLayer(nn.Module):
@@ -171,124 +173,6 @@ class SpanActivation(nn.Module):
         return hard + soft - soft.detach()
 
 
-class TabularGenerator(nn.Module):
-    """CTGAN's generator, conditioned as paper 1's ``G_CF(x, y_M, y_T, z)``.
-
-    Parameters
-    ----------
-    layout : FeatureLayout
-        The encoder's description of the encoded vector.
-    n_condition : int
-        Width of ``y_M`` and of ``y_T`` (number of classes, or 2 for
-        regression: value and interval half-width).
-    noise_dim : int
-        Width of the noise ``z``.
-    hidden_sizes : tuple of int
-        Widths of the residual layers; CTGAN uses (256, 256).
-    tau : float
-        Gumbel-softmax temperature of the one-hot spans.
-    one_hot_logit : float, default=4.0
-        Head start of the original category in each one-hot span.
-
-    Notes
-    -----
-    The input is ``[x, y_M, y_T, z, mask]`` where ``mask`` marks the frozen
-    encoded columns; the output is ``mask * x + (1 - mask) * G(...)``.
-    """
-
-    def __init__(
-        self, layout, n_condition, noise_dim, hidden_sizes, tau=0.2, one_hot_logit=4.0
-    ):
-        super().__init__()
-        n_data = layout.n_columns
-        self.noise_dim = noise_dim
-        width = 2 * n_data + 2 * n_condition + noise_dim
-        blocks = []
-        for size in hidden_sizes:
-            blocks.append(ResidualLayer(width, size))
-            width += size
-        self.body = nn.Sequential(*blocks)
-        self.head = nn.Linear(width, n_data)
-        # The head starts at zero, so the untrained generator returns its input.
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
-        self.one_hot_logit = one_hot_logit
-        self.activation = SpanActivation(layout, tau)
-
-    def forward(self, X, y_model, y_target, noise, mask, sample=True, generator=None):
-        """Generate counterfactuals in the encoded space.
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n, n_encoded)
-            Encoded originals.
-        y_model, y_target : torch.Tensor of shape (n, n_condition)
-            The model's prediction and the target.
-        noise : torch.Tensor of shape (n, noise_dim)
-            Noise ``z``; zeros give the deterministic answer.
-        mask : torch.Tensor of shape (n, n_encoded)
-            1 where the encoded column must keep its original value.
-        sample : bool, default=True
-            Gumbel-softmax sampling of one-hot spans (training, explain) or
-            argmax (transform).
-        generator : torch.Generator, optional
-            Source of the Gumbel noise.
-
-        Returns
-        -------
-        torch.Tensor of shape (n, n_encoded)
-            Encoded counterfactuals.
-        """
-        hidden = self.body(torch.cat([X, y_model, y_target, noise, mask], dim=1))
-        scores = self.head(hidden) + self.activation.prior(X, self.one_hot_logit)
-        generated = self.activation(scores, sample, generator)
-        return mask * X + (1 - mask) * generated
-
-
-class TabularDiscriminator(nn.Module):
-    """CTGAN's discriminator, conditioned on a prediction vector (paper 1, eq. 5).
-
-    Parameters
-    ----------
-    n_data : int
-        Width of the encoded rows.
-    n_condition : int
-        Width of the condition (``y_M`` for real rows, ``y_T`` for
-        counterfactuals).
-    hidden_sizes : tuple of int
-        Widths of the hidden layers; CTGAN uses (256, 256).
-    dropout : float, default=0.5
-        Dropout after each hidden layer, as CTGAN.
-    """
-
-    def __init__(self, n_data, n_condition, hidden_sizes, dropout=0.5):
-        super().__init__()
-        layers = []
-        width = n_data + n_condition
-        for size in hidden_sizes:
-            layers += [nn.Linear(width, size), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
-            width = size
-        layers.append(nn.Linear(width, 1))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, X, condition):
-        """Score rows: higher means more like a real row of that condition.
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n, n_data)
-            Encoded rows.
-        condition : torch.Tensor of shape (n, n_condition)
-            The prediction vector the row is paired with.
-
-        Returns
-        -------
-        torch.Tensor of shape (n,)
-            Unbounded scores (hinge loss).
-        """
-        return self.layers(torch.cat([X, condition], dim=1))[:, 0]
-
-
 class NumericValues(nn.Module):
     """Read numerical features off encoded rows, standardised, differentiably.
 
@@ -342,3 +226,128 @@ class NumericValues(nn.Module):
             modes = X[:, decoding.mode_start : decoding.mode_stop]
             columns.append(scalar * (modes @ scales) + modes @ offsets)
         return torch.stack(columns, dim=1)
+
+
+def mlp(n_inputs, hidden_sizes, n_outputs):
+    """Return ``Linear-ReLU`` layers of ``hidden_sizes``, then a linear output.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        Input and output widths.
+    hidden_sizes : sequence of int
+        Hidden widths (may be empty: a single linear layer).
+
+    Returns
+    -------
+    torch.nn.Sequential
+    """
+    layers, width = [], n_inputs
+    for size in hidden_sizes:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    layers.append(nn.Linear(width, n_outputs))
+    return nn.Sequential(*layers)
+
+
+def _padding(size):
+    """Rows or columns to add so two stride-2 convolutions divide evenly."""
+    return (-size) % 4
+
+
+class ConvFeatures(nn.Module):
+    """Reduce flat images to a feature vector with two strided convolutions.
+
+    ``Conv(4x4, stride 2) - ReLU - Conv(4x4, stride 2) - ReLU - Linear -
+    ReLU``, with 32 and 64 filters; images whose sides are not multiples of 4
+    are zero-padded at the bottom and right.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)``.
+    n_outputs : int, default=256
+        Width of the feature vector.
+    """
+
+    def __init__(self, image_shape, n_outputs=IMAGE_FEATURES):
+        super().__init__()
+        channels, height, width = image_shape
+        self.image_shape = tuple(image_shape)
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, 32, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        cells = ((height + _padding(height)) // 4) * ((width + _padding(width)) // 4)
+        self.fc = nn.Linear(64 * cells, n_outputs)
+
+    def forward(self, X):
+        """Return features of shape ``(n, n_outputs)`` for flat images ``X``.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, channels * height * width)
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        channels, height, width = self.image_shape
+        images = X.reshape(X.shape[0], channels, height, width)
+        images = F.pad(images, (0, _padding(width), 0, _padding(height)))
+        return F.relu(self.fc(self.conv(images).flatten(1)))
+
+
+class ConvDecoder(nn.Module):
+    """Map a vector to flat image scores with two transposed convolutions.
+
+    ``Linear - ReLU - Linear - ReLU - ConvT(4x4, stride 2) - ReLU -
+    ConvT(4x4, stride 2)``, mirroring :class:`ConvFeatures`, cropped to the
+    image size.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the input vector.
+    image_shape : tuple of int
+        ``(channels, height, width)``.
+    """
+
+    def __init__(self, n_inputs, image_shape):
+        super().__init__()
+        channels, height, width = image_shape
+        self.image_shape = tuple(image_shape)
+        self.grid = ((height + _padding(height)) // 4, (width + _padding(width)) // 4)
+        self.fc = nn.Sequential(
+            nn.Linear(n_inputs, IMAGE_FEATURES),
+            nn.ReLU(),
+            nn.Linear(IMAGE_FEATURES, 64 * self.grid[0] * self.grid[1]),
+            nn.ReLU(),
+        )
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(32, channels, 4, stride=2, padding=1),
+        )
+
+    @property
+    def last_layer(self):
+        """The final transposed convolution (zero-initialised by the AE)."""
+        return self.deconv[-1]
+
+    def forward(self, Z):
+        """Return scores of shape ``(n, channels * height * width)``.
+
+        Parameters
+        ----------
+        Z : torch.Tensor of shape (n, n_inputs)
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        _, height, width = self.image_shape
+        grid = self.fc(Z).reshape(Z.shape[0], 64, *self.grid)
+        return self.deconv(grid)[:, :, :height, :width].flatten(1)

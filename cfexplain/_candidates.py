@@ -1,0 +1,110 @@
+"""The candidate engine: k counterfactuals for n rows as one (k·n) batch.
+
+``transform``, ``explain`` and ``score`` all go through
+:meth:`BaseCounterfactualExplainer._candidates`, which uses these pieces:
+the candidates of every row are generated in one call of the net, decoded
+in one call of the adapter and, when they must be ranked, scored in one
+call of the real model. Batches are *candidate-major*: row ``i`` of
+candidate ``j`` sits at position ``j * n + i``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._random import torch_generator
+
+__all__ = ["CandidateSet", "fixed_noise", "rank_candidates", "repeat_rows"]
+
+
+def repeat_rows(array, k):
+    """Stack ``k`` copies of ``array`` (candidate-major), shape ``(k * n, ...)``."""
+    return np.tile(array, (k,) + (1,) * (array.ndim - 1))
+
+
+def fixed_noise(width, n_rows, n_candidates, seed):
+    """Return the noise of ``n_candidates`` deterministic candidates per row.
+
+    Candidate 0 gets zeros (the noise-free answer); candidate ``j > 0`` one
+    vector drawn from ``seed + j`` and shared by every row, so a row's
+    candidates do not depend on the other rows of its batch.
+
+    Parameters
+    ----------
+    width : int
+        The module's noise width; 0 means it reads no noise.
+    n_rows, n_candidates : int
+        Rows and candidates per row.
+    seed : int
+        The explainer's fitted seed.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_candidates * n_rows, width), or None
+    """
+    if width == 0:
+        return None
+    blocks = [np.zeros((n_rows, width), dtype=np.float32)]
+    for candidate in range(1, n_candidates):
+        z = torch.randn(width, generator=torch_generator(seed + candidate)).numpy()
+        blocks.append(np.broadcast_to(z, (n_rows, width)))
+    return np.concatenate(blocks).astype(np.float32, copy=False)
+
+
+def rank_candidates(costs, valid, n_first):
+    """Order each row's candidates: the best of the first ``n_first``, then the rest.
+
+    Valid candidates come before invalid ones, each group by increasing
+    cost; the sort is stable, so ties keep the candidate order (the
+    noise-free one first).
+
+    Parameters
+    ----------
+    costs : numpy.ndarray of float, shape (n, k)
+        Lower is better.
+    valid : numpy.ndarray of bool, shape (n, k)
+        Whether each candidate reaches its target by the real model.
+    n_first : int
+        Column 0 of the answer is the best among the first ``n_first``
+        candidates (``transform``'s answer).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n, k)
+        Candidate numbers per row.
+    """
+    n = len(costs)
+    best = np.lexsort((costs[:, :n_first], ~valid[:, :n_first]), axis=1)[:, 0]
+    order = np.lexsort((costs, ~valid), axis=1)
+    others = order[order != best[:, None]].reshape(n, -1)
+    return np.column_stack([best, others])
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    """What the engine returns for a batch of rows.
+
+    Parameters
+    ----------
+    rows : object
+        The checked originals in the adapter's row format.
+    y_model : numpy.ndarray
+        The model's outputs on them.
+    target : ResolvedTarget
+        The resolved target of each row.
+    counterfactuals : object
+        ``k`` counterfactuals per row, candidate-major (``k * n`` rows); the
+        first ``n`` are ``transform``'s answer.
+    y_counterfactual : numpy.ndarray or None
+        The model's outputs on ``counterfactuals`` when ranking computed
+        them, else ``None``.
+    """
+
+    rows: object
+    y_model: np.ndarray
+    target: object
+    counterfactuals: object
+    y_counterfactual: np.ndarray | None

@@ -1,0 +1,49 @@
+"""Torch modules, one file per modality (a *module* in skorch's vocabulary).
+
+Every generator is a :class:`CounterfactualModule`: it answers
+:meth:`~CounterfactualModule.counterfactual` ``(X, y_model, y_target, mask,
+noise, sample, generator)`` and owns its noise width. The method bases
+(:class:`ConditionalVAE`, :class:`PerturbationAutoencoder`) hold the method;
+:mod:`.tabular` and :mod:`.image` supply the bodies for each kind of data.
+"""
+
+from ._base import (
+    ConditionalVAE,
+    CounterfactualModule,
+    PerturbationAutoencoder,
+    mixed_condition,
+)
+from ._layers import (
+    ConvDecoder,
+    ConvFeatures,
+    NumericValues,
+    ResidualLayer,
+    SpanActivation,
+    mlp,
+)
+from .image import ImageCVAE, ImagePerturbationAE
+from .tabular import (
+    TabularCVAE,
+    TabularDiscriminator,
+    TabularGenerator,
+    TabularPerturbationAE,
+)
+
+__all__ = [
+    "ConditionalVAE",
+    "ConvDecoder",
+    "ConvFeatures",
+    "CounterfactualModule",
+    "ImageCVAE",
+    "ImagePerturbationAE",
+    "NumericValues",
+    "PerturbationAutoencoder",
+    "ResidualLayer",
+    "SpanActivation",
+    "TabularCVAE",
+    "TabularDiscriminator",
+    "TabularGenerator",
+    "TabularPerturbationAE",
+    "mixed_condition",
+    "mlp",
+]

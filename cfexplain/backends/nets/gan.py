@@ -1,0 +1,251 @@
+"""skorch net for paper 1's counterfactual GAN.
+
+A GAN needs two optimizers and its own step, which skorch supports through
+subclassing (its customization guide): the discriminator is created in
+:meth:`GANNet.initialize_module`, one optimizer per network in
+:meth:`GANNet.initialize_optimizer`, and :meth:`GANNet.train_step` alternates
+their updates. The generator's loss is open: besides the adversarial,
+prediction and sparsity terms of paper 1 it adds any weighted
+:class:`GeneratorTerm`, the cycle-consistency loss of eq. 3 first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..losses import discriminator_hinge_loss, generator_hinge_loss
+from ..sampling import sample_targets
+from ._base import CounterfactualNet
+
+__all__ = ["GANNet", "GeneratorBatch", "GeneratorTerm", "cycle_consistency_loss"]
+
+
+@dataclass(frozen=True)
+class GeneratorBatch:
+    """What a generator loss term can read about the current batch.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, n_encoded)
+        Encoded originals.
+    y_model, y_target : torch.Tensor of shape (n, n_condition)
+        The model's predictions and the sampled targets.
+    mask : torch.Tensor of shape (n, n_encoded)
+        The sampled frozen columns.
+    noise : torch.Tensor of shape (n, noise_width)
+        The generator's noise.
+    X_cf : torch.Tensor of shape (n, n_encoded)
+        The counterfactuals, with gradients.
+    """
+
+    X: torch.Tensor
+    y_model: torch.Tensor
+    y_target: torch.Tensor
+    mask: torch.Tensor
+    noise: torch.Tensor
+    X_cf: torch.Tensor
+
+
+@dataclass(frozen=True)
+class GeneratorTerm:
+    """A weighted term of the generator's loss.
+
+    Parameters
+    ----------
+    name : str
+        Recorded in the net's history as ``<name>`` per batch.
+    weight : float
+        Its weight; terms of weight 0 are not computed.
+    loss : callable
+        ``loss(net, batch) -> scalar tensor`` with ``batch`` a
+        :class:`GeneratorBatch`.
+    """
+
+    name: str
+    weight: float
+    loss: object
+
+
+def cycle_consistency_loss(net, batch):
+    r"""Paper 1's cycle-consistency loss (section 3.2, eq. 3).
+
+    .. math::
+
+        L_{CC} = \lVert x - G(x_{CF}, y_{CF}, y_M, z) \rVert_1
+
+    with :math:`y_{CF} = M(x_{CF})` the model's (or surrogate's) prediction
+    on the counterfactual, used as a condition without gradient: mapping
+    the counterfactual back to the original class must give the original.
+    The distance is measured like the sparsity loss (per original feature,
+    numbers in standard deviations), so its weight compares with
+    ``sparsity_weight``.
+
+    Parameters
+    ----------
+    net : GANNet
+        The net being trained (its generator, predictor and sparsity loss).
+    batch : GeneratorBatch
+        The batch.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    with torch.no_grad():
+        y_cf = net.output_as_condition(net.model_output(batch.X_cf))
+    X_back = net.module_(
+        batch.X_cf,
+        y_cf,
+        batch.y_model,
+        batch.mask,
+        batch.noise,
+        generator=net.sampling_generator_,
+    )
+    return net.sparsity(batch.X, X_back)
+
+
+class GANNet(CounterfactualNet):
+    """skorch net for paper 1's counterfactual GAN.
+
+    Adds a discriminator with its own optimizer to :class:`CounterfactualNet`;
+    :meth:`train_step` alternates their updates. The generator and its noise
+    width come from the module; the discriminator scores ``(rows,
+    condition)`` pairs.
+
+    Parameters
+    ----------
+    module : type of CounterfactualModule
+        The generator class (e.g. ``TabularGenerator``).
+    discriminator : type of torch.nn.Module
+        The discriminator class; its arguments are given as
+        ``discriminator__<name>``.
+    adversarial_weight : float
+        Paper 1's :math:`w_G` (:math:`w_M` and :math:`w_{l_1}` are
+        ``prediction_weight`` and ``sparsity_weight``).
+    cycle_weight : float
+        Paper 1's :math:`w_{CC}` of the cycle-consistency loss
+        (:func:`cycle_consistency_loss`); 0 leaves it out.
+    generator_terms : sequence of GeneratorTerm
+        Further weighted terms of the generator's loss.
+    lr_discriminator : float
+        Adam learning rate of the discriminator (the generator's is ``lr``).
+    **kwargs
+        The parameters of :class:`CounterfactualNet` and of
+        :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        discriminator,
+        adversarial_weight=1.0,
+        cycle_weight=0.0,
+        generator_terms=(),
+        lr_discriminator=2e-4,
+        **kwargs,
+    ):
+        self.discriminator = discriminator
+        self.adversarial_weight = adversarial_weight
+        self.cycle_weight = cycle_weight
+        self.generator_terms = generator_terms
+        self.lr_discriminator = lr_discriminator
+        super().__init__(module, *args, **kwargs)
+
+    # -- initialisation ----------------------------------------------------------------
+
+    def initialize_module(self):
+        """Create the generator, the discriminator and the frozen predictor."""
+        super().initialize_module()
+        params = self.get_params_for("discriminator")
+        self.discriminator_ = self.initialized_instance(self.discriminator, params)
+        return self
+
+    def initialize_optimizer(self, *_, **__):
+        """Create one Adam optimizer per network; the predictor gets none."""
+        super().initialize_optimizer()
+        args, kwargs = self.get_params_for_optimizer(
+            "optimizer_discriminator", self.discriminator_.named_parameters()
+        )
+        kwargs["lr"] = self.lr_discriminator
+        self.optimizer_discriminator_ = self.optimizer(*args, **kwargs)
+        return self
+
+    # -- training ----------------------------------------------------------------------
+
+    def extra_terms(self):
+        """Return the weighted generator terms beyond paper 1's eq. 2 and 5."""
+        terms = [GeneratorTerm("cycle_loss", self.cycle_weight, cycle_consistency_loss)]
+        return [term for term in (*terms, *self.generator_terms) if term.weight > 0]
+
+    def train_step(self, batch, **fit_params):
+        """Update the discriminator once, then the generator once.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(Xi, yi)`` from skorch's data loader; ``Xi`` is a dict with the
+            encoded rows ``"X"`` and conditioning vectors ``"y_model"``.
+        **fit_params : dict
+            Unused.
+
+        Returns
+        -------
+        dict
+            ``{"loss": generator loss, "y_pred": counterfactuals}``.
+
+        Raises
+        ------
+        TrainingError
+            If a loss becomes NaN or infinite.
+        """
+        X, y_model = self._tensors(batch)
+        n = X.shape[0]
+        g = self.sampling_generator_
+        y_target = sample_targets(y_model, self.task, generator=g)
+        mask = self._sample_frozen(n)
+        generator, discriminator = self.module_, self.discriminator_
+        noise = self._randn(n, generator.noise_width)
+        generator.train()
+        discriminator.train()
+
+        # Discriminator: real rows with y_M against counterfactuals with y_T.
+        with torch.no_grad():
+            X_cf = generator(X, y_model, y_target, mask, noise, generator=g)
+        self.optimizer_discriminator_.zero_grad()
+        loss_d = discriminator_hinge_loss(
+            discriminator(X, y_model), discriminator(X_cf, y_target)
+        )
+        loss_d.backward()
+        self.optimizer_discriminator_.step()
+
+        # Generator: adversarial + prediction + sparsity (paper 1, eq. 2 and 5),
+        # then the extra terms (eq. 3's cycle loss, ...).
+        self.optimizer_.zero_grad()
+        X_cf = generator(X, y_model, y_target, mask, noise, generator=g)
+        loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
+        loss_pred = self._prediction_loss(X_cf, y_target)
+        loss_l1 = self.sparsity(X, X_cf)
+        loss = (
+            self.adversarial_weight * loss_adv
+            + self.prediction_weight * loss_pred
+            + self.sparsity_weight * loss_l1
+        )
+        losses = {
+            "discriminator_loss": loss_d.item(),
+            "prediction_loss": loss_pred.item(),
+            "sparsity_loss": loss_l1.item(),
+            "adversarial_loss": loss_adv.item(),
+        }
+        context = GeneratorBatch(X, y_model, y_target, mask, noise, X_cf)
+        for term in self.extra_terms():
+            value = term.loss(self, context)
+            loss = loss + term.weight * value
+            losses[term.name] = value.item()
+        self._record(loss, losses)
+        loss.backward()
+        self.optimizer_.step()
+        return {"loss": loss, "y_pred": X_cf}

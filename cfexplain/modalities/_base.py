@@ -1,0 +1,287 @@
+"""The protocol every modality adapter follows.
+
+An adapter is everything the estimator needs to know about one kind of data
+(tables, images, time series): how to check it, which encoder turns it into
+float rows, how constraints are parsed and applied, how negligible changes
+are reverted, how changes are described and plotted, and how rows are taken
+and stacked. :class:`~cfexplain._base.BaseCounterfactualExplainer` talks to
+its adapter only through these hooks, so it has no branch on the modality.
+
+One adapter instance is made per ``fit`` and stored as ``adapter_``; its
+fitted state (the encoder, per-feature statistics) ends in ``_`` like an
+estimator's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ModalityAdapter"]
+
+
+class ModalityAdapter:
+    """Base class of the modality adapters; not for direct use.
+
+    Subclasses set :attr:`name` and implement every method that raises
+    ``NotImplementedError`` here. Methods that do not depend on fitted state
+    are static or class methods, so :class:`~cfexplain.Explanation` can use
+    them without an adapter instance.
+
+    Attributes
+    ----------
+    name : str
+        The modality, as the estimators' ``modality`` parameter spells it.
+    encoder_ : object
+        The fitted encoder (after :meth:`fit`).
+    feature_of_column_ : numpy.ndarray of int, shape (n_encoded,)
+        Original feature of each encoded column (after :meth:`fit`).
+    """
+
+    name = "abstract"
+
+    #: Whether generators read a mask of frozen features (trained on random
+    #: masks, so ``immutable`` works without retraining); otherwise
+    #: constraints are only applied to the decoded output.
+    learns_frozen_masks = False
+
+    # -- input -------------------------------------------------------------------------
+
+    def check_input(self, estimator, X, *, reset):
+        """Validate ``X`` and return it in the adapter's row format.
+
+        With ``reset=True`` (in ``fit``) it sets the estimator's
+        ``n_features_in_`` (and ``feature_names_in_`` where it applies);
+        otherwise it checks ``X`` against them and the fitted encoder.
+
+        Parameters
+        ----------
+        estimator : BaseCounterfactualExplainer
+            The explainer being fitted or used.
+        X : object
+            What the user passed.
+        reset : bool
+            Whether this is ``fit``.
+
+        Returns
+        -------
+        object
+            The checked input in the format the model and the encoder take
+            (for tables, an array when ``fit`` was given one).
+
+        Raises
+        ------
+        InvalidDataError
+            For input this modality cannot take.
+        """
+        raise NotImplementedError
+
+    def make_encoder(self, random_state):
+        """Return an unfitted encoder for this modality.
+
+        Parameters
+        ----------
+        random_state : int
+            Seed for encoders that draw random numbers.
+
+        Returns
+        -------
+        object
+            A scikit-learn transformer with ``layout_`` and
+            ``inverse_transform``.
+        """
+        raise NotImplementedError
+
+    def as_rows(self, X_checked):
+        """Return checked input in the adapter's row format.
+
+        Tables are DataFrames (arrays get the names ``x0, x1, ...``); images
+        and series are arrays, returned as they are.
+
+        Parameters
+        ----------
+        X_checked : object
+            Output of :meth:`check_input`.
+
+        Returns
+        -------
+        object
+        """
+        return X_checked
+
+    def fit(self, X_checked, encoder):
+        """Learn what the other hooks need from the training rows.
+
+        Parameters
+        ----------
+        X_checked : object
+            Checked training input (from :meth:`check_input`).
+        encoder : object
+            The fitted encoder the estimator uses.
+
+        Returns
+        -------
+        self
+        """
+        raise NotImplementedError
+
+    # -- the networks' view ------------------------------------------------------------
+
+    def network_arguments(self):
+        """Return the arguments the torch modules of this modality need.
+
+        Returns
+        -------
+        dict
+            Passed to the module constructors (e.g. ``{"image_shape": (1, 28,
+            28)}``); empty when the layout is enough.
+        """
+        return {}
+
+    def loss_arguments(self):
+        """Return what the nets' sparsity loss needs to measure this modality.
+
+        Returns
+        -------
+        dict
+            Net parameters (e.g. how numbers decode, for tables); empty when
+            the encoded values are compared as they are.
+        """
+        return {}
+
+    def torch_view(self, module):
+        """Wrap a torch model that takes the user's tensors to take encoded rows.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The user's network, taking tensors in the input's own layout.
+
+        Returns
+        -------
+        torch.nn.Module or None
+            A module on encoded rows, or ``None`` when this modality has no
+            tensor layout a torch model could take (tables: the model is a
+            black box and gets a surrogate).
+        """
+        return None
+
+    # -- rows --------------------------------------------------------------------------
+
+    @staticmethod
+    def take_rows(rows, positions):
+        """Select rows by position (arrays; frames override).
+
+        Parameters
+        ----------
+        rows : numpy.ndarray
+        positions : array-like of int
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return rows[positions]
+
+    @staticmethod
+    def stack_rows(parts):
+        """Concatenate batches of rows (arrays; frames override).
+
+        Parameters
+        ----------
+        parts : list of numpy.ndarray
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return np.concatenate(parts)
+
+    @staticmethod
+    def renumber(rows):
+        """Return rows numbered ``0..n-1`` (arrays are returned as they are)."""
+        return rows
+
+    def to_user(self, X, rows):
+        """Return ``rows`` in the type the user passed as ``X``.
+
+        Parameters
+        ----------
+        X : object
+            What the user passed.
+        rows : object
+            Rows in the adapter's format.
+
+        Returns
+        -------
+        object
+        """
+        return rows
+
+    def decode(self, Xt, originals):
+        """Decode encoded rows into the adapter's format, aligned with ``originals``.
+
+        Parameters
+        ----------
+        Xt : numpy.ndarray of shape (n, n_encoded)
+            Encoded rows (network output).
+        originals : object
+            The rows they answer, in the adapter's format (for the index).
+
+        Returns
+        -------
+        object
+        """
+        raise NotImplementedError
+
+    # -- constraints and clean-up ------------------------------------------------------
+
+    def parse_constraints(self, immutable, bounds, monotonic):
+        """Check user constraints against the fitted data.
+
+        Parameters
+        ----------
+        immutable, bounds, monotonic : object
+            As given to the estimator.
+
+        Returns
+        -------
+        object
+            With ``frozen_features()``, a float32 vector of one flag per
+            original feature, and ``apply(X, X_cf)``, which corrects decoded
+            counterfactuals in place and returns them.
+
+        Raises
+        ------
+        ValueError
+            For constraints this modality cannot take.
+        """
+        raise NotImplementedError
+
+    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
+        """Give values that barely moved their original value back, in place.
+
+        Parameters
+        ----------
+        originals, counterfactuals : object
+            Aligned rows in the adapter's format.
+        tolerance : float
+            The estimator's ``numeric_tolerance``.
+        """
+        raise NotImplementedError
+
+    # -- reading the result ------------------------------------------------------------
+
+    @staticmethod
+    def changed_features(original, counterfactual):
+        """Return which features differ, shape ``(n_rows, n_features)`` of bool."""
+        raise NotImplementedError
+
+    @staticmethod
+    def describe_changes(original, counterfactual):
+        """Return, per row, one human-readable string per change."""
+        raise NotImplementedError
+
+    @staticmethod
+    def plot(explanation, ax=None):
+        """Draw an :class:`~cfexplain.Explanation` of this modality."""
+        raise NotImplementedError

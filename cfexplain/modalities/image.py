@@ -1,0 +1,175 @@
+"""Images: arrays ``(n, height, width)`` or ``(n, channels, height, width)``."""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import nn
+
+from .._constraints import parse_image_constraints
+from ..preprocessing import ImageEncoder
+from ..preprocessing._image_encoder import as_image_array
+from ._base import ModalityAdapter
+
+__all__ = ["ImageAdapter"]
+
+
+class ImagesFromEncoding(nn.Module):
+    """Turn encoded images (flat, in [0, 1]) into the model's input tensors.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The model, taking images in the user's format.
+    input_shape : tuple of int
+        Shape of one image as the user gave it.
+    scale : float
+        255 when the user's images are 0-255 integers, else 1.
+    """
+
+    def __init__(self, module, input_shape, scale):
+        super().__init__()
+        self.module = module
+        self.input_shape = tuple(input_shape)
+        self.scale = float(scale)
+
+    def forward(self, X):
+        """Return the model's output on encoded images ``X`` of shape (n, n_values)."""
+        return self.module(X.reshape(X.shape[0], *self.input_shape) * self.scale)
+
+
+def _displayable(image):
+    """Bring an image of shape (H, W), (1, H, W) or (C, H, W) to imshow's layout."""
+    image = np.asarray(image)
+    if image.ndim == 3:
+        image = image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1)
+    return image
+
+
+class ImageAdapter(ModalityAdapter):
+    """Images: grey levels (uint8 0-255 or floats in [0, 1]) in a fixed shape.
+
+    Encoding is :class:`~cfexplain.preprocessing.ImageEncoder`'s (flat values
+    in [0, 1]); the only constraint is ``immutable``, a boolean mask of the
+    values to keep; a value is negligibly changed when it moved by at most
+    ``numeric_tolerance`` of the full range.
+
+    Attributes
+    ----------
+    encoder_ : ImageEncoder
+    feature_of_column_ : numpy.ndarray of int
+        Every value is its own feature.
+    """
+
+    name = "image"
+
+    def check_input(self, estimator, X, *, reset):
+        """Validate images; at fit, set ``n_features_in_`` to the values per image.
+
+        See :meth:`ModalityAdapter.check_input`.
+        """
+        if not reset:
+            return self.encoder_.check(X)
+        array = as_image_array(X)
+        estimator.n_features_in_ = int(np.prod(array.shape[1:]))
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return array
+
+    def make_encoder(self, random_state):
+        """Return an :class:`~cfexplain.preprocessing.ImageEncoder`."""
+        return ImageEncoder()
+
+    def fit(self, X_checked, encoder):
+        """Store the encoder; every pixel value is a feature of its own."""
+        self.encoder_ = encoder
+        self.feature_of_column_ = np.arange(encoder.layout_.n_columns)
+        return self
+
+    def network_arguments(self):
+        """Return ``{"image_shape": (channels, height, width)}``."""
+        return {"image_shape": self.encoder_.image_shape_}
+
+    def torch_view(self, module):
+        """Reshape and rescale encoded rows into the model's image tensors."""
+        return ImagesFromEncoding(
+            module, self.encoder_.input_shape_, self.encoder_.scale_
+        )
+
+    def decode(self, Xt, originals):
+        """Decode to the fitted image shape and dtype."""
+        return self.encoder_.inverse_transform(Xt)
+
+    def parse_constraints(self, immutable, bounds, monotonic):
+        """Parse a boolean mask of the values to keep."""
+        return parse_image_constraints(
+            immutable, bounds, monotonic, input_shape=self.encoder_.input_shape_
+        )
+
+    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
+        """Revert levels that moved at most ``tolerance`` of the full range."""
+        if not tolerance:
+            return
+        moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
+        negligible = moved <= tolerance * self.encoder_.scale_
+        np.copyto(counterfactuals, originals, where=negligible)
+
+    @staticmethod
+    def changed_features(original, counterfactual):
+        """Return which values differ, shape ``(n, values per image)``."""
+        n = len(original)
+        return np.asarray(original).reshape(n, -1) != np.asarray(
+            counterfactual
+        ).reshape(n, -1)
+
+    @staticmethod
+    def describe_changes(original, counterfactual):
+        """Summarise each image's change, e.g. ``"37 of 784 pixel values changed"``.
+
+        The mean change is in units of the full range (255 for integer
+        images, 1 for float images); an unchanged image gets no string.
+        """
+        n = len(original)
+        before = np.asarray(original, dtype=np.float64).reshape(n, -1)
+        after = np.asarray(counterfactual, dtype=np.float64).reshape(n, -1)
+        integer = np.issubdtype(np.asarray(original).dtype, np.integer)
+        scale = 255.0 if integer else 1.0
+        changed = before != after
+        descriptions = []
+        for i in range(n):
+            count = int(changed[i].sum())
+            if not count:
+                descriptions.append([])
+                continue
+            mean = np.abs(after[i] - before[i])[changed[i]].mean() / scale
+            descriptions.append(
+                [
+                    f"{count} of {before.shape[1]} pixel values changed "
+                    f"(mean change {mean:.2g})"
+                ]
+            )
+        return descriptions
+
+    @staticmethod
+    def plot(explanation, ax=None):
+        """One row per original (at most 10): the original, then its counterfactuals."""
+        import matplotlib.pyplot as plt
+
+        n = min(len(explanation.original), 10)
+        k = explanation.n_counterfactuals
+        fig, axes = plt.subplots(
+            n, k + 1, figsize=(1.6 * (k + 1), 1.7 * n), squeeze=False
+        )
+        predicted = explanation.predicted(explanation.y_original)
+        predicted_cf = explanation.predicted(explanation.y_counterfactual)
+        for i in range(n):
+            cells = [(explanation.original[i], f"original: {predicted[i]}")]
+            for j in range(k):
+                mark = "" if explanation.valid[i, j] else " (not valid)"
+                title = f"{predicted_cf[i * k + j]}{mark}"
+                cells.append((explanation.counterfactuals[i * k + j], title))
+            for cell_ax, (image, title) in zip(axes[i], cells, strict=True):
+                cell_ax.imshow(_displayable(image), cmap="gray")
+                cell_ax.set_title(title, fontsize=8)
+                cell_ax.set_axis_off()
+        fig.tight_layout()
+        return axes
