@@ -132,7 +132,7 @@ def load_split():
         The true digits.
     """
     bunch = datasets.load_mnist_sample()
-    X = (bunch.images.astype(np.float32) / 255.0)[:, None, :, :]
+    X = bunch.images.astype(np.float32) / 255.0  # (n, 1, 28, 28)
     y = np.asarray(bunch.target, dtype=np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=N_TEST, stratify=y, random_state=0

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
-from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
+from ._base import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INTEGER,
+    PROBABILITY,
+    SURROGATE_PARAMETERS,
+    WIDTHS,
+    BaseCounterfactualExplainer,
+)
+from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
 from .backends.modules import ImagePerturbationAE, TabularPerturbationAE
 from .backends.nets import PerturbationNet
@@ -15,6 +21,7 @@ from .backends.nets import PerturbationNet
 __all__ = ["CounterfactualAE"]
 
 
+@fill_shared_docs
 class CounterfactualAE(BaseCounterfactualExplainer):
     r"""Counterfactuals from a perturbation autoencoder trained with an MMD loss.
 
@@ -56,23 +63,14 @@ class CounterfactualAE(BaseCounterfactualExplainer):
 
     Parameters
     ----------
-    predictor : estimator, callable or torch.nn.Module, default=None
-        The model under explanation, when not given to :meth:`fit`. Kept by
-        reference by ``clone``.
+    {shared.predictor}
     target : default="opposite"
         Default target of :meth:`transform`, :meth:`explain` and
         :meth:`score`; see :meth:`transform`.
     task : {"auto", "classification", "regression"}, default="auto"
         The model's task; ``"auto"`` infers it from the model's output.
-    modality : {"auto", "tabular", "image", "series"}, default="auto"
-        ``"auto"``: a DataFrame or 2-D array is a table, a 4-D array holds
-        images ``(n, channels, height, width)``; a 3-D array needs
-        ``"image"`` (``(n, height, width)``) or ``"series"``.
-    immutable : list of str or array of bool, default=None
-        Features that must never change (tables), or a boolean mask of
-        pixels to keep (images).
-    bounds, monotonic : dict, default=None
-        Tables only, as for :class:`~cfexplain.CounterfactualGAN`.
+    {shared.modality}
+    {shared.constraints}
     prediction_weight : float, default=1.0
         :math:`w_M`.
     sparsity_weight : float, default=3.0
@@ -106,80 +104,39 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         features.
     prediction_margin : float, default=0.0
         Hinge margin on the prediction loss, as for the GAN.
-    surrogate_hidden : tuple of int, default=(128, 128)
-        Hidden widths of the surrogate of a black-box model.
-    surrogate_epochs : int, default=20
-        Epochs of the surrogate's initial training.
-    surrogate_refresh_every : int, default=1
-        Epochs between two relabellings of generated rows by the real model
-        (0 disables them).
-    surrogate_refresh_rows : int, default=1024
-        Rows generated and relabelled per refresh.
-    regression_tolerance : float, default=0.05
-        For a regression value target, the accepted distance in standard
-        deviations of the model's outputs on the training rows.
-    numeric_tolerance : float, default=0.05
-        Numbers (tables: in training standard deviations; images: in units
-        of the full grey range) that moved at most this much get their
-        original value back.
-    device : str, default="auto"
-        ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the encoder, the networks, training and sampling.
-    verbose : int, default=0
-        skorch's progress output per epoch when positive.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
+    {shared.surrogate}
+    {shared.regression_tolerance}
+    {shared.numeric_tolerance}
+    {shared.training}
 
     Attributes
     ----------
     encoder_ : TabularEncoder or ImageEncoder
         The fitted encoder.
-    predictor_ : object
-        The checked wrapper around the model under explanation.
+    {shared.fitted}
     surrogate_ : object or None
         The surrogate of a black-box model; ``None`` when the model's own
         network gives the gradients.
     net_ : PerturbationNet
         The trained autoencoder; ``net_.history`` holds the losses per epoch.
-    classes_ : numpy.ndarray or None
-        The model's class labels (classification).
-    modality_ : str
-        ``"tabular"`` or ``"image"``.
-    adapter_ : ModalityAdapter
-        What the explainer knows about its kind of data.
-    device_ : str
-        The device used.
-    n_features_in_ : int
-        Number of features (or values per image) seen in fit.
-    feature_names_in_ : numpy.ndarray
-        Their names, when ``X`` was a DataFrame.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from cfexplain import CounterfactualAE
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
-    >>> cf = CounterfactualAE(max_epochs=2, random_state=0).fit(X, clf)
-    >>> cf.transform(X[:4]).shape
-    (4, 3)
+    {shared.example}
     """
 
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
         **SURROGATE_PARAMETERS,
-        "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "mmd_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_sizes": [tuple, list],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "tau": [Interval(numbers.Real, 0, None, closed="neither")],
-        "mask_probability": [Interval(numbers.Real, 0, 1, closed="both")],
-        "prediction_margin": [Interval(numbers.Real, 0, None, closed="left")],
+        "prediction_weight": NON_NEGATIVE,
+        "sparsity_weight": NON_NEGATIVE,
+        "mmd_weight": NON_NEGATIVE,
+        "latent_dim": POSITIVE_INTEGER,
+        "hidden_sizes": WIDTHS,
+        "lr": POSITIVE,
+        "tau": POSITIVE,
+        "mask_probability": PROBABILITY,
+        "prediction_margin": NON_NEGATIVE,
     }
 
     def __init__(
@@ -214,34 +171,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         verbose=0,
         callbacks=None,
     ):
-        self.predictor = predictor
-        self.target = target
-        self.task = task
-        self.modality = modality
-        self.immutable = immutable
-        self.bounds = bounds
-        self.monotonic = monotonic
-        self.prediction_weight = prediction_weight
-        self.sparsity_weight = sparsity_weight
-        self.mmd_weight = mmd_weight
-        self.latent_dim = latent_dim
-        self.hidden_sizes = hidden_sizes
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.tau = tau
-        self.mask_probability = mask_probability
-        self.prediction_margin = prediction_margin
-        self.surrogate_hidden = surrogate_hidden
-        self.surrogate_epochs = surrogate_epochs
-        self.surrogate_refresh_every = surrogate_refresh_every
-        self.surrogate_refresh_rows = surrogate_refresh_rows
-        self.regression_tolerance = regression_tolerance
-        self.numeric_tolerance = numeric_tolerance
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+        self._store_parameters(locals())
 
     #: Autoencoder module of each supported modality.
     _MODULES = {"tabular": TabularPerturbationAE, "image": ImagePerturbationAE}

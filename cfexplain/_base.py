@@ -33,13 +33,20 @@ from .modalities import ADAPTERS, resolve_modality
 
 __all__ = ["BaseCounterfactualExplainer"]
 
+#: Constraints of the parameters the explainers spell alike.
+NON_NEGATIVE = [Interval(numbers.Real, 0, None, closed="left")]
+POSITIVE = [Interval(numbers.Real, 0, None, closed="neither")]
+PROBABILITY = [Interval(numbers.Real, 0, 1, closed="both")]
+POSITIVE_INTEGER = [Interval(numbers.Integral, 1, None, closed="left")]
+WIDTHS = [tuple, list]
+
 #: Parameter constraints of the explainers that distil black boxes into a
 #: surrogate (all of them).
 SURROGATE_PARAMETERS = {
-    "surrogate_hidden": [tuple, list],
-    "surrogate_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "surrogate_hidden": WIDTHS,
+    "surrogate_epochs": POSITIVE_INTEGER,
     "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
-    "surrogate_refresh_rows": [Interval(numbers.Integral, 1, None, closed="left")],
+    "surrogate_refresh_rows": POSITIVE_INTEGER,
 }
 
 
@@ -64,20 +71,31 @@ class BaseCounterfactualExplainer(
         "immutable": "no_validation",
         "bounds": [dict, None],
         "monotonic": [dict, None],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": POSITIVE_INTEGER,
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
-        "regression_tolerance": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
-        "numeric_tolerance": [Interval(numbers.Real, 0, None, closed="left")],
+        "regression_tolerance": NON_NEGATIVE,
+        "n_candidates": POSITIVE_INTEGER,
+        "numeric_tolerance": NON_NEGATIVE,
         "modality": [StrOptions({"auto", "tabular", "image", "series"})],
     }
 
     #: The modalities a subclass has networks for.
     _modalities: tuple = ("tabular",)
+
+    def _store_parameters(self, parameters):
+        """Store ``__init__``'s arguments, untouched, as attributes of the same name.
+
+        scikit-learn's rule for ``__init__`` (store the parameters, nothing
+        else), written once for every explainer: each calls it with
+        ``locals()``.
+        """
+        for name, value in parameters.items():
+            if name != "self":
+                setattr(self, name, value)
 
     # -- scikit-learn protocol ---------------------------------------------------------
 
@@ -396,24 +414,29 @@ class BaseCounterfactualExplainer(
                 )
             Xt_cf = np.concatenate(parts)
 
-        originals = adapter.take_rows(rows, np.tile(np.arange(n), m))
-        decoded = adapter.decode(Xt_cf, originals)
-        adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
-        decoded = parsed.apply(originals, decoded)
+        everything = np.arange(m * n)
         if not ranked:
+            decoded = self._decode_candidates(rows, Xt_cf, everything, parsed)
             return CandidateSet(rows, y_model, resolved, decoded, None)
 
-        y_cf = self.predictor_.predict(adapter.to_user(X, decoded))
-        valid = resolved.take(np.tile(np.arange(n), m)).is_met(y_cf)
-        costs = self._candidate_costs(
-            repeat_rows(Xt, m),
-            Xt_cf,
-            repeat_rows(condition, m),
-            repeat_rows(target_condition, m),
+        costs = (
+            self._candidate_costs(
+                repeat_rows(Xt, m),
+                Xt_cf,
+                repeat_rows(condition, m),
+                repeat_rows(target_condition, m),
+            )
+            .reshape(m, n)
+            .T
         )
-        chosen = rank_candidates(
-            costs.reshape(m, n).T, valid.reshape(m, n).T, n_candidates
-        )[:, :k]
+        if k == 1:
+            return self._cheapest_valid(
+                X, rows, y_model, resolved, Xt_cf, costs, parsed
+            )
+        decoded = self._decode_candidates(rows, Xt_cf, everything, parsed)
+        y_cf = self.predictor_.predict(adapter.to_user(X, decoded))
+        valid = resolved.take(everything % n).is_met(y_cf).reshape(m, n).T
+        chosen = rank_candidates(costs, valid, n_candidates)[:, :k]
         positions = (chosen.T * n + np.arange(n)).reshape(-1)
         return CandidateSet(
             rows,
@@ -422,6 +445,58 @@ class BaseCounterfactualExplainer(
             adapter.take_rows(decoded, positions),
             np.asarray(y_cf)[positions],
         )
+
+    def _decode_candidates(self, rows, Xt_cf, positions, constraints):
+        """Decode the candidates at ``positions`` (candidate-major) in one batch.
+
+        Negligible changes are reverted and the constraints applied against
+        each candidate's original row.
+        """
+        adapter = self.adapter_
+        originals = adapter.take_rows(rows, positions % len(rows))
+        decoded = adapter.decode(Xt_cf[positions], originals)
+        adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
+        return constraints.apply(originals, decoded)
+
+    def _cheapest_valid(self, X, rows, y_model, resolved, Xt_cf, costs, constraints):
+        """Return each row's cheapest valid candidate, scoring as few as possible.
+
+        The answer is the one :func:`~cfexplain._candidates.rank_candidates`
+        puts first (valid before invalid, then by cost), found in at most two
+        rounds of one decode and one model call each: first every row's
+        cheapest candidate; then, for the rows it left invalid, all their
+        other candidates at once. A row with no valid candidate keeps its
+        cheapest.
+        """
+        adapter = self.adapter_
+        n, m = costs.shape
+        order = np.argsort(costs, axis=1, kind="stable")
+        positions = order[:, 0] * n + np.arange(n)
+        decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
+        y_cf = np.asarray(self.predictor_.predict(adapter.to_user(X, decoded)))
+        invalid = np.flatnonzero(~resolved.is_met(y_cf))
+        if len(invalid) and m > 1:
+            # Round 2, candidate-major over the rows still invalid.
+            later = (order[invalid, 1:].T * n + invalid).reshape(-1)
+            retried = self._decode_candidates(rows, Xt_cf, later, constraints)
+            y_retry = np.asarray(self.predictor_.predict(adapter.to_user(X, retried)))
+            valid = resolved.take(later % n).is_met(y_retry).reshape(m - 1, -1)
+            found = valid.any(axis=0)
+            first = valid.argmax(axis=0)[found] * len(invalid) + np.flatnonzero(found)
+            fixed = invalid[found]
+            decoded = adapter.stack_rows(
+                [
+                    adapter.take_rows(decoded, np.setdiff1d(np.arange(n), fixed)),
+                    adapter.take_rows(retried, first),
+                ]
+            )
+            y_cf = y_cf.copy()
+            y_cf[fixed] = y_retry[first]
+            back = np.argsort(
+                np.concatenate([np.setdiff1d(np.arange(n), fixed), fixed])
+            )
+            decoded = adapter.take_rows(decoded, back)
+        return CandidateSet(rows, y_model, resolved, decoded, y_cf)
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidate counterfactuals: lower is better, one cost per row.

@@ -9,7 +9,15 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
+from ._base import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INTEGER,
+    SURROGATE_PARAMETERS,
+    WIDTHS,
+    BaseCounterfactualExplainer,
+)
+from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
 from .backends.modules import ImageCVAE, TabularCVAE
@@ -23,6 +31,7 @@ def _one_hot(labels, n_classes):
     return np.eye(n_classes, dtype=np.float32)[labels]
 
 
+@fill_shared_docs
 class CounterfactualCVAE(BaseCounterfactualExplainer):
     r"""Counterfactuals from a conditional VAE, for tables and images.
 
@@ -67,17 +76,11 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         probabilities).
     task : {"auto", "classification"}, default="auto"
         The CVAE conditions on classes: regression models are not supported.
-    modality : {"auto", "tabular", "image", "series"}, default="auto"
-        ``"auto"``: a DataFrame or 2-D array is a table, a 3-D or 4-D array
-        holds images.
+    {shared.modality}
     condition_on : {"prediction", "label"}, default="prediction"
         Train on the model's predicted classes, or on labels given to
         :meth:`fit` as ``y`` (paper 2's setting).
-    immutable : list of str or array of bool, default=None
-        Features that must never change (tables), or a boolean mask of
-        pixels to keep (images). Held by copying them from the original.
-    bounds, monotonic : dict, default=None
-        Tables only, as for :class:`~cfexplain.CounterfactualGAN`.
+    {shared.constraints}
     kl_weight : float, default=1.0
         Weight of the KL divergence (1: the evidence lower bound).
     prediction_weight : float or "auto", default="auto"
@@ -105,34 +108,15 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         Adam learning rate.
     n_candidates : int, default=8
         Latent codes decoded and ranked per row in :meth:`transform`.
-    surrogate_hidden : tuple of int, default=(128, 128)
-        Hidden widths of the surrogate of a black-box model.
-    surrogate_epochs : int, default=20
-        Epochs of the surrogate's initial training.
-    surrogate_refresh_every : int, default=1
-        Epochs between two relabellings of generated rows by the real model
-        (0 disables them).
-    surrogate_refresh_rows : int, default=1024
-        Rows generated and relabelled per refresh.
-    numeric_tolerance : float, default=0.05
-        Numbers (tables: in training standard deviations; images: in units
-        of the full grey range) that moved at most this much get their
-        original value back.
-    device : str, default="auto"
-        ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the encoder, the networks, training and sampling.
-    verbose : int, default=0
-        skorch's progress output per epoch when positive.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
+    {shared.surrogate}
+    {shared.numeric_tolerance}
+    {shared.training}
 
     Attributes
     ----------
     encoder_ : TabularEncoder or ImageEncoder
         The fitted encoder.
-    predictor_ : object
-        The checked wrapper around the model under explanation.
+    {shared.fitted}
     surrogate_ : object or None
         The surrogate of a black-box model (when ``prediction_weight_ > 0``).
     prediction_weight_ : float
@@ -142,30 +126,10 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     class_means_ : numpy.ndarray of shape (n_classes, n_encoded)
         Mean encoded training row of each predicted class: the
         "representative sample" of paper 2's metric.
-    classes_ : numpy.ndarray
-        The model's class labels.
-    modality_ : str
-        ``"tabular"`` or ``"image"``.
-    adapter_ : ModalityAdapter
-        What the explainer knows about its kind of data.
-    device_ : str
-        The device used.
-    n_features_in_ : int
-        Number of features (or values per image) seen in fit.
-    feature_names_in_ : numpy.ndarray
-        Their names, when ``X`` was a DataFrame.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from cfexplain import CounterfactualCVAE
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
-    >>> cf = CounterfactualCVAE(max_epochs=2, random_state=0).fit(X, clf)
-    >>> cf.transform(X[:4]).shape
-    (4, 3)
+    {shared.example}
     """
 
     _parameter_constraints: dict = {
@@ -174,15 +138,15 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         "task": [StrOptions({"auto", "classification"})],
         "mode": [StrOptions({"enc-dec", "cond-mix"})],
         "condition_on": [StrOptions({"prediction", "label"})],
-        "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "kl_weight": NON_NEGATIVE,
         "prediction_weight": [
             Interval(numbers.Real, 0, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_sizes": [tuple, list],
-        "mix": [Interval(numbers.Real, 0, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "latent_dim": POSITIVE_INTEGER,
+        "hidden_sizes": WIDTHS,
+        "mix": NON_NEGATIVE,
+        "lr": POSITIVE,
     }
 
     def __init__(
@@ -216,33 +180,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         verbose=0,
         callbacks=None,
     ):
-        self.predictor = predictor
-        self.mode = mode
-        self.target = target
-        self.task = task
-        self.modality = modality
-        self.condition_on = condition_on
-        self.immutable = immutable
-        self.bounds = bounds
-        self.monotonic = monotonic
-        self.kl_weight = kl_weight
-        self.prediction_weight = prediction_weight
-        self.latent_dim = latent_dim
-        self.hidden_sizes = hidden_sizes
-        self.mix = mix
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.n_candidates = n_candidates
-        self.surrogate_hidden = surrogate_hidden
-        self.surrogate_epochs = surrogate_epochs
-        self.surrogate_refresh_every = surrogate_refresh_every
-        self.surrogate_refresh_rows = surrogate_refresh_rows
-        self.numeric_tolerance = numeric_tolerance
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+        self._store_parameters(locals())
 
     # -- conditions --------------------------------------------------------------------
 

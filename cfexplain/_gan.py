@@ -6,13 +6,22 @@ import numbers
 
 from sklearn.utils._param_validation import Interval
 
-from ._base import SURROGATE_PARAMETERS, BaseCounterfactualExplainer
+from ._base import (
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    SURROGATE_PARAMETERS,
+    WIDTHS,
+    BaseCounterfactualExplainer,
+)
+from ._docstrings import fill_shared_docs
 from .backends.modules import TabularDiscriminator, TabularGenerator
 from .backends.nets import GANNet
 
 __all__ = ["CounterfactualGAN"]
 
 
+@fill_shared_docs
 class CounterfactualGAN(BaseCounterfactualExplainer):
     r"""Counterfactuals from a conditional GAN, for any tabular model.
 
@@ -43,24 +52,14 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
 
     Parameters
     ----------
-    predictor : estimator, callable or torch.nn.Module, default=None
-        The model under explanation, when not given to :meth:`fit`. Kept by
-        reference by ``clone``.
+    {shared.predictor}
     target : default="opposite"
         Default target of :meth:`transform`, :meth:`explain` and
         :meth:`score`; see :meth:`transform`.
     task : {"auto", "classification", "regression"}, default="auto"
         The model's task; ``"auto"`` infers it from the model's output.
-    modality : {"auto", "tabular", "image", "series"}, default="auto"
-        The kind of data. ``"auto"`` takes a DataFrame or 2-D array as a
-        table and a 4-D array as images, and refuses a 3-D array (series or
-        images?). This explainer has networks for tables only.
-    immutable : list of str, default=None
-        Features that must never change.
-    bounds : dict, default=None
-        ``{feature: (low, high)}`` for numerical features.
-    monotonic : dict, default=None
-        ``{feature: "increasing" | "decreasing"}`` for numerical features.
+    {shared.modality}
+    {shared.constraints}
     prediction_weight : float, default=1.0
         :math:`w_M`, weight of the prediction loss (paper 1: 1).
     sparsity_weight : float, default=10.0
@@ -97,45 +96,22 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         adds no prediction loss, so the generator stops pushing it further
         (``log(1 / 0.8)`` stops at 80 % for a one-hot target). 0 is paper 1's
         cross-entropy.
-    surrogate_hidden : tuple of int, default=(128, 128)
-        Hidden widths of the surrogate network.
-    surrogate_epochs : int, default=20
-        Epochs of the surrogate's initial training.
-    surrogate_refresh_every : int, default=1
-        Epochs between two relabellings of generated rows by the real model;
-        0 disables them.
-    surrogate_refresh_rows : int, default=1024
-        Rows generated and relabelled per refresh.
-    regression_tolerance : float, default=0.05
-        For a regression value target, the accepted distance in standard
-        deviations of the model's outputs on the training rows.
+    {shared.surrogate}
+    {shared.regression_tolerance}
     n_candidates : int, default=1
         Deterministic candidates per row in :meth:`transform`: the noise-free
         answer plus ``n_candidates - 1`` made with fixed noise vectors. The
         real model scores them and each row gets its closest valid one, which
         raises validity for black boxes at ``n_candidates`` times the model
         calls.
-    numeric_tolerance : float, default=0.05
-        Numbers that the generator moved by at most this many training
-        standard deviations get their original value back: such changes are
-        noise of the network's continuous outputs, not explanations. 0 keeps
-        the raw outputs.
-    device : str, default="auto"
-        ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the encoder, the networks, training and sampling. Global RNGs
-        are left untouched.
-    verbose : int, default=0
-        skorch's progress output per epoch when positive.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (e.g. ``EarlyStopping(monitor="train_loss")``).
+    {shared.numeric_tolerance}
+    {shared.training}
 
     Attributes
     ----------
     encoder_ : TabularEncoder
         The fitted encoder.
-    predictor_ : object
-        The checked wrapper around the model under explanation.
+    {shared.fitted}
     surrogate_ : object or None
         The differentiable surrogate; ``surrogate_.fidelity_`` is its agreement
         with the model on held-out training rows. ``None`` when the model is a
@@ -143,49 +119,29 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         directly.
     encoded_model_ : tuple or None
         For such a pipeline: its encoder, network and output kind.
-    adapter_ : TabularAdapter
-        What the explainer knows about its kind of data.
-    modality_ : str
-        ``"tabular"``.
     net_ : skorch.NeuralNet
         The trained GAN; ``net_.history`` holds the losses per epoch.
-    classes_ : numpy.ndarray or None
-        The model's class labels (classification).
-    device_ : str
-        The device used.
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : numpy.ndarray
-        Their names, when ``X`` was a DataFrame.
 
     Examples
     --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from cfexplain import CounterfactualGAN
-    >>> import numpy as np
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
-    >>> cf = CounterfactualGAN(max_epochs=2, random_state=0).fit(X, clf)
-    >>> cf.transform(X[:4]).shape
-    (4, 3)
+    {shared.example}
     """
 
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
         **SURROGATE_PARAMETERS,
-        "prediction_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "cycle_weight": [Interval(numbers.Real, 0, None, closed="left")],
-        "lr_generator": [Interval(numbers.Real, 0, None, closed="neither")],
-        "lr_discriminator": [Interval(numbers.Real, 0, None, closed="neither")],
+        "prediction_weight": NON_NEGATIVE,
+        "sparsity_weight": NON_NEGATIVE,
+        "adversarial_weight": NON_NEGATIVE,
+        "cycle_weight": NON_NEGATIVE,
+        "lr_generator": POSITIVE,
+        "lr_discriminator": POSITIVE,
         "noise_dim": [Interval(numbers.Integral, 0, None, closed="left")],
-        "generator_hidden": [tuple, list],
-        "discriminator_hidden": [tuple, list],
-        "tau": [Interval(numbers.Real, 0, None, closed="neither")],
-        "mask_probability": [Interval(numbers.Real, 0, 1, closed="both")],
-        "prediction_margin": [Interval(numbers.Real, 0, None, closed="left")],
+        "generator_hidden": WIDTHS,
+        "discriminator_hidden": WIDTHS,
+        "tau": POSITIVE,
+        "mask_probability": PROBABILITY,
+        "prediction_margin": NON_NEGATIVE,
     }
 
     def __init__(
@@ -224,38 +180,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         verbose=0,
         callbacks=None,
     ):
-        self.predictor = predictor
-        self.target = target
-        self.task = task
-        self.modality = modality
-        self.immutable = immutable
-        self.bounds = bounds
-        self.monotonic = monotonic
-        self.prediction_weight = prediction_weight
-        self.sparsity_weight = sparsity_weight
-        self.adversarial_weight = adversarial_weight
-        self.cycle_weight = cycle_weight
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr_generator = lr_generator
-        self.lr_discriminator = lr_discriminator
-        self.noise_dim = noise_dim
-        self.generator_hidden = generator_hidden
-        self.discriminator_hidden = discriminator_hidden
-        self.tau = tau
-        self.mask_probability = mask_probability
-        self.prediction_margin = prediction_margin
-        self.surrogate_hidden = surrogate_hidden
-        self.surrogate_epochs = surrogate_epochs
-        self.surrogate_refresh_every = surrogate_refresh_every
-        self.surrogate_refresh_rows = surrogate_refresh_rows
-        self.regression_tolerance = regression_tolerance
-        self.n_candidates = n_candidates
-        self.numeric_tolerance = numeric_tolerance
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+        self._store_parameters(locals())
 
     #: Generator and discriminator of each supported modality.
     _MODULES = {"tabular": (TabularGenerator, TabularDiscriminator)}

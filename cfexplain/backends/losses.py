@@ -253,6 +253,4 @@ def mmd_loss(X, Y, scales=(0.5, 1.0, 2.0)):
     median = distances.detach().median().clamp_min(1e-6)
     kernel = sum(torch.exp(-distances / (scale * median)) for scale in scales)
     m = X.shape[0]
-    return (
-        kernel[:m, :m].mean() + kernel[m:, m:].mean() - 2 * kernel[:m, m:].mean()
-    )
+    return kernel[:m, :m].mean() + kernel[m:, m:].mean() - 2 * kernel[:m, m:].mean()

@@ -44,7 +44,7 @@ def _ecg_arrays():
     parts = {split: _read_ucr(name) for split, name in _ECG_FILES.items()}
     result = {}
     for split, (series, labels) in parts.items():
-        series = series[:, :, np.newaxis]
+        series = series[:, np.newaxis, :]
         series.setflags(write=False)
         labels.setflags(write=False)
         result[split] = (series, labels)
@@ -57,9 +57,9 @@ def load_ecg5000(*, return_X_y=False, split=None):
     5,000 heartbeats of 140 samples each, every beat z-normalised (mean 0,
     standard deviation 1). As in Van Looveren et al. (2021), the normal
     beats (UCR class 1) are class 0 and the four abnormal classes (UCR
-    classes 2-5) are merged into class 1. The time series follow this
-    package's layout ``(n_samples, n_timesteps, n_channels)``, here
-    ``(n, 140, 1)``.
+    classes 2-5) are merged into class 1. The time series follow the layout
+    of aeon and sktime, ``(n_cases, n_channels, n_timepoints)``, here
+    ``(n, 1, 140)``.
 
     The 500 training rows are the original UCR training file. The 4,500 test
     rows were reconstructed from public processed copies: each row's values
@@ -69,7 +69,7 @@ def load_ecg5000(*, return_X_y=False, split=None):
 
     =================   ===========================================
     Samples             5,000 (500 train, 4,500 test)
-    Shape               (n, 140, 1), float32
+    Shape               (n, 1, 140), float32
     Classes             2 (2,919 normal = 0, 2,081 abnormal = 1)
     =================   ===========================================
 
@@ -86,7 +86,7 @@ def load_ecg5000(*, return_X_y=False, split=None):
     data : :class:`~sklearn.utils.Bunch`
         Dictionary-like object with the attributes:
 
-        data : ndarray of shape (n, 140, 1), dtype float32
+        data : ndarray of shape (n, 1, 140), dtype float32
             The heartbeats.
         target : ndarray of shape (n,), dtype int64
             0 for a normal beat, 1 for an abnormal one. Exact for all rows.
@@ -135,7 +135,7 @@ def load_ecg5000(*, return_X_y=False, split=None):
     >>> from cfexplain.datasets import load_ecg5000
     >>> X_train, y_train = load_ecg5000(split="train", return_X_y=True)
     >>> X_train.shape, X_train.dtype
-    ((500, 140, 1), dtype('float32'))
+    ((500, 1, 140), dtype('float32'))
     >>> int((y_train == 0).sum())
     292
     """

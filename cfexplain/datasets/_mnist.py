@@ -41,7 +41,7 @@ def load_mnist_sample(*, return_X_y=False, as_frame=False):
 
     =================   ==============================
     Samples             5,000 (500 per digit)
-    Image shape         (28, 28), uint8
+    Image shape         (1, 28, 28), uint8
     Features            784 (flattened pixels)
     Classes             10
     =================   ==============================
@@ -64,7 +64,7 @@ def load_mnist_sample(*, return_X_y=False, as_frame=False):
 
         data : ndarray of shape (5000, 784), dtype uint8, or DataFrame
             The images flattened in row-major order.
-        images : ndarray of shape (5000, 28, 28), dtype uint8
+        images : ndarray of shape (5000, 1, 28, 28), dtype uint8
             The images.
         target : ndarray or Series of shape (5000,), dtype int64
             The digit, 0 to 9.
@@ -100,7 +100,7 @@ def load_mnist_sample(*, return_X_y=False, as_frame=False):
     >>> from cfexplain.datasets import load_mnist_sample
     >>> digits = load_mnist_sample()
     >>> digits.images.shape, digits.images.dtype
-    ((5000, 28, 28), dtype('uint8'))
+    ((5000, 1, 28, 28), dtype('uint8'))
     >>> np.bincount(digits.target).tolist()
     [500, 500, 500, 500, 500, 500, 500, 500, 500, 500]
     """
@@ -120,7 +120,7 @@ def load_mnist_sample(*, return_X_y=False, as_frame=False):
         return data, target
     return Bunch(
         data=data,
-        images=pixels.reshape(-1, _SIDE, _SIDE).copy(),
+        images=pixels.reshape(-1, 1, _SIDE, _SIDE).copy(),
         target=target,
         frame=frame,
         feature_names=list(_FEATURE_NAMES),

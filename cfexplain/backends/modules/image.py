@@ -93,12 +93,14 @@ class ImagePerturbationAE(PerturbationAutoencoder):
     def __init__(
         self, layout, n_condition, latent_dim, hidden_sizes, image_shape, tau=0.2
     ):
+        # Encoder first: the order the weights are drawn in (seeds reproduce).
+        encoder = nn.Sequential(
+            ConvFeatures(image_shape), nn.Linear(IMAGE_FEATURES, latent_dim)
+        )
         decoder = ConvDecoder(latent_dim + 2 * n_condition, image_shape)
         super().__init__(
             layout,
-            encoder=nn.Sequential(
-                ConvFeatures(image_shape), nn.Linear(IMAGE_FEATURES, latent_dim)
-            ),
+            encoder=encoder,
             decoder=decoder,
             last_layer=decoder.last_layer,
             tau=tau,

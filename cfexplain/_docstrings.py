@@ -1,0 +1,126 @@
+"""Parameter and attribute text the explainers share, written once.
+
+An estimator's docstring names a shared entry as ``{shared.NAME}`` on a line
+of its own (indented as a parameter entry); :func:`fill_shared_docs` puts
+the text in when the class is defined, as imbalanced-learn's
+``Substitution`` does. Text that differs between explainers stays in their
+own docstrings.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+__all__ = ["fill_shared_docs"]
+
+_SHARED = {
+    "predictor": """
+predictor : estimator, callable or torch.nn.Module, default=None
+    The model under explanation, when not given to :meth:`fit`. Kept by
+    reference by ``clone``.""",
+    "modality": """
+modality : {"auto", "tabular", "image", "series"}, default="auto"
+    The kind of data. ``"auto"`` takes a DataFrame or a 2-D array as a table
+    and a 4-D array ``(n, channels, height, width)`` as images; it refuses a
+    3-D array, which could hold series ``(n_cases, n_channels,
+    n_timepoints)`` or images ``(n, height, width)``: say which. The kinds
+    this explainer has networks for are named above; series are not yet
+    supported.""",
+    "constraints": """
+immutable : list of str or array of bool, default=None
+    Features that must never change (tables), or a boolean mask of the
+    values to keep (images).
+bounds : dict, default=None
+    ``{feature: (low, high)}`` for numerical features of a table.
+monotonic : dict, default=None
+    ``{feature: "increasing" | "decreasing"}`` for numerical features of a
+    table.""",
+    "surrogate": """
+surrogate_hidden : tuple of int, default=(128, 128)
+    Hidden widths of the surrogate of a black-box model.
+surrogate_epochs : int, default=20
+    Epochs of the surrogate's initial training.
+surrogate_refresh_every : int, default=1
+    Epochs between two relabellings of generated rows by the real model;
+    0 disables them.
+surrogate_refresh_rows : int, default=1024
+    Rows generated and relabelled per refresh.""",
+    "regression_tolerance": """
+regression_tolerance : float, default=0.05
+    For a regression value target, the accepted distance in standard
+    deviations of the model's outputs on the training rows.""",
+    "numeric_tolerance": """
+numeric_tolerance : float, default=0.05
+    Numbers (tables: in training standard deviations; images: in units of
+    the full grey range) that moved at most this much get their original
+    value back: such changes are noise of the network's continuous outputs,
+    not explanations. 0 keeps the raw outputs.""",
+    "training": """
+device : str, default="auto"
+    ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
+random_state : int, RandomState instance or None, default=None
+    Seeds the encoder, the networks, training and sampling. Global random
+    number generators are left untouched.
+verbose : int, default=0
+    skorch's progress output per epoch when positive.
+callbacks : list of skorch callbacks, default=None
+    Extra skorch callbacks (e.g. ``EarlyStopping(monitor="train_loss")``).""",
+    "fitted": """
+predictor_ : object
+    The checked wrapper around the model under explanation.
+classes_ : numpy.ndarray or None
+    The model's class labels (classification).
+modality_ : str
+    The kind of data seen in fit (``"tabular"``, ``"image"``).
+adapter_ : ModalityAdapter
+    What the explainer knows about its kind of data (checks, encoder,
+    constraints); see :mod:`cfexplain.modalities`.
+device_ : str
+    The device used.
+n_features_in_ : int
+    Number of features (or values per image) seen in fit.
+feature_names_in_ : numpy.ndarray
+    Their names, when ``X`` was a DataFrame.""",
+    "example": """
+>>> import numpy as np
+>>> from sklearn.linear_model import LogisticRegression
+>>> from cfexplain import {name}
+>>> rng = np.random.RandomState(0)
+>>> X = rng.normal(size=(200, 3))
+>>> clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
+>>> cf = {name}(max_epochs=2, random_state=0).fit(X, clf)
+>>> X_cf = cf.transform(X[:4])
+>>> X_cf.shape
+(4, 3)""",
+}
+
+_TOKEN = re.compile(r"^( *)\{shared\.(\w+)\}$", flags=re.MULTILINE)
+
+
+def fill_shared_docs(cls):
+    """Replace the ``{shared.NAME}`` lines of a class docstring; a class decorator.
+
+    Parameters
+    ----------
+    cls : type
+        An explainer class.
+
+    Returns
+    -------
+    type
+        The same class, its docstring filled in.
+
+    Raises
+    ------
+    KeyError
+        For a name that has no shared text.
+    """
+
+    def fill(match):
+        indent, name = match.groups()
+        text = _SHARED[name].strip("\n").replace("{name}", cls.__name__)
+        return textwrap.indent(text, indent)
+
+    cls.__doc__ = _TOKEN.sub(fill, cls.__doc__)
+    return cls

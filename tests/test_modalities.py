@@ -1,0 +1,193 @@
+"""The input convention, the modality adapters and the candidate engine."""
+
+from unittest.mock import patch
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from cf_testing import (
+    FAST,
+    FAST_AUTOENCODER,
+    HalfBrightness,
+    frame_proba,
+    image_proba,
+    make_images,
+    make_mixed_frame,
+)
+
+from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+from cfexplain.exceptions import InvalidDataError
+from cfexplain.modalities import ADAPTERS, ModalityAdapter, resolve_modality
+
+EXPLAINERS = [
+    lambda **kw: CounterfactualGAN(**FAST, **kw),
+    lambda **kw: CounterfactualCVAE(**FAST_AUTOENCODER, **kw),
+    lambda **kw: CounterfactualAE(**FAST_AUTOENCODER, **kw),
+]
+
+
+@pytest.mark.parametrize("make", EXPLAINERS)
+def test_three_d_array_without_modality_names_both_readings(make):
+    series = np.zeros((20, 140, 1), dtype=np.float32)
+    with pytest.raises(InvalidDataError) as info:
+        make().fit(series, image_proba)
+    message = str(info.value)
+    assert "time series" in message and "images" in message
+    assert "modality='series'" in message and "modality='image'" in message
+    assert "255" not in message  # no image advice for what may be a series
+
+
+@pytest.mark.parametrize("make", EXPLAINERS)
+def test_series_reach_the_series_adapter(make):
+    series = np.random.RandomState(0).normal(size=(20, 1, 140))
+    with pytest.raises(InvalidDataError, match="not yet supported"):
+        make(modality="series").fit(series, image_proba)
+
+
+def test_series_input_is_checked_first():
+    bad = np.full((5, 1, 10), np.nan)
+    with pytest.raises(InvalidDataError, match="missing or infinite"):
+        CounterfactualAE(modality="series").fit(bad, image_proba)
+    with pytest.raises(InvalidDataError, match="n_cases, n_channels, n_timepoints"):
+        CounterfactualAE(modality="series").fit(np.zeros((5, 10)), image_proba)
+
+
+def test_gan_says_it_takes_tables_only():
+    with pytest.raises(InvalidDataError, match="does not support modality 'image'"):
+        CounterfactualGAN(**FAST).fit(make_images(channels=1), HalfBrightness())
+
+
+@pytest.mark.parametrize(
+    "X, modality, match",
+    [
+        (make_mixed_frame(), "image", "got a DataFrame"),
+        (np.zeros((4, 3)), "image", "got 2 dimensions"),
+        (np.zeros((4, 1, 3, 3)), "tabular", "got 4 dimensions"),
+        (np.zeros((4, 1, 3, 3, 2)), "auto", "5 dimensions"),
+    ],
+)
+def test_modality_and_shape_must_agree(X, modality, match):
+    with pytest.raises(InvalidDataError, match=match):
+        resolve_modality(
+            X, modality, supported=("tabular", "image"), estimator_name="X"
+        )
+
+
+def test_auto_reads_tables_and_four_d_images():
+    supported = ("tabular", "image")
+    for X, expected in [
+        (make_mixed_frame(), "tabular"),
+        (np.zeros((4, 3)), "tabular"),
+        (np.zeros((4, 1, 3, 3)), "image"),
+    ]:
+        assert resolve_modality(X, "auto", supported=supported, estimator_name="X") == (
+            expected
+        )
+
+
+def test_every_adapter_implements_the_protocol():
+    # The hooks an estimator calls on a fitted adapter (series stops at fit).
+    hooks = [
+        "check_input",
+        "make_encoder",
+        "fit",
+        "decode",
+        "parse_constraints",
+        "revert_negligible_changes",
+        "changed_features",
+        "describe_changes",
+        "plot",
+    ]
+    for name in ("tabular", "image"):
+        adapter = ADAPTERS[name]
+        for hook in hooks:
+            assert getattr(adapter, hook) is not getattr(ModalityAdapter, hook), (
+                name,
+                hook,
+            )
+
+
+def _count_model_calls(explainer):
+    calls = []
+
+    def counting(X):
+        calls.append(len(X))
+        return frame_proba(X)
+
+    explainer.predictor_.predict_fn = counting
+    return calls
+
+
+def test_candidates_are_decoded_and_scored_in_one_batch(mixed_frame):
+    cf = CounterfactualCVAE(n_candidates=8, **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, frame_proba)
+    calls = _count_model_calls(cf)
+    with patch.object(
+        cf.encoder_, "inverse_transform", wraps=cf.encoder_.inverse_transform
+    ) as decode:
+        exp = cf.explain(mixed_frame.iloc[:30], n_counterfactuals=3)
+    # One call on the originals, one on all 8 x 30 candidates.
+    assert calls == [30, 240]
+    assert decode.call_count == 1
+    assert exp.valid.shape == (30, 3)
+
+
+def test_transform_scores_the_cheapest_candidates_first(mixed_frame):
+    cf = CounterfactualCVAE(n_candidates=8, **FAST_AUTOENCODER)
+    cf.fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:30]
+    calls = _count_model_calls(cf)
+    X_cf = cf.transform(X)
+    # The originals, every row's cheapest candidate, then at most all the
+    # other candidates of the rows it left invalid.
+    assert calls[:2] == [30, 30] and len(calls) <= 3
+    retried = sum(calls[2:])
+    assert retried % 7 == 0 and retried <= 7 * 30
+    # Same answer as scoring every candidate (explain's first column).
+    first = cf.explain(X, n_counterfactuals=2).counterfactuals.xs(
+        0, level="counterfactual"
+    )
+    pd.testing.assert_frame_equal(first, X_cf, check_names=False)
+
+
+def test_single_candidate_transform_never_calls_the_model_on_candidates(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    calls = _count_model_calls(cf)
+    cf.transform(mixed_frame.iloc[:30])
+    assert calls == [30]
+
+
+def test_explain_samples_are_reproducible_and_differ_from_transform(mixed_frame):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:20]
+    a = cf.explain(X, n_counterfactuals=4).counterfactuals
+    b = cf.explain(X, n_counterfactuals=4).counterfactuals
+    pd.testing.assert_frame_equal(a, b)
+    assert a.index.get_level_values("counterfactual").tolist() == [0, 1, 2, 3] * 20
+
+
+def test_gan_cycle_loss_is_trained_and_recorded(mixed_frame):
+    plain = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    cycled = CounterfactualGAN(cycle_weight=2.0, **FAST).fit(mixed_frame, frame_proba)
+    batch = cycled.net_.history[-1]["batches"][-1]
+    assert np.isfinite(batch["cycle_loss"]) and batch["cycle_loss"] >= 0
+    assert "cycle_loss" not in plain.net_.history[-1]["batches"][-1]
+    # The extra term changes what the generator learns.
+    head, cycled_head = plain.net_.module_.head, cycled.net_.module_.head
+    assert not torch.equal(head.weight, cycled_head.weight)
+
+
+def test_cycle_loss_is_zero_for_a_generator_that_changes_nothing(mixed_frame):
+    from cfexplain.backends.nets import GeneratorBatch, cycle_consistency_loss
+
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    net = cf.net_
+    Xt = cf.encoder_.transform(mixed_frame.iloc[:16])
+    X = torch.as_tensor(Xt)
+    cond = torch.as_tensor(cf._condition(frame_proba(mixed_frame.iloc[:16])))
+    mask = torch.ones_like(X)  # every column frozen: G returns its input
+    noise = torch.zeros(len(X), net.module_.noise_width)
+    batch = GeneratorBatch(X, cond, cond, mask, noise, X)
+    assert cycle_consistency_loss(net, batch).item() == pytest.approx(0.0)
+
