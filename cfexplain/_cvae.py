@@ -265,7 +265,18 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     # -- paper 2's ranking metric ------------------------------------------------------
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
-        """Rank candidates by paper 2's metric (lower is better)."""
+        """Rank candidates by paper 2's metric (lower is better).
+
+        The term that depends on the original row only (its distance to the
+        target class's representative row) is the same for all of a row's
+        candidates, so ranking leaves it out; :meth:`ranking_score` adds it.
+        """
+        return self._paper2_metric(
+            Xt, Xt_cf, condition, target_condition, with_reference=False
+        )
+
+    def _paper2_metric(self, Xt, Xt_cf, condition, target_condition, with_reference):
+        """Paper 2's metric (section 4.3) per row, in blocks, without gradients."""
         cvae = self.net_.module_
         cvae.eval()
         layout = self.encoder_.layout_
@@ -275,24 +286,28 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             return torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)
 
         costs = []
+        block = 16384
         with torch.no_grad():
-            for start in range(0, len(Xt), 4096):
-                rows = slice(start, start + 4096)
+            for start in range(0, len(Xt), block):
+                rows = slice(start, start + block)
                 X, X_cf = tensor(Xt[rows]), tensor(Xt_cf[rows])
                 c, c_target = tensor(condition[rows]), tensor(target_condition[rows])
                 # 4.3.1: reconstruction difference, normalised by the distance
                 # of x to a representative row of the target class.
-                representative = c_target @ tensor(self.class_means_)
-                cost = reconstruction_distance(
-                    X, X_cf, layout
-                ) - reconstruction_distance(X, representative, layout)
+                cost = reconstruction_distance(X, X_cf, layout)
+                if with_reference:
+                    representative = c_target @ tensor(self.class_means_)
+                    cost = cost - reconstruction_distance(X, representative, layout)
                 # 4.3.2: KL of x' encoded under both conditions, and how well
-                # the CVAE reconstructs x' under each.
-                for cond in (c, c_target):
-                    mean, log_variance = cvae.encode(X_cf, cond)
-                    scores = cvae.decode(mean, cond)
-                    cost = cost + kl_divergence(mean, log_variance)
-                    cost = cost + reconstruction_loss(scores, X_cf, layout)
+                # the CVAE reconstructs x' under each: one pass for both.
+                twice = torch.cat([X_cf, X_cf])
+                conditions = torch.cat([c, c_target])
+                mean, log_variance = cvae.encode(twice, conditions)
+                scores = cvae.decode(mean, conditions)
+                both = kl_divergence(mean, log_variance) + reconstruction_loss(
+                    scores, twice, layout
+                )
+                cost = cost + both[: len(X)] + both[len(X) :]
                 costs.append(cost.cpu().numpy())
         return np.concatenate(costs).astype(np.float64)
 
@@ -340,9 +355,10 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             )
         y_model = self.predictor_.predict(X_checked)
         resolved = self._resolve(target, y_model)
-        return self._candidate_costs(
+        return self._paper2_metric(
             self.encoder_.transform(X_checked),
             self.encoder_.transform(X_cf_checked),
             self._condition(y_model),
             self._target_condition(resolved),
+            with_reference=True,
         )

@@ -164,7 +164,9 @@ def reconstruction_loss(scores, X, layout, sigma=CONTINUOUS_SIGMA):
     for span in layout.spans:
         s, x = scores[:, span.start : span.stop], X[:, span.start : span.stop]
         if span.is_one_hot:
-            per_row = per_row - (x * torch.log_softmax(s, dim=1)).sum(dim=1)
+            # -sum(x * log_softmax(s)), without materialising log_softmax.
+            log_norm = torch.logsumexp(s, dim=1)
+            per_row = per_row + log_norm * x.sum(dim=1) - (x * s).sum(dim=1)
         elif span.activation == "sigmoid":
             bce = F.binary_cross_entropy_with_logits(s, x, reduction="none")
             per_row = per_row + bce.sum(dim=1)
