@@ -343,17 +343,18 @@ class BaseCounterfactualExplainer(
     def _candidates(self, X, target, constraints, k):
         """Return ``k`` counterfactuals per row of ``X``: transform's answer first.
 
-        One round of the engine (see :mod:`cfexplain._candidates`): the
-        candidates of every row are generated as one batch, decoded once
-        and, when ``n_candidates > 1``, scored by the real model once. With
-        ``n_candidates > 1`` each row's candidates are deterministic
-        (:func:`~cfexplain._candidates.fixed_noise`) and ranked by
-        :func:`~cfexplain._candidates.rank_candidates` under
-        :meth:`_candidate_costs`; the first is the best of the first
-        ``n_candidates``, the others the next best of
-        ``max(n_candidates, k)``. Otherwise the first is the noise-free
-        answer and the others are sampled through the generator's noise,
-        reproducibly from the fitted seed.
+        The candidates of every row are generated as one batch (see
+        :mod:`cfexplain._candidates`). With ``n_candidates > 1`` they are
+        deterministic (:func:`~cfexplain._candidates.fixed_noise`) and
+        ranked as :func:`~cfexplain._candidates.rank_candidates` says
+        (valid first, then by :meth:`_candidate_costs`): ``explain`` decodes
+        and scores them all in one decode and one model call and returns
+        the best of the first ``n_candidates``, then the next best of
+        ``max(n_candidates, k)``; ``transform`` finds the same first answer
+        scoring as few as possible (:meth:`_cheapest_valid`). Otherwise the
+        first is the noise-free answer and the others are sampled through
+        the generator's noise, reproducibly from the fitted seed, all
+        decoded at once.
 
         Parameters
         ----------
@@ -400,7 +401,11 @@ class BaseCounterfactualExplainer(
 
         if ranked:
             noise = fixed_noise(width, n, m, self.random_seed_)
-            Xt_cf = generate(m, noise=noise)
+            if noise is None:
+                Xt_cf = generate(m)
+            else:
+                # One row each, m noise rows: the module shares a row's work.
+                Xt_cf = generate(1, noise=noise)
         else:
             parts = [generate(1)]
             if k > 1:
@@ -462,40 +467,39 @@ class BaseCounterfactualExplainer(
         """Return each row's cheapest valid candidate, scoring as few as possible.
 
         The answer is the one :func:`~cfexplain._candidates.rank_candidates`
-        puts first (valid before invalid, then by cost), found in at most two
-        rounds of one decode and one model call each: first every row's
-        cheapest candidate; then, for the rows it left invalid, all their
-        other candidates at once. A row with no valid candidate keeps its
-        cheapest.
+        puts first (valid before invalid, then by cost), found in rounds of
+        one decode and one model call each: round 1 scores every row's
+        cheapest candidate, and each later round the next 1, 2, 4, ...
+        candidates (in cost order) of the rows still without a valid one. A
+        row with no valid candidate keeps its cheapest.
         """
         adapter = self.adapter_
         n, m = costs.shape
         order = np.argsort(costs, axis=1, kind="stable")
-        positions = order[:, 0] * n + np.arange(n)
-        decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
-        y_cf = np.asarray(self.predictor_.predict(adapter.to_user(X, decoded)))
-        invalid = np.flatnonzero(~resolved.is_met(y_cf))
-        if len(invalid) and m > 1:
-            # Round 2, candidate-major over the rows still invalid.
-            later = (order[invalid, 1:].T * n + invalid).reshape(-1)
-            retried = self._decode_candidates(rows, Xt_cf, later, constraints)
-            y_retry = np.asarray(self.predictor_.predict(adapter.to_user(X, retried)))
-            valid = resolved.take(later % n).is_met(y_retry).reshape(m - 1, -1)
+        chosen = order[:, 0].copy()
+        y_cf = None
+        pending = np.arange(n)
+        start, width = 0, 1
+        while len(pending) and start < m:
+            stop = min(start + width, m)
+            # Candidate-major over the pending rows: [candidate, row].
+            tried = order[pending, start:stop].T
+            positions = (tried * n + pending).reshape(-1)
+            decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
+            y_round = np.asarray(self.predictor_.predict(adapter.to_user(X, decoded)))
+            if y_cf is None:
+                y_cf = y_round.copy()  # round 1 holds every row
+            valid = resolved.take(positions % n).is_met(y_round).reshape(tried.shape)
             found = valid.any(axis=0)
-            first = valid.argmax(axis=0)[found] * len(invalid) + np.flatnonzero(found)
-            fixed = invalid[found]
-            decoded = adapter.stack_rows(
-                [
-                    adapter.take_rows(decoded, np.setdiff1d(np.arange(n), fixed)),
-                    adapter.take_rows(retried, first),
-                ]
-            )
-            y_cf = y_cf.copy()
-            y_cf[fixed] = y_retry[first]
-            back = np.argsort(
-                np.concatenate([np.setdiff1d(np.arange(n), fixed), fixed])
-            )
-            decoded = adapter.take_rows(decoded, back)
+            # Per row that found one: the first valid of its tried candidates.
+            first, columns = valid.argmax(axis=0)[found], np.flatnonzero(found)
+            y_round = y_round.reshape(*tried.shape, *y_round.shape[1:])
+            chosen[pending[found]] = tried[first, columns]
+            y_cf[pending[found]] = y_round[first, columns]
+            pending = pending[~found]
+            start, width = stop, 2 * width
+        positions = chosen * n + np.arange(n)
+        decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
         return CandidateSet(rows, y_model, resolved, decoded, y_cf)
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):

@@ -1,13 +1,9 @@
 """CounterfactualCVAE (both modes) and CounterfactualAE on tables and images."""
 
-import pickle
-import warnings
-from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from cf_testing import (
     FAST_AUTOENCODER,
     HalfBrightness,
@@ -19,7 +15,7 @@ from cf_testing import (
 )
 from sklearn.linear_model import LogisticRegression
 
-from cfexplain import CounterfactualAE, CounterfactualCVAE, Explanation
+from cfexplain import CounterfactualAE, CounterfactualCVAE
 from cfexplain.exceptions import InvalidDataError, PredictorError
 
 # The CVAEs are guided by the model here, so the shared tests cover the

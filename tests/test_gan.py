@@ -1,5 +1,4 @@
 import pickle
-import warnings
 from unittest.mock import patch
 
 import numpy as np

@@ -89,6 +89,45 @@ class CounterfactualModule(nn.Module):
         """
         raise NotImplementedError
 
+    def candidates(
+        self, X, y_model, y_target, mask, noise, sample=False, generator=None
+    ):
+        """Return ``k`` counterfactuals per row, one per noise draw.
+
+        Parameters
+        ----------
+        X, y_model, y_target, mask : torch.Tensor
+            As for :meth:`counterfactual`, one row per original.
+        noise : torch.Tensor of shape (k, n, noise_width)
+            The draws of each candidate.
+        sample : bool, default=False
+            Gumbel-softmax sampling of one-hot spans.
+        generator : torch.Generator, optional
+            Source of the Gumbel noise.
+
+        Returns
+        -------
+        torch.Tensor of shape (k, n, n_encoded)
+            Candidate ``j`` of row ``i`` at ``[j, i]``. This default repeats
+            the inputs; a module that can share work between a row's
+            candidates overrides it.
+        """
+        k, n = noise.shape[:2]
+
+        def repeat(tensor):
+            return tensor.repeat(k, *([1] * (tensor.ndim - 1)))
+
+        out = self.counterfactual(
+            repeat(X),
+            repeat(y_model),
+            repeat(y_target),
+            None if mask is None else repeat(mask),
+            noise.reshape(k * n, -1),
+            sample=sample,
+            generator=generator,
+        )
+        return out.reshape(k, n, -1)
+
     @staticmethod
     def keep_frozen(X, generated, mask):
         """Copy the frozen columns of ``X`` into ``generated`` (if ``mask``)."""
@@ -220,6 +259,25 @@ class ConditionalVAE(CounterfactualModule):
         Z = _code(mean, log_variance, noise)
         generated = self.activation(self.decode(Z, condition), sample, generator)
         return self.keep_frozen(X, generated, mask)
+
+    def candidates(
+        self, X, y_model, y_target, mask, noise, sample=False, generator=None
+    ):
+        """Decode ``k`` latent draws per row, encoding each row once.
+
+        See :meth:`CounterfactualModule.candidates`; a row's candidates share
+        its posterior, so the encoder runs on ``n`` rows, not ``k * n``.
+        """
+        k, n = noise.shape[:2]
+        condition = mixed_condition(y_model, y_target, self.mode, self.mix)
+        mean, log_variance = self.encode(X, condition)
+        Z = (mean + noise * torch.exp(0.5 * log_variance)).reshape(k * n, -1)
+        conditions = condition.repeat(k, 1)
+        scores = self.decode(Z, conditions)
+        generated = self.activation(scores, sample, generator)
+        if mask is not None:
+            generated = self.keep_frozen(X.repeat(k, 1), generated, mask.repeat(k, 1))
+        return generated.reshape(k, n, -1)
 
 
 class PerturbationAutoencoder(CounterfactualModule):

@@ -235,29 +235,57 @@ class CounterfactualNet(NeuralNet):
             Conditioning vectors.
         mask : numpy.ndarray of shape (n, n_encoded)
             1 where an encoded column is frozen.
-        noise : numpy.ndarray of shape (n, module_.noise_width), optional
+        noise : numpy.ndarray of shape (k * n, module_.noise_width), optional
             The module's noise; ``None`` is zeros: the deterministic answer
-            ``transform`` uses.
+            ``transform`` uses. With ``k > 1`` noise rows per original
+            (candidate-major: row ``i`` of candidate ``j`` at ``j * n + i``)
+            the answer has ``k * n`` rows, made by the module's
+            :meth:`~cfexplain.backends.modules.CounterfactualModule.candidates`,
+            which can share work between a row's candidates.
         sample : bool, default=False
             Gumbel-softmax sampling of one-hot spans instead of the argmax.
         generator : torch.Generator, optional
             Source of the Gumbel noise when sampling.
         batch_size : int, default=4096
-            Rows per forward pass.
+            Counterfactuals per forward pass.
 
         Returns
         -------
-        numpy.ndarray of float32, shape (n, n_encoded)
+        numpy.ndarray of float32, shape (n, n_encoded) or (k * n, n_encoded)
         """
         module = self.module_
         module.eval()
         arrays = (X, y_model, y_target, mask)
-        if noise is not None:
-            arrays += (noise,)
+        n = len(X)
+        if noise is None or len(noise) == n:
+            if noise is not None:
+                arrays += (noise,)
 
-        def forward(X, y_model, y_target, mask, noise=None):
-            return module.counterfactual(
-                X, y_model, y_target, mask, noise, sample=sample, generator=generator
+            def forward(X, y_model, y_target, mask, noise=None):
+                return module.counterfactual(
+                    X,
+                    y_model,
+                    y_target,
+                    mask,
+                    noise,
+                    sample=sample,
+                    generator=generator,
+                )
+
+            return self._in_batches(forward, arrays, batch_size)
+        k = len(noise) // n
+        # Rows first, candidates second, so each batch holds whole rows.
+        by_row = np.asarray(noise).reshape(k, n, -1).transpose(1, 0, 2)
+
+        def forward_candidates(X, y_model, y_target, mask, noise):
+            out = module.candidates(
+                X, y_model, y_target, mask, noise.transpose(0, 1), sample, generator
             )
+            return out.transpose(0, 1).reshape(len(X), -1)
 
-        return self._in_batches(forward, arrays, batch_size)
+        flat = self._in_batches(
+            forward_candidates, (*arrays, by_row), max(1, batch_size // k)
+        )
+        return np.ascontiguousarray(
+            flat.reshape(n, k, -1).transpose(1, 0, 2).reshape(k * n, -1)
+        )
