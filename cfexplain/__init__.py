@@ -11,10 +11,13 @@ from ._cvae import CounterfactualCVAE
 from ._gan import CounterfactualGAN
 from .exceptions import (
     CfexplainError,
+    CfexplainWarning,
     InvalidDataError,
+    LowValidityWarning,
     PredictorError,
     TargetError,
     TrainingError,
+    UnreachedTargetWarning,
 )
 from .explanation import Explanation
 
@@ -22,14 +25,17 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CfexplainError",
+    "CfexplainWarning",
     "CounterfactualAE",
     "CounterfactualCVAE",
     "CounterfactualGAN",
     "Explanation",
     "InvalidDataError",
+    "LowValidityWarning",
     "PredictorError",
     "TargetError",
     "TrainingError",
+    "UnreachedTargetWarning",
     "__version__",
     "datasets",
     "metrics",

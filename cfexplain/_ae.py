@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import (
+    CHANGE_GENERATOR_PARAMETERS,
     NON_NEGATIVE,
     POSITIVE,
     POSITIVE_INTEGER,
-    PROBABILITY,
     SURROGATE_PARAMETERS,
     WIDTHS,
     BaseCounterfactualExplainer,
@@ -88,10 +88,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         Hidden widths of the tabular encoder, reversed for the decoder (the
         GAN's widths; on Adult they raise validity from 0.84 to 0.95 over
         (128, 128) with a 32-wide code).
-    max_epochs : int, default=30
-        Training epochs.
-    batch_size : int, default=256
-        Rows per batch (the MMD is estimated per batch).
+    {shared.budget}
     lr : float, default=2e-4
         Adam learning rate: paper 1's. On tables it is the robust choice
         (Adult with a boosted-trees black box: validity 0.82, against 0.16
@@ -107,6 +104,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     {shared.surrogate}
     {shared.regression_tolerance}
     {shared.numeric_tolerance}
+    {shared.closed_loop}
     {shared.training}
 
     Attributes
@@ -128,15 +126,11 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
         **SURROGATE_PARAMETERS,
-        "prediction_weight": NON_NEGATIVE,
-        "sparsity_weight": NON_NEGATIVE,
+        **CHANGE_GENERATOR_PARAMETERS,
         "mmd_weight": NON_NEGATIVE,
         "latent_dim": POSITIVE_INTEGER,
         "hidden_sizes": WIDTHS,
         "lr": POSITIVE,
-        "tau": POSITIVE,
-        "mask_probability": PROBABILITY,
-        "prediction_margin": NON_NEGATIVE,
     }
 
     def __init__(
@@ -154,8 +148,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         mmd_weight=1.0,
         latent_dim=64,
         hidden_sizes=(256, 256),
-        max_epochs=30,
-        batch_size=256,
+        max_epochs="auto",
+        batch_size="auto",
         lr=2e-4,
         tau=0.2,
         mask_probability=0.5,
@@ -166,6 +160,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,
         numeric_tolerance=0.05,
+        max_rounds=2,
+        validation_fraction=0.1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -176,6 +172,8 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     #: Autoencoder module of each supported modality.
     _MODULES = {"tabular": TabularPerturbationAE, "image": ImagePerturbationAE}
     _modalities = tuple(_MODULES)
+    _reference_batch_size = 256
+    _reference_steps = 3000
 
     def _make_net(self, n_condition, shared):
         return PerturbationNet(

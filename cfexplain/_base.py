@@ -21,13 +21,20 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._candidates import CandidateSet, fixed_noise, rank_candidates, repeat_rows
+from ._candidates import (
+    CandidateBatch,
+    CandidateSet,
+    fixed_noise,
+    rank_candidates,
+    repeat_rows,
+)
 from ._device import resolve_device
 from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
+from ._repair import ReferenceRows, path_order
 from ._targets import resolve_target
-from .exceptions import InvalidDataError
+from .exceptions import InvalidDataError, LowValidityWarning, UnreachedTargetWarning
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
 
@@ -49,9 +56,33 @@ SURROGATE_PARAMETERS = {
     "surrogate_refresh_rows": POSITIVE_INTEGER,
 }
 
+#: Parameter constraints of the explainers that train a generator of changes
+#: with paper 1's prediction and sparsity losses on random frozen masks (the
+#: GAN and the perturbation autoencoder).
+CHANGE_GENERATOR_PARAMETERS = {
+    "prediction_weight": NON_NEGATIVE,
+    "sparsity_weight": NON_NEGATIVE,
+    "tau": POSITIVE,
+    "mask_probability": PROBABILITY,
+    "prediction_margin": NON_NEGATIVE,
+}
+
+
+#: Rows held out of training (at most) for the fit-time self-check.
+SELF_CHECK_ROWS = 2000
+#: Self-check validity under which ``fit`` warns.
+LOW_VALIDITY = 0.9
+#: Training rows kept as the pool of the training-row repair path.
+REFERENCE_ROWS = 5000
+
 
 def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))
+
+
+def _take(X, positions):
+    """Select rows of a frame or an array by position."""
+    return X.iloc[positions] if isinstance(X, pd.DataFrame) else X[positions]
 
 
 class BaseCounterfactualExplainer(
@@ -71,8 +102,13 @@ class BaseCounterfactualExplainer(
         "immutable": "no_validation",
         "bounds": [dict, None],
         "monotonic": [dict, None],
-        "max_epochs": POSITIVE_INTEGER,
-        "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "max_epochs": [*POSITIVE_INTEGER, StrOptions({"auto"})],
+        "batch_size": [
+            Interval(numbers.Integral, 2, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "max_rounds": [Interval(numbers.Integral, 0, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -85,6 +121,10 @@ class BaseCounterfactualExplainer(
 
     #: The modalities a subclass has networks for.
     _modalities: tuple = ("tabular",)
+    #: ``batch_size="auto"`` never exceeds this (the paper's batch size).
+    _reference_batch_size = 512
+    #: ``max_epochs="auto"`` trains about this many optimiser steps.
+    _reference_steps = 1500
 
     def _store_parameters(self, parameters):
         """Store ``__init__``'s arguments, untouched, as attributes of the same name.
@@ -235,9 +275,100 @@ class BaseCounterfactualExplainer(
         self.constraints_ = adapter.parse_constraints(
             self.immutable, self.bounds, self.monotonic
         )
+        train, check = self._split_for_self_check(len(Xt))
+        labels = np.asarray(y)[train] if _is_array_like(y) else None
+        self.reference_ = ReferenceRows.sample(
+            Xt[train],
+            y_model[train],
+            self.predictor_.task_,
+            self.adapter_.feature_of_column_,
+            max_rows=REFERENCE_ROWS,
+            seed=draw_seed(self.random_seed_ + 3),
+        )
         with torch_seeded(self.random_seed_):
-            self._fit_backend(Xt, y_model, y)
+            self._fit_backend(Xt[train], y_model[train], labels)
+        self.fit_report_ = self._self_check(
+            _take(X_checked, check), held_out=len(train) < len(Xt)
+        )
         return self
+
+    def _split_for_self_check(self, n_rows):
+        """Return the positions of the training rows and of the self-check's rows.
+
+        ``validation_fraction`` of the rows (at most :data:`SELF_CHECK_ROWS`)
+        are held out of training for the self-check, when at least two rows
+        remain to train on; otherwise the self-check uses up to
+        :data:`SELF_CHECK_ROWS` training rows.
+        """
+        order = np.random.RandomState(draw_seed(self.random_seed_ + 4)).permutation(
+            n_rows
+        )
+        n_held = min(int(round(self.validation_fraction * n_rows)), SELF_CHECK_ROWS)
+        if n_held >= 1 and n_rows - n_held >= 2:
+            return np.sort(order[n_held:]), np.sort(order[:n_held])
+        return np.arange(n_rows), np.sort(order[:SELF_CHECK_ROWS])
+
+    def _self_check(self, X_check, held_out):
+        """Measure, with the real model, what the fitted explainer delivers.
+
+        The counterfactuals of the self-check rows are made for the targets
+        the explainer was trained for: the opposite class (or, for
+        multi-class models, also a random other class per row), or for
+        regression another row's value and an interval around it. Reports
+        validity with and without the transform-time repairs, and the
+        surrogate's agreement with the real model on the rows and on their
+        counterfactuals. Warns with :class:`~cfexplain.LowValidityWarning`
+        when validity is below :data:`LOW_VALIDITY`.
+        """
+        rng = np.random.RandomState(draw_seed(self.random_seed_ + 5))
+        y_check = self.predictor_.predict(X_check)
+        targets = {}
+        if self.predictor_.task_ == CLASSIFICATION:
+            targets["opposite"] = "opposite"
+            if self.n_classes_ > 2:
+                shift = rng.randint(1, self.n_classes_, size=len(y_check))
+                other = (y_check.argmax(axis=1) + shift) % self.n_classes_
+                targets["other_class"] = np.asarray(self.classes_)[other]
+        else:
+            values = rng.permutation(np.asarray(y_check, dtype=float))
+            half = 0.25 * self.output_scale_
+            targets["value"] = values
+            targets["interval"] = np.column_stack([values - half, values + half])
+        report = {"n_rows": len(y_check), "held_out": held_out}
+        for name, target in targets.items():
+            for repaired, key in (
+                (False, f"generator_validity_{name}"),
+                (True, f"validity_{name}"),
+            ):
+                candidates = self._candidates(
+                    X_check, target, (None, None, None), 1, repair=repaired
+                )
+                valid = candidates.target.is_met(
+                    self._model_outputs(X_check, candidates)
+                )
+                report[key] = float(np.mean(valid))
+        if self.surrogate_ is not None:
+            Xt_check = self.encoder_.transform(X_check)
+            report["surrogate_agreement"] = self.surrogate_.fidelity(Xt_check, y_check)
+            cf = self.adapter_.to_user(X_check, candidates.counterfactuals)
+            report["surrogate_agreement_counterfactuals"] = self.surrogate_.fidelity(
+                self.encoder_.transform(cf), self._model_outputs(X_check, candidates)
+            )
+        for name, value in report.items():
+            if isinstance(value, float):
+                self.net_.history.record(f"fit_{name}", value)
+        worst = min(v for k, v in report.items() if k.startswith("validity_"))
+        if worst < LOW_VALIDITY:
+            warnings.warn(
+                f"{type(self).__name__}: only {worst:.0%} of the self-check's "
+                f"{len(y_check)} rows got a counterfactual the model accepts "
+                f"(fit_report_: {report}). Try more training (max_epochs), a "
+                "larger prediction_weight, more n_candidates where the "
+                "explainer has them, or more max_rounds of repairs",
+                LowValidityWarning,
+                stacklevel=3,
+            )
+        return report
 
     def _fit_backend(self, Xt, y_model, y=None):
         """Train the net: the model's gradients, the callbacks, the net.
@@ -292,12 +423,33 @@ class BaseCounterfactualExplainer(
         )
         return np.ascontiguousarray(mask, dtype=np.float32)
 
+    def _training_budget(self, n_rows):
+        """Resolve ``batch_size``/``max_epochs`` into ``batch_size_``/``max_epochs_``.
+
+        ``batch_size="auto"`` is ``n_rows // 16`` within ``[32,
+        _reference_batch_size]`` (the paper's batch on large tables, at
+        least 16 steps an epoch on small ones); ``max_epochs="auto"`` trains
+        about ``_reference_steps`` optimiser steps (what 30 epochs were on
+        Adult), at least one epoch and at most 1,000.
+        """
+        batch = self.batch_size
+        if batch == "auto":
+            batch = min(self._reference_batch_size, max(32, n_rows // 16))
+        self.batch_size_ = int(min(batch, n_rows))
+        epochs = self.max_epochs
+        if epochs == "auto":
+            steps_per_epoch = max(1, n_rows // self.batch_size_)
+            epochs = np.clip(np.ceil(self._reference_steps / steps_per_epoch), 1, 1000)
+        self.max_epochs_ = int(epochs)
+        return self.batch_size_, self.max_epochs_
+
     def _skorch_parameters(self, n_rows, callbacks):
         """Training settings every backend's skorch net shares."""
+        batch_size, max_epochs = self._training_budget(n_rows)
         return {
             "optimizer": torch.optim.Adam,
-            "batch_size": min(self.batch_size, n_rows),
-            "max_epochs": self.max_epochs,
+            "batch_size": batch_size,
+            "max_epochs": max_epochs,
             "train_split": None,
             "iterator_train__shuffle": True,
             "iterator_train__drop_last": True,
@@ -340,7 +492,7 @@ class BaseCounterfactualExplainer(
 
     # -- the candidate engine ----------------------------------------------------------
 
-    def _candidates(self, X, target, constraints, k):
+    def _candidates(self, X, target, constraints, k, *, repair=True):
         """Return ``k`` counterfactuals per row of ``X``: transform's answer first.
 
         The candidates of every row are generated as one batch (see
@@ -354,7 +506,9 @@ class BaseCounterfactualExplainer(
         scoring as few as possible (:meth:`_cheapest_valid`). Otherwise the
         first is the noise-free answer and the others are sampled through
         the generator's noise, reproducibly from the fitted seed, all
-        decoded at once.
+        decoded at once. Then, with ``repair`` and ``max_rounds > 0``, the
+        first answers the real model rejects get up to ``max_rounds``
+        repairs (:meth:`_repair`).
 
         Parameters
         ----------
@@ -367,11 +521,34 @@ class BaseCounterfactualExplainer(
             constructor's.
         k : int
             Counterfactuals per row.
+        repair : bool, default=True
+            Whether to repair rejected first answers.
 
         Returns
         -------
         CandidateSet
         """
+        batch = self._batch(X, target, constraints)
+        candidates = self._generated_candidates(batch, k)
+        if not repair or not self.max_rounds:
+            return candidates
+        y_cf = np.asarray(self._model_outputs(X, candidates))
+        n = len(batch.Xt)
+        first = self.adapter_.take_rows(candidates.counterfactuals, np.arange(n))
+        first, y_first = self._repair(batch, first, y_cf[:n])
+        counterfactuals = first
+        if k > 1:
+            rest = self.adapter_.take_rows(
+                candidates.counterfactuals, np.arange(n, k * n)
+            )
+            counterfactuals = self.adapter_.stack_rows([first, rest])
+        y_cf = np.concatenate([y_first, y_cf[n:]])
+        return CandidateSet(
+            batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
+        )
+
+    def _batch(self, X, target, constraints):
+        """Check ``X`` and gather what every round of the engine needs."""
         check_is_fitted(self, "adapter_")
         adapter = self.adapter_
         X_checked = adapter.check_input(self, X, reset=False)
@@ -382,30 +559,40 @@ class BaseCounterfactualExplainer(
         parsed = adapter.parse_constraints(
             *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
         )
-        rows = adapter.as_rows(X_checked)
-        n = len(Xt)
-        condition = self._condition(y_model)
-        target_condition = self._target_condition(resolved)
-        frozen = self._frozen_columns(parsed.frozen_features(), n)
+        frozen = parsed.frozen_features()
+        return CandidateBatch(
+            X=X,
+            rows=adapter.as_rows(X_checked),
+            Xt=Xt,
+            y_model=y_model,
+            target=resolved,
+            condition=self._condition(y_model),
+            target_condition=self._target_condition(resolved),
+            frozen_features=frozen,
+            frozen_columns=self._frozen_columns(frozen, len(Xt)),
+            constraints=parsed,
+        )
+
+    def _generated_candidates(self, batch, k):
+        """Return the generator's candidates (see :meth:`_candidates`)."""
+        n = len(batch.Xt)
         width = self.net_.module_.noise_width
         n_candidates = getattr(self, "n_candidates", 1)
         ranked = n_candidates > 1
         m = max(n_candidates, k) if ranked else k
+        inputs = (batch.Xt, batch.condition, batch.target_condition)
 
-        def generate(copies, **kwargs):
-            return self.net_.generate(
-                *(repeat_rows(a, copies) for a in (Xt, condition, target_condition)),
-                repeat_rows(frozen, copies),
-                **kwargs,
-            )
+        def generate(copies, noise=None, **kwargs):
+            # With noise, each row goes in once with its `copies` draws and the
+            # module makes its candidates (sharing work between them); a module
+            # without noise gets the rows repeated.
+            arrays = (*inputs, batch.frozen_columns)
+            if noise is None:
+                arrays = tuple(repeat_rows(a, copies) for a in arrays)
+            return self.net_.generate(*arrays, noise=noise, **kwargs)
 
         if ranked:
-            noise = fixed_noise(width, n, m, self.random_seed_)
-            if noise is None:
-                Xt_cf = generate(m)
-            else:
-                # One row each, m noise rows: the module shares a row's work.
-                Xt_cf = generate(1, noise=noise)
+            Xt_cf = generate(m, noise=fixed_noise(width, n, m, self.random_seed_))
         else:
             parts = [generate(1)]
             if k > 1:
@@ -421,49 +608,46 @@ class BaseCounterfactualExplainer(
 
         everything = np.arange(m * n)
         if not ranked:
-            decoded = self._decode_candidates(rows, Xt_cf, everything, parsed)
-            return CandidateSet(rows, y_model, resolved, decoded, None)
+            decoded = self._decode(batch, everything % n, Xt_cf)
+            return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, None)
 
-        costs = (
-            self._candidate_costs(
-                repeat_rows(Xt, m),
-                Xt_cf,
-                repeat_rows(condition, m),
-                repeat_rows(target_condition, m),
-            )
-            .reshape(m, n)
-            .T
-        )
+        Xt_m, condition_m, target_m = (repeat_rows(a, m) for a in inputs)
+        costs = self._candidate_costs(Xt_m, Xt_cf, condition_m, target_m)
+        costs = costs.reshape(m, n).T
         if k == 1:
-            return self._cheapest_valid(
-                X, rows, y_model, resolved, Xt_cf, costs, parsed
-            )
-        decoded = self._decode_candidates(rows, Xt_cf, everything, parsed)
-        y_cf = self.predictor_.predict(adapter.to_user(X, decoded))
-        valid = resolved.take(everything % n).is_met(y_cf).reshape(m, n).T
-        chosen = rank_candidates(costs, valid, n_candidates)[:, :k]
+            return self._cheapest_valid(batch, Xt_cf, costs)
+        decoded = self._decode(batch, everything % n, Xt_cf)
+        y_cf, valid = self._score(batch, everything % n, decoded)
+        chosen = rank_candidates(costs, valid.reshape(m, n).T, n_candidates)[:, :k]
         positions = (chosen.T * n + np.arange(n)).reshape(-1)
         return CandidateSet(
-            rows,
-            y_model,
-            resolved,
-            adapter.take_rows(decoded, positions),
-            np.asarray(y_cf)[positions],
+            batch.rows,
+            batch.y_model,
+            batch.target,
+            self.adapter_.take_rows(decoded, positions),
+            y_cf[positions],
         )
 
-    def _decode_candidates(self, rows, Xt_cf, positions, constraints):
-        """Decode the candidates at ``positions`` (candidate-major) in one batch.
+    def _decode(self, batch, row_of, Xt):
+        """Decode encoded candidates in one batch, against their original rows.
 
-        Negligible changes are reverted and the constraints applied against
-        each candidate's original row.
+        ``row_of[i]`` is the original row of candidate ``i``; negligible
+        changes are reverted and the constraints applied against it.
         """
         adapter = self.adapter_
-        originals = adapter.take_rows(rows, positions % len(rows))
-        decoded = adapter.decode(Xt_cf[positions], originals)
+        originals = adapter.take_rows(batch.rows, row_of)
+        decoded = adapter.decode(Xt, originals)
         adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
-        return constraints.apply(originals, decoded)
+        return batch.constraints.apply(originals, decoded)
 
-    def _cheapest_valid(self, X, rows, y_model, resolved, Xt_cf, costs, constraints):
+    def _score(self, batch, row_of, decoded):
+        """Return the real model's outputs on decoded candidates and their validity."""
+        y_cf = np.asarray(
+            self.predictor_.predict(self.adapter_.to_user(batch.X, decoded))
+        )
+        return y_cf, batch.target.take(row_of).is_met(y_cf)
+
+    def _cheapest_valid(self, batch, Xt_cf, costs):
         """Return each row's cheapest valid candidate, scoring as few as possible.
 
         The answer is the one :func:`~cfexplain._candidates.rank_candidates`
@@ -473,7 +657,6 @@ class BaseCounterfactualExplainer(
         candidates (in cost order) of the rows still without a valid one. A
         row with no valid candidate keeps its cheapest.
         """
-        adapter = self.adapter_
         n, m = costs.shape
         order = np.argsort(costs, axis=1, kind="stable")
         chosen = order[:, 0].copy()
@@ -484,12 +667,14 @@ class BaseCounterfactualExplainer(
             stop = min(start + width, m)
             # Candidate-major over the pending rows: [candidate, row].
             tried = order[pending, start:stop].T
-            positions = (tried * n + pending).reshape(-1)
-            decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
-            y_round = np.asarray(self.predictor_.predict(adapter.to_user(X, decoded)))
+            row_of = np.broadcast_to(pending, tried.shape).reshape(-1)
+            decoded = self._decode(
+                batch, row_of, Xt_cf[(tried * n + pending).reshape(-1)]
+            )
+            y_round, valid = self._score(batch, row_of, decoded)
             if y_cf is None:
                 y_cf = y_round.copy()  # round 1 holds every row
-            valid = resolved.take(positions % n).is_met(y_round).reshape(tried.shape)
+            valid = valid.reshape(tried.shape)
             found = valid.any(axis=0)
             # Per row that found one: the first valid of its tried candidates.
             first, columns = valid.argmax(axis=0)[found], np.flatnonzero(found)
@@ -498,9 +683,163 @@ class BaseCounterfactualExplainer(
             y_cf[pending[found]] = y_round[first, columns]
             pending = pending[~found]
             start, width = stop, 2 * width
-        positions = chosen * n + np.arange(n)
-        decoded = self._decode_candidates(rows, Xt_cf, positions, constraints)
-        return CandidateSet(rows, y_model, resolved, decoded, y_cf)
+        decoded = self._decode(batch, np.arange(n), Xt_cf[chosen * n + np.arange(n)])
+        return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, y_cf)
+
+    # -- the closed loop: repairing rejected counterfactuals ---------------------------
+
+    def _repair(self, batch, counterfactuals, y_cf):
+        """Give the counterfactuals the real model rejects up to ``max_rounds`` repairs.
+
+        Round 1 applies the generator to its own output; round 2 follows a
+        training-row path (:mod:`cfexplain._repair`). Each round works on
+        the rows still rejected, as one batch. Rows accepted by a round
+        keep its answer; the others keep the generator's.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+            The rows being explained.
+        counterfactuals : object
+            One decoded counterfactual per row.
+        y_cf : numpy.ndarray
+            The real model's outputs on them.
+
+        Returns
+        -------
+        counterfactuals, y_cf
+            Repaired where a round succeeded.
+        """
+        adapter = self.adapter_
+        rounds = (self._repair_by_generator, self._repair_by_training_rows)
+        for repair in rounds[: self.max_rounds]:
+            rejected = np.flatnonzero(~batch.target.is_met(y_cf))
+            if not len(rejected):
+                break
+            current = adapter.take_rows(counterfactuals, rejected)
+            found, rows, y_rows = repair(batch, rejected, current, y_cf[rejected])
+            if not found.any():
+                continue
+            fixed = rejected[found]
+            keep = np.setdiff1d(np.arange(len(y_cf)), fixed)
+            stacked = adapter.stack_rows(
+                [
+                    adapter.take_rows(counterfactuals, keep),
+                    adapter.take_rows(rows, np.flatnonzero(found)),
+                ]
+            )
+            counterfactuals = adapter.take_rows(
+                stacked, np.argsort(np.concatenate([keep, fixed]), kind="stable")
+            )
+            y_cf = y_cf.copy()
+            y_cf[fixed] = y_rows[found]
+        return counterfactuals, y_cf
+
+    def _repair_by_generator(self, batch, rejected, current, y_current):
+        """Apply the generator to its own counterfactuals (one more step).
+
+        Returns
+        -------
+        found : numpy.ndarray of bool
+            Which rejected rows the round repaired.
+        counterfactuals : object
+            The round's counterfactual of each rejected row.
+        y_cf : numpy.ndarray
+            The model's outputs on them.
+        """
+        Xt_current = self.encoder_.transform(self.adapter_.to_user(batch.X, current))
+        Xt_cf = self.net_.generate(
+            Xt_current,
+            self._condition(y_current),
+            batch.target_condition[rejected],
+            batch.frozen_columns[rejected],
+        )
+        decoded = self._decode(batch, rejected, Xt_cf)
+        y_cf, valid = self._score(batch, rejected, decoded)
+        return valid, decoded, y_cf
+
+    def _repair_by_training_rows(self, batch, rejected, current, y_current):
+        """Move each row towards its nearest target-class training row.
+
+        Feature by feature, largest difference first, the original takes the
+        reference row's value until the real model agrees (one batch of
+        every prefix of the path); then each copied feature, smallest
+        difference first, is given back if the model still agrees without
+        it (one batch per step). Modalities without named features
+        (``adapter_.repairs_feature_by_feature`` false) skip this round.
+
+        Returns
+        -------
+        found, counterfactuals, y_cf
+            As for :meth:`_repair_by_generator`.
+        """
+        found = np.zeros(len(rejected), dtype=bool)
+        if not self.adapter_.repairs_feature_by_feature:
+            return found, current, y_current
+        reference = self.reference_
+        frozen = np.broadcast_to(
+            batch.frozen_features, (len(rejected), len(batch.frozen_features))
+        )
+        Xt = batch.Xt[rejected]
+        nearest = reference.nearest(Xt, batch.target.take(rejected), frozen)
+        has_path = nearest >= 0
+        if not has_path.any():
+            return found, current, y_current
+        rows = rejected[has_path]
+        x, goal = Xt[has_path], reference.Xt[nearest[has_path]]
+        distances = reference.feature_distances(x, goal)
+        order, n_movable = path_order(distances, frozen[has_path])
+        feature_of_column = self.adapter_.feature_of_column_
+        r, n_features = distances.shape
+        length = int(n_movable.max())
+        if length == 0:
+            return found, current, y_current
+        # rank[i, f]: the step at which row i copies feature f.
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(n_features)[None, :], axis=1)
+        movable = rank < n_movable[:, None]
+
+        def build(copied, of=slice(None)):
+            """Return rows ``of`` copying the flagged features, candidate-major."""
+            columns = copied[..., feature_of_column]
+            rows_built = np.where(columns, goal[of], x[of])
+            return rows_built.reshape(-1, x.shape[1]).astype(np.float32)
+
+        # Forward: prefix t copies the t + 1 most different features.
+        steps = np.arange(length)[:, None, None]
+        prefixes = (rank[None] <= steps) & movable[None]
+        row_of = np.tile(rows, length)
+        decoded = self._decode(batch, row_of, build(prefixes))
+        _, valid = self._score(batch, row_of, decoded)
+        valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
+        reached = valid.any(axis=0)
+        copied = prefixes[valid.argmax(axis=0), np.arange(r)] & reached[:, None]
+        # Backward: give back each copied feature the model does not need.
+        for step in range(length):
+            feature = order[np.arange(r), np.clip(n_movable - 1 - step, 0, None)]
+            trying = reached & (step < n_movable) & copied[np.arange(r), feature]
+            if not trying.any():
+                continue
+            without = copied.copy()
+            without[np.flatnonzero(trying), feature[trying]] = False
+            idx = np.flatnonzero(trying)
+            decoded = self._decode(batch, rows[idx], build(without[idx], idx))
+            _, still = self._score(batch, rows[idx], decoded)
+            copied[idx[still]] = without[idx[still]]
+        final = np.flatnonzero(reached)
+        decoded = self._decode(batch, rows[final], build(copied[final], final))
+        y_final, valid_final = self._score(batch, rows[final], decoded)
+        positions = np.flatnonzero(has_path)[final]
+        found[positions] = valid_final
+        # Assemble one row per rejected row: the path's where it succeeded.
+        keep = np.setdiff1d(np.arange(len(rejected)), positions)
+        stacked = self.adapter_.stack_rows(
+            [self.adapter_.take_rows(current, keep), decoded]
+        )
+        order_back = np.argsort(np.concatenate([keep, positions]), kind="stable")
+        y_all = np.asarray(y_current).copy()
+        y_all[positions] = y_final
+        return found, self.adapter_.take_rows(stacked, order_back), y_all
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidate counterfactuals: lower is better, one cost per row.
@@ -553,6 +892,18 @@ class BaseCounterfactualExplainer(
             If the model fails on the data.
         """
         candidates = self._candidates(X, target, (immutable, bounds, monotonic), 1)
+        if candidates.y_counterfactual is not None:
+            missed = int((~candidates.target.is_met(candidates.y_counterfactual)).sum())
+            if missed:
+                warnings.warn(
+                    f"{missed} of {len(candidates.y_model)} counterfactuals do not "
+                    "reach their target according to the model (explain() marks "
+                    "them in its valid mask); more max_rounds, n_candidates or "
+                    "training may reach more",
+                    UnreachedTargetWarning,
+                    # Past scikit-learn's set_output wrapper, to the caller.
+                    stacklevel=3,
+                )
         return self.adapter_.to_user(X, candidates.counterfactuals)
 
     def explain(

@@ -17,7 +17,13 @@ import torch
 
 from ._random import torch_generator
 
-__all__ = ["CandidateSet", "fixed_noise", "rank_candidates", "repeat_rows"]
+__all__ = [
+    "CandidateBatch",
+    "CandidateSet",
+    "fixed_noise",
+    "rank_candidates",
+    "repeat_rows",
+]
 
 
 def repeat_rows(array, k):
@@ -81,6 +87,44 @@ def rank_candidates(costs, valid, n_first):
     order = np.lexsort((costs, ~valid), axis=1)
     others = order[order != best[:, None]].reshape(n, -1)
     return np.column_stack([best, others])
+
+
+@dataclass(frozen=True)
+class CandidateBatch:
+    """The rows one call of the engine explains, and what every round needs.
+
+    Parameters
+    ----------
+    X : object
+        What the user passed (its type is the model's input format).
+    rows : object
+        The checked rows in the adapter's format.
+    Xt : numpy.ndarray of float32, shape (n, n_encoded)
+        The encoded rows.
+    y_model : numpy.ndarray
+        The model's outputs on them.
+    target : ResolvedTarget
+        Each row's target.
+    condition, target_condition : numpy.ndarray of float32
+        ``y_M`` and ``y_T`` as the generator reads them.
+    frozen_features : numpy.ndarray of float32, shape (n_features,)
+        1 for each immutable feature.
+    frozen_columns : numpy.ndarray of float32, shape (n, n_encoded)
+        The same per encoded column and row.
+    constraints : object
+        The parsed constraints (``apply(X, X_cf)``).
+    """
+
+    X: object
+    rows: object
+    Xt: np.ndarray
+    y_model: np.ndarray
+    target: object
+    condition: np.ndarray
+    target_condition: np.ndarray
+    frozen_features: np.ndarray
+    frozen_columns: np.ndarray
+    constraints: object
 
 
 @dataclass(frozen=True)

@@ -100,16 +100,14 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         widths between the convolutional features and the latent code.
     mix : float, default=1.0
         Weight of the target in COND-MIX's condition ``c + mix * c'``.
-    max_epochs : int, default=30
-        Training epochs.
-    batch_size : int, default=256
-        Rows per batch.
+    {shared.budget}
     lr : float, default=1e-3
         Adam learning rate.
     n_candidates : int, default=8
         Latent codes decoded and ranked per row in :meth:`transform`.
     {shared.surrogate}
     {shared.numeric_tolerance}
+    {shared.closed_loop}
     {shared.training}
 
     Attributes
@@ -166,8 +164,8 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         latent_dim=16,
         hidden_sizes=(128, 128),
         mix=1.0,
-        max_epochs=30,
-        batch_size=256,
+        max_epochs="auto",
+        batch_size="auto",
         lr=1e-3,
         n_candidates=8,
         surrogate_hidden=(128, 128),
@@ -175,6 +173,8 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         surrogate_refresh_every=1,
         surrogate_refresh_rows=1024,
         numeric_tolerance=0.05,
+        max_rounds=2,
+        validation_fraction=0.1,
         device="auto",
         random_state=None,
         verbose=0,
@@ -212,6 +212,8 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     #: CVAE module of each supported modality.
     _MODULES = {"tabular": TabularCVAE, "image": ImageCVAE}
     _modalities = tuple(_MODULES)
+    _reference_batch_size = 256
+    _reference_steps = 3000
     #: ``prediction_weight="auto"`` per modality: what won the benchmarks.
     _AUTO_PREDICTION_WEIGHT = {"tabular": 0.0, "image": 1.0}
 
@@ -286,7 +288,10 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
             return torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)
 
         costs = []
-        block = 16384
+        # Rows per pass (twice that with both conditions): about 2 million
+        # input values, which keeps a convolutional encoder's activations
+        # for images near 100 MB.
+        block = int(np.clip(2**21 // max(1, Xt.shape[1]), 64, 8192))
         with torch.no_grad():
             for start in range(0, len(Xt), block):
                 rows = slice(start, start + block)

@@ -46,6 +46,33 @@ surrogate_refresh_every : int, default=1
     0 disables them.
 surrogate_refresh_rows : int, default=1024
     Rows generated and relabelled per refresh.""",
+    "budget": """
+max_epochs : int or "auto", default="auto"
+    Training epochs. ``"auto"`` trains about as many optimiser steps as
+    30 epochs of the paper's batch on Adult's 26,000 rows did (within about
+    two minutes on two CPU cores), whatever the size of the data: more
+    epochs on small tables, fewer on large ones (at least 1, at most 1,000).
+    The resolved value is ``max_epochs_``.
+batch_size : int or "auto", default="auto"
+    Rows per optimiser step. ``"auto"`` is ``n_rows // 16``, at least 32
+    and at most the paper's batch, so small tables still get many steps.
+    The resolved value is ``batch_size_``.""",
+    "closed_loop": """
+max_rounds : int, default=2
+    Repairs that :meth:`transform` gives the counterfactuals the real model
+    rejects, each one batched round over the rows still rejected: 1 applies
+    the generator to its own output, 2 also moves the original towards its
+    nearest training row of the target class, feature by feature, then
+    gives back every change the model does not need (tables). 0 returns
+    the generator's answers as they are. Rows still rejected are reported
+    by an :class:`~cfexplain.UnreachedTargetWarning` (and ``explain``'s
+    ``valid`` mask).
+validation_fraction : float, default=0.1
+    Share of the training rows (at most 2,000) held out of training for
+    the self-check at the end of :meth:`fit`, which stores the validity
+    reached with the real model in ``fit_report_`` and warns with a
+    :class:`~cfexplain.LowValidityWarning` below 0.9. With 0 the self-check
+    uses training rows.""",
     "regression_tolerance": """
 regression_tolerance : float, default=0.05
     For a regression value target, the accepted distance in standard
@@ -67,6 +94,16 @@ verbose : int, default=0
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (e.g. ``EarlyStopping(monitor="train_loss")``).""",
     "fitted": """
+fit_report_ : dict
+    The fit-time self-check, measured with the real model: validity of the
+    counterfactuals of the held-out rows for each kind of target trained for
+    (``validity_opposite``, ``validity_other_class``; for regression
+    ``validity_value``, ``validity_interval``), the same without the
+    transform-time repairs (``generator_validity_*``), and for a surrogate
+    its agreement with the model on the rows and on their counterfactuals.
+    Also recorded in ``net_.history[-1]`` as ``fit_*``.
+max_epochs_, batch_size_ : int
+    The training budget used.
 predictor_ : object
     The checked wrapper around the model under explanation.
 classes_ : numpy.ndarray or None

@@ -7,9 +7,9 @@ import numbers
 from sklearn.utils._param_validation import Interval
 
 from ._base import (
+    CHANGE_GENERATOR_PARAMETERS,
     NON_NEGATIVE,
     POSITIVE,
-    PROBABILITY,
     SURROGATE_PARAMETERS,
     WIDTHS,
     BaseCounterfactualExplainer,
@@ -71,12 +71,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         :math:`w_{CC}`, weight of the cycle-consistency loss. Paper 1 uses
         it for images and time series (2) but not for tables (section 3.4),
         hence 0 here.
-    max_epochs : int, default=30
-        Training epochs. Paper 1 trains 1000; 30 epochs of CTGAN-sized
-        networks keep fitting Adult's 26,000 training rows within about two
-        minutes on two CPU cores (see ``benchmarks/adult.py``).
-    batch_size : int, default=512
-        Paper 1's batch size.
+    {shared.budget}
     lr_generator, lr_discriminator : float, default=2e-4
         Adam learning rates (paper 1, A.3), with CTGAN's betas (0.5, 0.9).
     noise_dim : int, default=16
@@ -105,6 +100,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         raises validity for black boxes at ``n_candidates`` times the model
         calls.
     {shared.numeric_tolerance}
+    {shared.closed_loop}
     {shared.training}
 
     Attributes
@@ -130,8 +126,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     _parameter_constraints: dict = {
         **BaseCounterfactualExplainer._parameter_constraints,
         **SURROGATE_PARAMETERS,
-        "prediction_weight": NON_NEGATIVE,
-        "sparsity_weight": NON_NEGATIVE,
+        **CHANGE_GENERATOR_PARAMETERS,
         "adversarial_weight": NON_NEGATIVE,
         "cycle_weight": NON_NEGATIVE,
         "lr_generator": POSITIVE,
@@ -139,9 +134,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         "noise_dim": [Interval(numbers.Integral, 0, None, closed="left")],
         "generator_hidden": WIDTHS,
         "discriminator_hidden": WIDTHS,
-        "tau": POSITIVE,
-        "mask_probability": PROBABILITY,
-        "prediction_margin": NON_NEGATIVE,
     }
 
     def __init__(
@@ -158,8 +150,8 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         sparsity_weight=10.0,
         adversarial_weight=1.0,
         cycle_weight=0.0,
-        max_epochs=30,
-        batch_size=512,
+        max_epochs="auto",
+        batch_size="auto",
         lr_generator=2e-4,
         lr_discriminator=2e-4,
         noise_dim=16,
@@ -175,6 +167,8 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         regression_tolerance=0.05,
         n_candidates=1,
         numeric_tolerance=0.05,
+        max_rounds=2,
+        validation_fraction=0.1,
         device="auto",
         random_state=None,
         verbose=0,

@@ -1,17 +1,21 @@
-"""Exceptions raised by cfexplain.
+"""Exceptions and warnings raised by cfexplain.
 
 Every error that bad user input can trigger derives from :class:`CfexplainError`.
 The data, predictor and target errors also derive from :class:`ValueError`, so
 code written against scikit-learn's conventions (``except ValueError``) keeps
-working.
+working. Results that fall short of what was asked (counterfactuals that do not
+reach their target) are reported with a :class:`CfexplainWarning`, never hidden.
 """
 
 __all__ = [
     "CfexplainError",
+    "CfexplainWarning",
     "InvalidDataError",
+    "LowValidityWarning",
     "PredictorError",
     "TargetError",
     "TrainingError",
+    "UnreachedTargetWarning",
 ]
 
 
@@ -48,3 +52,24 @@ class TargetError(CfexplainError, ValueError):
 
 class TrainingError(CfexplainError, RuntimeError):
     """Training of a generative network failed, e.g. its losses became NaN."""
+
+
+class CfexplainWarning(UserWarning):
+    """Base class of the warnings cfexplain issues on purpose."""
+
+
+class LowValidityWarning(CfexplainWarning):
+    """A fitted explainer's self-check found too few valid counterfactuals.
+
+    Issued at the end of ``fit`` when the counterfactuals of held-out rows
+    reach their target, by the real model, less often than the explainer's
+    ``warn_validity`` threshold; ``fit_report_`` holds the figures.
+    """
+
+
+class UnreachedTargetWarning(CfexplainWarning):
+    """Some counterfactuals returned by ``transform`` do not reach their target.
+
+    The rows are still returned (one per input row); ``explain`` marks them
+    in its ``valid`` mask.
+    """

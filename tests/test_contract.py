@@ -24,6 +24,7 @@ from cf_testing import (
     make_mixed_frame,
 )
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 
@@ -198,6 +199,19 @@ def test_random_state_reproducible_and_global_rng_untouched(case):
     X = take(case["X"], slice(0, 5))
     ea = a.explain(X, n_counterfactuals=2).counterfactuals
     assert_same(ea, b.explain(X, n_counterfactuals=2).counterfactuals)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_fitted_estimator_as_model_and_array_in_array_out(name):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
+    cf = ESTIMATORS[name]().fit(X, clf)
+    X_cf = cf.transform(X[:10])
+    assert isinstance(X_cf, np.ndarray) and X_cf.shape == (10, 3)
+    assert cf.classes_.tolist() == [False, True] and cf.modality_ == "tabular"
+    exp = cf.explain(X[:3], target=True)
+    assert exp.target.tolist() == [True] * 3
 
 
 def test_clone_keeps_the_model_by_reference(case):

@@ -13,7 +13,6 @@ from cf_testing import (
     frame_value,
     make_mixed_frame,
 )
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from cfexplain import CounterfactualGAN, Explanation
@@ -38,18 +37,6 @@ def test_fit_signatures(mixed_frame):
     c = CounterfactualGAN(predictor=frame_proba, **FAST).fit(X).transform(X)
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c)
-
-
-def test_estimator_as_model_and_array_in_array_out():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(120, 3))
-    clf = LogisticRegression().fit(X, X.sum(axis=1) > 0)
-    cf = CounterfactualGAN(**FAST).fit(X, clf)
-    X_cf = cf.transform(X[:10])
-    assert isinstance(X_cf, np.ndarray) and X_cf.shape == (10, 3)
-    assert cf.classes_.tolist() == [False, True]
-    exp = cf.explain(X[:3], target=True)
-    assert exp.target.tolist() == [True] * 3
 
 
 def test_set_output_pandas():

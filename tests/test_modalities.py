@@ -120,7 +120,7 @@ def _count_model_calls(explainer):
 
 
 def test_candidates_are_decoded_and_scored_in_one_batch(mixed_frame):
-    cf = CounterfactualCVAE(n_candidates=8, **FAST_AUTOENCODER)
+    cf = CounterfactualCVAE(n_candidates=8, max_rounds=0, **FAST_AUTOENCODER)
     cf.fit(mixed_frame, frame_proba)
     calls = _count_model_calls(cf)
     with patch.object(
@@ -134,7 +134,7 @@ def test_candidates_are_decoded_and_scored_in_one_batch(mixed_frame):
 
 
 def test_transform_scores_the_cheapest_candidates_first(mixed_frame):
-    cf = CounterfactualCVAE(n_candidates=8, **FAST_AUTOENCODER)
+    cf = CounterfactualCVAE(n_candidates=8, max_rounds=0, **FAST_AUTOENCODER)
     cf.fit(mixed_frame, frame_proba)
     X = mixed_frame.iloc[:30]
     calls = _count_model_calls(cf)
@@ -151,8 +151,10 @@ def test_transform_scores_the_cheapest_candidates_first(mixed_frame):
     pd.testing.assert_frame_equal(first, X_cf, check_names=False)
 
 
-def test_single_candidate_transform_never_calls_the_model_on_candidates(mixed_frame):
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+def test_single_candidate_transform_without_repairs_never_calls_the_model(
+    mixed_frame,
+):
+    cf = CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, frame_proba)
     calls = _count_model_calls(cf)
     cf.transform(mixed_frame.iloc[:30])
     assert calls == [30]

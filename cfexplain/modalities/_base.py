@@ -44,6 +44,10 @@ class ModalityAdapter:
     #: constraints are only applied to the decoded output.
     learns_frozen_masks = False
 
+    #: Whether a counterfactual can be repaired by copying a training row's
+    #: values feature by feature (named features of a table; not pixels).
+    repairs_feature_by_feature = False
+
     # -- input -------------------------------------------------------------------------
 
     def check_input(self, estimator, X, *, reset):

@@ -52,6 +52,7 @@ class TabularAdapter(ModalityAdapter):
 
     name = "tabular"
     learns_frozen_masks = True
+    repairs_feature_by_feature = True
 
     def check_input(self, estimator, X, *, reset):
         """Validate a table with scikit-learn's ``validate_data``.

@@ -1,0 +1,181 @@
+"""Repairs for counterfactuals the real model does not accept.
+
+The candidate engine's closed loop (:meth:`BaseCounterfactualExplainer._repair`)
+gives rows whose counterfactual misses its target more chances, each one
+batched round of generation or construction, decoding and model calls:
+
+1. the generator applied to its own output (a second step from where the
+   first one stopped);
+2. a *training-row path*: the nearest training row that the real model
+   already puts in the target class is valid and realistic by construction;
+   the original moves towards it feature by feature, largest difference
+   first, until the model agrees, then gives back every change the model
+   does not need (backward elimination, as in Growing Spheres' feature
+   selection step, Laugel et al. 2018, and DiCE's post-hoc sparsity
+   enhancement, Mothilal et al. 2020).
+
+This module holds the pool of reference rows and the path geometry (pure
+numpy); the engine decodes and scores the candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._predictor import CLASSIFICATION
+
+__all__ = ["ReferenceRows", "path_order"]
+
+#: Weight of frozen features in the distance to reference rows: a row that
+#: already shares the original's immutable values is far preferable, since
+#: those values cannot be copied.
+FROZEN_DISTANCE_WEIGHT = 10.0
+
+
+@dataclass
+class ReferenceRows:
+    """Training rows and the real model's outputs on them, for repairs.
+
+    Parameters
+    ----------
+    Xt : numpy.ndarray of float32, shape (m, n_encoded)
+        Encoded training rows (a seeded sample of at most ``max_rows``).
+    y_model : numpy.ndarray
+        The model's outputs on them: probabilities ``(m, k)`` or values
+        ``(m,)``.
+    task : {"classification", "regression"}
+        The model's task.
+    feature_of_column : numpy.ndarray of int, shape (n_encoded,)
+        Original feature of each encoded column.
+    """
+
+    Xt: np.ndarray
+    y_model: np.ndarray
+    task: str
+    feature_of_column: np.ndarray
+
+    @classmethod
+    def sample(cls, Xt, y_model, task, feature_of_column, max_rows, seed):
+        """Keep a seeded sample of at most ``max_rows`` training rows.
+
+        Parameters
+        ----------
+        Xt, y_model, task, feature_of_column
+            As for the class.
+        max_rows : int
+            Rows kept; the pool is searched for every repaired row, so it
+            bounds the repair's memory and time.
+        seed : int
+            Seed of the sample.
+
+        Returns
+        -------
+        ReferenceRows
+        """
+        if len(Xt) > max_rows:
+            keep = np.random.RandomState(seed).choice(len(Xt), max_rows, replace=False)
+            Xt, y_model = Xt[keep], np.asarray(y_model)[keep]
+        return cls(
+            np.asarray(Xt, dtype=np.float32),
+            np.asarray(y_model),
+            task,
+            np.asarray(feature_of_column),
+        )
+
+    def reaches(self, resolved):
+        """Return which reference rows reach each row's target, shape ``(r, m)``.
+
+        Parameters
+        ----------
+        resolved : ResolvedTarget
+            The targets of ``r`` rows.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+        """
+        if self.task == CLASSIFICATION:
+            labels = self.y_model.argmax(axis=1)
+            return labels[None, :] == resolved.labels[:, None]
+        values = self.y_model[None, :]
+        return (values >= resolved.low[:, None]) & (values <= resolved.high[:, None])
+
+    def feature_distances(self, Xt, reference):
+        """Return the L1 distance per original feature, shape ``(r, n_features)``.
+
+        Parameters
+        ----------
+        Xt, reference : numpy.ndarray of shape (r, n_encoded)
+            Rows and the reference row chosen for each.
+
+        Returns
+        -------
+        numpy.ndarray of float64
+        """
+        n_features = int(self.feature_of_column.max()) + 1
+        distances = np.zeros((len(Xt), n_features))
+        np.add.at(distances.T, self.feature_of_column, np.abs(Xt - reference).T)
+        return distances
+
+    def nearest(self, Xt, resolved, frozen, block=16):
+        """Return the nearest reference row reaching each row's target.
+
+        Parameters
+        ----------
+        Xt : numpy.ndarray of shape (r, n_encoded)
+            Encoded originals.
+        resolved : ResolvedTarget
+            Their targets.
+        frozen : numpy.ndarray of shape (r, n_features)
+            1 where a feature is immutable for the row; such features weigh
+            :data:`FROZEN_DISTANCE_WEIGHT` times more.
+        block : int, default=16
+            Rows compared with the whole pool at once (bounds memory).
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (r,)
+            Index into the pool, or -1 where no reference row reaches the
+            target.
+        """
+        chosen = np.full(len(Xt), -1, dtype=np.int64)
+        for start in range(0, len(Xt), block):
+            rows = slice(start, start + block)
+            weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * frozen[rows]
+            column_weights = weights[:, self.feature_of_column]  # (b, n_encoded)
+            distance = np.einsum(
+                "bmc,bc->bm",
+                np.abs(Xt[rows, None, :] - self.Xt[None, :, :]),
+                column_weights,
+            )
+            allowed = self.reaches(resolved.take(np.arange(len(Xt))[rows]))
+            distance[~allowed] = np.inf
+            best = distance.argmin(axis=1)
+            found = np.isfinite(distance[np.arange(len(best)), best])
+            chosen[rows] = np.where(found, best, -1)
+        return chosen
+
+
+def path_order(distances, frozen):
+    """Order each row's features for a training-row path, largest change first.
+
+    Parameters
+    ----------
+    distances : numpy.ndarray of shape (r, n_features)
+        Per-feature distance to the reference row.
+    frozen : numpy.ndarray of shape (r, n_features)
+        1 where the feature may not change.
+
+    Returns
+    -------
+    order : numpy.ndarray of int, shape (r, n_features)
+        Features by decreasing distance.
+    n_movable : numpy.ndarray of int, shape (r,)
+        How many leading features of ``order`` differ and may change.
+    """
+    movable = (distances > 0) & (frozen == 0)
+    key = np.where(movable, distances, -1.0)
+    order = np.argsort(-key, axis=1, kind="stable")
+    return order, movable.sum(axis=1)

@@ -1,0 +1,157 @@
+"""Validity for the model the user has: budget, fit-time self-check, repairs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import (
+    FAST,
+    FAST_AUTOENCODER,
+    frame_proba,
+    frame_proba_3,
+    frame_value,
+    make_mixed_frame,
+)
+from sklearn.ensemble import RandomForestClassifier
+
+from cfexplain import (
+    CounterfactualAE,
+    CounterfactualCVAE,
+    CounterfactualGAN,
+    LowValidityWarning,
+    UnreachedTargetWarning,
+)
+
+
+@pytest.fixture(scope="module")
+def forest(mixed_frame):
+    """A random forest on the mixed frame: a black box with steps."""
+    X = pd.get_dummies(mixed_frame, dtype=float)
+    y = frame_proba(mixed_frame)[:, 1] > 0.5
+    model = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    columns = X.columns
+
+    def predict_proba(frame):
+        return model.predict_proba(
+            pd.get_dummies(frame, dtype=float).reindex(columns=columns, fill_value=0)
+        )
+
+    return predict_proba
+
+
+@pytest.mark.parametrize(
+    "n_rows, batch, epochs",
+    [(800, 50, 94), (26048, 512, 30), (1_000_000, 512, 1), (100, 32, 500)],
+)
+def test_auto_budget_scales_with_the_data(n_rows, batch, epochs):
+    gan = CounterfactualGAN()
+    assert gan._training_budget(n_rows) == (batch, epochs)
+    assert (gan.batch_size_, gan.max_epochs_) == (batch, epochs)
+
+
+def test_explicit_budget_is_kept():
+    gan = CounterfactualGAN(batch_size=64, max_epochs=7)
+    assert gan._training_budget(1000) == (64, 7)
+    assert gan._training_budget(40) == (40, 7)  # a batch never exceeds the data
+    ae = CounterfactualAE()
+    assert ae._training_budget(26048) == (256, 30)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CounterfactualGAN(**FAST),
+        lambda: CounterfactualCVAE(**FAST_AUTOENCODER),
+        lambda: CounterfactualAE(**FAST_AUTOENCODER),
+    ],
+)
+def test_fit_report_measures_validity_on_held_out_rows(make, mixed_frame):
+    cf = make().fit(mixed_frame, frame_proba)
+    report = cf.fit_report_
+    assert report["held_out"] and report["n_rows"] == 16  # 10 % of 160
+    for key in ("validity_opposite", "generator_validity_opposite"):
+        assert 0.0 <= report[key] <= 1.0
+    # Repairs never lower validity.
+    assert report["validity_opposite"] >= report["generator_validity_opposite"]
+    assert cf.net_.history[-1]["fit_validity_opposite"] == report["validity_opposite"]
+
+
+def test_fit_report_for_multiclass_and_regression(mixed_frame):
+    multi = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba_3)
+    assert "validity_other_class" in multi.fit_report_
+    regression = CounterfactualAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_value)
+    assert {"validity_value", "validity_interval"} <= set(regression.fit_report_)
+
+
+def test_low_self_check_validity_warns_with_advice(mixed_frame, forest):
+    with pytest.warns(LowValidityWarning, match="max_epochs.*prediction_weight"):
+        CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
+
+
+def test_without_held_out_rows_the_self_check_uses_training_rows(mixed_frame):
+    cf = CounterfactualGAN(validation_fraction=0.0, **FAST).fit(
+        mixed_frame, frame_proba
+    )
+    assert not cf.fit_report_["held_out"]
+    assert cf.fit_report_["n_rows"] == len(mixed_frame)
+
+
+def _validity(model, X, X_cf):
+    return np.mean(model(X_cf).argmax(axis=1) != model(X).argmax(axis=1))
+
+
+def test_repairs_reach_the_targets_of_a_tree_model(mixed_frame, forest):
+    raw = CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
+    repaired = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame
+    before = _validity(forest, X, raw.transform(X))
+    after = _validity(forest, X, repaired.transform(X))
+    assert after >= 0.95 and after > before
+
+
+def test_repairs_keep_the_constraints(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame
+    X_cf = cf.transform(
+        X,
+        immutable=["color"],
+        bounds={"hours": (30, 50)},
+        monotonic={"age": "increasing"},
+    )
+    pd.testing.assert_series_equal(X_cf["color"], X["color"])
+    assert (X_cf["age"] >= X["age"]).all()
+    inside = X["hours"].between(30, 50)
+    assert X_cf.loc[inside, "hours"].between(30, 50).all()
+    # Still one row per input row, in the input's format.
+    assert X_cf.index.equals(X.index) and (X_cf.dtypes == X.dtypes).all()
+
+
+def test_training_row_paths_give_back_unneeded_changes(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame
+    X_cf = cf.transform(X)
+    changed = (X_cf != X).sum(axis=1)
+    # A counterfactual copied whole from a training row would change almost
+    # every feature; the paths keep only what the model needs.
+    assert changed.mean() < X.shape[1] - 1
+
+
+def test_transform_reports_rows_it_could_not_repair(mixed_frame):
+    def unreachable(X):
+        # Class 1 whatever the row: "opposite" can never be reached.
+        return np.tile([0.0, 1.0], (len(X), 1))
+
+    cf = CounterfactualGAN(**FAST, task="classification")
+    with pytest.warns(UserWarning):  # the model predicts a single class
+        cf.fit(make_mixed_frame(), unreachable)
+    with pytest.warns(UnreachedTargetWarning, match="30 of 30"):
+        cf.transform(mixed_frame.iloc[:30])
+    exp = cf.explain(mixed_frame.iloc[:5])
+    assert not exp.valid.any()
+
+
+def test_explain_starts_with_the_repaired_answer(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame.iloc[:30]
+    exp = cf.explain(X, n_counterfactuals=2)
+    first = exp.counterfactuals.xs(0, level="counterfactual")
+    pd.testing.assert_frame_equal(first, cf.transform(X), check_names=False)
