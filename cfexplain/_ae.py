@@ -156,7 +156,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         prediction_margin=0.0,
         surrogate_hidden=(128, 128),
         surrogate_epochs=20,
-        surrogate_refresh_every=1,
+        surrogate_refresh_every="auto",
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,
         numeric_tolerance=0.05,

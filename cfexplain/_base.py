@@ -52,7 +52,10 @@ WIDTHS = [tuple, list]
 SURROGATE_PARAMETERS = {
     "surrogate_hidden": WIDTHS,
     "surrogate_epochs": POSITIVE_INTEGER,
-    "surrogate_refresh_every": [Interval(numbers.Integral, 0, None, closed="left")],
+    "surrogate_refresh_every": [
+        Interval(numbers.Integral, 0, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
     "surrogate_refresh_rows": POSITIVE_INTEGER,
 }
 
@@ -74,6 +77,9 @@ SELF_CHECK_ROWS = 2000
 LOW_VALIDITY = 0.9
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
+#: Optimiser steps between two surrogate refreshes with
+#: ``surrogate_refresh_every="auto"``.
+REFRESH_STEPS = 50
 
 
 def _is_array_like(obj) -> bool:
@@ -379,7 +385,19 @@ class BaseCounterfactualExplainer(
         predictor_module, self.surrogate_ = None, None
         if self._uses_model_gradients():
             predictor_module, self.surrogate_ = differentiable_model(self, Xt, y_model)
-        callbacks = surrogate_callbacks(self, self.surrogate_, Xt, condition, y_model)
+        batch_size, max_epochs = self._training_budget(len(Xt))
+        every = self.surrogate_refresh_every
+        if every == "auto":
+            # One relabelling per REFRESH_STEPS optimiser steps, whatever the
+            # epoch length (on Adult, an epoch is about that long), and at
+            # least ten in a training run.
+            steps_per_epoch = max(1, len(Xt) // batch_size)
+            every = max(
+                1, min(round(REFRESH_STEPS / steps_per_epoch), max_epochs // 10)
+            )
+        callbacks = surrogate_callbacks(
+            self, self.surrogate_, Xt, condition, y_model, every=every
+        )
         shared = {
             "predictor_module": predictor_module,
             "feature_of_column": self.adapter_.feature_of_column_,
@@ -763,9 +781,10 @@ class BaseCounterfactualExplainer(
 
         Feature by feature, largest difference first, the original takes the
         reference row's value until the real model agrees (one batch of
-        every prefix of the path); then each copied feature, smallest
-        difference first, is given back if the model still agrees without
-        it (one batch per step). Modalities without named features
+        every prefix of the path); then the copied features the model does
+        not need are given back (two batches: each one alone, then all of
+        them together, or the largest alone if together they fail).
+        Modalities without named features
         (``adapter_.repairs_feature_by_feature`` false) skip this round.
 
         Returns
@@ -814,18 +833,26 @@ class BaseCounterfactualExplainer(
         valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
         reached = valid.any(axis=0)
         copied = prefixes[valid.argmax(axis=0), np.arange(r)] & reached[:, None]
-        # Backward: give back each copied feature the model does not need.
-        for step in range(length):
-            feature = order[np.arange(r), np.clip(n_movable - 1 - step, 0, None)]
-            trying = reached & (step < n_movable) & copied[np.arange(r), feature]
-            if not trying.any():
-                continue
-            without = copied.copy()
-            without[np.flatnonzero(trying), feature[trying]] = False
-            idx = np.flatnonzero(trying)
-            decoded = self._decode(batch, rows[idx], build(without[idx], idx))
-            _, still = self._score(batch, rows[idx], decoded)
-            copied[idx[still]] = without[idx[still]]
+        # Backward, in two batches: try giving back each copied feature on
+        # its own; then give back all those the model did not need at once,
+        # or, if together they break validity, the largest of them.
+        owner, feature = np.nonzero(copied & reached[:, None])
+        if len(owner):
+            without = copied[owner].copy()
+            without[np.arange(len(owner)), feature] = False
+            decoded = self._decode(batch, rows[owner], build(without, owner))
+            _, spare = self._score(batch, rows[owner], decoded)
+            needless = np.zeros_like(copied)
+            needless[owner[spare], feature[spare]] = True
+            trimmed = copied & ~needless
+            idx = np.flatnonzero(needless.any(axis=1))
+            decoded = self._decode(batch, rows[idx], build(trimmed[idx], idx))
+            _, together = self._score(batch, rows[idx], decoded)
+            copied[idx[together]] = trimmed[idx[together]]
+            # Rows where giving all back at once fails: give back the largest.
+            alone = idx[~together]
+            largest = np.where(needless[alone], distances[alone], -1.0).argmax(axis=1)
+            copied[alone, largest] = False
         final = np.flatnonzero(reached)
         decoded = self._decode(batch, rows[final], build(copied[final], final))
         y_final, valid_final = self._score(batch, rows[final], decoded)

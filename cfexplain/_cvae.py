@@ -170,7 +170,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         n_candidates=8,
         surrogate_hidden=(128, 128),
         surrogate_epochs=20,
-        surrogate_refresh_every=1,
+        surrogate_refresh_every="auto",
         surrogate_refresh_rows=1024,
         numeric_tolerance=0.05,
         max_rounds=2,
@@ -291,7 +291,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         # Rows per pass (twice that with both conditions): about 2 million
         # input values, which keeps a convolutional encoder's activations
         # for images near 100 MB.
-        block = int(np.clip(2**21 // max(1, Xt.shape[1]), 64, 8192))
+        block = int(np.clip(2**20 // max(1, Xt.shape[1]), 64, 8192))
         with torch.no_grad():
             for start in range(0, len(Xt), block):
                 rows = slice(start, start + block)

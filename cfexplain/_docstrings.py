@@ -41,9 +41,11 @@ surrogate_hidden : tuple of int, default=(128, 128)
     Hidden widths of the surrogate of a black-box model.
 surrogate_epochs : int, default=20
     Epochs of the surrogate's initial training.
-surrogate_refresh_every : int, default=1
+surrogate_refresh_every : int or "auto", default="auto"
     Epochs between two relabellings of generated rows by the real model;
-    0 disables them.
+    0 disables them. ``"auto"`` relabels about every 50 optimiser steps
+    (every epoch on Adult, every few on small tables), and at least ten
+    times in a training run.
 surrogate_refresh_rows : int, default=1024
     Rows generated and relabelled per refresh.""",
     "budget": """

@@ -162,7 +162,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         prediction_margin=0.0,
         surrogate_hidden=(128, 128),
         surrogate_epochs=20,
-        surrogate_refresh_every=1,
+        surrogate_refresh_every="auto",
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,
         n_candidates=1,

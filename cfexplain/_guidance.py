@@ -278,18 +278,22 @@ class _Relabel:
         return self.encoder.transform(X_cf), y_cf
 
 
-def surrogate_callbacks(explainer, surrogate, Xt, condition, y_model, *, seed_offset=2):
+def surrogate_callbacks(
+    explainer, surrogate, Xt, condition, y_model, *, every, seed_offset=2
+):
     """Return the user's callbacks plus a :class:`SurrogateRefresh` if needed.
 
     Parameters
     ----------
     explainer : BaseCounterfactualExplainer
-        Read only: ``callbacks``, ``surrogate_refresh_every``,
-        ``surrogate_refresh_rows``, its encoder, predictor and seed.
+        Read only: ``callbacks``, ``surrogate_refresh_rows``, its encoder,
+        predictor and seed.
     surrogate : Surrogate or None
         The surrogate (``None``: nothing to refresh).
     Xt, condition, y_model : numpy.ndarray
         Encoded training rows, their conditioning vectors and model outputs.
+    every : int
+        Epochs between refreshes; 0 disables them.
     seed_offset : int, default=2
         Offset of the refresh's seed from the explainer's.
 
@@ -299,7 +303,7 @@ def surrogate_callbacks(explainer, surrogate, Xt, condition, y_model, *, seed_of
         Callbacks for the skorch net.
     """
     callbacks = list(explainer.callbacks or [])
-    if explainer.surrogate_refresh_every and surrogate is not None:
+    if every and surrogate is not None:
         refresh = SurrogateRefresh(
             surrogate,
             _Relabel(explainer.encoder_, explainer.predictor_),
@@ -307,7 +311,7 @@ def surrogate_callbacks(explainer, surrogate, Xt, condition, y_model, *, seed_of
             condition,
             y_model,
             task=explainer.predictor_.task_,
-            every=explainer.surrogate_refresh_every,
+            every=every,
             n_rows=explainer.surrogate_refresh_rows,
             seed=draw_seed(explainer.random_seed_ + seed_offset),
         )

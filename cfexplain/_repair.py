@@ -9,10 +9,10 @@ batched round of generation or construction, decoding and model calls:
 2. a *training-row path*: the nearest training row that the real model
    already puts in the target class is valid and realistic by construction;
    the original moves towards it feature by feature, largest difference
-   first, until the model agrees, then gives back every change the model
-   does not need (backward elimination, as in Growing Spheres' feature
-   selection step, Laugel et al. 2018, and DiCE's post-hoc sparsity
-   enhancement, Mothilal et al. 2020).
+   first, until the model agrees, then gives back the changes the model
+   does not need (a batched backward elimination, in the spirit of Growing
+   Spheres' feature selection step, Laugel et al. 2018, and DiCE's post-hoc
+   sparsity enhancement, Mothilal et al. 2020).
 
 This module holds the pool of reference rows and the path geometry (pure
 numpy); the engine decodes and scores the candidates.

@@ -219,9 +219,18 @@ def test_prediction_weight_auto(mixed_frame, images):
 def test_ranking_score(mixed_frame):
     cf = CounterfactualCVAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_proba)
     X = mixed_frame.iloc[:10]
-    scores = cf.ranking_score(X, cf.transform(X))
+    X_cf = cf.transform(X)
+    scores = cf.ranking_score(X, X_cf)
     assert scores.shape == (10,) and scores.dtype == np.float64
     assert np.isfinite(scores).all()
+    # One score per row, whatever the batch.
+    np.testing.assert_allclose(
+        cf.ranking_score(X.iloc[[7, 2]], X_cf.iloc[[7, 2]]), scores[[7, 2]], rtol=1e-5
+    )
+    # The target enters the metric: the same pairs score differently when
+    # the counterfactual is meant for the other class.
+    labels = cf.classes_[frame_proba(X).argmax(axis=1)]
+    assert not np.allclose(cf.ranking_score(X, X_cf, target=labels), scores)
     with pytest.raises(InvalidDataError, match="rows"):
         cf.ranking_score(X, X.iloc[:3])
 
