@@ -113,7 +113,7 @@ class BaseCounterfactualExplainer(
             Interval(numbers.Integral, 2, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "max_rounds": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
@@ -281,16 +281,27 @@ class BaseCounterfactualExplainer(
         self.constraints_ = adapter.parse_constraints(
             self.immutable, self.bounds, self.monotonic
         )
+        labels = None
+        if _is_array_like(y):
+            labels = np.asarray(y)
+            if len(labels) != len(Xt):
+                raise InvalidDataError(
+                    f"y has {len(labels)} entries for {len(Xt)} rows of X"
+                )
         train, check = self._split_for_self_check(len(Xt))
-        labels = np.asarray(y)[train] if _is_array_like(y) else None
-        self.reference_ = ReferenceRows.sample(
-            Xt[train],
-            y_model[train],
-            self.predictor_.task_,
-            self.adapter_.feature_of_column_,
-            max_rows=REFERENCE_ROWS,
-            seed=draw_seed(self.random_seed_ + 3),
-        )
+        labels = None if labels is None else labels[train]
+        # The pool of the training-row repairs: only where they can run, since
+        # it keeps training rows inside the fitted explainer.
+        self.reference_ = None
+        if self.max_rounds >= 2 and adapter.repairs_feature_by_feature:
+            self.reference_ = ReferenceRows.sample(
+                Xt[train],
+                y_model[train],
+                self.predictor_.task_,
+                self.adapter_.feature_of_column_,
+                max_rows=REFERENCE_ROWS,
+                seed=draw_seed(self.random_seed_ + 3),
+            )
         with torch_seeded(self.random_seed_):
             self._fit_backend(Xt[train], y_model[train], labels)
         self.fit_report_ = self._self_check(
@@ -445,8 +456,9 @@ class BaseCounterfactualExplainer(
         """Resolve ``batch_size``/``max_epochs`` into ``batch_size_``/``max_epochs_``.
 
         ``batch_size="auto"`` is ``n_rows // 16`` within ``[32,
-        _reference_batch_size]`` (the paper's batch on large tables, at
-        least 16 steps an epoch on small ones); ``max_epochs="auto"`` trains
+        _reference_batch_size]`` (the paper's batch on large tables, about
+        16 steps an epoch on small ones, fewer below 512 rows);
+        ``max_epochs="auto"`` trains
         about ``_reference_steps`` optimiser steps (what 30 epochs were on
         Adult), at least one epoch and at most 1,000.
         """
@@ -596,7 +608,8 @@ class BaseCounterfactualExplainer(
         n = len(batch.Xt)
         width = self.net_.module_.noise_width
         n_candidates = getattr(self, "n_candidates", 1)
-        ranked = n_candidates > 1
+        # Without noise, a module's candidates would all be the same.
+        ranked = n_candidates > 1 and width > 0
         m = max(n_candidates, k) if ranked else k
         inputs = (batch.Xt, batch.condition, batch.target_condition)
 
@@ -671,7 +684,7 @@ class BaseCounterfactualExplainer(
         The answer is the one :func:`~cfexplain._candidates.rank_candidates`
         puts first (valid before invalid, then by cost), found in rounds of
         one decode and one model call each: round 1 scores every row's
-        cheapest candidate, and each later round the next 1, 2, 4, ...
+        cheapest candidate, and each later round the next 2, 4, 8, ...
         candidates (in cost order) of the rows still without a valid one. A
         row with no valid candidate keeps its cheapest.
         """
@@ -730,12 +743,29 @@ class BaseCounterfactualExplainer(
         """
         adapter = self.adapter_
         rounds = (self._repair_by_generator, self._repair_by_training_rows)
+        # Rows per chunk of a round: a training-row path holds (features x
+        # rows x encoded columns) candidates at once.
+        n_features = len(batch.frozen_features)
+        chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
         for repair in rounds[: self.max_rounds]:
             rejected = np.flatnonzero(~batch.target.is_met(y_cf))
             if not len(rejected):
                 break
             current = adapter.take_rows(counterfactuals, rejected)
-            found, rows, y_rows = repair(batch, rejected, current, y_cf[rejected])
+            parts = [
+                repair(
+                    batch,
+                    rejected[start : start + chunk],
+                    adapter.take_rows(
+                        current, np.arange(start, min(start + chunk, len(rejected)))
+                    ),
+                    y_cf[rejected[start : start + chunk]],
+                )
+                for start in range(0, len(rejected), chunk)
+            ]
+            found = np.concatenate([part[0] for part in parts])
+            rows = adapter.stack_rows([part[1] for part in parts])
+            y_rows = np.concatenate([part[2] for part in parts])
             if not found.any():
                 continue
             fixed = rejected[found]
@@ -765,7 +795,7 @@ class BaseCounterfactualExplainer(
         y_cf : numpy.ndarray
             The model's outputs on them.
         """
-        Xt_current = self.encoder_.transform(self.adapter_.to_user(batch.X, current))
+        Xt_current = self.encoder_.transform(self.adapter_.for_encoder(current))
         Xt_cf = self.net_.generate(
             Xt_current,
             self._condition(y_current),
@@ -956,7 +986,9 @@ class BaseCounterfactualExplainer(
             deterministic answer. With ``n_candidates > 1`` the others are
             the next best of ``max(n_candidates, n_counterfactuals)`` ranked
             candidates (valid first); otherwise they are sampled through the
-            generator's noise, reproducibly from the fitted ``random_state``.
+            generator's noise and its one-hot spans, reproducibly from the
+            fitted ``random_state``. A generator with neither (the
+            autoencoder on images) gives ``n_counterfactuals`` equal answers.
         immutable, bounds, monotonic : optional
             As in :meth:`transform`.
 

@@ -42,10 +42,10 @@ surrogate_hidden : tuple of int, default=(128, 128)
 surrogate_epochs : int, default=20
     Epochs of the surrogate's initial training.
 surrogate_refresh_every : int or "auto", default="auto"
-    Epochs between two relabellings of generated rows by the real model;
-    0 disables them. ``"auto"`` relabels about every 50 optimiser steps
-    (every epoch on Adult, every few on small tables), and at least ten
-    times in a training run.
+    Epochs between two relabellings of generated rows by the real model
+    (at the end of an epoch); 0 disables them. ``"auto"`` is ``round(50 /
+    steps per epoch)``, at most a tenth of the epochs and at least 1: every
+    epoch on Adult and on large tables, every few epochs on small ones.
 surrogate_refresh_rows : int, default=1024
     Rows generated and relabelled per refresh.""",
     "budget": """
@@ -60,15 +60,18 @@ batch_size : int or "auto", default="auto"
     and at most the paper's batch, so small tables still get many steps.
     The resolved value is ``batch_size_``.""",
     "closed_loop": """
-max_rounds : int, default=2
-    Repairs that :meth:`transform` gives the counterfactuals the real model
-    rejects, each one batched round over the rows still rejected: 1 applies
-    the generator to its own output, 2 also moves the original towards its
+max_rounds : {0, 1, 2}, default=2
+    Repairs given to the counterfactuals the real model rejects (in
+    :meth:`transform`, :meth:`explain`, :meth:`score` and the self-check),
+    each one batched round over the rows still rejected: 1 applies the
+    generator to its own output, 2 also moves the original towards its
     nearest training row of the target class, feature by feature, then
-    gives back every change the model does not need (tables). 0 returns
-    the generator's answers as they are. Rows still rejected are reported
-    by an :class:`~cfexplain.UnreachedTargetWarning` (and ``explain``'s
-    ``valid`` mask).
+    gives back the changes the model does not need (tables; the fitted
+    explainer keeps up to 5,000 encoded training rows for it in
+    ``reference_``). 0 returns the generator's answers as they are, without
+    a model call. Rows still rejected are reported by an
+    :class:`~cfexplain.UnreachedTargetWarning` from :meth:`transform` and by
+    ``explain``'s ``valid`` mask.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity
@@ -104,6 +107,9 @@ fit_report_ : dict
     transform-time repairs (``generator_validity_*``), and for a surrogate
     its agreement with the model on the rows and on their counterfactuals.
     Also recorded in ``net_.history[-1]`` as ``fit_*``.
+reference_ : ReferenceRows or None
+    Up to 5,000 encoded training rows and the model's outputs on them, the
+    pool of the training-row repairs (``None`` when they cannot run).
 max_epochs_, batch_size_ : int
     The training budget used.
 predictor_ : object

@@ -97,8 +97,9 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         Deterministic candidates per row in :meth:`transform`: the noise-free
         answer plus ``n_candidates - 1`` made with fixed noise vectors. The
         real model scores them and each row gets its closest valid one, which
-        raises validity for black boxes at ``n_candidates`` times the model
-        calls.
+        raises validity for black boxes at up to ``n_candidates`` times the
+        model calls. Ignored with ``noise_dim=0``, where every candidate would
+        be the same.
     {shared.numeric_tolerance}
     {shared.closed_loop}
     {shared.training}

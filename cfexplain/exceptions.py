@@ -61,9 +61,9 @@ class CfexplainWarning(UserWarning):
 class LowValidityWarning(CfexplainWarning):
     """A fitted explainer's self-check found too few valid counterfactuals.
 
-    Issued at the end of ``fit`` when the counterfactuals of held-out rows
-    reach their target, by the real model, less often than the explainer's
-    ``warn_validity`` threshold; ``fit_report_`` holds the figures.
+    Issued at the end of ``fit`` when fewer than 90 % of the counterfactuals
+    of the held-out rows reach their target by the real model;
+    ``fit_report_`` holds the figures.
     """
 
 

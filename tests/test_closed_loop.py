@@ -155,3 +155,45 @@ def test_explain_starts_with_the_repaired_answer(mixed_frame, forest):
     exp = cf.explain(X, n_counterfactuals=2)
     first = exp.counterfactuals.xs(0, level="counterfactual")
     pd.testing.assert_frame_equal(first, cf.transform(X), check_names=False)
+
+
+def step_on_age(X):
+    """A step function of the first column, for frames and arrays alike."""
+    first = np.asarray(X, dtype=float)[:, 0]
+    p = np.where(first > 45, 0.9, 0.1)
+    return np.column_stack([1 - p, p])
+
+
+def test_repairs_of_a_table_fitted_on_a_frame_and_given_an_array(mixed_frame):
+    numbers = mixed_frame[["age", "hours"]]
+    cf = CounterfactualGAN(**FAST).fit(numbers, step_on_age)
+    X_cf = cf.transform(numbers.to_numpy()[:40])  # rows come back as an array
+    assert isinstance(X_cf, np.ndarray) and X_cf.shape == (40, 2)
+    flipped = step_on_age(X_cf).argmax(1) != step_on_age(numbers[:40]).argmax(1)
+    assert flipped.mean() >= 0.95
+
+
+def test_labels_of_the_wrong_length_are_refused(mixed_frame):
+    from cfexplain import InvalidDataError
+
+    with pytest.raises(InvalidDataError, match="y has 3 entries for 160 rows"):
+        CounterfactualGAN(**FAST).fit(mixed_frame, [0, 1, 0], predict_fn=frame_proba)
+
+
+def test_no_training_rows_are_kept_when_no_path_can_run(mixed_frame):
+    assert (
+        CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba).reference_ is not None
+    )
+    one_round = CounterfactualGAN(max_rounds=1, **FAST).fit(mixed_frame, frame_proba)
+    assert one_round.reference_ is None
+
+
+def test_noise_free_generators_make_no_repeated_candidates(mixed_frame):
+    cf = CounterfactualGAN(
+        **{**FAST, "noise_dim": 0, "n_candidates": 4, "max_rounds": 0}
+    )
+    cf.fit(mixed_frame, frame_proba)
+    calls = []
+    cf.predictor_.predict_fn = lambda X: calls.append(len(X)) or frame_proba(X)
+    cf.transform(mixed_frame.iloc[:10])
+    assert calls == [10]  # the originals only: one deterministic answer

@@ -205,6 +205,20 @@ class ModalityAdapter:
         """Return rows numbered ``0..n-1`` (arrays are returned as they are)."""
         return rows
 
+    def for_encoder(self, rows):
+        """Return rows in the format the encoder was fitted on.
+
+        Parameters
+        ----------
+        rows : object
+            Rows in the adapter's format.
+
+        Returns
+        -------
+        object
+        """
+        return rows
+
     def to_user(self, X, rows):
         """Return ``rows`` in the type the user passed as ``X``.
 

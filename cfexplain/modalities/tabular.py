@@ -138,6 +138,10 @@ class TabularAdapter(ModalityAdapter):
         """Return the frame numbered ``0..n-1``."""
         return rows.reset_index(drop=True)
 
+    def for_encoder(self, rows):
+        """Return the frame, or its array when ``fit`` was given an array."""
+        return rows if self.input_is_frame_ else rows.to_numpy()
+
     def to_user(self, X, rows):
         """Return a DataFrame for a DataFrame, an array for an array."""
         if isinstance(X, pd.DataFrame) or not isinstance(rows, pd.DataFrame):
