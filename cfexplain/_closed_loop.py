@@ -1,0 +1,298 @@
+"""The closed loop with the real model: the fit-time self-check and the repairs.
+
+:class:`ClosedLoopMixin` gives the explainers
+
+* ``_self_check``: at the end of ``fit``, the counterfactuals of held-out
+  rows are scored by the real model (``fit_report_``), with a
+  :class:`~cfexplain.LowValidityWarning` when too few reach their target;
+* ``_repair``: the rounds that give rejected counterfactuals another chance
+  (the generator on its own output; training-row paths, whose pool and
+  geometry are in :mod:`cfexplain._repair`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._predictor import CLASSIFICATION
+from ._random import draw_seed
+from ._repair import path_order
+from .exceptions import LowValidityWarning
+
+__all__ = ["LOW_VALIDITY", "REFERENCE_ROWS", "SELF_CHECK_ROWS", "ClosedLoopMixin"]
+
+#: Rows held out of training (at most) for the fit-time self-check.
+SELF_CHECK_ROWS = 2000
+#: Self-check validity under which ``fit`` warns.
+LOW_VALIDITY = 0.9
+#: Training rows kept as the pool of the training-row repair path.
+REFERENCE_ROWS = 5000
+
+
+class ClosedLoopMixin:
+    """Self-check and repairs of :class:`~cfexplain._base.BaseCounterfactualExplainer`.
+
+    Reads the fitted explainer's ``adapter_``, ``encoder_``, ``predictor_``,
+    ``net_``, ``reference_``, ``surrogate_``, ``max_rounds`` and
+    ``validation_fraction``, and the engine's ``_candidates``, ``_decode``
+    and ``_score``.
+    """
+
+    def _split_for_self_check(self, n_rows):
+        """Return the positions of the training rows and of the self-check's rows.
+
+        ``validation_fraction`` of the rows (at most :data:`SELF_CHECK_ROWS`)
+        are held out of training for the self-check, when at least two rows
+        remain to train on; otherwise the self-check uses up to
+        :data:`SELF_CHECK_ROWS` training rows.
+        """
+        order = np.random.RandomState(draw_seed(self.random_seed_ + 4)).permutation(
+            n_rows
+        )
+        n_held = min(int(round(self.validation_fraction * n_rows)), SELF_CHECK_ROWS)
+        if n_held >= 1 and n_rows - n_held >= 2:
+            return np.sort(order[n_held:]), np.sort(order[:n_held])
+        return np.arange(n_rows), np.sort(order[:SELF_CHECK_ROWS])
+
+    def _self_check(self, X_check, held_out):
+        """Measure, with the real model, what the fitted explainer delivers.
+
+        The counterfactuals of the self-check rows are made for the targets
+        the explainer was trained for: the opposite class (or, for
+        multi-class models, also a random other class per row), or for
+        regression another row's value and an interval around it. Reports
+        validity with and without the transform-time repairs, and the
+        surrogate's agreement with the real model on the rows and on their
+        counterfactuals. Warns with :class:`~cfexplain.LowValidityWarning`
+        when validity is below :data:`LOW_VALIDITY`.
+        """
+        rng = np.random.RandomState(draw_seed(self.random_seed_ + 5))
+        y_check = self.predictor_.predict(X_check)
+        targets = {}
+        if self.predictor_.task_ == CLASSIFICATION:
+            targets["opposite"] = "opposite"
+            if self.n_classes_ > 2:
+                shift = rng.randint(1, self.n_classes_, size=len(y_check))
+                other = (y_check.argmax(axis=1) + shift) % self.n_classes_
+                targets["other_class"] = np.asarray(self.classes_)[other]
+        else:
+            values = rng.permutation(np.asarray(y_check, dtype=float))
+            half = 0.25 * self.output_scale_
+            targets["value"] = values
+            targets["interval"] = np.column_stack([values - half, values + half])
+        report = {"n_rows": len(y_check), "held_out": held_out}
+        for name, target in targets.items():
+            for repaired, key in (
+                (False, f"generator_validity_{name}"),
+                (True, f"validity_{name}"),
+            ):
+                candidates = self._candidates(
+                    X_check, target, (None, None, None), 1, repair=repaired
+                )
+                valid = candidates.target.is_met(
+                    self._model_outputs(X_check, candidates)
+                )
+                report[key] = float(np.mean(valid))
+        if self.surrogate_ is not None:
+            Xt_check = self.encoder_.transform(X_check)
+            report["surrogate_agreement"] = self.surrogate_.fidelity(Xt_check, y_check)
+            cf = self.adapter_.to_user(X_check, candidates.counterfactuals)
+            report["surrogate_agreement_counterfactuals"] = self.surrogate_.fidelity(
+                self.encoder_.transform(cf), self._model_outputs(X_check, candidates)
+            )
+        for name, value in report.items():
+            if isinstance(value, float):
+                self.net_.history.record(f"fit_{name}", value)
+        worst = min(v for k, v in report.items() if k.startswith("validity_"))
+        if worst < LOW_VALIDITY:
+            warnings.warn(
+                f"{type(self).__name__}: only {worst:.0%} of the self-check's "
+                f"{len(y_check)} rows got a counterfactual the model accepts "
+                f"(fit_report_: {report}). Try more training (max_epochs), a "
+                "larger prediction_weight, more n_candidates where the "
+                "explainer has them, or more max_rounds of repairs",
+                LowValidityWarning,
+                stacklevel=3,
+            )
+        return report
+
+    def _repair(self, batch, counterfactuals, y_cf):
+        """Give the counterfactuals the real model rejects up to ``max_rounds`` repairs.
+
+        Round 1 applies the generator to its own output; round 2 follows a
+        training-row path (:mod:`cfexplain._repair`). Each round works on
+        the rows still rejected, as one batch. Rows accepted by a round
+        keep its answer; the others keep the generator's.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+            The rows being explained.
+        counterfactuals : object
+            One decoded counterfactual per row.
+        y_cf : numpy.ndarray
+            The real model's outputs on them.
+
+        Returns
+        -------
+        counterfactuals, y_cf
+            Repaired where a round succeeded.
+        """
+        adapter = self.adapter_
+        rounds = (self._repair_by_generator, self._repair_by_training_rows)
+        # Rows per chunk of a round: a training-row path holds (features x
+        # rows x encoded columns) candidates at once.
+        n_features = len(batch.frozen_features)
+        chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
+        for repair in rounds[: self.max_rounds]:
+            rejected = np.flatnonzero(~batch.target.is_met(y_cf))
+            if not len(rejected):
+                break
+            current = adapter.take_rows(counterfactuals, rejected)
+            parts = [
+                repair(
+                    batch,
+                    rejected[start : start + chunk],
+                    adapter.take_rows(
+                        current, np.arange(start, min(start + chunk, len(rejected)))
+                    ),
+                    y_cf[rejected[start : start + chunk]],
+                )
+                for start in range(0, len(rejected), chunk)
+            ]
+            found = np.concatenate([part[0] for part in parts])
+            rows = adapter.stack_rows([part[1] for part in parts])
+            y_rows = np.concatenate([part[2] for part in parts])
+            if not found.any():
+                continue
+            fixed = rejected[found]
+            keep = np.setdiff1d(np.arange(len(y_cf)), fixed)
+            stacked = adapter.stack_rows(
+                [
+                    adapter.take_rows(counterfactuals, keep),
+                    adapter.take_rows(rows, np.flatnonzero(found)),
+                ]
+            )
+            counterfactuals = adapter.take_rows(
+                stacked, np.argsort(np.concatenate([keep, fixed]), kind="stable")
+            )
+            y_cf = y_cf.copy()
+            y_cf[fixed] = y_rows[found]
+        return counterfactuals, y_cf
+
+    def _repair_by_generator(self, batch, rejected, current, y_current):
+        """Apply the generator to its own counterfactuals (one more step).
+
+        Returns
+        -------
+        found : numpy.ndarray of bool
+            Which rejected rows the round repaired.
+        counterfactuals : object
+            The round's counterfactual of each rejected row.
+        y_cf : numpy.ndarray
+            The model's outputs on them.
+        """
+        Xt_current = self.encoder_.transform(self.adapter_.for_encoder(current))
+        Xt_cf = self.net_.generate(
+            Xt_current,
+            self._condition(y_current),
+            batch.target_condition[rejected],
+            batch.frozen_columns[rejected],
+        )
+        decoded = self._decode(batch, rejected, Xt_cf)
+        y_cf, valid = self._score(batch, rejected, decoded)
+        return valid, decoded, y_cf
+
+    def _repair_by_training_rows(self, batch, rejected, current, y_current):
+        """Move each row towards its nearest target-class training row.
+
+        Feature by feature, largest difference first, the original takes the
+        reference row's value until the real model agrees (one batch of
+        every prefix of the path); then the copied features the model does
+        not need are given back (two batches: each one alone, then all of
+        them together, or the largest alone if together they fail).
+        Modalities without named features
+        (``adapter_.repairs_feature_by_feature`` false) skip this round.
+
+        Returns
+        -------
+        found, counterfactuals, y_cf
+            As for :meth:`_repair_by_generator`.
+        """
+        found = np.zeros(len(rejected), dtype=bool)
+        if not self.adapter_.repairs_feature_by_feature:
+            return found, current, y_current
+        reference = self.reference_
+        frozen = np.broadcast_to(
+            batch.frozen_features, (len(rejected), len(batch.frozen_features))
+        )
+        Xt = batch.Xt[rejected]
+        nearest = reference.nearest(Xt, batch.target.take(rejected), frozen)
+        has_path = nearest >= 0
+        if not has_path.any():
+            return found, current, y_current
+        rows = rejected[has_path]
+        x, goal = Xt[has_path], reference.Xt[nearest[has_path]]
+        distances = reference.feature_distances(x, goal)
+        order, n_movable = path_order(distances, frozen[has_path])
+        feature_of_column = self.adapter_.feature_of_column_
+        r, n_features = distances.shape
+        length = int(n_movable.max())
+        if length == 0:
+            return found, current, y_current
+        # rank[i, f]: the step at which row i copies feature f.
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(n_features)[None, :], axis=1)
+        movable = rank < n_movable[:, None]
+
+        def build(copied, of=slice(None)):
+            """Return rows ``of`` copying the flagged features, candidate-major."""
+            columns = copied[..., feature_of_column]
+            rows_built = np.where(columns, goal[of], x[of])
+            return rows_built.reshape(-1, x.shape[1]).astype(np.float32)
+
+        # Forward: prefix t copies the t + 1 most different features.
+        steps = np.arange(length)[:, None, None]
+        prefixes = (rank[None] <= steps) & movable[None]
+        row_of = np.tile(rows, length)
+        decoded = self._decode(batch, row_of, build(prefixes))
+        _, valid = self._score(batch, row_of, decoded)
+        valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
+        reached = valid.any(axis=0)
+        copied = prefixes[valid.argmax(axis=0), np.arange(r)] & reached[:, None]
+        # Backward, in two batches: try giving back each copied feature on
+        # its own; then give back all those the model did not need at once,
+        # or, if together they break validity, the largest of them.
+        owner, feature = np.nonzero(copied & reached[:, None])
+        if len(owner):
+            without = copied[owner].copy()
+            without[np.arange(len(owner)), feature] = False
+            decoded = self._decode(batch, rows[owner], build(without, owner))
+            _, spare = self._score(batch, rows[owner], decoded)
+            needless = np.zeros_like(copied)
+            needless[owner[spare], feature[spare]] = True
+            trimmed = copied & ~needless
+            idx = np.flatnonzero(needless.any(axis=1))
+            decoded = self._decode(batch, rows[idx], build(trimmed[idx], idx))
+            _, together = self._score(batch, rows[idx], decoded)
+            copied[idx[together]] = trimmed[idx[together]]
+            # Rows where giving all back at once fails: give back the largest.
+            alone = idx[~together]
+            largest = np.where(needless[alone], distances[alone], -1.0).argmax(axis=1)
+            copied[alone, largest] = False
+        final = np.flatnonzero(reached)
+        decoded = self._decode(batch, rows[final], build(copied[final], final))
+        y_final, valid_final = self._score(batch, rows[final], decoded)
+        positions = np.flatnonzero(has_path)[final]
+        found[positions] = valid_final
+        # Assemble one row per rejected row: the path's where it succeeded.
+        keep = np.setdiff1d(np.arange(len(rejected)), positions)
+        stacked = self.adapter_.stack_rows(
+            [self.adapter_.take_rows(current, keep), decoded]
+        )
+        order_back = np.argsort(np.concatenate([keep, positions]), kind="stable")
+        y_all = np.asarray(y_current).copy()
+        y_all[positions] = y_final
+        return found, self.adapter_.take_rows(stacked, order_back), y_all

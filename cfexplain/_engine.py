@@ -1,0 +1,247 @@
+"""The candidate engine: k counterfactuals of n rows as one batch, per round.
+
+:class:`CandidateEngineMixin` gives the explainers ``_candidates``, the one
+path of ``transform``, ``explain``, ``score`` and the self-check: check and
+encode the rows once (:meth:`~CandidateEngineMixin._batch`), generate every
+row's candidates in one call of the net, decode them in one call of the
+modality adapter and, when they must be ranked, score them in one call of
+the real model; then hand the rejected first answers to the closed loop
+(:class:`~cfexplain._closed_loop.ClosedLoopMixin`). The pure pieces (noise,
+batch layout, ranking) are in :mod:`cfexplain._candidates`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._candidates import (
+    CandidateBatch,
+    CandidateSet,
+    fixed_noise,
+    rank_candidates,
+    repeat_rows,
+)
+from ._random import torch_generator
+
+__all__ = ["CandidateEngineMixin"]
+
+
+class CandidateEngineMixin:
+    """The candidate engine of :class:`~cfexplain._base.BaseCounterfactualExplainer`.
+
+    Reads the fitted explainer's ``adapter_``, ``encoder_``, ``predictor_``,
+    ``net_``, ``random_seed_``, ``n_candidates`` and ``numeric_tolerance``.
+    """
+
+    def _candidates(self, X, target, constraints, k, *, repair=True):
+        """Return ``k`` counterfactuals per row of ``X``: transform's answer first.
+
+        The candidates of every row are generated as one batch (see
+        :mod:`cfexplain._candidates`). With ``n_candidates > 1`` they are
+        deterministic (:func:`~cfexplain._candidates.fixed_noise`) and
+        ranked as :func:`~cfexplain._candidates.rank_candidates` says
+        (valid first, then by :meth:`_candidate_costs`): ``explain`` decodes
+        and scores them all in one decode and one model call and returns
+        the best of the first ``n_candidates``, then the next best of
+        ``max(n_candidates, k)``; ``transform`` finds the same first answer
+        scoring as few as possible (:meth:`_cheapest_valid`). Otherwise the
+        first is the noise-free answer and the others are sampled through
+        the generator's noise, reproducibly from the fitted seed, all
+        decoded at once. Then, with ``repair`` and ``max_rounds > 0``, the
+        first answers the real model rejects get up to ``max_rounds``
+        repairs (:meth:`_repair`).
+
+        Parameters
+        ----------
+        X : object
+            What the user passed.
+        target : object or None
+            The user's target (``None``: the ``target`` parameter).
+        constraints : tuple
+            ``(immutable, bounds, monotonic)``, ``None`` for the
+            constructor's.
+        k : int
+            Counterfactuals per row.
+        repair : bool, default=True
+            Whether to repair rejected first answers.
+
+        Returns
+        -------
+        CandidateSet
+        """
+        batch = self._batch(X, target, constraints)
+        candidates = self._generated_candidates(batch, k)
+        if not repair or not self.max_rounds:
+            return candidates
+        y_cf = np.asarray(self._model_outputs(X, candidates))
+        n = len(batch.Xt)
+        first = self.adapter_.take_rows(candidates.counterfactuals, np.arange(n))
+        first, y_first = self._repair(batch, first, y_cf[:n])
+        counterfactuals = first
+        if k > 1:
+            rest = self.adapter_.take_rows(
+                candidates.counterfactuals, np.arange(n, k * n)
+            )
+            counterfactuals = self.adapter_.stack_rows([first, rest])
+        y_cf = np.concatenate([y_first, y_cf[n:]])
+        return CandidateSet(
+            batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
+        )
+
+    def _batch(self, X, target, constraints):
+        """Check ``X`` and gather what every round of the engine needs."""
+        check_is_fitted(self, "adapter_")
+        adapter = self.adapter_
+        X_checked = adapter.check_input(self, X, reset=False)
+        Xt = self.encoder_.transform(X_checked)
+        y_model = self.predictor_.predict(X_checked)
+        resolved = self._resolve(target, y_model)
+        defaults = (self.immutable, self.bounds, self.monotonic)
+        parsed = adapter.parse_constraints(
+            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
+        )
+        frozen = parsed.frozen_features()
+        return CandidateBatch(
+            X=X,
+            rows=adapter.as_rows(X_checked),
+            Xt=Xt,
+            y_model=y_model,
+            target=resolved,
+            condition=self._condition(y_model),
+            target_condition=self._target_condition(resolved),
+            frozen_features=frozen,
+            frozen_columns=self._frozen_columns(frozen, len(Xt)),
+            constraints=parsed,
+        )
+
+    def _generated_candidates(self, batch, k):
+        """Return the generator's candidates (see :meth:`_candidates`)."""
+        n = len(batch.Xt)
+        width = self.net_.module_.noise_width
+        n_candidates = getattr(self, "n_candidates", 1)
+        # Without noise, a module's candidates would all be the same.
+        ranked = n_candidates > 1 and width > 0
+        m = max(n_candidates, k) if ranked else k
+        inputs = (batch.Xt, batch.condition, batch.target_condition)
+
+        def generate(copies, noise=None, **kwargs):
+            # With noise, each row goes in once with its `copies` draws and the
+            # module makes its candidates (sharing work between them); a module
+            # without noise gets the rows repeated.
+            arrays = (*inputs, batch.frozen_columns)
+            if noise is None:
+                arrays = tuple(repeat_rows(a, copies) for a in arrays)
+            return self.net_.generate(*arrays, noise=noise, **kwargs)
+
+        if ranked:
+            Xt_cf = generate(m, noise=fixed_noise(width, n, m, self.random_seed_))
+        else:
+            parts = [generate(1)]
+            if k > 1:
+                generator = torch_generator(self.random_seed_)
+                noise = None
+                if width:
+                    noise = torch.randn((k - 1) * n, width, generator=generator)
+                    noise = noise.numpy()
+                parts.append(
+                    generate(k - 1, noise=noise, sample=True, generator=generator)
+                )
+            Xt_cf = np.concatenate(parts)
+
+        everything = np.arange(m * n)
+        if not ranked:
+            decoded = self._decode(batch, everything % n, Xt_cf)
+            return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, None)
+
+        Xt_m, condition_m, target_m = (repeat_rows(a, m) for a in inputs)
+        costs = self._candidate_costs(Xt_m, Xt_cf, condition_m, target_m)
+        costs = costs.reshape(m, n).T
+        if k == 1:
+            return self._cheapest_valid(batch, Xt_cf, costs)
+        decoded = self._decode(batch, everything % n, Xt_cf)
+        y_cf, valid = self._score(batch, everything % n, decoded)
+        chosen = rank_candidates(costs, valid.reshape(m, n).T, n_candidates)[:, :k]
+        positions = (chosen.T * n + np.arange(n)).reshape(-1)
+        return CandidateSet(
+            batch.rows,
+            batch.y_model,
+            batch.target,
+            self.adapter_.take_rows(decoded, positions),
+            y_cf[positions],
+        )
+
+    def _decode(self, batch, row_of, Xt):
+        """Decode encoded candidates in one batch, against their original rows.
+
+        ``row_of[i]`` is the original row of candidate ``i``; negligible
+        changes are reverted and the constraints applied against it.
+        """
+        adapter = self.adapter_
+        originals = adapter.take_rows(batch.rows, row_of)
+        decoded = adapter.decode(Xt, originals)
+        adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
+        return batch.constraints.apply(originals, decoded)
+
+    def _score(self, batch, row_of, decoded):
+        """Return the real model's outputs on decoded candidates and their validity."""
+        y_cf = np.asarray(
+            self.predictor_.predict(self.adapter_.to_user(batch.X, decoded))
+        )
+        return y_cf, batch.target.take(row_of).is_met(y_cf)
+
+    def _cheapest_valid(self, batch, Xt_cf, costs):
+        """Return each row's cheapest valid candidate, scoring as few as possible.
+
+        The answer is the one :func:`~cfexplain._candidates.rank_candidates`
+        puts first (valid before invalid, then by cost), found in rounds of
+        one decode and one model call each: round 1 scores every row's
+        cheapest candidate, and each later round the next 2, 4, 8, ...
+        candidates (in cost order) of the rows still without a valid one. A
+        row with no valid candidate keeps its cheapest.
+        """
+        n, m = costs.shape
+        order = np.argsort(costs, axis=1, kind="stable")
+        chosen = order[:, 0].copy()
+        y_cf = None
+        pending = np.arange(n)
+        start, width = 0, 1
+        while len(pending) and start < m:
+            stop = min(start + width, m)
+            # Candidate-major over the pending rows: [candidate, row].
+            tried = order[pending, start:stop].T
+            row_of = np.broadcast_to(pending, tried.shape).reshape(-1)
+            decoded = self._decode(
+                batch, row_of, Xt_cf[(tried * n + pending).reshape(-1)]
+            )
+            y_round, valid = self._score(batch, row_of, decoded)
+            if y_cf is None:
+                y_cf = y_round.copy()  # round 1 holds every row
+            valid = valid.reshape(tried.shape)
+            found = valid.any(axis=0)
+            # Per row that found one: the first valid of its tried candidates.
+            first, columns = valid.argmax(axis=0)[found], np.flatnonzero(found)
+            y_round = y_round.reshape(*tried.shape, *y_round.shape[1:])
+            chosen[pending[found]] = tried[first, columns]
+            y_cf[pending[found]] = y_round[first, columns]
+            pending = pending[~found]
+            start, width = stop, 2 * width
+        decoded = self._decode(batch, np.arange(n), Xt_cf[chosen * n + np.arange(n)])
+        return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, y_cf)
+
+    def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
+        """Rank candidate counterfactuals: lower is better, one cost per row.
+
+        The default is the L1 distance on the encoding; a backend may rank
+        by its own criterion (paper 2's metric for the CVAE).
+        """
+        return np.abs(Xt_cf - Xt).sum(axis=1).astype(np.float64)
+
+    def _model_outputs(self, X, candidates):
+        """Return the model's outputs on the candidates (computed once)."""
+        if candidates.y_counterfactual is not None:
+            return candidates.y_counterfactual
+        return self.predictor_.predict(
+            self.adapter_.to_user(X, candidates.counterfactuals)
+        )
