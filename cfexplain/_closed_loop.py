@@ -229,7 +229,9 @@ class ClosedLoopMixin:
             batch.frozen_features, (len(rejected), len(batch.frozen_features))
         )
         Xt = batch.Xt[rejected]
-        nearest = reference.nearest(Xt, batch.target.take(rejected), frozen)
+        nearest = reference.nearest(
+            Xt, batch.target.take(rejected), batch.frozen_features
+        )
         has_path = nearest >= 0
         if not has_path.any():
             return found, current, y_current

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ._predictor import CLASSIFICATION
 
@@ -119,8 +120,14 @@ class ReferenceRows:
         np.add.at(distances.T, self.feature_of_column, np.abs(Xt - reference).T)
         return distances
 
-    def nearest(self, Xt, resolved, frozen, block=16):
+    def nearest(self, Xt, resolved, frozen, block=1024):
         """Return the nearest reference row reaching each row's target.
+
+        The distance is L1 on the encoding, frozen features weighing
+        :data:`FROZEN_DISTANCE_WEIGHT` times more (the weights are the same
+        for every row of a call, so they scale the columns). For a
+        classifier each target class is searched among the reference rows
+        of that class only.
 
         Parameters
         ----------
@@ -128,11 +135,10 @@ class ReferenceRows:
             Encoded originals.
         resolved : ResolvedTarget
             Their targets.
-        frozen : numpy.ndarray of shape (r, n_features)
-            1 where a feature is immutable for the row; such features weigh
-            :data:`FROZEN_DISTANCE_WEIGHT` times more.
-        block : int, default=16
-            Rows compared with the whole pool at once (bounds memory).
+        frozen : numpy.ndarray of shape (n_features,)
+            1 where a feature is immutable.
+        block : int, default=1024
+            Rows compared with the pool at once (bounds memory).
 
         Returns
         -------
@@ -140,21 +146,32 @@ class ReferenceRows:
             Index into the pool, or -1 where no reference row reaches the
             target.
         """
+        weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * np.asarray(frozen)
+        scale = torch.as_tensor(weights[self.feature_of_column], dtype=torch.float32)
+        rows = torch.as_tensor(np.asarray(Xt, dtype=np.float32)) * scale
+        pool = torch.as_tensor(self.Xt) * scale
         chosen = np.full(len(Xt), -1, dtype=np.int64)
-        for start in range(0, len(Xt), block):
-            rows = slice(start, start + block)
-            weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * frozen[rows]
-            column_weights = weights[:, self.feature_of_column]  # (b, n_encoded)
-            distance = np.einsum(
-                "bmc,bc->bm",
-                np.abs(Xt[rows, None, :] - self.Xt[None, :, :]),
-                column_weights,
-            )
-            allowed = self.reaches(resolved.take(np.arange(len(Xt))[rows]))
-            distance[~allowed] = np.inf
-            best = distance.argmin(axis=1)
-            found = np.isfinite(distance[np.arange(len(best)), best])
-            chosen[rows] = np.where(found, best, -1)
+        if self.task == CLASSIFICATION:
+            labels = self.y_model.argmax(axis=1)
+            wanted = resolved.labels
+            groups = [
+                (np.flatnonzero(wanted == k), np.flatnonzero(labels == k), None)
+                for k in np.unique(wanted)
+            ]
+        else:
+            groups = [(np.arange(len(Xt)), np.arange(len(self.Xt)), resolved)]
+        for members, candidates, per_row in groups:
+            if not len(candidates):
+                continue
+            for start in range(0, len(members), block):
+                part = members[start : start + block]
+                distance = torch.cdist(rows[part], pool[candidates], p=1).numpy()
+                if per_row is not None:
+                    allowed = self.reaches(per_row.take(part))[:, candidates]
+                    distance[~allowed] = np.inf
+                best = distance.argmin(axis=1)
+                found = np.isfinite(distance[np.arange(len(part)), best])
+                chosen[part] = np.where(found, candidates[best], -1)
         return chosen
 
 
