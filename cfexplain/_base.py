@@ -374,14 +374,21 @@ class BaseCounterfactualExplainer(
         16 steps an epoch on small ones, fewer below 512 rows);
         ``max_epochs="auto"`` trains
         about ``_reference_steps`` optimiser steps (what 30 epochs were on
-        Adult), at least one epoch and at most 1,000.
+        Adult), at least one epoch and at most 1,000. A modality whose
+        adapter sets ``auto_epochs`` (images) trains that many epochs of the
+        paper's batch instead.
         """
         batch = self.batch_size
+        auto_epochs = self.adapter_.auto_epochs
         if batch == "auto":
             batch = min(self._reference_batch_size, max(32, n_rows // 16))
+            if auto_epochs is not None:
+                batch = self._reference_batch_size
         self.batch_size_ = int(min(batch, n_rows))
         epochs = self.max_epochs
-        if epochs == "auto":
+        if epochs == "auto" and auto_epochs is not None:
+            epochs = auto_epochs
+        elif epochs == "auto":
             steps_per_epoch = max(1, n_rows // self.batch_size_)
             epochs = np.clip(np.ceil(self._reference_steps / steps_per_epoch), 1, 1000)
         self.max_epochs_ = int(epochs)

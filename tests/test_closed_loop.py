@@ -20,6 +20,7 @@ from cfexplain import (
     LowValidityWarning,
     UnreachedTargetWarning,
 )
+from cfexplain.modalities import ADAPTERS
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +45,26 @@ def forest(mixed_frame):
 )
 def test_auto_budget_scales_with_the_data(n_rows, batch, epochs):
     gan = CounterfactualGAN()
+    gan.adapter_ = ADAPTERS["tabular"]()
     assert gan._training_budget(n_rows) == (batch, epochs)
     assert (gan.batch_size_, gan.max_epochs_) == (batch, epochs)
 
 
 def test_explicit_budget_is_kept():
     gan = CounterfactualGAN(batch_size=64, max_epochs=7)
+    gan.adapter_ = ADAPTERS["tabular"]()
     assert gan._training_budget(1000) == (64, 7)
     assert gan._training_budget(40) == (40, 7)  # a batch never exceeds the data
     ae = CounterfactualAE()
+    ae.adapter_ = ADAPTERS["tabular"]()
     assert ae._training_budget(26048) == (256, 30)
+
+
+def test_images_train_a_fixed_number_of_epochs():
+    # Convolutional steps are costly: 30 epochs of the paper's batch.
+    ae = CounterfactualAE()
+    ae.adapter_ = ADAPTERS["image"]()
+    assert ae._training_budget(3600) == (256, 30)
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,11 @@ class ModalityAdapter:
     #: constraints are only applied to the decoded output.
     learns_frozen_masks = False
 
+    #: ``max_epochs="auto"`` for this modality: ``None`` trains a fixed number
+    #: of optimiser steps (cheap steps: tables); a number trains that many
+    #: epochs of the paper's batch (costly steps: convolutional networks).
+    auto_epochs = None
+
     #: Whether a counterfactual can be repaired by copying a training row's
     #: values feature by feature (named features of a table; not pixels).
     repairs_feature_by_feature = False
