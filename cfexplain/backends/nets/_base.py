@@ -235,11 +235,12 @@ class CounterfactualNet(NeuralNet):
             Conditioning vectors.
         mask : numpy.ndarray of shape (n, n_encoded)
             1 where an encoded column is frozen.
-        noise : numpy.ndarray of shape (k * n, module_.noise_width), optional
-            The module's noise; ``None`` is zeros: the deterministic answer
-            ``transform`` uses. With ``k > 1`` noise rows per original
-            (candidate-major: row ``i`` of candidate ``j`` at ``j * n + i``)
-            the answer has ``k * n`` rows, made by the module's
+        noise : numpy.ndarray of shape (k * n, noise_width), optional
+            The module's noise (``module_.noise_width`` wide); ``None`` is
+            zeros: the deterministic answer ``transform`` uses. With ``k > 1``
+            noise rows per original (candidate-major: row ``i`` of candidate
+            ``j`` at ``j * n + i``) the answer has ``k * n`` rows, made by the
+            module's
             :meth:`~cfexplain.backends.modules.CounterfactualModule.candidates`,
             which can share work between a row's candidates.
         sample : bool, default=False
