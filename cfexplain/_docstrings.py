@@ -105,8 +105,10 @@ fit_report_ : dict
     counterfactuals of the held-out rows for each kind of target trained for
     (``validity_opposite``, ``validity_other_class``; for regression
     ``validity_value``, ``validity_interval``), the same without the
-    transform-time repairs (``generator_validity_*``), and for a surrogate
-    its agreement with the model on the rows and on their counterfactuals.
+    transform-time repairs (``generator_validity_*``), and, when the
+    explainer trained a surrogate of the model (not the CVAE on tables, which
+    trains without the model's gradients), the surrogate's agreement with
+    the model on the rows and on their counterfactuals.
     Also recorded in ``net_.history[-1]`` as ``fit_*``.
 reference_ : ReferenceRows or None
     Up to 5,000 encoded training rows and the model's outputs on them, the

@@ -109,9 +109,11 @@ class Explanation:
             self.predicted(self.y_original), k, axis=0
         )
         target = np.asarray(self.target)
-        if target.ndim == 2:
-            target = [tuple(pair) for pair in target]
-        frame["target"] = np.repeat(np.asarray(target, dtype=object), k, axis=0)
+        labels = np.empty(len(target), dtype=object)
+        # Regression targets are (low, high) intervals: one tuple per row (a
+        # plain object array of tuples would become two-dimensional).
+        labels[:] = [tuple(pair) for pair in target] if target.ndim == 2 else target
+        frame["target"] = np.repeat(labels, k)
         frame["valid"] = self.valid.reshape(-1)
         frame["changes"] = ["; ".join(c) for row in self.changes for c in row]
         return frame

@@ -270,3 +270,9 @@ def test_ae_regression_interval(mixed_frame):
     cf = CounterfactualAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_value)
     X_cf = cf.transform(mixed_frame.iloc[:10], target=(100.0, 120.0))
     assert X_cf.shape == (10, 4)
+    # The explanation's table holds one (low, high) interval per row.
+    for target in ((100.0, 120.0), 110.0):
+        exp = cf.explain(mixed_frame.iloc[:3], target=target, n_counterfactuals=2)
+        targets = exp.to_frame()["target"]
+        assert len(targets) == 6 and all(len(t) == 2 for t in targets)
+    assert targets.iloc[0][0] < 110.0 < targets.iloc[0][1]
