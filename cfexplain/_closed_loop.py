@@ -168,15 +168,8 @@ class ClosedLoopMixin:
             if not found.any():
                 continue
             fixed = rejected[found]
-            keep = np.setdiff1d(np.arange(len(y_cf)), fixed)
-            stacked = adapter.stack_rows(
-                [
-                    adapter.take_rows(counterfactuals, keep),
-                    adapter.take_rows(rows, np.flatnonzero(found)),
-                ]
-            )
-            counterfactuals = adapter.take_rows(
-                stacked, np.argsort(np.concatenate([keep, fixed]), kind="stable")
+            counterfactuals = adapter.replace_rows(
+                counterfactuals, fixed, adapter.take_rows(rows, np.flatnonzero(found))
             )
             y_cf = y_cf.copy()
             y_cf[fixed] = y_rows[found]
@@ -289,12 +282,7 @@ class ClosedLoopMixin:
         y_final, valid_final = self._score(batch, rows[final], decoded)
         positions = np.flatnonzero(has_path)[final]
         found[positions] = valid_final
-        # Assemble one row per rejected row: the path's where it succeeded.
-        keep = np.setdiff1d(np.arange(len(rejected)), positions)
-        stacked = self.adapter_.stack_rows(
-            [self.adapter_.take_rows(current, keep), decoded]
-        )
-        order_back = np.argsort(np.concatenate([keep, positions]), kind="stable")
+        # One row per rejected row: the path's where it ran.
         y_all = np.asarray(y_current).copy()
         y_all[positions] = y_final
-        return found, self.adapter_.take_rows(stacked, order_back), y_all
+        return found, self.adapter_.replace_rows(current, positions, decoded), y_all

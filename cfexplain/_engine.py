@@ -203,8 +203,7 @@ class CandidateEngineMixin:
         """
         n, m = costs.shape
         order = np.argsort(costs, axis=1, kind="stable")
-        chosen = order[:, 0].copy()
-        y_cf = None
+        answers = y_cf = None
         pending = np.arange(n)
         start, width = 0, 1
         while len(pending) and start < m:
@@ -216,19 +215,22 @@ class CandidateEngineMixin:
                 batch, row_of, Xt_cf[(tried * n + pending).reshape(-1)]
             )
             y_round, valid = self._score(batch, row_of, decoded)
-            if y_cf is None:
-                y_cf = y_round.copy()  # round 1 holds every row
+            if answers is None:
+                # Round 1 holds every row's cheapest candidate: the answer of
+                # rows that find no valid one.
+                answers, y_cf = decoded, y_round.copy()
             valid = valid.reshape(tried.shape)
             found = valid.any(axis=0)
             # Per row that found one: the first valid of its tried candidates.
             first, columns = valid.argmax(axis=0)[found], np.flatnonzero(found)
-            y_round = y_round.reshape(*tried.shape, *y_round.shape[1:])
-            chosen[pending[found]] = tried[first, columns]
-            y_cf[pending[found]] = y_round[first, columns]
+            picked = first * len(pending) + columns
+            answers = self.adapter_.replace_rows(
+                answers, pending[found], self.adapter_.take_rows(decoded, picked)
+            )
+            y_cf[pending[found]] = y_round[picked]
             pending = pending[~found]
             start, width = stop, 2 * width
-        decoded = self._decode(batch, np.arange(n), Xt_cf[chosen * n + np.arange(n)])
-        return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, y_cf)
+        return CandidateSet(batch.rows, batch.y_model, batch.target, answers, y_cf)
 
     def _candidate_costs(self, Xt, Xt_cf, condition, target_condition):
         """Rank candidate counterfactuals: lower is better, one cost per row.

@@ -210,6 +210,30 @@ class ModalityAdapter:
         """Return rows numbered ``0..n-1`` (arrays are returned as they are)."""
         return rows
 
+    def replace_rows(self, rows, positions, replacement):
+        """Return ``rows`` with the rows at ``positions`` taken from ``replacement``.
+
+        Parameters
+        ----------
+        rows : object
+            Rows in the adapter's format.
+        positions : numpy.ndarray of int
+            Distinct positions in ``rows``.
+        replacement : object
+            One row per position, in the same order.
+
+        Returns
+        -------
+        object
+            A new batch; row labels (a frame's index) travel with the rows.
+        """
+        if not len(positions):
+            return rows
+        keep = np.setdiff1d(np.arange(len(rows)), positions)
+        stacked = self.stack_rows([self.take_rows(rows, keep), replacement])
+        back = np.argsort(np.concatenate([keep, positions]), kind="stable")
+        return self.take_rows(stacked, back)
+
     def for_encoder(self, rows):
         """Return rows in the format the encoder was fitted on.
 
