@@ -253,6 +253,8 @@ class BaseCounterfactualExplainer(
             encoder = adapter.make_encoder(draw_seed(self.random_seed_))
             self.encoder_ = encoder.fit(X_checked)
         self.adapter_ = adapter.fit(X_checked, self.encoder_)
+        if adapter.feature_dtypes_ is not None:
+            self.feature_dtypes_in_ = adapter.feature_dtypes_
         Xt = self.encoder_.transform(X_checked)
         self.predictor_ = as_predictor(model, task=self.task).check(X_checked)
         y_model = self.predictor_.predict(X_checked)

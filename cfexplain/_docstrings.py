@@ -129,7 +129,10 @@ device_ : str
 n_features_in_ : int
     Number of features (or values per image) seen in fit.
 feature_names_in_ : numpy.ndarray
-    Their names, when ``X`` was a DataFrame.""",
+    Their names, when ``X`` was a DataFrame with string column names.
+feature_dtypes_in_ : pandas.Series
+    The dtype of each column, as ``X.dtypes``, when ``X`` was a DataFrame:
+    what a CSV reader needs to rebuild rows like the training rows.""",
     "example": """
 >>> import numpy as np
 >>> from sklearn.linear_model import LogisticRegression

@@ -35,9 +35,14 @@ class ModalityAdapter:
         The fitted encoder (after :meth:`fit`).
     feature_of_column_ : numpy.ndarray of int, shape (n_encoded,)
         Original feature of each encoded column (after :meth:`fit`).
+    feature_dtypes_ : pandas.Series or None
+        Dtype of each named input column, as ``X.dtypes`` of the frame given
+        to :meth:`fit`; ``None`` for other input.
     """
 
     name = "abstract"
+
+    feature_dtypes_ = None
 
     #: Whether generators read a mask of frozen features (trained on random
     #: masks, so ``immutable`` works without retraining); otherwise

@@ -99,6 +99,8 @@ class TabularAdapter(ModalityAdapter):
         self.encoder_ = encoder
         self.feature_names_ = list(encoder.layout_.features)
         rows = self.as_rows(X_checked)
+        if self.input_is_frame_:
+            self.feature_dtypes_ = X_checked.dtypes.copy()
         self.numeric_std_ = {
             name: float(np.nan_to_num(rows[name].astype(float).std()))
             for name in encoder.numerical_features_
