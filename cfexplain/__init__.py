@@ -12,10 +12,12 @@ from ._gan import CounterfactualGAN
 from .exceptions import (
     CfexplainError,
     CfexplainWarning,
+    ConstraintError,
     InvalidDataError,
     LowValidityWarning,
     PredictorError,
     TargetError,
+    TaskGuessWarning,
     TrainingError,
     UnreachedTargetWarning,
 )
@@ -26,6 +28,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CfexplainError",
     "CfexplainWarning",
+    "ConstraintError",
     "CounterfactualAE",
     "CounterfactualCVAE",
     "CounterfactualGAN",
@@ -34,6 +37,7 @@ __all__ = [
     "LowValidityWarning",
     "PredictorError",
     "TargetError",
+    "TaskGuessWarning",
     "TrainingError",
     "UnreachedTargetWarning",
     "__version__",

@@ -298,8 +298,12 @@ class BaseCounterfactualExplainer(
             )
         with torch_seeded(self.random_seed_):
             self._fit_backend(Xt[train], y_model[train], labels)
+        # Rows the constructor's constraints leave no counterfactual cannot
+        # be explained; transform would raise a ConstraintError for them.
+        X_check = _take(X_checked, check)
+        feasible = self.constraints_.feasible(adapter.as_rows(X_check))
         self.fit_report_ = self._self_check(
-            _take(X_checked, check), held_out=len(train) < len(Xt)
+            _take(X_check, np.flatnonzero(feasible)), held_out=len(train) < len(Xt)
         )
         return self
 

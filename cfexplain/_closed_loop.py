@@ -68,6 +68,9 @@ class ClosedLoopMixin:
         counterfactuals. Warns with :class:`~cfexplain.LowValidityWarning`
         when validity is below :data:`LOW_VALIDITY`.
         """
+        if not len(X_check):
+            # No row the constraints allow to explain: nothing to measure.
+            return {"n_rows": 0, "held_out": held_out}
         rng = np.random.RandomState(draw_seed(self.random_seed_ + 5))
         y_check = self.predictor_.predict(X_check)
         targets = {}

@@ -9,12 +9,18 @@ corrected column by column:
 2. a monotone feature may only move in its direction: ``"increasing"``
    keeps ``x_cf >= x``, ``"decreasing"`` keeps ``x_cf <= x``;
 3. a bounded feature is clipped into ``[low, high]`` (for integer columns,
-   ``[ceil(low), floor(high)]``) unless rule 2 forbids it, i.e. when the
-   original value already lies beyond the bound in the forbidden direction;
-   then the original value is kept.
+   ``[ceil(low), floor(high)]``).
 
-Rules are applied in that order, so an immutable feature always keeps its
-value, whatever its bounds.
+**Conflicts.** Before anything is generated, the rows are checked against
+the constraints (:meth:`Constraints.check_feasible`); constraints that no
+counterfactual of a row can satisfy together raise a
+:class:`~cfexplain.ConstraintError` naming the feature, the rows and the
+constraints, so that every counterfactual returned satisfies every
+constraint. The conflicts are: an immutable feature whose original value
+lies outside its bounds; a monotone feature whose original value lies
+beyond the bound it must move towards (``"increasing"`` and above ``high``,
+``"decreasing"`` and below ``low``); and bounds of an integer feature that
+hold no integer.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from .exceptions import ConstraintError
 
 __all__ = [
     "Constraints",
@@ -73,9 +81,114 @@ class Constraints:
         """Correct decoded counterfactuals in place; see :func:`apply_constraints`."""
         return apply_constraints(X, X_cf, self)
 
+    def check_feasible(self, X):
+        """Raise if some rows of ``X`` have no counterfactual within the constraints.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Original rows, with the fitted features as columns.
+
+        Raises
+        ------
+        ConstraintError
+            Naming the feature, the rows (by position) and the constraints
+            that conflict; see the module's docstring for the conflicts.
+        """
+        for name, conflict, values, why, fix in self._conflicts(X):
+            _raise_for_rows(conflict, values, name, why, fix)
+
+    def feasible(self, X):
+        """Return which rows of ``X`` have counterfactuals within the constraints.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Original rows, with the fitted features as columns.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n_rows,)
+        """
+        ok = np.ones(len(X), dtype=bool)
+        for _, conflict, *_ in self._conflicts(X):
+            ok &= ~conflict
+        return ok
+
+    def _conflicts(self, X):
+        """Yield ``(feature, rows in conflict, values, why, fix)`` per constraint pair."""
+        for name, (low, high) in self.bounds.items():
+            column = X[name]
+            values = column.to_numpy(dtype=float)
+            if pd.api.types.is_integer_dtype(column.dtype):
+                low, high = math.ceil(low), math.floor(high)
+                if low > high:
+                    raise ConstraintError(
+                        f"bounds {self.bounds[name]} of the integer feature "
+                        f"{name!r} hold no integer; widen them"
+                    )
+            shown = f"bounds ({_show(low)}, {_show(high)})"
+            if name in self.immutable:
+                yield (
+                    name,
+                    (values < low) | (values > high),
+                    values,
+                    "it is immutable, so it keeps its original value, which "
+                    f"lies outside its {shown}",
+                    "Drop the bounds or immutable for this feature, or leave "
+                    "these rows out",
+                )
+            direction = self.monotonic.get(name)
+            if direction == 1:
+                yield (
+                    name,
+                    values > high,
+                    values,
+                    "monotonic='increasing' forbids going below the original "
+                    f"value, which lies above its {shown}",
+                    "Relax the bounds or the direction, or leave these rows out",
+                )
+            elif direction == -1:
+                yield (
+                    name,
+                    values < low,
+                    values,
+                    "monotonic='decreasing' forbids going above the original "
+                    f"value, which lies below its {shown}",
+                    "Relax the bounds or the direction, or leave these rows out",
+                )
+
+
+def _show(bound):
+    return f"{bound:g}" if math.isfinite(bound) else "None"
+
+
+def _raise_for_rows(conflict, values, name, why, fix):
+    """Raise a :class:`ConstraintError` for the rows flagged in ``conflict``."""
+    rows = np.flatnonzero(conflict)
+    if not len(rows):
+        return
+    listed = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    originals = ", ".join(f"{values[r]:g}" for r in rows[:5])
+    raise ConstraintError(
+        f"no counterfactual can satisfy the constraints on {name!r} for "
+        f"{len(rows)} of {len(values)} rows (positions {listed}; original "
+        f"values {originals}): {why}. {fix}"
+    )
+
+
+def _same_name(key, name):
+    try:
+        return bool(key == name) and type(key) is not bool
+    except (TypeError, ValueError):
+        return False
+
 
 def _resolve_name(key, feature_names, what):
     names = list(feature_names)
+    if any(_same_name(key, name) for name in names):
+        # A column label first: integer labels are names, not positions.
+        return key
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not 0 <= key < len(names):
             raise ValueError(
@@ -83,11 +196,7 @@ def _resolve_name(key, feature_names, what):
                 f"{len(names)} features"
             )
         return names[key]
-    if key not in names:
-        raise ValueError(
-            f"{what} names unknown feature {key!r}; the features are {names}"
-        )
-    return key
+    raise ValueError(f"{what} names unknown feature {key!r}; the features are {names}")
 
 
 def parse_constraints(
@@ -176,10 +285,9 @@ def _apply_numeric(original, counterfactual, name, constraints, is_integer):
         low, high = constraints.bounds[name]
         if is_integer:
             low, high = math.ceil(low), math.floor(high)
-        # Rule 3: a monotone feature never moves against its direction,
-        # so its bound on that side is relaxed to the original value.
-        low = np.minimum(low, x) if direction == -1 else np.full_like(x, low)
-        high = np.maximum(high, x) if direction == 1 else np.full_like(x, high)
+        # The rows passed Constraints.check_feasible, so an increasing
+        # feature starts at most at `high` and a decreasing one at least at
+        # `low`: clipping keeps the direction.
         x_cf = np.clip(x_cf, low, high)
     return x_cf
 
@@ -203,7 +311,8 @@ def apply_constraints(X, X_cf, constraints: Constraints):
         ``X_cf``, corrected.
     """
     for name in constraints.immutable:
-        X_cf[name] = X[name].to_numpy()
+        # By position, in the original's own dtype.
+        X_cf[name] = X[name].set_axis(X_cf.index)
     numeric = (set(constraints.bounds) | set(constraints.monotonic)) - set(
         constraints.immutable
     )
@@ -263,6 +372,13 @@ class ImageConstraints:
         if self.mask is not None:
             np.copyto(X_cf, X, where=np.broadcast_to(self.mask, X_cf.shape))
         return X_cf
+
+    def check_feasible(self, X):
+        """Do nothing: a mask of values to keep never conflicts with itself."""
+
+    def feasible(self, X):
+        """Return ``True`` for every image (see :meth:`check_feasible`)."""
+        return np.ones(len(X), dtype=bool)
 
 
 def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):

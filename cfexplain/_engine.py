@@ -102,6 +102,7 @@ class CandidateEngineMixin:
         parsed = adapter.parse_constraints(
             *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
         )
+        parsed.check_feasible(adapter.as_rows(X_checked))
         frozen = parsed.frozen_features()
         return CandidateBatch(
             X=X,

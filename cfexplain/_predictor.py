@@ -20,12 +20,13 @@ lives in :mod:`cfexplain._surrogate`.
 from __future__ import annotations
 
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .exceptions import PredictorError
+from .exceptions import PredictorError, TaskGuessWarning
 
 __all__ = ["Predictor", "as_predictor"]
 
@@ -238,6 +239,17 @@ class Predictor:
         if self.task == "auto":
             is_proba_shaped = out.ndim == 2 and out.shape[1] >= 2
             self.task_ = CLASSIFICATION if is_proba_shaped else REGRESSION
+            if not is_proba_shaped and _look_like_labels(out):
+                warnings.warn(
+                    f"{_describe(self.predict_fn)} returned one whole number "
+                    f"per row ({_some_values(out)}), taken as a regression "
+                    "model's values. If they are class labels, pass the fitted "
+                    "classifier itself or a function returning probabilities "
+                    "of shape (n, n_classes); pass task='regression' to say "
+                    "it is a regression model",
+                    TaskGuessWarning,
+                    stacklevel=4,
+                )
         else:
             self.task_ = self.task
         if self.task_ == CLASSIFICATION:
@@ -316,6 +328,17 @@ class Predictor:
                 "(e.g. clf.predict_proba) or a function defined at module level"
             )
         return self.__dict__.copy()
+
+
+def _look_like_labels(out):
+    """Whether 1-D outputs are whole numbers, as class labels would be."""
+    values = out.reshape(-1)
+    return out.size > 0 and bool(np.all(values == np.round(values)))
+
+
+def _some_values(out):
+    shown = np.unique(out.reshape(-1))[:4]
+    return ", ".join(f"{v:g}" for v in shown) + (", ..." if out.size > 4 else "")
 
 
 def _estimator_classes(obj):
@@ -423,6 +446,22 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
     if callable(model):
         owner = getattr(model, "__self__", None)
         classes = _estimator_classes(owner) if owner is not None else None
+        if (
+            task != REGRESSION
+            and classes is not None
+            and getattr(model, "__name__", None) == "predict"
+        ):
+            # A classifier's predict (pipe.predict) returns labels: read them
+            # as one-hot probabilities over its classes_, as for a
+            # classifier without predict_proba.
+            return Predictor(
+                owner,
+                _OneHotPredict(owner, classes),
+                kind="estimator",
+                task=CLASSIFICATION,
+                classes=classes,
+                batch_size=batch_size,
+            )
         return Predictor(
             model,
             model,

@@ -10,9 +10,11 @@ reach their target) are reported with a :class:`CfexplainWarning`, never hidden.
 __all__ = [
     "CfexplainError",
     "CfexplainWarning",
+    "ConstraintError",
     "InvalidDataError",
     "LowValidityWarning",
     "PredictorError",
+    "TaskGuessWarning",
     "TargetError",
     "TrainingError",
     "UnreachedTargetWarning",
@@ -42,6 +44,17 @@ class PredictorError(CfexplainError, ValueError):
     """
 
 
+class ConstraintError(CfexplainError, ValueError):
+    """Constraints that no counterfactual of some rows can satisfy together.
+
+    For instance a row aged 75 with ``bounds={"age": (18, 70)}`` and
+    ``monotonic={"age": "increasing"}``, or an immutable feature whose
+    original value lies outside its bounds. The message names the feature,
+    the rows and the constraints. Constraints that hold for every row are
+    applied by construction and never raise.
+    """
+
+
 class TargetError(CfexplainError, ValueError):
     """A counterfactual target that cannot be reached or parsed.
 
@@ -56,6 +69,15 @@ class TrainingError(CfexplainError, RuntimeError):
 
 class CfexplainWarning(UserWarning):
     """Base class of the warnings cfexplain issues on purpose."""
+
+
+class TaskGuessWarning(CfexplainWarning):
+    """The task of the model under explanation was guessed from its outputs.
+
+    Issued by ``fit`` with ``task="auto"`` when a model returns one whole
+    number per row: taken as regression values, though they may be class
+    labels. Pass ``task`` explicitly, or the classifier itself, to say which.
+    """
 
 
 class LowValidityWarning(CfexplainWarning):

@@ -9,6 +9,7 @@ from sklearn.utils.validation import validate_data
 from .._constraints import parse_constraints
 from ..exceptions import InvalidDataError
 from ..preprocessing import TabularEncoder
+from ..preprocessing._tabular_encoder import cast_columns
 from ._base import ModalityAdapter
 
 __all__ = ["TabularAdapter"]
@@ -41,7 +42,10 @@ class TabularAdapter(ModalityAdapter):
     ----------
     encoder_ : TabularEncoder
     feature_names_ : list
-        Feature names as the encoder knows them.
+        Feature names: the user's column labels (any hashable), or
+        ``x0, x1, ...`` for arrays.
+    numerical_features_ : list
+        Those of them that are numerical.
     numeric_std_ : dict
         Training standard deviation of each numerical feature.
     feature_of_column_ : numpy.ndarray of int
@@ -60,14 +64,37 @@ class TabularAdapter(ModalityAdapter):
         See :meth:`ModalityAdapter.check_input`.
         """
         if isinstance(X, pd.DataFrame):
+            if isinstance(X.columns, pd.MultiIndex):
+                raise InvalidDataError(
+                    "X has MultiIndex columns; flatten them to one name per "
+                    "column first, e.g. X.columns = ['_'.join(map(str, c)) for c "
+                    "in X.columns], and give the model the same names"
+                )
             try:
                 validate_data(estimator, X, reset=reset, skip_check_array=True)
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:
+                # scikit-learn's rule for column names (all strings, or none
+                # kept) and its messages, e.g. for names of mixed types.
                 raise InvalidDataError(str(exc)) from exc
             if len(X) == 0:
                 raise InvalidDataError("X has 0 samples; at least one is required")
             if reset:
                 self.input_is_frame_ = True
+                names = list(X.columns)
+                repeated = [n for i, n in enumerate(names) if n in names[:i]]
+                if repeated:
+                    raise InvalidDataError(
+                        f"X has repeated column names {repeated!r}; column names "
+                        "must be unique"
+                    )
+            elif self.input_is_frame_ and list(X.columns) != self.feature_names_:
+                # scikit-learn checks string names only; any other names
+                # (integers, ...) are checked here, with the same rule.
+                raise InvalidDataError(
+                    f"X has the columns {list(X.columns)!r}, but fit saw "
+                    f"{self.feature_names_!r}; pass the columns of fit, in the "
+                    "same order"
+                )
             return X
         try:
             array = validate_data(
@@ -80,7 +107,7 @@ class TabularAdapter(ModalityAdapter):
         elif self.input_is_frame_:
             # Fitted on a DataFrame, given an array: rebuild the frame.
             return pd.DataFrame(array, columns=self.feature_names_).astype(
-                self.encoder_.dtypes_
+                dict(zip(self.feature_names_, self.feature_dtypes_, strict=True))
             )
         return array
 
@@ -95,19 +122,29 @@ class TabularAdapter(ModalityAdapter):
         return TabularEncoder(random_state=random_state)
 
     def fit(self, X_checked, encoder):
-        """Store the encoder, the feature names and the numeric spreads."""
+        """Store the encoder, the feature names and the numeric spreads.
+
+        Features are named by the user's own column labels (any hashable:
+        strings, integers, ...), by position; the encoder's string names
+        (``str(label)``) stay inside the encoder.
+        """
         self.encoder_ = encoder
-        self.feature_names_ = list(encoder.layout_.features)
-        rows = self.as_rows(X_checked)
+        encoder_names = list(encoder.layout_.features)
         if self.input_is_frame_:
+            self.feature_names_ = list(X_checked.columns)
             self.feature_dtypes_ = X_checked.dtypes.copy()
+        else:
+            self.feature_names_ = encoder_names
+        label_of = dict(zip(encoder_names, self.feature_names_, strict=True))
+        self.numerical_features_ = [label_of[n] for n in encoder.numerical_features_]
+        rows = self.as_rows(X_checked)
         self.numeric_std_ = {
-            name: float(np.nan_to_num(rows[name].astype(float).std()))
-            for name in encoder.numerical_features_
+            label: float(np.nan_to_num(rows[label].astype(float).std()))
+            for label in self.numerical_features_
         }
         feature_of_column = np.empty(encoder.layout_.n_columns, dtype=np.int64)
         for span in encoder.layout_.spans:
-            feature_of_column[span.start : span.stop] = self.feature_names_.index(
+            feature_of_column[span.start : span.stop] = encoder_names.index(
                 span.feature
             )
         self.feature_of_column_ = feature_of_column
@@ -145,20 +182,40 @@ class TabularAdapter(ModalityAdapter):
         return rows if self.input_is_frame_ else rows.to_numpy()
 
     def to_user(self, X, rows):
-        """Return a DataFrame for a DataFrame, an array for an array."""
-        if isinstance(X, pd.DataFrame) or not isinstance(rows, pd.DataFrame):
+        """Return rows in the type and dtypes of ``X``.
+
+        A DataFrame comes back with ``X``'s dtypes, column by column (see
+        :func:`~cfexplain.preprocessing._tabular_encoder.cast_columns`); an
+        array with ``X``'s dtype.
+        """
+        if not isinstance(rows, pd.DataFrame):
             return rows
+        if isinstance(X, pd.DataFrame):
+            return cast_columns(rows, X.dtypes)
+        dtype = getattr(X, "dtype", None)
+        if dtype is not None and dtype.kind in "biuf" and dtype != object:
+            return cast_columns(
+                rows, pd.Series([dtype] * rows.shape[1], dtype=object)
+            ).to_numpy(dtype=dtype)
         return rows.to_numpy()
 
     def decode(self, Xt, originals):
-        """Decode with the encoder, indexed like ``originals``."""
+        """Decode with the encoder, indexed like ``originals``, in its dtypes.
+
+        The encoder rebuilds the dtypes of ``fit``; the originals may hold
+        the same features in other dtypes (a float column fitted as
+        integers), and every later step (reverting, constraints, the
+        model) sees the originals' own.
+        """
         decoded = self.encoder_.inverse_transform(Xt, index=originals.index)
         if isinstance(decoded, np.ndarray):
             # Fitted on an array: the encoder decodes to arrays.
             decoded = pd.DataFrame(
                 decoded, columns=self.feature_names_, index=originals.index
             )
-        return decoded
+        else:
+            decoded.columns = originals.columns
+        return cast_columns(decoded, originals.dtypes)
 
     # -- constraints and clean-up ------------------------------------------------------
 
@@ -169,7 +226,7 @@ class TabularAdapter(ModalityAdapter):
             bounds,
             monotonic,
             feature_names=self.feature_names_,
-            numerical_features=self.encoder_.numerical_features_,
+            numerical_features=self.numerical_features_,
         )
 
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
@@ -183,14 +240,17 @@ class TabularAdapter(ModalityAdapter):
         if not tolerance:
             return
         for name, std in self.numeric_std_.items():
-            before = originals[name].to_numpy()
-            after = counterfactuals[name].to_numpy()
-            moved = np.abs(after.astype(float) - before.astype(float))
+            before, after = originals[name], counterfactuals[name]
+            moved = np.abs(
+                after.to_numpy(dtype=float) - before.to_numpy(dtype=float)
+            )
             negligible = moved <= tolerance * std
             if negligible.any():
-                counterfactuals[name] = np.where(negligible, before, after).astype(
-                    after.dtype
-                )
+                # Through the column's own (maybe nullable) dtype, by position.
+                counterfactuals[name] = pd.Series(
+                    np.where(negligible, before.to_numpy(), after.to_numpy()),
+                    index=after.index,
+                ).astype(after.dtype)
 
     # -- reading the result ------------------------------------------------------------
 

@@ -367,8 +367,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             else:
                 raise InvalidDataError(
                     f"column {name!r} has dtype {dtype}, which is neither "
-                    "numerical nor categorical: convert it to numbers, or list it "
-                    "in categorical_features to treat its values as categories"
+                    "numerical nor categorical: convert it to numbers (for dates, "
+                    "e.g. days since a reference date), or to the 'category' "
+                    "dtype to treat its values as categories"
                 )
         return kinds
 
@@ -821,3 +822,54 @@ def _rebuild_numerical(values, dtype, index):
     with np.errstate(over="ignore"):
         floats = values.astype(_numpy_dtype(dtype))
     return pd.Series(floats, index=index, dtype=dtype)
+
+
+def cast_columns(frame, dtypes):
+    """Return ``frame`` with each column in the dtype ``dtypes`` gives it.
+
+    The decoder rebuilds columns in the dtypes seen in ``fit``; a table given
+    later may hold the same features in other dtypes (``float64`` for an
+    ``int64`` feature, ``Int64`` for ``int64``, a ``category`` for strings).
+    Numbers are converted as :meth:`TabularEncoder.inverse_transform` does
+    (rounded and clipped for integers, thresholded at 0.5 for booleans);
+    categories keep their values, and a ``category`` dtype gains the values
+    it lacks rather than losing them to ``NaN``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Decoded rows.
+    dtypes : pandas.Series
+        Wanted dtype of each column of ``frame``, by position.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` itself when every dtype already matches, else a copy.
+    """
+    wrong = [
+        j
+        for j, (have, want) in enumerate(zip(frame.dtypes, dtypes, strict=True))
+        if have != want
+    ]
+    if not wrong:
+        return frame
+    frame = frame.copy()
+    for j in wrong:
+        series, dtype = frame.iloc[:, j], dtypes.iloc[j]
+        if _is_numerical_dtype(dtype) and _is_numerical_dtype(series.dtype):
+            column = _rebuild_numerical(
+                series.to_numpy(dtype=np.float64), dtype, frame.index
+            )
+        elif isinstance(dtype, CategoricalDtype):
+            values = series.to_numpy(dtype=object)
+            missing = pd.Index(values).difference(dtype.categories)
+            if len(missing):
+                dtype = CategoricalDtype(
+                    dtype.categories.append(missing), ordered=dtype.ordered
+                )
+            column = _rebuild_categorical(values, dtype, frame.index)
+        else:
+            column = _rebuild_categorical(series.to_numpy(dtype=object), dtype, frame.index)
+        frame.isetitem(j, column)
+    return frame
