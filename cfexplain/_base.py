@@ -542,7 +542,7 @@ class BaseCounterfactualExplainer(
         # of row 1, ...
         order = np.arange(n * k).reshape(k, n).T.reshape(-1)
         stacked = adapter.renumber(adapter.take_rows(candidates.counterfactuals, order))
-        y_cf = np.asarray(self._model_outputs(X, candidates))[order]
+        y_cf = np.asarray(self._model_outputs(candidates))[order]
         valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
         originals = adapter.take_rows(rows, np.repeat(np.arange(n), k))
         flat_changes = adapter.describe_changes(originals, stacked)
@@ -590,7 +590,7 @@ class BaseCounterfactualExplainer(
         float
         """
         candidates = self._candidates(X, target, (None, None, None), 1)
-        valid = candidates.target.is_met(self._model_outputs(X, candidates))
+        valid = candidates.target.is_met(self._model_outputs(candidates))
         changed = self.adapter_.changed_features(
             candidates.rows, candidates.counterfactuals
         )

@@ -94,16 +94,14 @@ class ClosedLoopMixin:
                 candidates = self._candidates(
                     X_check, target, (None, None, None), 1, repair=repaired
                 )
-                valid = candidates.target.is_met(
-                    self._model_outputs(X_check, candidates)
-                )
+                valid = candidates.target.is_met(self._model_outputs(candidates))
                 report[key] = float(np.mean(valid))
         if self.surrogate_ is not None:
             Xt_check = self.encoder_.transform(X_check)
             report["surrogate_agreement"] = self.surrogate_.fidelity(Xt_check, y_check)
             cf = self.adapter_.to_user(X_check, candidates.counterfactuals)
             report["surrogate_agreement_counterfactuals"] = self.surrogate_.fidelity(
-                self.encoder_.transform(cf), self._model_outputs(X_check, candidates)
+                self.encoder_.transform(cf), self._model_outputs(candidates)
             )
         for name, value in report.items():
             if isinstance(value, float):
@@ -190,7 +188,7 @@ class ClosedLoopMixin:
         y_cf : numpy.ndarray
             The model's outputs on them.
         """
-        Xt_current = self.encoder_.transform(self.adapter_.for_encoder(current))
+        Xt_current = self.encoder_.transform(self.adapter_.in_fit_format(current))
         Xt_cf = self.net_.generate(
             Xt_current,
             self._condition(y_current),

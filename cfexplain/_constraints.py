@@ -116,7 +116,7 @@ class Constraints:
         return ok
 
     def _conflicts(self, X):
-        """Yield ``(feature, rows in conflict, values, why, fix)`` per constraint pair."""
+        """Yield ``(feature, rows in conflict, values, why, fix)`` per conflict."""
         for name, (low, high) in self.bounds.items():
             column = X[name]
             values = column.to_numpy(dtype=float)
@@ -168,7 +168,9 @@ def _raise_for_rows(conflict, values, name, why, fix):
     rows = np.flatnonzero(conflict)
     if not len(rows):
         return
-    listed = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+    listed = ", ".join(str(int(r)) for r in rows[:5]) + (
+        ", ..." if len(rows) > 5 else ""
+    )
     originals = ", ".join(f"{values[r]:g}" for r in rows[:5])
     raise ConstraintError(
         f"no counterfactual can satisfy the constraints on {name!r} for "

@@ -75,7 +75,7 @@ class CandidateEngineMixin:
         candidates = self._generated_candidates(batch, k)
         if not repair or not self.max_rounds:
             return candidates
-        y_cf = np.asarray(self._model_outputs(X, candidates))
+        y_cf = np.asarray(self._model_outputs(candidates))
         n = len(batch.Xt)
         first = self.adapter_.take_rows(candidates.counterfactuals, np.arange(n))
         first, y_first = self._repair(batch, first, y_cf[:n])
@@ -187,9 +187,7 @@ class CandidateEngineMixin:
 
     def _score(self, batch, row_of, decoded):
         """Return the real model's outputs on decoded candidates and their validity."""
-        y_cf = np.asarray(
-            self.predictor_.predict(self.adapter_.to_user(batch.X, decoded))
-        )
+        y_cf = np.asarray(self.predictor_.predict(self.adapter_.in_fit_format(decoded)))
         return y_cf, batch.target.take(row_of).is_met(y_cf)
 
     def _cheapest_valid(self, batch, Xt_cf, costs):
@@ -241,10 +239,10 @@ class CandidateEngineMixin:
         """
         return np.abs(Xt_cf - Xt).sum(axis=1).astype(np.float64)
 
-    def _model_outputs(self, X, candidates):
+    def _model_outputs(self, candidates):
         """Return the model's outputs on the candidates (computed once)."""
         if candidates.y_counterfactual is not None:
             return candidates.y_counterfactual
         return self.predictor_.predict(
-            self.adapter_.to_user(X, candidates.counterfactuals)
+            self.adapter_.in_fit_format(candidates.counterfactuals)
         )

@@ -3,20 +3,63 @@
 ``cfexplain demo`` trains a classifier on the Adult data shipped with the
 package, fits a :class:`~cfexplain.CounterfactualGAN` to explain it, prints a
 few counterfactuals as readable changes and the metric report of the test
-split. ``cfexplain explain`` applies a saved explainer to a CSV file.
+split. ``cfexplain fit`` fits an explainer for a model saved with joblib on the
+rows of a CSV file and pickles it; ``cfexplain explain`` applies a saved
+explainer to the rows of a CSV file, read with the column dtypes the explainer
+was fitted on.
+
+User errors (a missing file, a value that does not fit its column, a target
+the model does not know) end the command with one line ``cfexplain: error:
+...`` on standard error and exit status 2; ``--debug`` shows the traceback
+instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import pickle
+import math
+import os
 import sys
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import (
+    is_bool_dtype,
+    is_float_dtype,
+    is_integer_dtype,
+    is_numeric_dtype,
+    is_object_dtype,
+    is_string_dtype,
+)
+
+from .exceptions import CfexplainError, InvalidDataError
 
 __all__ = ["build_adult_classifier", "main"]
+
+#: Exit status of a command stopped by a user error (argparse's as well).
+USAGE_ERROR = 2
+#: Cells read as a missing value in number and boolean columns.
+_MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "<na>"})
+#: Cells of a boolean column, lower-cased.
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+_BOOLEANS.update({"1.0": True, "0.0": False})
+#: Most decimals written for a float column.
+MAX_DECIMALS = 6
+#: Significant digits of predicted regression values.
+PREDICTION_DIGITS = 4
+#: How messages call the file ``-``.
+_STDIN = "standard input"
+#: The explainers ``cfexplain fit --method`` trains.
+METHODS = ("gan", "ae", "cvae")
+
+
+class CommandError(CfexplainError):
+    """A command that cannot run as asked: a missing file, a wrong option."""
+
+
+# -- the Adult demo --------------------------------------------------------------------
 
 
 def build_adult_classifier(X, y, random_state=0):
@@ -68,12 +111,24 @@ def build_adult_classifier(X, y, random_state=0):
     return model
 
 
+def _plural(count, noun):
+    """``"1 epoch"``, ``"2 epochs"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _step(args, message):
+    """Say what comes next, unless ``--quiet``."""
+    if not args.quiet:
+        print(message, flush=True)
+
+
 def _demo(args) -> int:
     from sklearn.model_selection import train_test_split
 
     from . import CounterfactualGAN, datasets
     from .metrics import counterfactual_report
 
+    _step(args, "loading the Adult data ...")
     X, y = datasets.load_adult(return_X_y=True)
     if args.sample is not None:
         X = X.sample(n=min(args.sample, len(X)), random_state=args.seed)
@@ -81,56 +136,668 @@ def _demo(args) -> int:
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, random_state=args.seed
     )
-    print(f"Adult: {len(X_train)} training rows, {len(X_test)} test rows")
+    print(f"Adult: {len(X_train)} training rows, {len(X_test)} test rows", flush=True)
+    _step(args, "training the classifier (an MLP, 5 epochs) ...")
     clf = build_adult_classifier(X_train, y_train, random_state=args.seed)
-    print(f"classifier test accuracy: {clf.score(X_test, y_test):.3f}")
+    print(f"classifier test accuracy: {clf.score(X_test, y_test):.3f}", flush=True)
 
+    _step(args, f"fitting CounterfactualGAN ({_plural(args.epochs, 'epoch')}) ...")
     explainer = CounterfactualGAN(
-        max_epochs=args.epochs, random_state=args.seed, verbose=args.verbose
+        max_epochs=args.epochs, random_state=args.seed, verbose=0 if args.quiet else 1
     )
     start = time.perf_counter()
     explainer.fit(X_train, predict_fn=clf.predict_proba)
     print(
         f"fitted CounterfactualGAN in {time.perf_counter() - start:.1f} s "
         f"(surrogate agrees with the classifier on "
-        f"{explainer.surrogate_.fidelity_:.1%} of held-out rows)"
+        f"{explainer.surrogate_.fidelity_:.1%} of held-out rows)",
+        flush=True,
     )
 
     print(f"\nCounterfactuals of {args.rows} test rows (target: the other class):")
-    print(explainer.explain(X_test.iloc[: args.rows]))
+    print(explainer.explain(X_test.iloc[: args.rows]), flush=True)
 
+    print()
+    _step(args, f"explaining the {len(X_test)} test rows ...")
     start = time.perf_counter()
     X_cf = explainer.transform(X_test)
     seconds = time.perf_counter() - start
     print(
-        f"\ntransform: {len(X_test)} rows in {seconds:.2f} s "
+        f"transform: {len(X_test)} rows in {seconds:.2f} s "
         f"({len(X_test) / seconds:,.0f} rows/s)"
     )
     report = counterfactual_report(
         clf.predict_proba, X_test, X_cf, name="CounterfactualGAN"
     )
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(report.round(4).to_string())
+        print(report.round(4).to_string(), flush=True)
     return 0
+
+
+# -- reading CSV files -----------------------------------------------------------------
+
+
+def _read_text(path, index_col=None, features=None):
+    """Read a CSV file with every cell as text.
+
+    Returns the frame of text columns (empty cells are ``""``) and whether a
+    column became the index: ``index_col``, or a first column whose header
+    cell is empty (pandas calls it ``"Unnamed: 0"``) unless it is one of
+    ``features``.
+    """
+    source, path = (sys.stdin, _STDIN) if path == "-" else (path, path)
+    try:
+        text = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise CommandError(f"cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"cannot read {path}: it is a directory") from None
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"cannot read {path}: the file is empty") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise CommandError(f"{path} is not a readable CSV file: {reason}") from exc
+    columns = list(text.columns)
+    has_index = False
+    if index_col is not None:
+        if index_col not in columns:
+            raise CommandError(
+                f"--index-col {index_col!r} is not a column of {path} "
+                f"(columns: {_names(columns)})"
+            )
+        if features is not None and index_col in features:
+            raise CommandError(
+                f"--index-col {index_col!r} is a feature of the explainer, not an index"
+            )
+        text = text.set_index(index_col)
+        has_index = True
+    elif columns and columns[0] == "Unnamed: 0" and columns[0] not in (features or ()):
+        text = text.set_index(columns[0])
+        text.index.name = None
+        has_index = True
+    if len(text) == 0:
+        raise CommandError(f"{path} has a header but no rows")
+    return text, has_index
+
+
+def _names(names, limit=12):
+    """Quote names for a message, at most ``limit`` of them."""
+    quoted = [repr(str(name)) for name in names]
+    if len(quoted) > limit:
+        quoted = [*quoted[:limit], f"... ({len(quoted) - limit} more)"]
+    return ", ".join(quoted)
+
+
+def _bad_cell(path, column, text, position, problem):
+    """Return the error of one cell: its column, line and value."""
+    # Line 1 is the header.
+    line = position + 2
+    where = f"line {line}"
+    label = text.index[position]
+    if not isinstance(text.index, pd.RangeIndex):
+        where += f" (row {label!r})"
+    value = text.iloc[position]
+    return InvalidDataError(
+        f"{path}: column {str(column)!r}, {where}: {value!r} {problem}"
+    )
+
+
+def _first(mask):
+    """Position of the first True of a boolean Series or array."""
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def _convert(text, dtype, path):
+    """Convert a column of text into ``dtype``, the dtype it was fitted with.
+
+    Numbers are parsed and cast (an integer column takes only whole numbers
+    in its range), booleans are read from true/false/1/0 in any case,
+    categories must be among the fitted categories, string and object columns
+    keep their text. A cell that does not fit raises
+    :class:`~cfexplain.InvalidDataError` naming its column, line and value.
+    """
+    column = text.name
+    stripped = text.str.strip()
+    lower = stripped.str.lower()
+    if isinstance(dtype, pd.CategoricalDtype):
+        known = {str(category): category for category in dtype.categories}
+        unknown = ~stripped.isin(list(known))
+        if unknown.any():
+            raise _bad_cell(
+                path,
+                column,
+                text,
+                _first(unknown),
+                f"is not one of the fitted categories {_names(known)}",
+            )
+        values = pd.Categorical(stripped.map(known), dtype=dtype)
+        return pd.Series(values, index=text.index, name=column)
+    if is_bool_dtype(dtype):
+        unknown = ~lower.isin(list(_BOOLEANS))
+        if unknown.any():
+            raise _bad_cell(
+                path, column, text, _first(unknown), "is not a boolean (True or False)"
+            )
+        return lower.map(_BOOLEANS).astype(dtype)
+    if is_numeric_dtype(dtype):
+        missing = lower.isin(_MISSING)
+        if missing.any():
+            raise _bad_cell(path, column, text, _first(missing), "is a missing value")
+        numbers = pd.to_numeric(stripped, errors="coerce")
+        wrong = numbers.isna()
+        if wrong.any():
+            raise _bad_cell(
+                path, column, text, _first(wrong), f"is not a number ({dtype})"
+            )
+        values = numbers.to_numpy(dtype=float)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            raise _bad_cell(path, column, text, _first(infinite), "is not finite")
+        if is_integer_dtype(dtype):
+            # astype would truncate 2.5 and wrap 300 round in a uint8 silently.
+            info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+            wrong = (values != np.round(values)) | (values < info.min)
+            wrong |= values > info.max
+            if wrong.any():
+                raise _bad_cell(
+                    path, column, text, _first(wrong), f"is not an integer ({dtype})"
+                )
+            if not is_integer_dtype(numbers.dtype):
+                # Whole numbers written as 3.0 or 1e3.
+                numbers = numbers.round().astype(info.dtype)
+        return numbers.astype(dtype)
+    if is_string_dtype(dtype) or is_object_dtype(dtype):
+        return text.astype(dtype)
+    try:
+        return text.astype(dtype)
+    except (TypeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InvalidDataError(
+            f"{path}: cannot read column {str(column)!r} as {dtype}: {reason}"
+        ) from exc
+
+
+def _infer(text):
+    """Convert a column of text as pandas' CSV reader would by default.
+
+    Numbers become int64 (float64 with missing cells), columns of only
+    true/false become bool, anything else keeps its text (empty cells are
+    empty strings, not missing values).
+    """
+    stripped = text.str.strip()
+    lower = stripped.str.lower()
+    if lower.isin(["true", "false"]).all():
+        return lower.eq("true").astype(bool)
+    missing = lower.isin(_MISSING)
+    numbers = pd.to_numeric(stripped.where(~missing), errors="coerce")
+    if not missing.all() and (numbers.notna() | missing).all():
+        return numbers
+    return text
+
+
+def _decimals(text):
+    """Most decimals written in a column of numbers (0 to :data:`MAX_DECIMALS`)."""
+    most = 0
+    for cell in pd.unique(text.str.strip().str.lower()):
+        mantissa, _, exponent = cell.partition("e")
+        fraction = mantissa.partition(".")[2]
+        if not fraction.isdigit() and not exponent:
+            continue
+        try:
+            shift = int(exponent) if exponent else 0
+        except ValueError:
+            continue
+        most = max(most, len(fraction) - shift)
+        if most >= MAX_DECIMALS:
+            return MAX_DECIMALS
+    return most
+
+
+def _read_rows(path, index_col=None, dtypes=None, drop=None):
+    """Read the rows of a CSV file as a DataFrame.
+
+    With ``dtypes`` (a fitted explainer's ``feature_dtypes_in_``), the columns
+    must be exactly its features; each is converted to its fitted dtype and
+    put in the fitted order. Without, the columns get pandas' default types.
+
+    Returns the frame, whether it has an index column of the file, and the
+    decimals of each column's numbers as written in the file.
+    """
+    features = None
+    if dtypes is not None:
+        features = {str(name): name for name in dtypes.index}
+    text, has_index = _read_text(path, index_col, features)
+    path = _STDIN if path == "-" else path
+    if drop is not None:
+        if drop not in text.columns:
+            raise CommandError(
+                f"--target-column {drop!r} is not a column of {path} "
+                f"(columns: {_names(text.columns)})"
+            )
+        text = text.drop(columns=drop)
+    decimals = {column: _decimals(text[column]) for column in text.columns}
+    if features is None:
+        rows = pd.DataFrame(
+            {column: _infer(text[column]) for column in text.columns}, index=text.index
+        )
+        return rows, has_index, decimals
+    missing = [name for name in features if name not in text.columns]
+    extra = [name for name in text.columns if name not in features]
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {_names(missing)}")
+        if extra:
+            problems.append(f"extra column(s) {_names(extra)}")
+        hint = ""
+        if extra and not missing and len(extra) == 1 and not has_index:
+            hint = f" (if it is the row index, pass --index-col {extra[0]})"
+        raise InvalidDataError(
+            f"{path}: {' and '.join(problems)}{hint}; the explainer was fitted "
+            f"on the columns {_names(features)}"
+        )
+    rows = pd.DataFrame(
+        {
+            features[name]: _convert(text[name], dtypes[features[name]], path)
+            for name in features
+        },
+        index=text.index,
+    )
+    return rows, has_index, decimals
+
+
+# -- loading and saving ----------------------------------------------------------------
+
+
+def _load(path, what):
+    """Load a pickled or joblib-saved object."""
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except FileNotFoundError:
+        raise CommandError(f"cannot read {what} {path}: no such file") from None
+    except IsADirectoryError:
+        raise CommandError(f"cannot read {what} {path}: it is a directory") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # unpickling raises anything a pickle asks for
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise CommandError(f"cannot load the {what} in {path}: {reason}") from exc
+
+
+def _load_explainer(path):
+    from ._base import BaseCounterfactualExplainer
+
+    explainer = _load(path, "explainer")
+    if not isinstance(explainer, BaseCounterfactualExplainer):
+        raise CommandError(
+            f"{path} holds a {type(explainer).__name__}, not a cfexplain explainer"
+        )
+    if not hasattr(explainer, "n_features_in_"):
+        raise CommandError(f"the explainer in {path} is not fitted")
+    if getattr(explainer, "modality_", "tabular") != "tabular":
+        raise CommandError(
+            f"the explainer in {path} explains {explainer.modality_} data; the "
+            "command line explains tables"
+        )
+    return explainer
+
+
+def _write_csv(frame, output, index):
+    """Write ``frame`` to the file ``output``, or to standard output."""
+    if output is None or output == "-":
+        frame.to_csv(sys.stdout, index=index)
+        sys.stdout.flush()
+        return
+    try:
+        frame.to_csv(output, index=index)
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+# -- formatting numbers ----------------------------------------------------------------
+
+
+def _fixed(values, decimals):
+    """Format numbers with ``decimals`` decimals (missing values are empty)."""
+    # Adding 0.0 turns the -0.0 of a rounded small negative number into 0.0.
+    return [
+        "" if pd.isna(v) else f"{round(float(v), decimals) + 0.0:.{decimals}f}"
+        for v in values
+    ]
+
+
+def _significant(values, digits=PREDICTION_DIGITS):
+    """Format numbers with ``digits`` significant digits, without exponents."""
+    return [
+        str(v)
+        if not math.isfinite(v)
+        else np.format_float_positional(
+            v, precision=digits, unique=True, fractional=False, trim="-"
+        )
+        for v in np.asarray(values, dtype=float)
+    ]
+
+
+def _free_name(name, taken):
+    """``name``, or ``cf_name`` (``cf_cf_name``, ...) when a column has it."""
+    while name in taken:
+        name = f"cf_{name}"
+    return name
+
+
+# -- cfexplain explain -----------------------------------------------------------------
+
+
+def _parse_target(target, explainer):
+    """Turn ``--target`` text into a class label or a regression target."""
+    classes = getattr(explainer, "classes_", None)
+    if classes is None:
+        default = getattr(explainer, "target", None)
+        if target is None and not (default is None or isinstance(default, str)):
+            return None  # the explainer's own value or interval
+        if target is None or target == "opposite":
+            raise CommandError(
+                "the explainer's model is a regressor: give the value to reach "
+                "with --target VALUE, or an interval with --target=LOW:HIGH"
+            )
+        low, colon, high = target.partition(":")
+        try:
+            if colon:
+                return (float(low), float(high))
+            return float(target)
+        except ValueError:
+            raise CommandError(
+                f"--target {target!r} is not a number or an interval LOW:HIGH"
+            ) from None
+    if target is None or target == "opposite":
+        return target
+    for label in classes:
+        if str(label) == target:
+            return label
+    try:
+        number = float(target)
+    except ValueError:
+        return target
+    for label in classes:
+        if isinstance(label, (int, float, np.number)) and float(label) == number:
+            return label
+    return target
 
 
 def _explain(args) -> int:
-    with open(args.explainer, "rb") as handle:
-        explainer = pickle.load(handle)
-    X = pd.read_csv(args.data)
-    target = args.target
-    if target is not None and target != "opposite":
-        classes = getattr(explainer, "classes_", None)
-        if classes is not None:
-            # CSV text must become a class label of the model's own type.
-            matches = [c for c in classes if str(c) == target]
-            target = matches[0] if matches else target
-    X_cf = explainer.transform(X, target=target)
-    if args.output:
-        X_cf.to_csv(args.output, index=False)
+    explainer = _load_explainer(args.explainer)
+    target = _parse_target(args.target, explainer)
+    dtypes = getattr(explainer, "feature_dtypes_in_", None)
+    X, has_index, decimals = _read_rows(args.data, args.index_col, dtypes)
+    csv_columns = list(X.columns) if dtypes is None else list(decimals)
+    explanation = explainer.explain(X if dtypes is not None else X.to_numpy(), target)
+    counterfactuals = explanation.counterfactuals
+    if dtypes is not None:
+        out = counterfactuals.copy()
+        out.columns = [str(name) for name in out.columns]
+        out = out[csv_columns]
     else:
-        X_cf.to_csv(sys.stdout, index=False)
+        out = pd.DataFrame(np.asarray(counterfactuals), columns=csv_columns)
+    out.index = X.index
+    for column in csv_columns:
+        if is_float_dtype(out[column].dtype):
+            out[column] = _fixed(out[column], decimals[column])
+    valid = np.asarray(explanation.valid)[:, 0].astype(bool)
+    predicted = explanation.predicted(explanation.y_counterfactual)
+    if explanation.classes is None:
+        predicted = _significant(predicted)
+    out[_free_name("valid", out.columns)] = valid
+    out[_free_name("prediction", out.columns)] = predicted
+    _write_csv(out, args.output, index=has_index)
+    if not args.quiet:
+        destination = sys.stdout if args.output not in (None, "-") else sys.stderr
+        where = f"; wrote {args.output}" if destination is sys.stdout else ""
+        print(
+            f"explained {len(out)} rows: {int(valid.sum())} counterfactuals reach "
+            f"the target ({valid.mean():.0%}){where}",
+            file=destination,
+            flush=True,
+        )
     return 0
+
+
+# -- cfexplain fit ---------------------------------------------------------------------
+
+
+def _check_model_columns(model, columns, args):
+    """Name the columns a model with ``feature_names_in_`` would refuse."""
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is None:
+        return
+    expected = [str(name) for name in expected]
+    extra = [c for c in columns if c not in expected]
+    missing = [c for c in expected if c not in columns]
+    if extra:
+        hint = ""
+        if args.target_column is None and len(extra) == 1:
+            hint = (
+                f"; if it is the row index, pass --index-col {extra[0]}; if it "
+                f"is the label, --target-column {extra[0]}"
+            )
+        raise CommandError(
+            f"{args.data}: column(s) {_names(extra)} are not features of the "
+            f"model{hint}"
+        )
+    if missing:
+        raise CommandError(
+            f"{args.data}: the model needs the column(s) {_names(missing)}"
+        )
+
+
+def _model_accepts(model, X):
+    method = getattr(model, "predict_proba", None) or getattr(model, "predict", None)
+    if method is None:
+        return True  # a torch module or callable: the explainer checks it
+    try:
+        method(X.iloc[:8])
+    except Exception:  # noqa: BLE001 - any failure means "not this reading"
+        return False
+    return True
+
+
+def _as_the_model_reads(model, X, args):
+    """Return ``X`` with true/false columns as the model was trained on them.
+
+    A CSV cannot say whether ``True``/``False`` cells were booleans or text
+    when the model was trained. Booleans are tried first (pandas' reading);
+    if the model refuses them and accepts the text, the text is kept.
+    """
+    flags = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c].dtype)]
+    if not flags or _model_accepts(model, X):
+        return X
+    as_text = X.astype({c: str for c in flags})
+    if _model_accepts(model, as_text):
+        _step(args, f"reading {_names(flags)} as text, as the model does")
+        return as_text
+    return X
+
+
+def _fit(args) -> int:
+    from . import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+
+    method = {
+        "gan": CounterfactualGAN,
+        "ae": CounterfactualAE,
+        "cvae": CounterfactualCVAE,
+    }[args.method]
+    _step(args, f"reading {args.data} ...")
+    X, _, _ = _read_rows(args.data, args.index_col, drop=args.target_column)
+    _step(args, f"read {len(X)} rows of {X.shape[1]} features: {_names(X.columns)}")
+    _step(args, f"loading the model {args.model} ...")
+    model = _load(args.model, "model")
+    _check_model_columns(model, list(X.columns), args)
+    X = _as_the_model_reads(model, X, args)
+    explainer = method(
+        max_epochs=args.epochs,
+        task=args.task,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+    _step(args, f"fitting {method.__name__} (epochs: {args.epochs}) ...")
+    start = time.perf_counter()
+    explainer.fit(X, predict_fn=model)
+    seconds = time.perf_counter() - start
+    _step(args, f"saving the explainer to {args.output} ...")
+    import pickle
+
+    try:
+        with open(args.output, "wb") as handle:
+            pickle.dump(explainer, handle)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write {args.output}: {exc.strerror or exc}"
+        ) from exc
+    summary = (
+        f"fitted {method.__name__} on {len(X)} rows in {seconds:.1f} s "
+        f"({_plural(explainer.max_epochs_, 'epoch')})"
+    )
+    report = getattr(explainer, "fit_report_", None) or {}
+    validity = {
+        key[len("validity_") :]: value
+        for key, value in report.items()
+        if key.startswith("validity_")
+    }
+    if validity:
+        figures = ", ".join(f"{name} {value:.0%}" for name, value in validity.items())
+        summary += (
+            f"; self-check validity on {report.get('n_rows', '?')} rows: {figures}"
+        )
+    print(f"{summary}; saved {args.output}", flush=True)
+    return 0
+
+
+# -- the parser ------------------------------------------------------------------------
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _epochs(text):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _parser():
+    from . import __version__
+
+    # --debug is accepted before and after the subcommand: SUPPRESS keeps a
+    # subcommand's default from overwriting the main parser's value.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error instead of a one-line message",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cfexplain",
+        description="Counterfactual explanations from conditional generative networks.",
+        parents=[debug],
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", parents=[debug], help="explain a classifier on the shipped Adult data"
+    )
+    demo.add_argument("--epochs", type=_positive_int, default=30, help="GAN epochs")
+    demo.add_argument("--rows", type=_positive_int, default=5, help="rows to explain")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument(
+        "--sample", type=_positive_int, default=None, help="use only this many rows"
+    )
+    demo.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress messages or epochs"
+    )
+    demo.set_defaults(run=_demo)
+
+    fit = commands.add_parser(
+        "fit",
+        parents=[debug],
+        help="fit an explainer for a saved model on the rows of a CSV file",
+        description="Fit an explainer for a model saved with joblib (or pickle) "
+        "on the rows of a CSV file and pickle it for 'cfexplain explain'.",
+    )
+    fit.add_argument("data", help="CSV file of training rows, with a header")
+    fit.add_argument("model", help="the fitted model, saved with joblib or pickle")
+    fit.add_argument(
+        "--output", "-o", required=True, help="file to pickle the explainer to"
+    )
+    fit.add_argument(
+        "--method", choices=METHODS, default="gan", help="explainer (default: gan)"
+    )
+    fit.add_argument(
+        "--epochs",
+        type=_epochs,
+        default="auto",
+        help="training epochs, or 'auto' (default)",
+    )
+    fit.add_argument(
+        "--target-column", default=None, help="label column to leave out of the rows"
+    )
+    fit.add_argument(
+        "--index-col", default=None, help="column holding the row index, not a feature"
+    )
+    fit.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="the model's task (default: inferred from its output)",
+    )
+    fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    fit.add_argument(
+        "--quiet", "-q", action="store_true", help="only print the summary line"
+    )
+    fit.set_defaults(run=_fit)
+
+    explain = commands.add_parser(
+        "explain",
+        parents=[debug],
+        help="apply a saved explainer to the rows of a CSV file",
+        description="Write one counterfactual per row of a CSV file, with "
+        "whether the model gives it the target ('valid') and the model's "
+        "prediction for it.",
+    )
+    explain.add_argument("explainer", help="pickle of a fitted explainer")
+    explain.add_argument(
+        "data", help="CSV file with the explainer's columns ('-': standard input)"
+    )
+    explain.add_argument(
+        "--target",
+        default=None,
+        help="class label to reach, 'opposite', or for a regressor a value or "
+        "an interval LOW:HIGH (default: the explainer's target)",
+    )
+    explain.add_argument(
+        "--index-col", default=None, help="column holding the row index, not a feature"
+    )
+    explain.add_argument(
+        "--output", "-o", default=None, help="CSV file to write (default: stdout)"
+    )
+    explain.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+    explain.set_defaults(run=_explain)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Print a warning as one line, without the source line that issued it."""
+    text = " ".join(str(message).split())
+    print(f"cfexplain: warning: {text}", file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -144,40 +811,37 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        The exit status.
+        The exit status: 0 on success, 2 when a user error stopped the
+        command (after printing one line ``cfexplain: error: ...`` to
+        standard error; with ``--debug`` the exception propagates instead).
     """
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="cfexplain",
-        description="Counterfactual explanations from conditional generative networks.",
-    )
-    parser.add_argument("--version", action="version", version=__version__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    demo = commands.add_parser(
-        "demo", help="explain a classifier on the shipped Adult data"
-    )
-    demo.add_argument("--epochs", type=int, default=30, help="GAN epochs")
-    demo.add_argument("--rows", type=int, default=5, help="rows to explain")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
-    demo.add_argument("--verbose", type=int, default=0, help="training progress")
-    demo.add_argument(
-        "--sample", type=int, default=None, help="use only this many Adult rows"
-    )
-    demo.set_defaults(run=_demo)
-
-    explain = commands.add_parser(
-        "explain", help="apply a pickled explainer to the rows of a CSV file"
-    )
-    explain.add_argument("explainer", help="pickle of a fitted explainer")
-    explain.add_argument("data", help="CSV file with the explainer's columns")
-    explain.add_argument("--target", default=None, help="target class label")
-    explain.add_argument("--output", "-o", default=None, help="CSV file to write")
-    explain.set_defaults(run=_explain)
-
-    args = parser.parse_args(argv)
-    return args.run(args)
+    args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    with warnings.catch_warnings():
+        if not debug:
+            warnings.showwarning = _show_warning
+        try:
+            return args.run(args)
+        except BrokenPipeError:
+            # The reader of our output went away (``cfexplain explain ... |
+            # head``): nothing more to say, and nowhere to say it.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout is not a file (tests)
+                pass
+            return 1
+        except (CfexplainError, ValueError, OSError) as exc:
+            if debug:
+                raise
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"cfexplain: error: {message}", file=sys.stderr, flush=True)
+            return USAGE_ERROR
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            print("cfexplain: interrupted", file=sys.stderr, flush=True)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,29 +1,520 @@
+"""The ``cfexplain`` command line, end to end on CSV files."""
+
 import pickle
+import re
+import warnings
 
+import joblib
+import numpy as np
 import pandas as pd
-from cf_testing import FAST, frame_proba
+import pytest
+from cf_testing import FAST, array_proba, frame_proba, frame_value, make_mixed_frame
 
-from cfexplain import CounterfactualGAN
+from cfexplain import CounterfactualGAN, InvalidDataError, TargetError
 from cfexplain.cli import main
 
+#: One epoch is enough to test the plumbing.
+ONE_EPOCH = {**FAST, "max_epochs": 1}
 
-def test_demo_runs_on_a_sample(capsys):
+
+def make_table(n=160):
+    """The mixed frame plus the column types a CSV file loses.
+
+    ``telephone`` holds the *strings* "True"/"False" (German credit's
+    column, which pandas' reader turns into booleans), ``level`` is a
+    category with an unused category, ``visits`` a nullable integer.
+    """
+    table = make_mixed_frame(n)
+    table["telephone"] = np.where(np.arange(n) % 3 == 0, "True", "False")
+    table["level"] = pd.Categorical(
+        np.where(table["age"] > 40, "high", "low"), categories=["low", "high", "mid"]
+    )
+    table["visits"] = pd.array(table["age"].to_numpy() // 10, dtype="Int64")
+    return table
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def explainer_path(table, tmp_path_factory):
+    explainer = CounterfactualGAN(**ONE_EPOCH).fit(table, frame_proba)
+    path = tmp_path_factory.mktemp("explainer") / "explainer.pkl"
+    path.write_bytes(pickle.dumps(explainer))
+    return path
+
+
+@pytest.fixture(scope="module")
+def regressor_path(table, tmp_path_factory):
+    explainer = CounterfactualGAN(**ONE_EPOCH).fit(table, frame_value)
+    path = tmp_path_factory.mktemp("regressor") / "regressor.pkl"
+    path.write_bytes(pickle.dumps(explainer))
+    return path
+
+
+def assert_one_line_error(capsys, status, *fragments):
+    """A user error: status 2 and one line on stderr, no traceback."""
+    err = capsys.readouterr().err
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cfexplain: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+def test_demo_runs_on_a_sample_and_shows_progress(capsys):
     assert main(["demo", "--epochs", "1", "--rows", "2", "--sample", "600"]) == 0
     out = capsys.readouterr().out
+    assert "training the classifier" in out
+    assert "fitting CounterfactualGAN (1 epoch)" in out
+    assert "train_loss" in out  # skorch's epoch table
     assert "classifier test accuracy" in out
     assert "[0] (" in out  # one line per counterfactual
     for column in ("validity", "l0_categorical", "mmd2_0"):
         assert column in out
 
 
-def test_explain_command_writes_counterfactuals(tmp_path, mixed_frame):
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
-    model_path = tmp_path / "explainer.pkl"
-    model_path.write_bytes(pickle.dumps(cf))
-    data_path = tmp_path / "rows.csv"
-    mixed_frame.iloc[:5].to_csv(data_path, index=False)
-    out_path = tmp_path / "out.csv"
-    assert main(["explain", str(model_path), str(data_path), "-o", str(out_path)]) == 0
-    result = pd.read_csv(out_path)
-    assert list(result.columns) == list(mixed_frame.columns)
-    assert len(result) == 5
+def test_demo_verbose_is_no_longer_an_integer_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--verbose", "1"])
+    assert exc.value.code == 2
+    capsys.readouterr()
+
+
+# -- explain: reading rows with the fitted dtypes --------------------------------------
+
+
+def test_explain_round_trip_keeps_index_dtypes_and_adds_valid(
+    tmp_path, table, explainer_path, capsys
+):
+    rows = table.iloc[:6]
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data)  # with the index, named "id"
+    out = tmp_path / "out.csv"
+    status = main(
+        ["explain", str(explainer_path), str(data), "--index-col", "id", "-o", str(out)]
+    )
+    assert status == 0
+    assert "explained 6 rows" in capsys.readouterr().out
+
+    result = pd.read_csv(out, index_col="id", keep_default_na=False)
+    assert result.index.tolist() == rows.index.tolist()
+    assert list(result.columns) == [*rows.columns, "valid", "prediction"]
+    assert result["valid"].dtype == bool
+    assert set(result["prediction"]) <= {0, 1}
+    # The string column "True"/"False" stays strings, not booleans.
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert set(text["telephone"]) <= {"True", "False"}
+    assert set(text["member"]) <= {"True", "False"}
+    assert set(text["level"]) <= {"low", "high", "mid"}
+    assert set(text["color"]) <= {"red", "green", "blue"}
+    assert text["age"].str.fullmatch(r"\d+").all()
+
+
+def test_explain_matches_the_python_api(tmp_path, table, explainer_path):
+    rows = table.iloc[:6]
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows.to_csv(data, index=False)
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out), "-q"]) == 0
+    explanation = pickle.loads(explainer_path.read_bytes()).explain(rows)
+    result = pd.read_csv(out)
+    assert result["valid"].tolist() == explanation.valid[:, 0].tolist()
+    predicted = explanation.predicted(explanation.y_counterfactual)
+    assert result["prediction"].tolist() == predicted.tolist()
+    expected = explanation.counterfactuals.reset_index(drop=True)
+    assert result["age"].tolist() == expected["age"].tolist()
+    assert result["color"].tolist() == expected["color"].tolist()
+
+
+def test_an_unnamed_first_column_is_the_index(tmp_path, table, explainer_path):
+    rows = table.iloc[:4].rename_axis(None)
+    rows.index = [f"r{i}" for i in range(4)]
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows.to_csv(data)  # header cell of the index is empty: pandas' "Unnamed: 0"
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    header = out.read_text().splitlines()[0]
+    assert header.startswith(",age,")
+    result = pd.read_csv(out, index_col=0)
+    assert result.index.tolist() == ["r0", "r1", "r2", "r3"]
+    assert result.index.name is None
+
+
+def test_without_an_index_column_none_is_written(tmp_path, table, explainer_path):
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == (
+        "age,hours,color,member,telephone,level,visits,valid,prediction"
+    )
+
+
+def test_columns_may_come_in_any_order(tmp_path, table, explainer_path):
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    table.iloc[:3][
+        ["color", "telephone", "age", "visits", "level", "member", "hours"]
+    ].to_csv(data, index=False)
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    assert out.read_text().startswith("color,telephone,age,visits,level,member,hours,")
+
+
+def test_boolean_columns_read_true_false_and_1_0(tmp_path, table, explainer_path):
+    text = table.iloc[:4].to_csv(index=False).splitlines()
+    member = text[0].split(",").index("member")
+    spellings = ["true", "0", "1", "FALSE"]
+    for i, spelling in enumerate(spellings, start=1):
+        cells = text[i].split(",")
+        cells[member] = spelling
+        text[i] = ",".join(cells)
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    data.write_text("\n".join(text) + "\n")
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 4
+
+
+def test_explain_writes_to_stdout_without_output(
+    tmp_path, table, explainer_path, capsys
+):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data)
+    assert main(["explain", str(explainer_path), str(data), "--index-col", "id"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert lines[0].startswith("id,age,hours,")
+    assert [line.split(",")[0] for line in lines[1:]] == ["100", "101", "102"]
+    # The summary goes to stderr, out of the CSV's way.
+    assert "explained 3 rows" in captured.err
+
+
+def test_explainer_fitted_on_an_array_reads_a_plain_csv(tmp_path):
+    X = np.random.RandomState(0).normal(size=(120, 3)).round(2)
+    explainer = CounterfactualGAN(**ONE_EPOCH).fit(X, array_proba)
+    model = tmp_path / "explainer.pkl"
+    model.write_bytes(pickle.dumps(explainer))
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    pd.DataFrame(X[:5], columns=["a", "b", "c"]).to_csv(data)
+    assert main(["explain", str(model), str(data), "-o", str(out)]) == 0
+    result = pd.read_csv(out, index_col=0)
+    assert list(result.columns) == ["a", "b", "c", "valid", "prediction"]
+    assert result.index.tolist() == [0, 1, 2, 3, 4]
+    assert result["valid"].dtype == bool
+
+
+# -- numbers at the precision of their column ------------------------------------------
+
+
+def test_numbers_are_written_at_the_precision_of_their_column(
+    tmp_path, table, regressor_path, capsys
+):
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    table.iloc[:8].to_csv(data, index=False)  # hours has one decimal
+    status = main(
+        ["explain", str(regressor_path), str(data), "--target", "150", "-o", str(out)]
+    )
+    assert status == 0
+    text = pd.read_csv(out, dtype=str)
+    assert text["hours"].str.fullmatch(r"-?\d+\.\d").all(), text["hours"].tolist()
+    assert text["age"].str.fullmatch(r"-?\d+").all()
+    for value in text["prediction"]:
+        digits = re.sub(r"[-.]", "", value).lstrip("0")
+        assert len(digits) <= 4, value
+    assert (pd.to_numeric(text["prediction"]) > 0).all()
+    capsys.readouterr()
+
+    # The same on stdout.
+    assert main(["explain", str(regressor_path), str(data), "--target=100:200"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    predictions = [line.rsplit(",", 1)[1] for line in lines[1:]]
+    assert all(len(re.sub(r"[-.]", "", p).lstrip("0")) <= 4 for p in predictions)
+
+
+def test_float_decimals_follow_the_input_text(tmp_path, table, explainer_path):
+    rows = table.iloc[:4].copy()
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows["hours"] = rows["hours"].round(0)
+    rows.to_csv(data, index=False, float_format="%.0f")  # "40", not "40.0"
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    hours = pd.read_csv(out, dtype=str)["hours"]
+    assert hours.str.fullmatch(r"-?\d+").all(), hours.tolist()
+
+
+# -- one-line errors -------------------------------------------------------------------
+
+
+def edit_cell(table, column, value, row=2):
+    """CSV text of the first rows, one cell replaced."""
+    rows = table.iloc[:4].astype({column: object})
+    rows.iloc[row, rows.columns.get_loc(column)] = value
+    return rows.to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "fragments"),
+    [
+        ("age", "abc", ["'age'", "line 4", "'abc'", "int64"]),
+        ("age", "2.5", ["'age'", "'2.5'"]),
+        ("age", "", ["'age'", "missing value"]),
+        ("visits", "x", ["'visits'", "'x'", "Int64"]),
+        ("hours", "fast", ["'hours'", "'fast'", "float64"]),
+        ("member", "yes", ["'member'", "'yes'", "boolean"]),
+        ("level", "medium", ["'level'", "'medium'", "'low', 'high', 'mid'"]),
+        ("color", "purple", ["'color'", "purple"]),  # the explainer's own check
+    ],
+)
+def test_a_bad_value_is_one_line_naming_column_row_and_value(
+    tmp_path, table, explainer_path, capsys, column, value, fragments
+):
+    data = tmp_path / "rows.csv"
+    data.write_text(edit_cell(table, column, value))
+    status = main(["explain", str(explainer_path), str(data)])
+    assert_one_line_error(capsys, status, *fragments)
+
+
+def test_a_bad_value_names_the_index_label(tmp_path, table, explainer_path, capsys):
+    data = tmp_path / "rows.csv"
+    rows = table.iloc[:4].astype({"age": object})
+    rows.iloc[1, 0] = "old"
+    rows.to_csv(data)
+    status = main(["explain", str(explainer_path), str(data), "--index-col", "id"])
+    assert_one_line_error(capsys, status, "line 3", "row '101'", "'old'")
+
+
+def test_missing_and_extra_columns_are_named(tmp_path, table, explainer_path, capsys):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].drop(columns="hours").assign(extra=1).to_csv(data, index=False)
+    status = main(["explain", str(explainer_path), str(data)])
+    assert_one_line_error(capsys, status, "missing column(s) 'hours'", "'extra'")
+
+
+def test_a_named_index_column_gets_a_hint(tmp_path, table, explainer_path, capsys):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data)
+    status = main(["explain", str(explainer_path), str(data)])
+    assert_one_line_error(capsys, status, "'id'", "--index-col id")
+
+
+@pytest.mark.parametrize(
+    ("make_args", "fragments"),
+    [
+        (lambda e, d, t: ["explain", str(t / "no.pkl"), str(d)], ["no.pkl", "no such"]),
+        (lambda e, d, t: ["explain", str(e), str(t / "no.csv")], ["no.csv", "no such"]),
+        (lambda e, d, t: ["explain", str(d), str(d)], ["cannot load the explainer"]),
+        (lambda e, d, t: ["explain", str(e), str(t)], ["is a directory"]),
+        (lambda e, d, t: ["explain", str(e), str(d), "--target", "7"], ["7"]),
+        (
+            lambda e, d, t: ["explain", str(e), str(d), "--index-col", "nope"],
+            ["'nope'", "not a column"],
+        ),
+        (
+            lambda e, d, t: ["explain", str(e), str(d), "-o", str(t / "no" / "o.csv")],
+            ["cannot write"],
+        ),
+    ],
+)
+def test_user_errors_are_one_line(
+    tmp_path, table, explainer_path, capsys, make_args, fragments
+):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    status = main(make_args(explainer_path, data, tmp_path))
+    assert_one_line_error(capsys, status, *fragments)
+
+
+def test_a_pickle_that_is_not_an_explainer(tmp_path, table, capsys):
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps({"not": "an explainer"}))
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    status = main(["explain", str(path), str(data)])
+    assert_one_line_error(capsys, status, "dict", "not a cfexplain explainer")
+
+
+def test_an_empty_or_broken_csv(tmp_path, explainer_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert_one_line_error(
+        capsys, main(["explain", str(explainer_path), str(empty)]), "empty"
+    )
+    header = tmp_path / "header.csv"
+    header.write_text("age,hours,color,member,telephone,level,visits\n")
+    assert_one_line_error(
+        capsys, main(["explain", str(explainer_path), str(header)]), "no rows"
+    )
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2\n1,2,3,4\n")
+    assert_one_line_error(
+        capsys, main(["explain", str(explainer_path), str(ragged)]), "CSV"
+    )
+
+
+def test_a_regressor_needs_a_target(tmp_path, table, regressor_path, capsys):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    status = main(["explain", str(regressor_path), str(data)])
+    assert_one_line_error(capsys, status, "--target")
+    status = main(["explain", str(regressor_path), str(data), "--target", "high"])
+    assert_one_line_error(capsys, status, "'high'")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_reraises(tmp_path, table, explainer_path, capsys, where):
+    data = tmp_path / "rows.csv"
+    data.write_text(edit_cell(table, "age", "abc"))
+    args = ["explain", str(explainer_path), str(data)]
+    args = ["--debug", *args] if where == "before" else [*args, "--debug"]
+    with pytest.raises(InvalidDataError, match="'abc'"):
+        main(args)
+    data.write_text(table.iloc[:3].to_csv(index=False))
+    with pytest.raises(TargetError):
+        main([*args, "--target", "7"])
+    assert "cfexplain: error" not in capsys.readouterr().err
+
+
+# -- fit -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    """A tiny CSV with a label column and a joblib-saved pipeline for it."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    folder = tmp_path_factory.mktemp("fit")
+    data = folder / "train.csv"
+    table = make_mixed_frame(120)
+    table["y"] = frame_proba(table).argmax(axis=1)
+    table.to_csv(data)  # index named "id"
+    # What a user does: read the CSV back, train, save with joblib.
+    frame = pd.read_csv(data, index_col="id")
+    X, y = frame.drop(columns="y"), frame["y"]
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
+            (StandardScaler(), ["age", "hours"]),
+        ),
+        LogisticRegression(),
+    ).fit(X, y)
+    model_path = folder / "model.joblib"
+    joblib.dump(model, model_path)
+    rows = folder / "rows.csv"
+    X.iloc[:5].to_csv(rows)
+    return data, model_path, rows
+
+
+def test_fit_then_explain(tmp_path, model_files, capsys):
+    data, model, rows = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    args += ["--target-column", "y", "--index-col", "id"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "fitting CounterfactualGAN" in out
+    assert "train_loss" in out  # progress is on by default
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("fitted CounterfactualGAN on 120 rows in ")
+    assert "self-check validity" in summary
+    assert str(output) in summary
+
+    explainer = pickle.loads(output.read_bytes())
+    assert explainer.max_epochs_ == 1
+    assert list(explainer.feature_names_in_) == ["age", "hours", "color", "member"]
+    assert pd.api.types.is_bool_dtype(explainer.feature_dtypes_in_["member"])
+
+    result_path = tmp_path / "out.csv"
+    args = [
+        "explain",
+        str(output),
+        str(rows),
+        "--index-col",
+        "id",
+        "-o",
+        str(result_path),
+    ]
+    assert main(args) == 0
+    result = pd.read_csv(result_path, index_col="id")
+    assert result.index.tolist() == [100, 101, 102, 103, 104]
+    assert result["valid"].dtype == bool
+    assert set(result["prediction"]) <= {0, 1}
+
+
+def test_fit_quiet_prints_only_the_summary(tmp_path, model_files, capsys):
+    data, model, _ = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    args += ["--target-column", "y", "--index-col", "id", "--method", "ae", "--quiet"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fitted CounterfactualAE on 120 rows")
+    assert "train_loss" not in lines[0]
+    assert output.exists()
+
+
+def test_fit_names_a_label_column_left_in(tmp_path, model_files, capsys):
+    data, model, _ = model_files
+    args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl"), "-q"]
+    status = main([*args, "--index-col", "id"])
+    assert_one_line_error(capsys, status, "'y'", "--target-column y")
+    status = main([*args, "--index-col", "id", "--target-column", "label"])
+    assert_one_line_error(capsys, status, "'label'", "not a column")
+    assert not (tmp_path / "e.pkl").exists()
+
+
+def test_fit_rejects_a_model_file_that_is_not_a_model(tmp_path, model_files, capsys):
+    data, _, _ = model_files
+    bogus = tmp_path / "model.joblib"
+    bogus.write_text("not a pickle")
+    args = ["fit", str(data), str(bogus), "-o", str(tmp_path / "e.pkl")]
+    status = main([*args, "--target-column", "y", "--index-col", "id", "-q"])
+    assert_one_line_error(capsys, status, "cannot load the model")
+
+
+def test_warnings_are_one_line(monkeypatch, capsys):
+    import cfexplain.cli as cli
+
+    def warn(args):
+        warnings.warn("too few\nvalid rows", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "_explain", warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["explain", "e.pkl", "rows.csv"]) == 0
+    assert capsys.readouterr().err == "cfexplain: warning: too few valid rows\n"
+
+
+def test_fit_reads_true_false_text_as_the_model_was_trained(tmp_path, capsys):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    # German credit's case: "True"/"False" *strings* in the training frame,
+    # which pandas' CSV reader would turn into booleans the model refuses.
+    table = make_table(120)[["age", "hours", "color", "telephone"]]
+    y = frame_proba(make_mixed_frame(120)).argmax(axis=1)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(), ["color", "telephone"]), remainder="passthrough"
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(table, y)
+    data, model_path = tmp_path / "train.csv", tmp_path / "model.joblib"
+    table.to_csv(data)
+    joblib.dump(model, model_path)
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
+    assert main([*args, "--index-col", "id"]) == 0
+    assert "reading 'telephone' as text, as the model does" in capsys.readouterr().out
+    explainer = pickle.loads(output.read_bytes())
+    assert pd.api.types.is_string_dtype(explainer.feature_dtypes_in_["telephone"])
+    assert set(explainer.transform(table.iloc[:5])["telephone"]) <= {"True", "False"}

@@ -239,8 +239,12 @@ class ModalityAdapter:
         back = np.argsort(np.concatenate([keep, positions]), kind="stable")
         return self.take_rows(stacked, back)
 
-    def for_encoder(self, rows):
-        """Return rows in the format the encoder was fitted on.
+    def in_fit_format(self, rows):
+        """Return rows in the format ``fit`` was given.
+
+        What the encoder and the model under explanation were fitted on:
+        the model is always called in this format, whatever the format of
+        a later call's input.
 
         Parameters
         ----------

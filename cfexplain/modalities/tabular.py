@@ -177,7 +177,7 @@ class TabularAdapter(ModalityAdapter):
         """Return the frame numbered ``0..n-1``."""
         return rows.reset_index(drop=True)
 
-    def for_encoder(self, rows):
+    def in_fit_format(self, rows):
         """Return the frame, or its array when ``fit`` was given an array."""
         return rows if self.input_is_frame_ else rows.to_numpy()
 
@@ -193,7 +193,7 @@ class TabularAdapter(ModalityAdapter):
         if isinstance(X, pd.DataFrame):
             return cast_columns(rows, X.dtypes)
         dtype = getattr(X, "dtype", None)
-        if dtype is not None and dtype.kind in "biuf" and dtype != object:
+        if dtype is not None and dtype.kind in "biuf":
             return cast_columns(
                 rows, pd.Series([dtype] * rows.shape[1], dtype=object)
             ).to_numpy(dtype=dtype)
@@ -241,9 +241,7 @@ class TabularAdapter(ModalityAdapter):
             return
         for name, std in self.numeric_std_.items():
             before, after = originals[name], counterfactuals[name]
-            moved = np.abs(
-                after.to_numpy(dtype=float) - before.to_numpy(dtype=float)
-            )
+            moved = np.abs(after.to_numpy(dtype=float) - before.to_numpy(dtype=float))
             negligible = moved <= tolerance * std
             if negligible.any():
                 # Through the column's own (maybe nullable) dtype, by position.

@@ -870,6 +870,8 @@ def cast_columns(frame, dtypes):
                 )
             column = _rebuild_categorical(values, dtype, frame.index)
         else:
-            column = _rebuild_categorical(series.to_numpy(dtype=object), dtype, frame.index)
+            column = _rebuild_categorical(
+                series.to_numpy(dtype=object), dtype, frame.index
+            )
         frame.isetitem(j, column)
     return frame

@@ -1,0 +1,524 @@
+"""The bad-input matrix: every awkward input gets a clear error or a right answer.
+
+Each case is run on the three explainers (and the encoder's on the encoder).
+A clear error is one of cfexplain's exceptions (or scikit-learn's parameter
+and fitting errors), whose message matches what the case expects: the
+problem and, where there is one, the fix. A right answer keeps the input's
+format and satisfies what the case asks.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import (
+    FAST,
+    FAST_AUTOENCODER,
+    frame_proba,
+    make_mixed_frame,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import InvalidParameterError
+
+from cfexplain import (
+    ConstraintError,
+    CounterfactualAE,
+    CounterfactualCVAE,
+    CounterfactualGAN,
+    InvalidDataError,
+    PredictorError,
+    TargetError,
+)
+from cfexplain.preprocessing import TabularEncoder
+
+ESTIMATORS = {
+    "gan": lambda **kw: CounterfactualGAN(**{**FAST, **kw}),
+    "ae": lambda **kw: CounterfactualAE(**{**FAST_AUTOENCODER, **kw}),
+    "cvae": lambda **kw: CounterfactualCVAE(**{**FAST_AUTOENCODER, **kw}),
+}
+
+
+def X0(n=160):
+    return make_mixed_frame(n=n)
+
+
+def edit(**changes):
+    """The mixed frame with columns replaced (callables get the frame)."""
+
+    def build():
+        X = X0()
+        for column, value in changes.items():
+            X[column] = value(X) if callable(value) else value
+        return X
+
+    return build
+
+
+def with_value(column, row, value, dtype=None):
+    def build():
+        X = X0()
+        if dtype is not None:
+            X[column] = X[column].astype(dtype)
+        X.iloc[row, X.columns.get_loc(column)] = value
+        return X
+
+    return build
+
+
+# Module-level models, so that the failures are the data's, not pickling's.
+def wrong_shape(X):
+    return np.zeros((len(X), 3, 2))
+
+
+def with_nan(X):
+    out = frame_proba(X)
+    out[0, 0] = np.nan
+    return out
+
+
+def not_summing(X):
+    return frame_proba(X) * 0.5
+
+
+def raising(X):
+    raise RuntimeError("boom")
+
+
+def fewer_rows(X):
+    return frame_proba(X)[:-1]
+
+
+def strings(X):
+    return np.array(["yes"] * len(X))
+
+
+# -- fit: (case, X builder, fit keywords, constructor keywords, error, match) -------
+
+FIT_CASES = [
+    ("nan", with_value("hours", 3, np.nan), {}, {}, InvalidDataError, "NaN at row 3"),
+    ("inf", with_value("hours", 4, np.inf), {}, {}, InvalidDataError, "inf at row 4"),
+    (
+        "missing category",
+        with_value("color", 2, None),
+        {},
+        {},
+        InvalidDataError,
+        "missing value.*fill missing categories",
+    ),
+    ("no rows", lambda: X0().iloc[:0], {}, {}, InvalidDataError, "0 samples"),
+    ("one row", lambda: X0().iloc[:1], {}, {}, InvalidDataError, "at least 2 samples"),
+    ("no columns", lambda: X0()[[]], {}, {}, InvalidDataError, "0 feature"),
+    (
+        "mixed name types",
+        lambda: X0().set_axis(["age", 1, "color", "member"], axis=1),
+        {},
+        {},
+        InvalidDataError,
+        "string names",
+    ),
+    (
+        "multiindex",
+        lambda: X0().set_axis(
+            pd.MultiIndex.from_product([["a"], ["w", "x", "y", "z"]]), axis=1
+        ),
+        {},
+        {},
+        InvalidDataError,
+        "MultiIndex",
+    ),
+    (
+        "repeated names",
+        lambda: X0().set_axis(["age", "hours", "age", "member"], axis=1),
+        {},
+        {},
+        InvalidDataError,
+        "unique",
+    ),
+    (
+        "datetime",
+        edit(when=lambda X: pd.date_range("2020", periods=len(X))),
+        {},
+        {},
+        InvalidDataError,
+        "'when' has dtype datetime.*'category' dtype",
+    ),
+    (
+        "timedelta",
+        edit(gap=lambda X: pd.to_timedelta(np.arange(len(X)), unit="D")),
+        {},
+        {},
+        InvalidDataError,
+        "'gap' has dtype timedelta",
+    ),
+    (
+        "complex",
+        edit(z=lambda X: np.ones(len(X)) * (1 + 2j)),
+        {},
+        {},
+        InvalidDataError,
+        "'z'",
+    ),
+    (
+        "unhashable",
+        edit(tags=lambda X: [[1]] * len(X)),
+        {},
+        {},
+        InvalidDataError,
+        "unhashable",
+    ),
+    (
+        "3-D array",
+        lambda: np.zeros((10, 140, 1)),
+        {},
+        {},
+        InvalidDataError,
+        "modality='series'",
+    ),
+    ("no model", X0, {"predict_fn": None}, {}, PredictorError, "no model to explain"),
+    (
+        "unfitted model",
+        X0,
+        {"predict_fn": LogisticRegression()},
+        {},
+        PredictorError,
+        "not fitted",
+    ),
+    ("wrong shape", X0, {"predict_fn": wrong_shape}, {}, PredictorError, "shape"),
+    ("model nan", X0, {"predict_fn": with_nan}, {}, PredictorError, "non-finite"),
+    ("not summing", X0, {"predict_fn": not_summing}, {}, PredictorError, "sum to 1"),
+    (
+        "model raises",
+        X0,
+        {"predict_fn": raising},
+        {},
+        PredictorError,
+        "RuntimeError: boom",
+    ),
+    ("fewer outputs", X0, {"predict_fn": fewer_rows}, {}, PredictorError, "for 8 rows"),
+    ("text outputs", X0, {"predict_fn": strings}, {}, PredictorError, "not numbers"),
+    ("y length", X0, {"y": np.zeros(5)}, {}, InvalidDataError, "y has 5 entries"),
+    (
+        "bounds on a category",
+        X0,
+        {},
+        {"bounds": {"color": (0, 1)}},
+        ValueError,
+        "only supported on numerical",
+    ),
+    (
+        "unknown immutable",
+        X0,
+        {},
+        {"immutable": ["salary"]},
+        ValueError,
+        "unknown feature 'salary'",
+    ),
+    (
+        "bad direction",
+        X0,
+        {},
+        {"monotonic": {"age": "up"}},
+        ValueError,
+        "'increasing' or 'decreasing'",
+    ),
+    (
+        "reversed bounds",
+        X0,
+        {},
+        {"bounds": {"age": (60, 20)}},
+        ValueError,
+        "low <= high",
+    ),
+    (
+        "negative epochs",
+        X0,
+        {},
+        {"max_epochs": -1},
+        InvalidParameterError,
+        "max_epochs",
+    ),
+    ("bad task", X0, {}, {"task": "ranking"}, InvalidParameterError, "task"),
+    (
+        "bad modality",
+        X0,
+        {},
+        {"modality": "audio"},
+        InvalidParameterError,
+        "modality",
+    ),
+]
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+@pytest.mark.parametrize(
+    "build, fit_kwargs, params, error, match",
+    [case[1:] for case in FIT_CASES],
+    ids=[case[0] for case in FIT_CASES],
+)
+def test_bad_fit_input_gets_a_clear_error(
+    name, build, fit_kwargs, params, error, match
+):
+    kwargs = {"predict_fn": frame_proba, **fit_kwargs}
+    with pytest.raises(error, match=match):
+        ESTIMATORS[name](**params).fit(build(), **kwargs)
+
+
+# -- transform: a fitted explainer and (case, X builder, keywords, expectation) -------
+
+
+@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
+def fitted(request):
+    return ESTIMATORS[request.param]().fit(X0(), frame_proba)
+
+
+def rows(n=6):
+    return make_mixed_frame(n=n, seed=7)
+
+
+def changed(**dtypes):
+    return lambda: rows().astype(dtypes)
+
+
+TRANSFORM_ERRORS = [
+    (
+        "missing column",
+        lambda: rows().drop(columns="hours"),
+        {},
+        InvalidDataError,
+        "hours",
+    ),
+    ("extra column", lambda: rows().assign(extra=1), {}, InvalidDataError, "extra"),
+    (
+        "columns reordered",
+        lambda: rows()[["hours", "age", "color", "member"]],
+        {},
+        InvalidDataError,
+        "order",
+    ),
+    (
+        "column renamed",
+        lambda: rows().rename(columns={"age": "Age"}),
+        {},
+        InvalidDataError,
+        "Age",
+    ),
+    ("nan", lambda: rows().assign(hours=np.nan), {}, InvalidDataError, "NaN"),
+    ("inf", lambda: rows().assign(age=np.inf), {}, InvalidDataError, "inf"),
+    (
+        "missing category",
+        lambda: rows().assign(color=None),
+        {},
+        InvalidDataError,
+        "missing",
+    ),
+    (
+        "unseen category",
+        lambda: rows().assign(color="purple"),
+        {},
+        InvalidDataError,
+        "'purple' not seen during fit",
+    ),
+    (
+        "text in a number column",
+        lambda: rows().assign(age="old"),
+        {},
+        InvalidDataError,
+        "'age' must be numerical",
+    ),
+    ("no rows", lambda: rows().iloc[:0], {}, InvalidDataError, "0 samples"),
+    (
+        "array of the wrong width",
+        lambda: np.zeros((3, 7)),
+        {},
+        InvalidDataError,
+        "7 features",
+    ),
+    (
+        "multiindex",
+        lambda: rows().set_axis(
+            pd.MultiIndex.from_product([["a"], ["w", "x", "y", "z"]]), axis=1
+        ),
+        {},
+        InvalidDataError,
+        "MultiIndex",
+    ),
+    (
+        "unknown class",
+        rows,
+        {"target": 7},
+        TargetError,
+        "not one of the model's classes",
+    ),
+    (
+        "per-row target length",
+        rows,
+        {"target": [0, 1]},
+        TargetError,
+        "one label per instance",
+    ),
+    (
+        "probabilities not summing",
+        rows,
+        {"target": [0.3, 0.3]},
+        TargetError,
+        "sum to 1",
+    ),
+    (
+        "probabilities of the wrong width",
+        rows,
+        {"target": np.array([[0.2, 0.3, 0.5]])},
+        TargetError,
+        "2 values per row",
+    ),
+    (
+        "unknown immutable",
+        rows,
+        {"immutable": ["salary"]},
+        ValueError,
+        "unknown feature",
+    ),
+    ("reversed bounds", rows, {"bounds": {"hours": (9, 1)}}, ValueError, "low <= high"),
+    (
+        "bounds and direction",
+        lambda: rows().assign(age=75),
+        {"bounds": {"age": (18, 70)}, "monotonic": {"age": "increasing"}},
+        ConstraintError,
+        "'age' for 6 of 6 rows",
+    ),
+    (
+        "immutable outside bounds",
+        rows,
+        {"bounds": {"age": (80, 90)}, "immutable": ["age"]},
+        ConstraintError,
+        "immutable",
+    ),
+    (
+        "integer bounds without an integer",
+        rows,
+        {"bounds": {"age": (40.1, 40.9)}},
+        ConstraintError,
+        "hold no integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "build, kwargs, error, match",
+    [case[1:] for case in TRANSFORM_ERRORS],
+    ids=[case[0] for case in TRANSFORM_ERRORS],
+)
+def test_bad_transform_input_gets_a_clear_error(fitted, build, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fitted.transform(build(), **kwargs)
+
+
+def test_transform_before_fit_says_so():
+    for make in ESTIMATORS.values():
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            make().transform(rows())
+
+
+TRANSFORM_ANSWERS = [
+    ("age as float", changed(age="float64")),
+    ("age as Int64", changed(age="Int64")),
+    ("age as int32", changed(age="int32")),
+    ("hours as float32", changed(hours="float32")),
+    ("hours as Float64", changed(hours="Float64")),
+    ("color as category", changed(color="category")),
+    ("color as string", changed(color="string")),
+    ("member as object", changed(member="object")),
+    ("member as boolean", changed(member="boolean")),
+    ("duplicated index", lambda: rows().set_axis([5, 5, 1, 1, 0, 0], axis=0)),
+    ("string index", lambda: rows().set_axis(list("abcdef"), axis=0)),
+    ("one row", lambda: rows(1)),
+    ("extreme numbers", lambda: rows().assign(hours=1e6)),
+    ("negative numbers", lambda: rows().assign(age=-5)),
+]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [case[1] for case in TRANSFORM_ANSWERS],
+    ids=[c[0] for c in TRANSFORM_ANSWERS],
+)
+def test_awkward_but_valid_transform_input_gets_a_right_answer(fitted, build):
+    X = build()
+    before = X.copy()
+    X_cf = fitted.transform(X, immutable=["member"])
+    pd.testing.assert_frame_equal(X, before)
+    assert list(X_cf.columns) == list(X.columns)
+    pd.testing.assert_series_equal(X_cf.dtypes, X.dtypes)
+    pd.testing.assert_index_equal(X_cf.index, X.index, exact="equiv")
+    pd.testing.assert_series_equal(X_cf["member"], X["member"])
+    assert set(X_cf["color"].astype(str)) <= {"red", "green", "blue"}
+
+
+def test_an_array_given_to_a_frame_fitted_explainer(fitted):
+    X = rows().to_numpy()
+    out = fitted.transform(X)
+    assert isinstance(out, np.ndarray) and out.shape == X.shape
+
+
+# -- the encoder ---------------------------------------------------------------------
+
+ENCODER_ERRORS = [
+    ("nan", with_value("hours", 1, np.nan), InvalidDataError, "NaN at row 1"),
+    ("missing category", with_value("color", 0, None), InvalidDataError, "missing"),
+    (
+        "datetime",
+        edit(when=lambda X: pd.date_range("2020", periods=len(X))),
+        InvalidDataError,
+        "'category' dtype",
+    ),
+    (
+        "repeated names",
+        lambda: X0().set_axis(["a", "b", "a", "c"], axis=1),
+        InvalidDataError,
+        "unique",
+    ),
+    ("unhashable", edit(tags=lambda X: [{}] * len(X)), InvalidDataError, "unhashable"),
+    ("no rows", lambda: X0().iloc[:0], InvalidDataError, "0 sample"),
+]
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [case[1:] for case in ENCODER_ERRORS],
+    ids=[case[0] for case in ENCODER_ERRORS],
+)
+def test_bad_encoder_input_gets_a_clear_error(build, error, match):
+    with pytest.raises(error, match=match):
+        TabularEncoder().fit(build())
+
+
+ENCODER_ROUND_TRIPS = [
+    ("plain", X0),
+    ("integer names", lambda: X0().set_axis([0, 1, 2, 3], axis=1)),
+    ("nullable", lambda: X0().astype({"age": "Int64", "color": "string"})),
+    ("small ints", lambda: X0().astype({"age": "UInt8"})),
+    ("category", lambda: X0().astype({"color": "category"})),
+    ("object bools", lambda: X0().astype({"member": "object"})),
+]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [c[1] for c in ENCODER_ROUND_TRIPS],
+    ids=[c[0] for c in ENCODER_ROUND_TRIPS],
+)
+def test_encoder_round_trips_awkward_tables_exactly(build):
+    X = build()
+    encoder = TabularEncoder(numerical="minmax", dtype=np.float64).fit(X)
+    back = encoder.inverse_transform(encoder.transform(X), index=X.index)
+    pd.testing.assert_frame_equal(back, X)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda: X0().drop(columns="age"), lambda: X0().assign(color="pink")],
+    ids=["missing column", "unseen category"],
+)
+def test_bad_encoder_transform_input_gets_a_clear_error(build):
+    encoder = TabularEncoder().fit(X0())
+    with pytest.raises(InvalidDataError):
+        encoder.transform(build())

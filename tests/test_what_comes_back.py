@@ -1,0 +1,337 @@
+"""What goes in comes back: column names, dtypes, the model's task, conflicts.
+
+Each kind of input is handled at one root shared by every explainer (the
+tabular adapter, the predictor wrapper, the constraints), so each kind is
+tested over all three explainers, and with hypothesis over generated names,
+dtypes and values.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import FAST, FAST_AUTOENCODER, frame_proba, make_mixed_frame
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from cfexplain import (
+    ConstraintError,
+    CounterfactualAE,
+    CounterfactualCVAE,
+    CounterfactualGAN,
+    InvalidDataError,
+    TaskGuessWarning,
+)
+
+ESTIMATORS = {
+    "gan": lambda **kw: CounterfactualGAN(**{**FAST, **kw}),
+    "ae": lambda **kw: CounterfactualAE(**{**FAST_AUTOENCODER, **kw}),
+    "cvae": lambda **kw: CounterfactualCVAE(**{**FAST_AUTOENCODER, **kw}),
+}
+
+
+def renamed(frame, names):
+    """The mixed frame with other column labels, and a model reading them."""
+    out = frame.copy()
+    out.columns = names
+    return out
+
+
+class ByPosition:
+    """``frame_proba`` reading the mixed frame's columns by position."""
+
+    def __call__(self, X):
+        return frame_proba(renamed(X, ["age", "hours", "color", "member"]))
+
+
+def nullable(frame):
+    return frame.astype(
+        {"age": "Int64", "hours": "Float64", "color": "string", "member": "boolean"}
+    )
+
+
+@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
+def fitted(request):
+    """Each explainer fitted on the mixed frame (plain numpy dtypes)."""
+    return ESTIMATORS[request.param]().fit(make_mixed_frame(), frame_proba)
+
+
+# -- 1. column names ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+@pytest.mark.parametrize("labels", [[0, 1, 2, 3], [10, 20, 5, 7], [0.5, 1.5, 2.5, 3.5]])
+def test_non_string_column_labels_work_end_to_end(name, labels):
+    X = renamed(make_mixed_frame(), labels)
+    cf = ESTIMATORS[name](immutable=[labels[2]]).fit(X, ByPosition())
+    X_cf = cf.transform(X.iloc[:7])
+    assert list(X_cf.columns) == labels
+    assert (X_cf.dtypes == X.dtypes).all()
+    pd.testing.assert_index_equal(X_cf.index, X.index[:7], exact="equiv")
+    # The immutable label names the column, not a position.
+    pd.testing.assert_series_equal(X_cf[labels[2]], X[labels[2]].iloc[:7])
+
+
+def test_integer_labels_are_names_before_positions():
+    X = renamed(make_mixed_frame(), [3, 2, 1, 0])
+    cf = CounterfactualGAN(**FAST).fit(X, ByPosition())
+    X_cf = cf.transform(X.iloc[:20], immutable=[0])
+    # Label 0 is the last column ("member"), not the first.
+    pd.testing.assert_series_equal(X_cf[0], X[0].iloc[:20])
+
+
+def test_mixed_type_column_names_get_scikit_learns_message():
+    X = renamed(make_mixed_frame(), ["age", 1, "color", "member"])
+    with pytest.raises(InvalidDataError, match="all input features have string names"):
+        CounterfactualGAN(**FAST).fit(X, ByPosition())
+
+
+def test_multiindex_columns_are_rejected_with_the_fix():
+    X = make_mixed_frame()
+    X.columns = pd.MultiIndex.from_tuples([("a", c) for c in X.columns])
+    with pytest.raises(InvalidDataError, match="MultiIndex columns; flatten"):
+        CounterfactualGAN(**FAST).fit(X, ByPosition())
+
+
+def test_multiindex_columns_at_transform_are_rejected(fitted):
+    X = make_mixed_frame(n=5)
+    X.columns = pd.MultiIndex.from_tuples([("a", c) for c in X.columns])
+    with pytest.raises(InvalidDataError, match="MultiIndex"):
+        fitted.transform(X)
+
+
+def test_integer_labels_in_another_order_at_transform_are_rejected():
+    X = renamed(make_mixed_frame(), [0, 1, 2, 3])
+    cf = CounterfactualGAN(**FAST).fit(X, ByPosition())
+    with pytest.raises(InvalidDataError, match=r"columns \[1, 0, 2, 3\], but fit"):
+        cf.transform(X[[1, 0, 2, 3]])
+
+
+@settings(
+    deadline=None,
+    max_examples=8,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    names=st.one_of(
+        st.lists(st.text(min_size=1, max_size=8), min_size=4, max_size=4, unique=True),
+        st.lists(st.integers(-50, 50), min_size=4, max_size=4, unique=True),
+    )
+)
+def test_any_unique_column_names_round_trip(names):
+    X = renamed(make_mixed_frame(n=40), names)
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, ByPosition())
+    X_cf = cf.transform(X.iloc[:5], immutable=[names[3]])
+    assert list(X_cf.columns) == names
+    assert (X_cf.dtypes == X.dtypes).all()
+    pd.testing.assert_series_equal(X_cf[names[3]], X[names[3]].iloc[:5])
+
+
+# -- 2. output dtypes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_nullable_dtypes_fitted_come_back_exactly(name):
+    X = nullable(make_mixed_frame()).astype({"age": "UInt8"})
+    cf = ESTIMATORS[name]().fit(X, frame_proba)
+    for constraints in ({}, {"immutable": ["age"]}, {"bounds": {"age": (30, 40)}}):
+        X_cf = cf.transform(X.iloc[:9], **constraints)
+        pd.testing.assert_series_equal(X_cf.dtypes, X.dtypes)
+
+
+# Transform-time dtypes of each column, other than the plain ones of fit.
+OTHER_DTYPES = {
+    "age": ["int64", "float64", "Int64", "int32", "UInt8", "Float64", "float32"],
+    "hours": ["float64", "float32", "Float64"],
+    "color": ["object", "string", "category"],
+    "member": ["bool", "boolean", "object"],
+}
+
+
+@settings(
+    deadline=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    dtypes=st.fixed_dictionaries(
+        {c: st.sampled_from(d) for c, d in OTHER_DTYPES.items()}
+    ),
+    immutable=st.lists(st.sampled_from(sorted(OTHER_DTYPES)), unique=True, max_size=2),
+    revert=st.booleans(),
+)
+def test_transform_returns_the_dtypes_of_its_input(fitted, dtypes, immutable, revert):
+    X = make_mixed_frame(n=12, seed=3).astype(dtypes)
+    X_cf = fitted.set_params(numeric_tolerance=0.5 if revert else 0.0).transform(
+        X, immutable=immutable
+    )
+    pd.testing.assert_series_equal(X_cf.dtypes, X.dtypes)
+    for column in immutable:
+        pd.testing.assert_series_equal(X_cf[column], X[column])
+    if str(X["age"].dtype) in ("float64", "float32", "Float64"):
+        # Fitted on integers: the decoder's integers, whatever the dtype.
+        assert (X_cf["age"] == np.round(X_cf["age"])).all()
+
+
+def test_float_fitted_column_given_as_integers_comes_back_as_integers():
+    X = make_mixed_frame().astype({"age": "float64"})
+    cf = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    X_int = make_mixed_frame(n=10)
+    X_cf = cf.transform(X_int)
+    assert X_cf["age"].dtype == np.int64
+
+
+def test_explain_keeps_the_input_dtypes(fitted):
+    X = nullable(make_mixed_frame(n=6))
+    explanation = fitted.explain(X, n_counterfactuals=2)
+    pd.testing.assert_series_equal(explanation.counterfactuals.dtypes, X.dtypes)
+
+
+def test_array_input_comes_back_in_its_dtype():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 10, size=(80, 3)).astype(np.int64)
+    cf = CounterfactualGAN(**FAST).fit(X, lambda_free_proba)
+    out = cf.transform(X[:5].astype(np.float32))
+    assert out.dtype == np.float32 and out.shape == (5, 3)
+
+
+def lambda_free_proba(X):
+    p = 1 / (1 + np.exp(-(np.asarray(X, float).sum(axis=1) - 13.5) / 3))
+    return np.column_stack([1 - p, p])
+
+
+# -- 3. the model's task --------------------------------------------------------------
+
+
+def numeric_data(n=200):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"u": rng.normal(size=n), "v": rng.normal(size=n)})
+    return X, (X["u"] + 0.3 * X["v"] > 0).astype(int)
+
+
+def test_pipeline_predict_is_read_as_a_classifier():
+    X, y = numeric_data()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TaskGuessWarning)
+        cf = CounterfactualGAN(**FAST).fit(X, pipe.predict)
+    assert cf.predictor_.task_ == "classification"
+    np.testing.assert_array_equal(cf.classes_, [0, 1])
+    explanation = cf.explain(X.iloc[:10], target="opposite")
+    # One-hot outputs: the model's own label, through predict.
+    np.testing.assert_array_equal(
+        explanation.y_counterfactual.argmax(axis=1),
+        pipe.predict(explanation.counterfactuals),
+    )
+
+
+def label_function(X):
+    return (np.asarray(X, dtype=float)[:, 0] > 0).astype(int)
+
+
+def test_whole_number_outputs_are_taken_as_regression_with_a_warning():
+    X, _ = numeric_data()
+    with pytest.warns(TaskGuessWarning, match=r"task='regression'.*") as record:
+        cf = CounterfactualGAN(**FAST).fit(X, label_function)
+    assert "label_function" in str(record[0].message)
+    assert cf.predictor_.task_ == "regression"
+
+
+def test_declared_regression_does_not_warn():
+    X, _ = numeric_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TaskGuessWarning)
+        cf = CounterfactualGAN(**FAST, task="regression").fit(X, label_function)
+    assert cf.predictor_.task_ == "regression"
+
+
+# -- 4. constraints that cannot all hold ---------------------------------------------
+
+
+def aged(ages):
+    X = make_mixed_frame(n=len(ages))
+    X["age"] = np.asarray(ages, dtype=np.int64)
+    return X
+
+
+@pytest.mark.parametrize(
+    "constraints, ages, match",
+    [
+        (
+            {"bounds": {"age": (18, 69)}, "monotonic": {"age": "increasing"}},
+            [30, 75, 76, 40],
+            r"'age' for 2 of 4 rows \(positions 1, 2; original values 75, 76\): "
+            r"monotonic='increasing'",
+        ),
+        (
+            {"bounds": {"age": (50, 60)}, "monotonic": {"age": "decreasing"}},
+            [55, 20],
+            r"'age' for 1 of 2 rows \(positions 1;.*monotonic='decreasing'",
+        ),
+        (
+            {"bounds": {"age": (60, 65)}, "immutable": ["age"]},
+            [67, 22, 62],
+            r"'age' for 2 of 3 rows \(positions 0, 1;.*immutable",
+        ),
+        (
+            {"bounds": {"age": (30.2, 30.8)}},
+            [30, 31],
+            r"bounds \(30.2, 30.8\) of the integer feature 'age' hold no integer",
+        ),
+    ],
+)
+def test_conflicting_constraints_raise_naming_feature_and_rows(
+    fitted, constraints, ages, match
+):
+    with pytest.raises(ConstraintError, match=match):
+        fitted.transform(aged(ages), **constraints)
+    with pytest.raises(ConstraintError):
+        fitted.explain(aged(ages), **constraints)
+
+
+def test_constraint_error_is_a_value_error():
+    assert issubclass(ConstraintError, ValueError)
+
+
+def test_rows_without_conflict_are_served(fitted):
+    X = aged([30, 45, 69])
+    X_cf = fitted.transform(
+        X, bounds={"age": (18, 69)}, monotonic={"age": "increasing"}
+    )
+    age, age_cf = X["age"].to_numpy(), X_cf["age"].to_numpy()
+    assert ((age_cf >= age) & (age_cf <= 69)).all()
+
+
+def test_fit_with_constraints_some_training_rows_conflict_with():
+    X = make_mixed_frame()
+    cf = CounterfactualGAN(
+        **FAST, bounds={"age": (18, 50)}, monotonic={"age": "increasing"}
+    ).fit(X, frame_proba)
+    # The self-check measured only the rows it could explain.
+    assert 0 < cf.fit_report_["n_rows"] < len(X)
+    with pytest.raises(ConstraintError):
+        cf.transform(X[X["age"] > 50].iloc[:3])
+
+
+# -- 5. messages that point the right way --------------------------------------------
+
+
+def test_a_datetime_column_is_told_what_exists():
+    X = make_mixed_frame()
+    X["when"] = pd.date_range("2020-01-01", periods=len(X))
+    with pytest.raises(InvalidDataError) as info:
+        CounterfactualGAN(**FAST).fit(X, frame_proba)
+    message = str(info.value)
+    assert "'category' dtype" in message and "categorical_features" not in message
+
+
+def test_a_univariate_series_array_is_not_given_image_advice():
+    X = np.random.RandomState(0).normal(size=(30, 140, 1))
+    with pytest.raises(InvalidDataError) as info:
+        CounterfactualAE(**FAST_AUTOENCODER).fit(X, label_function)
+    message = str(info.value)
+    assert "modality='series'" in message and "255" not in message
