@@ -49,7 +49,8 @@ class CandidateEngineMixin:
         scoring as few as possible (:meth:`_cheapest_valid`). Otherwise the
         first is the noise-free answer and the others are sampled through
         the generator's noise, reproducibly from the fitted seed, all
-        decoded at once. Then, with ``repair`` and ``max_rounds > 0``, the
+        decoded at once. A row the model already puts at its target is its
+        own first answer. Then, with ``repair`` and ``max_rounds > 0``, the
         first answers the real model rejects get up to ``max_rounds``
         repairs (:meth:`_repair`).
 
@@ -72,7 +73,9 @@ class CandidateEngineMixin:
         CandidateSet
         """
         batch = self._batch(X, target, constraints)
-        candidates = self._generated_candidates(batch, k)
+        candidates = self._unchanged_at_target(
+            batch, self._generated_candidates(batch, k)
+        )
         if not repair or not self.max_rounds:
             return candidates
         y_cf = np.asarray(self._model_outputs(candidates))
@@ -86,6 +89,27 @@ class CandidateEngineMixin:
             )
             counterfactuals = self.adapter_.stack_rows([first, rest])
         y_cf = np.concatenate([y_first, y_cf[n:]])
+        return CandidateSet(
+            batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
+        )
+
+    def _unchanged_at_target(self, batch, candidates):
+        """Answer the rows the model already puts at their target with themselves.
+
+        The smallest change that gives such a row its target is none (a
+        named class the row already has, a value already in its interval).
+        """
+        met = np.flatnonzero(batch.target.is_met(batch.y_model))
+        if not len(met):
+            return candidates
+        adapter = self.adapter_
+        counterfactuals = adapter.replace_rows(
+            candidates.counterfactuals, met, adapter.take_rows(batch.rows, met)
+        )
+        y_cf = candidates.y_counterfactual
+        if y_cf is not None:
+            y_cf = y_cf.copy()
+            y_cf[met] = batch.y_model[met]
         return CandidateSet(
             batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
         )

@@ -335,3 +335,20 @@ def test_a_univariate_series_array_is_not_given_image_advice():
         CounterfactualAE(**FAST_AUTOENCODER).fit(X, label_function)
     message = str(info.value)
     assert "modality='series'" in message and "255" not in message
+
+
+# -- rows already at their target ----------------------------------------------------
+
+
+def test_rows_already_at_a_named_target_come_back_unchanged(fitted):
+    X = make_mixed_frame(n=30, seed=5)
+    labels = frame_proba(X).argmax(axis=1)
+    at_target = labels == 1
+    assert at_target.any() and (~at_target).any()
+    X_cf = fitted.transform(X, target=1)
+    changed = (X_cf != X).any(axis=1).to_numpy()
+    assert not changed[at_target].any()
+    # The other rows are still explained, not copied.
+    assert changed[~at_target].any()
+    explanation = fitted.explain(X, target=1, n_counterfactuals=2)
+    assert explanation.valid[at_target, 0].all()
