@@ -15,7 +15,11 @@ from ._base import (
 )
 from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
-from .backends.modules import ImagePerturbationAE, TabularPerturbationAE
+from .backends.modules import (
+    ImagePerturbationAE,
+    SeriesPerturbationAE,
+    TabularPerturbationAE,
+)
 from .backends.nets import PerturbationNet
 
 __all__ = ["CounterfactualAE"]
@@ -170,7 +174,11 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         self._store_parameters(locals())
 
     #: Autoencoder module of each supported modality.
-    _MODULES = {"tabular": TabularPerturbationAE, "image": ImagePerturbationAE}
+    _MODULES = {
+        "tabular": TabularPerturbationAE,
+        "image": ImagePerturbationAE,
+        "series": SeriesPerturbationAE,
+    }
     _modalities = tuple(_MODULES)
     _reference_batch_size = 256
     _reference_steps = 3000

@@ -382,13 +382,16 @@ class BaseCounterfactualExplainer(
         about ``_reference_steps`` optimiser steps (what 30 epochs were on
         Adult), at least one epoch and at most 1,000. A modality whose
         adapter sets ``auto_epochs`` (images) trains that many epochs of the
-        paper's batch instead.
+        paper's batch instead; one that sets ``auto_batch_size`` (series)
+        uses that batch.
         """
         batch = self.batch_size
         auto_epochs = self.adapter_.auto_epochs
         if batch == "auto":
             batch = min(self._reference_batch_size, max(32, n_rows // 16))
-            if auto_epochs is not None:
+            if self.adapter_.auto_batch_size is not None:
+                batch = self.adapter_.auto_batch_size
+            elif auto_epochs is not None:
                 batch = self._reference_batch_size
         self.batch_size_ = int(min(batch, n_rows))
         epochs = self.max_epochs
@@ -451,7 +454,9 @@ class BaseCounterfactualExplainer(
         """Return one counterfactual per row, in the input's format.
 
         The answer is deterministic: no noise is drawn, so a row's
-        counterfactual does not depend on the other rows of the batch.
+        counterfactual does not depend on the other rows of the batch (up
+        to the last float32 bit of series values, which matrix products of
+        other batch sizes may round differently).
 
         Parameters
         ----------

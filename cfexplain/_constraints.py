@@ -36,9 +36,11 @@ from .exceptions import ConstraintError
 __all__ = [
     "Constraints",
     "ImageConstraints",
+    "SeriesConstraints",
     "apply_constraints",
     "parse_constraints",
     "parse_image_constraints",
+    "parse_series_constraints",
 ]
 
 _DIRECTIONS = {"increasing": 1, "decreasing": -1, 1: 1, -1: -1}
@@ -430,3 +432,219 @@ def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
             f"{tuple(input_shape)}"
         ) from exc
     return ImageConstraints(mask, n_values)
+
+
+@dataclass(frozen=True)
+class SeriesConstraints:
+    """Validated constraints on time series: frozen values and channel bounds.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool, shape (n_channels, n_timepoints), or None
+        ``True`` where a value must keep its original level (frozen
+        channels and time windows); ``None`` for none.
+    bounds : dict of int to (float, float)
+        Closed amplitude range of each bounded channel (by position).
+    series_shape : tuple of int
+        ``(n_channels, n_timepoints)``.
+    """
+
+    mask: np.ndarray | None = None
+    bounds: dict = field(default_factory=dict)
+    series_shape: tuple = (1, 1)
+
+    def frozen_features(self) -> np.ndarray:
+        """Return 1.0 for each (flattened) value that must stay unchanged.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_channels * n_timepoints,)
+        """
+        if self.mask is None:
+            return np.zeros(int(np.prod(self.series_shape)), dtype=np.float32)
+        return self.mask.reshape(-1).astype(np.float32)
+
+    def apply(self, X, X_cf):
+        """Clip bounded channels, then copy the frozen values, in place.
+
+        Parameters
+        ----------
+        X, X_cf : numpy.ndarray of shape (n, n_channels, n_timepoints)
+            Original and counterfactual series.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``X_cf``, corrected.
+        """
+        for channel, (low, high) in self.bounds.items():
+            np.clip(X_cf[:, channel], low, high, out=X_cf[:, channel])
+        if self.mask is not None:
+            np.copyto(X_cf, X, where=np.broadcast_to(self.mask, X_cf.shape))
+        return X_cf
+
+    def _conflicts(self, X):
+        if self.mask is None:
+            return
+        for channel, (low, high) in self.bounds.items():
+            frozen = X[:, channel][:, self.mask[channel]]
+            outside = ((frozen < low) | (frozen > high)).any(axis=1)
+            yield channel, outside
+
+    def check_feasible(self, X):
+        """Raise if frozen values of some series lie outside their channel's bounds.
+
+        Parameters
+        ----------
+        X : numpy.ndarray of shape (n, n_channels, n_timepoints)
+
+        Raises
+        ------
+        ConstraintError
+            Naming the channel and the series (by position).
+        """
+        for channel, outside in self._conflicts(X):
+            rows = np.flatnonzero(outside)
+            if len(rows):
+                low, high = self.bounds[channel]
+                listed = ", ".join(str(int(r)) for r in rows[:5])
+                raise ConstraintError(
+                    f"no counterfactual can satisfy the constraints on channel "
+                    f"{channel} for {len(rows)} of {len(X)} series (positions "
+                    f"{listed}{', ...' if len(rows) > 5 else ''}): values frozen "
+                    f"by immutable lie outside its bounds ({_show(low)}, "
+                    f"{_show(high)}). Free those time points, widen the bounds, "
+                    "or leave these series out"
+                )
+
+    def feasible(self, X):
+        """Return which series have counterfactuals within the constraints.
+
+        Parameters
+        ----------
+        X : numpy.ndarray of shape (n, n_channels, n_timepoints)
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+        """
+        ok = np.ones(len(X), dtype=bool)
+        for _, outside in self._conflicts(X):
+            ok &= ~outside
+        return ok
+
+
+def _series_mask(immutable, series_shape):
+    """Read ``immutable`` for series into a boolean mask, or raise."""
+    n_channels, n_timepoints = series_shape
+    if isinstance(immutable, dict):
+        unknown = set(immutable) - {"channels", "windows"}
+        if unknown:
+            raise ValueError(
+                f"immutable for series takes the keys 'channels' and 'windows', "
+                f"got {sorted(map(str, unknown))}"
+            )
+        mask = np.zeros(series_shape, dtype=bool)
+        for channel in immutable.get("channels", ()):
+            if not isinstance(channel, (int, np.integer)) or not (
+                0 <= channel < n_channels
+            ):
+                raise ValueError(
+                    f"immutable channel {channel!r} is not one of the "
+                    f"{n_channels} channels (0 to {n_channels - 1})"
+                )
+            mask[channel] = True
+        for window in immutable.get("windows", ()):
+            try:
+                start, stop = (int(v) for v in window)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"immutable windows are (start, stop) pairs of time points, "
+                    f"got {window!r}"
+                ) from exc
+            if not 0 <= start < stop <= n_timepoints:
+                raise ValueError(
+                    f"immutable window ({start}, {stop}) must satisfy 0 <= start "
+                    f"< stop <= {n_timepoints} (the series length)"
+                )
+            mask[:, start:stop] = True
+        return mask
+    mask = np.asarray(immutable)
+    if mask.dtype != bool:
+        raise ValueError(
+            "immutable for series is a boolean mask of the values to keep, of "
+            "shape (n_channels, n_timepoints) or broadcastable to it, or "
+            "{'channels': [...], 'windows': [(start, stop), ...]}; got an array "
+            f"of dtype {mask.dtype}"
+        )
+    try:
+        return np.broadcast_to(mask, series_shape).copy()
+    except ValueError as exc:
+        raise ValueError(
+            f"immutable mask of shape {mask.shape} does not fit series of shape "
+            f"(n_channels, n_timepoints) = {tuple(series_shape)}"
+        ) from exc
+
+
+def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
+    """Check constraints given for time series.
+
+    Parameters
+    ----------
+    immutable : array-like of bool, dict or None
+        Values that must keep their level: a boolean mask of shape
+        ``(n_channels, n_timepoints)`` or broadcastable to it (``(1,
+        n_timepoints)`` for windows of every channel, ``(n_channels, 1)`` for
+        whole channels), or ``{"channels": [c, ...], "windows": [(start,
+        stop), ...]}`` (windows frozen in every channel; ``stop`` excluded).
+    bounds : dict or None
+        ``{channel: (low, high)}``: amplitude range of a channel (by
+        position), in the series' own units; either side may be ``None``.
+    monotonic : None or empty
+        Only tabular features take it.
+    series_shape : tuple of int
+        ``(n_channels, n_timepoints)`` as fitted.
+
+    Returns
+    -------
+    SeriesConstraints
+
+    Raises
+    ------
+    ValueError
+        For monotone directions, a mask or window that does not fit the
+        series, an unknown channel, or ``low > high``.
+    """
+    if monotonic:
+        raise ValueError(
+            "monotonic constrains tabular features; for series use immutable "
+            "(frozen channels and windows) and bounds (per-channel amplitudes)"
+        )
+    n_channels = series_shape[0]
+    mask = None
+    if immutable is not None and not (
+        isinstance(immutable, (list, tuple, dict)) and len(immutable) == 0
+    ):
+        mask = _series_mask(immutable, series_shape)
+    parsed = {}
+    for channel, pair in (bounds or {}).items():
+        if not isinstance(channel, (int, np.integer)) or not 0 <= channel < n_channels:
+            raise ValueError(
+                f"bounds name channel {channel!r}; series have {n_channels} "
+                f"channel(s), numbered 0 to {n_channels - 1}"
+            )
+        try:
+            low, high = pair
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"bounds of channel {channel} must be a pair (low, high), got {pair!r}"
+            ) from exc
+        low = -math.inf if low is None else float(low)
+        high = math.inf if high is None else float(high)
+        if math.isnan(low) or math.isnan(high) or low > high:
+            raise ValueError(
+                f"bounds of channel {channel} must satisfy low <= high, got "
+                f"({low}, {high})"
+            )
+        parsed[int(channel)] = (low, high)
+    return SeriesConstraints(mask, parsed, tuple(series_shape))

@@ -20,7 +20,7 @@ from ._base import (
 from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
-from .backends.modules import ImageCVAE, TabularCVAE
+from .backends.modules import ImageCVAE, SeriesCVAE, TabularCVAE
 from .backends.nets import CVAENet
 from .exceptions import InvalidDataError, PredictorError
 
@@ -210,12 +210,12 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     # -- fitting -----------------------------------------------------------------------
 
     #: CVAE module of each supported modality.
-    _MODULES = {"tabular": TabularCVAE, "image": ImageCVAE}
+    _MODULES = {"tabular": TabularCVAE, "image": ImageCVAE, "series": SeriesCVAE}
     _modalities = tuple(_MODULES)
     _reference_batch_size = 256
     _reference_steps = 3000
     #: ``prediction_weight="auto"`` per modality: what won the benchmarks.
-    _AUTO_PREDICTION_WEIGHT = {"tabular": 0.0, "image": 1.0}
+    _AUTO_PREDICTION_WEIGHT = {"tabular": 0.0, "image": 1.0, "series": 1.0}
 
     def _fit_condition(self, Xt, y_model, y):
         if self.predictor_.task_ != CLASSIFICATION:

@@ -111,3 +111,32 @@ def image_proba(X):
     with torch.no_grad():
         logits = HalfBrightness()(torch.as_tensor(np.asarray(X, dtype=np.float32)))
     return torch.softmax(logits, dim=1).numpy()
+
+
+def make_series(n=96, seed=0, channels=1, length=24):
+    """Sine beats whose amplitude (1 or 2) is the class, plus noise."""
+    rng = np.random.RandomState(seed)
+    steps = np.linspace(0, 1, length)
+    amplitude = 1.0 + rng.randint(0, 2, size=n)
+    beat = np.sin(2 * np.pi * steps)[None, None, :] * amplitude[:, None, None]
+    noise = 0.1 * rng.normal(size=(n, channels, length))
+    return (beat + noise).astype(np.float32)
+
+
+class PeakHeight(torch.nn.Module):
+    """A differentiable series 'classifier': is the first channel's peak above 1.5?
+
+    Takes float tensors ``(n, channels, steps)`` and returns two logits.
+    """
+
+    def forward(self, X):
+        peak = torch.logsumexp(8.0 * X[:, 0], dim=1) / 8.0
+        logit = 4.0 * (peak - 1.5)
+        return torch.stack([-logit, logit], dim=1)
+
+
+def series_proba(X):
+    """PeakHeight as a black-box callable on numpy series."""
+    with torch.no_grad():
+        logits = PeakHeight()(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+    return torch.softmax(logits, dim=1).numpy()

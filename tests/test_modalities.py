@@ -10,10 +10,12 @@ from cf_testing import (
     FAST,
     FAST_AUTOENCODER,
     HalfBrightness,
+    PeakHeight,
     frame_proba,
     image_proba,
     make_images,
     make_mixed_frame,
+    make_series,
 )
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
@@ -39,10 +41,15 @@ def test_three_d_array_without_modality_names_both_readings(make):
 
 
 @pytest.mark.parametrize("make", EXPLAINERS)
-def test_series_reach_the_series_adapter(make):
-    series = np.random.RandomState(0).normal(size=(20, 1, 140))
-    with pytest.raises(InvalidDataError, match="not yet supported"):
-        make(modality="series").fit(series, image_proba)
+def test_series_with_a_torch_model_are_differentiated_directly(make):
+    series = make_series(n=40, channels=2, length=20)
+    cf = make(modality="series").fit(series, PeakHeight())
+    assert cf.surrogate_ is None and cf.modality_ == "series"
+    assert cf.n_features_in_ == 40
+    X_cf = cf.transform(series[:5])
+    assert X_cf.shape == (5, 2, 20) and X_cf.dtype == np.float32
+    with pytest.raises(InvalidDataError, match=r"fitted on \(2, 20\)"):
+        cf.transform(series[:, :, :10])
 
 
 def test_series_input_is_checked_first():
@@ -87,7 +94,7 @@ def test_auto_reads_tables_and_four_d_images():
 
 
 def test_every_adapter_implements_the_protocol():
-    # The hooks an estimator calls on a fitted adapter (series stops at fit).
+    # The hooks an estimator calls on a fitted adapter.
     hooks = [
         "check_input",
         "make_encoder",
@@ -99,7 +106,7 @@ def test_every_adapter_implements_the_protocol():
         "describe_changes",
         "plot",
     ]
-    for name in ("tabular", "image"):
+    for name in ("tabular", "image", "series"):
         adapter = ADAPTERS[name]
         for hook in hooks:
             assert getattr(adapter, hook) is not getattr(ModalityAdapter, hook), (

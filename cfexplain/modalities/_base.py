@@ -54,6 +54,13 @@ class ModalityAdapter:
     #: epochs of the paper's batch (costly steps: convolutional networks).
     auto_epochs = None
 
+    #: ``batch_size="auto"`` for this modality: ``None`` scales the batch
+    #: with the data (tables) or takes the estimator's reference batch when
+    #: ``auto_epochs`` is set; a number is the paper's batch for this kind of
+    #: data (series: recurrent steps are costly, so small batches train best
+    #: per second).
+    auto_batch_size = None
+
     #: Whether a counterfactual can be repaired by copying a training row's
     #: values feature by feature (named features of a table; not pixels).
     repairs_feature_by_feature = False

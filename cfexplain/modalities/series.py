@@ -1,92 +1,220 @@
 """Time series: arrays of shape ``(n_cases, n_channels, n_timepoints)``.
 
-The layout is aeon's and sktime's. Input checks are in place; the encoder
-and the networks for series are not, so ``fit`` stops with a clear
-"not yet supported" error after checking the input.
+The layout is aeon's and sktime's. Series are standardised per channel by
+:class:`~cfexplain.preprocessing.SeriesEncoder`; constraints freeze channels
+and time windows (``immutable``) and bound each channel's amplitude
+(``bounds``); changes read as windows of time points raised or lowered.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
-from ..exceptions import InvalidDataError
+from .._constraints import parse_series_constraints
+from ..preprocessing import SeriesEncoder
+from ..preprocessing._series_encoder import as_series_array
 from ._base import ModalityAdapter
 
-__all__ = ["SeriesAdapter"]
+__all__ = ["SeriesAdapter", "as_series_array"]
+
+#: Windows described per series and channel, the largest changes first.
+_DESCRIBED_WINDOWS = 3
 
 
-def as_series_array(X, name="X"):
-    """Return ``X`` as a float array ``(n_cases, n_channels, n_timepoints)``, or raise.
+class SeriesFromEncoding(nn.Module):
+    """Turn encoded series (flat, standardised) into the model's input tensors.
 
     Parameters
     ----------
-    X : array-like
-        Equal-length series.
-    name : str, default="X"
-        How the error messages call ``X``.
-
-    Returns
-    -------
-    numpy.ndarray of 3 dimensions
-
-    Raises
-    ------
-    InvalidDataError
-        For another number of dimensions, ragged or non-numeric input,
-        missing or infinite values, or no cases.
+    module : torch.nn.Module
+        The model, taking ``(n, n_channels, n_timepoints)`` float tensors in
+        the series' own units.
+    series_shape : tuple of int
+        ``(n_channels, n_timepoints)``.
+    mean, scale : numpy.ndarray of shape (n_channels,)
+        The encoder's per-channel standardisation.
     """
-    if hasattr(X, "detach"):  # a torch tensor
-        X = X.detach().cpu().numpy()
-    try:
-        array = np.asarray(X)
-    except ValueError as exc:  # ragged nested lists
-        raise InvalidDataError(
-            f"{name} must hold equal-length series; unequal lengths are not "
-            "supported: pad or resample them to one length"
-        ) from exc
-    if array.ndim != 3:
-        raise InvalidDataError(
-            f"{name} must hold series of shape (n_cases, n_channels, "
-            f"n_timepoints), got an array of shape {array.shape}"
+
+    def __init__(self, module, series_shape, mean, scale):
+        super().__init__()
+        self.module = module
+        self.series_shape = tuple(series_shape)
+        self.register_buffer(
+            "mean", torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1)
         )
-    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-        raise InvalidDataError(
-            f"{name} must hold equal-length numeric series, got dtype "
-            f"{array.dtype}; unequal lengths are not supported"
+        self.register_buffer(
+            "scale", torch.as_tensor(scale, dtype=torch.float32).reshape(-1, 1)
         )
-    if len(array) == 0:
-        raise InvalidDataError(f"{name} has 0 series; at least one is required")
-    if not np.isfinite(array).all():
-        raise InvalidDataError(
-            f"{name} contains missing or infinite values; impute them first"
-        )
-    return array
+
+    def forward(self, X):
+        """Return the model's output on encoded series ``X`` of shape (n, n_values)."""
+        series = X.reshape(X.shape[0], *self.series_shape)
+        return self.module(series * self.scale + self.mean)
+
+
+def _runs(flags):
+    """Return ``(start, stop)`` of each run of ``True`` in a 1-D boolean array."""
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2], edges[1::2], strict=True))
 
 
 class SeriesAdapter(ModalityAdapter):
-    """Time series in the aeon/sktime layout; not yet supported by any explainer.
+    """Equal-length time series in the aeon/sktime layout.
 
-    Checks the input, then :meth:`make_encoder` raises, naming what works
-    today.
+    Encoding is :class:`~cfexplain.preprocessing.SeriesEncoder`'s (values
+    standardised per channel, flattened channel by channel). Constraints:
+    ``immutable`` freezes values (a boolean mask, or ``{"channels": [...],
+    "windows": [(start, stop), ...]}``) and ``bounds`` gives channels an
+    amplitude range (:func:`~cfexplain._constraints.parse_series_constraints`);
+    they are applied to the decoded series, so they need no retraining. A
+    value is negligibly changed when it moved by at most
+    ``numeric_tolerance`` training standard deviations of its channel.
+
+    Attributes
+    ----------
+    encoder_ : SeriesEncoder
+    feature_of_column_ : numpy.ndarray of int
+        Every value is its own feature.
     """
 
     name = "series"
+    # Paper 1, appendix A.2: batches of 32 series.
+    auto_batch_size = 32
 
     def check_input(self, estimator, X, *, reset):
         """Validate equal-length series ``(n_cases, n_channels, n_timepoints)``.
 
         See :meth:`ModalityAdapter.check_input`.
         """
+        if not reset:
+            return self.encoder_.check(X)
         array = as_series_array(X)
-        if reset:
-            estimator.n_features_in_ = int(np.prod(array.shape[1:]))
+        estimator.n_features_in_ = int(np.prod(array.shape[1:]))
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
         return array
 
     def make_encoder(self, random_state):
-        """Raise: no explainer has series networks yet."""
-        raise InvalidDataError(
-            "time series (n_cases, n_channels, n_timepoints) are not yet "
-            "supported by the explainers; flatten them to a table of shape "
-            "(n_cases, n_channels * n_timepoints) with modality='tabular' to "
-            "explain them as tabular rows meanwhile"
+        """Return a :class:`~cfexplain.preprocessing.SeriesEncoder`."""
+        return SeriesEncoder()
+
+    def fit(self, X_checked, encoder):
+        """Store the encoder; every value of a series is a feature of its own."""
+        self.encoder_ = encoder
+        self.feature_of_column_ = np.arange(encoder.layout_.n_columns)
+        return self
+
+    def network_arguments(self):
+        """Return ``{"series_shape": (n_channels, n_timepoints)}``."""
+        return {"series_shape": self.encoder_.series_shape_}
+
+    def torch_view(self, module):
+        """Reshape and unstandardise encoded rows into the model's series tensors."""
+        encoder = self.encoder_
+        return SeriesFromEncoding(
+            module, encoder.series_shape_, encoder.mean_, encoder.scale_
         )
+
+    def decode(self, Xt, originals):
+        """Decode to the fitted series shape and dtype."""
+        return self.encoder_.inverse_transform(Xt)
+
+    def parse_constraints(self, immutable, bounds, monotonic):
+        """Parse frozen values and channel bounds (see the class docstring)."""
+        return parse_series_constraints(
+            immutable, bounds, monotonic, series_shape=self.encoder_.series_shape_
+        )
+
+    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
+        """Revert values that moved at most ``tolerance`` channel std's."""
+        if not tolerance:
+            return
+        moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
+        negligible = moved <= tolerance * self.encoder_.scale_[:, None]
+        np.copyto(counterfactuals, originals, where=negligible)
+
+    @staticmethod
+    def changed_features(original, counterfactual):
+        """Return which values differ, shape ``(n, n_channels * n_timepoints)``."""
+        n = len(original)
+        return np.asarray(original).reshape(n, -1) != np.asarray(
+            counterfactual
+        ).reshape(n, -1)
+
+    @staticmethod
+    def describe_changes(original, counterfactual):
+        """Describe each series' changed windows, e.g. ``"steps 40-62 raised by 1.3"``.
+
+        Contiguous changed time points form a window; up to three windows per
+        channel are listed, largest total change first, with the mean change
+        in the series' units (``"lowered"`` when it is negative). Multivariate
+        series name the channel. An unchanged series gets no string.
+        """
+        before = np.asarray(original, dtype=np.float64)
+        after = np.asarray(counterfactual, dtype=np.float64)
+        n_channels = before.shape[1]
+        descriptions = []
+        for b, a in zip(before, after, strict=True):
+            lines = []
+            for channel in range(n_channels):
+                delta = a[channel] - b[channel]
+                windows = _runs(delta != 0)
+                windows.sort(key=lambda w: -np.abs(delta[w[0] : w[1]]).sum())
+                for start, stop in windows[:_DESCRIBED_WINDOWS]:
+                    mean = delta[start:stop].mean()
+                    steps = (
+                        f"step {start}"
+                        if stop - start == 1
+                        else f"steps {start}-{stop - 1}"
+                    )
+                    where = steps if n_channels == 1 else f"channel {channel}, {steps}"
+                    verb = "raised" if mean >= 0 else "lowered"
+                    lines.append(f"{where} {verb} by {abs(mean):.2g} on average")
+                if len(windows) > _DESCRIBED_WINDOWS:
+                    more = len(windows) - _DESCRIBED_WINDOWS
+                    lines.append(f"and {more} smaller window(s)")
+            descriptions.append(lines)
+        return descriptions
+
+    @staticmethod
+    def plot(explanation, ax=None):
+        """One panel per series (at most 6): original, counterfactuals, the change.
+
+        Every channel is drawn; the change (counterfactual minus original)
+        of the first counterfactual is shaded.
+        """
+        import matplotlib.pyplot as plt
+
+        n = min(len(explanation.original), 6)
+        k = explanation.n_counterfactuals
+        if ax is None:
+            _, axes = plt.subplots(n, 1, figsize=(7, 2.2 * n), squeeze=False)
+            axes = axes[:, 0]
+        else:
+            axes = np.atleast_1d(ax)[:n]
+        predicted = explanation.predicted(explanation.y_original)
+        predicted_cf = explanation.predicted(explanation.y_counterfactual)
+        for i, panel in enumerate(axes):
+            original = np.asarray(explanation.original[i], dtype=float)
+            steps = np.arange(original.shape[-1])
+            for channel, values in enumerate(original):
+                label = "original" if channel == 0 else None
+                panel.plot(steps, values, color="0.3", lw=1.2, label=label)
+            for j in range(k):
+                cf = np.asarray(explanation.counterfactuals[i * k + j], dtype=float)
+                mark = "" if explanation.valid[i, j] else " (not valid)"
+                for channel, values in enumerate(cf):
+                    label = f"{predicted_cf[i * k + j]}{mark}" if channel == 0 else None
+                    panel.plot(steps, values, lw=1.0, label=label)
+                if j == 0:
+                    for channel in range(len(original)):
+                        panel.fill_between(
+                            steps, original[channel], cf[channel], alpha=0.2
+                        )
+            panel.set_title(f"original: {predicted[i]}", fontsize=9)
+            panel.legend(fontsize=7, loc="upper right")
+        axes[-1].set_xlabel("time point")
+        return axes

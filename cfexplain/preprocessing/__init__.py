@@ -5,7 +5,8 @@ mode-specific normalised numbers) and decodes any network output back into a
 table of the original columns and dtypes. :class:`ModeSpecificNormalizer` is
 its CTGAN-style transformer for numerical columns. :class:`ImageEncoder` does
 the same for images: flat float vectors in [0, 1], decoded back to the
-input's shape and dtype. :class:`FeatureLayout` and
+input's shape and dtype, and :class:`SeriesEncoder` for time series
+(standardised per channel, flattened). :class:`FeatureLayout` and
 :class:`FeatureSpan` describe the encoded vector to the backends.
 """
 
@@ -19,6 +20,7 @@ from ._layout import (
     NumericDecoding,
 )
 from ._mode_specific import ModeSpecificNormalizer
+from ._series_encoder import SeriesEncoder
 from ._tabular_encoder import TabularEncoder
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "ImageEncoder",
     "ModeSpecificNormalizer",
     "NumericDecoding",
+    "SeriesEncoder",
     "TabularEncoder",
 ]

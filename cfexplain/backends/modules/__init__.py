@@ -4,7 +4,8 @@ Every generator is a :class:`CounterfactualModule`: it answers
 :meth:`~CounterfactualModule.counterfactual` ``(X, y_model, y_target, mask,
 noise, sample, generator)`` and owns its noise width. The method bases
 (:class:`ConditionalVAE`, :class:`PerturbationAutoencoder`) hold the method;
-:mod:`.tabular` and :mod:`.image` supply the bodies for each kind of data.
+:mod:`.tabular`, :mod:`.image` and :mod:`.series` supply the bodies for
+each kind of data.
 """
 
 from ._base import (
@@ -22,6 +23,14 @@ from ._layers import (
     mlp,
 )
 from .image import ImageCVAE, ImagePerturbationAE
+from .series import (
+    SeriesConvDecoder,
+    SeriesConvFeatures,
+    SeriesCVAE,
+    SeriesDiscriminator,
+    SeriesGenerator,
+    SeriesPerturbationAE,
+)
 from .tabular import (
     TabularCVAE,
     TabularDiscriminator,
@@ -39,6 +48,12 @@ __all__ = [
     "NumericValues",
     "PerturbationAutoencoder",
     "ResidualLayer",
+    "SeriesCVAE",
+    "SeriesConvDecoder",
+    "SeriesConvFeatures",
+    "SeriesDiscriminator",
+    "SeriesGenerator",
+    "SeriesPerturbationAE",
     "SpanActivation",
     "TabularCVAE",
     "TabularDiscriminator",
