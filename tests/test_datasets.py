@@ -488,3 +488,22 @@ def test_data_files_are_package_resources():
         "mnist_5k.csv.gz",
         "README.md",
     } <= names
+
+
+def test_gunpoint_splits_shapes_and_classes():
+    from cfexplain.datasets import load_gunpoint
+
+    bunch = load_gunpoint()
+    assert bunch.data.shape == (200, 1, 150) and bunch.data.dtype == np.float32
+    assert bunch.target.tolist().count(0) == 100 and set(bunch.target) == {0, 1}
+    train = load_gunpoint(split="train")
+    assert train.data.shape == (50, 1, 150) and int((train.target == 0).sum()) == 24
+    np.testing.assert_array_equal(train.data, bunch.data[:50])
+    # Every series is z-normalised (UCR), to float32 precision.
+    np.testing.assert_allclose(bunch.data.mean(axis=2), 0, atol=1e-5)
+    assert "Ratanamahatana" in bunch.DESCR
+    X, y = load_gunpoint(return_X_y=True)
+    X[0, 0, 0] = 99.0  # each call returns new arrays
+    assert load_gunpoint().data[0, 0, 0] != 99.0
+    with pytest.raises(ValueError, match="split must be"):
+        load_gunpoint(split="validation")

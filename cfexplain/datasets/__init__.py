@@ -7,6 +7,7 @@ Each loader follows scikit-learn's conventions: it returns a
 """
 
 from ._ecg import load_ecg5000
+from ._gunpoint import load_gunpoint
 from ._mnist import load_mnist_sample
 from ._tabular import load_adult, load_german_credit
 
@@ -14,5 +15,6 @@ __all__ = [
     "load_adult",
     "load_ecg5000",
     "load_german_credit",
+    "load_gunpoint",
     "load_mnist_sample",
 ]

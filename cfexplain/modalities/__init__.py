@@ -20,7 +20,7 @@ import pandas as pd
 from ..exceptions import InvalidDataError
 from ._base import ModalityAdapter
 from .image import ImageAdapter
-from .series import SeriesAdapter
+from .series import SeriesAdapter, as_series_array
 from .tabular import TabularAdapter
 
 __all__ = [
@@ -106,12 +106,13 @@ def resolve_modality(X, modality, *, supported, estimator_name):
             f"modality={modality!r} needs {_SHAPES[modality]}, got a DataFrame"
         )
     elif ndim not in _DIMENSIONS[modality]:
+        if modality == "series":
+            # Its own checks name ragged input (unequal lengths) for what it is.
+            as_series_array(X)
         raise InvalidDataError(
             f"modality={modality!r} needs {_SHAPES[modality]}, got {ndim} dimensions"
         )
-    # Series reach their adapter, which checks them and then says that no
-    # explainer supports them yet: one answer for every explainer.
-    if modality not in supported and modality != "series":
+    if modality not in supported:
         raise InvalidDataError(
             f"{estimator_name} does not support modality {modality!r} yet; it "
             f"takes {', '.join(sorted(supported))}"

@@ -41,6 +41,11 @@ def as_series_array(X, name="X"):
             f"{name} must hold equal-length series; unequal lengths are not "
             "supported: pad or resample them to one length"
         ) from exc
+    if array.dtype == object and array.ndim < 3:
+        raise InvalidDataError(
+            f"{name} must hold equal-length series; unequal lengths are not "
+            "supported: pad or resample them to one length"
+        )
     if array.ndim != 3:
         raise InvalidDataError(
             f"{name} must hold series of shape (n_cases, n_channels, "
@@ -83,7 +88,7 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         ``(n_channels, n_timepoints)``.
     mean_, scale_ : numpy.ndarray of shape (n_channels,)
         Training mean and standard deviation of each channel (1 where a
-        channel is constant).
+        channel is constant, to float64 rounding).
     dtype_ : numpy.dtype
         The dtype of the series given to ``fit``.
     n_features_in_ : int
@@ -130,7 +135,9 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         values = array.astype(np.float64)
         self.mean_ = values.mean(axis=(0, 2))
         scale = values.std(axis=(0, 2))
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        # A channel whose spread is float64 rounding of its level is constant.
+        constant = scale <= 1e-12 * (np.abs(self.mean_) + 1.0)
+        self.scale_ = np.where(constant, 1.0, scale)
         self.n_features_in_ = int(np.prod(self.series_shape_))
         self.layout_ = FeatureLayout(
             (FeatureSpan("series", CONTINUOUS, 0, self.n_features_in_, "identity"),)

@@ -1,0 +1,309 @@
+"""ECG5000 benchmark for the series explainers (paper 1, section 4.2 and A.2).
+
+Protocol: ``load_ecg5000()`` (5,000 heartbeats of 140 time points, binary:
+normal vs the four abnormal classes merged), split 4,500 train / 500 test
+with ``train_test_split(..., test_size=500, stratify=target,
+random_state=0)`` over all 5,000 beats (the shipped data are the UCR
+train + test files; paper 1 trains on 4,500 and evaluates on 500). The
+beats are z-normalised per beat by the UCR archive and used as they are, as
+float32 arrays ``(n, 1, 140)``.
+
+The classifier is appendix A.2's: a bidirectional LSTM of 256 units per
+direction, its last outputs of both directions into two logits, Adam 1e-3,
+5 epochs, batch 64, ``torch.manual_seed(0)``. The ``torch.nn.Module`` in
+eval mode on the CPU is the model under explanation
+(``explainer.fit(X_train, predict_fn=lstm)``), so the explainers
+differentiate it directly. The black-box row explains a
+``RandomForestClassifier`` (200 trees) on the flattened beats, reached only
+through ``predict_proba`` (the explainer trains a surrogate).
+
+Each explainer (defaults, ``random_state=0``) is fit on the 4,500 training
+beats and asked for the opposite class of each of the 500 test beats.
+Reported per setting:
+
+* validity: share of test beats whose counterfactual the model puts in the
+  other class;
+* L1: mean absolute change per time point (the beats' own z-normalised
+  units), averaged over beats: paper 1's L1 of the perturbation;
+* MMD²: unbiased MMD² (``cfexplain.metrics.mmd2(..., encode=False)``,
+  median-heuristic bandwidth) between the counterfactuals and the test
+  beats, on the raw 140 values; class MMD²_c: counterfactuals whose target
+  is c against test beats the model predicts as c;
+* fit seconds, transform beats/s (500 beats, after a warm-up call), and
+  for the per-instance peers their seconds per beat.
+
+With ``--peers``, Native Guide and COMTE (``counterfactuals-for-time-series``,
+MIT, a benchmark extra) explain the same test beats of the same LSTM in the
+same run; ``--peer-rows`` limits how many (they take seconds per beat).
+Paper 1's Table 2 is quoted as published (CFProto and RCGAN).
+
+Usage::
+
+    python benchmarks/ecg5000.py                       # all explainer rows
+    python benchmarks/ecg5000.py --settings gan,ae --peers --peer-rows 100
+
+Writes ``benchmarks/results/ecg5000.json`` and ``ecg5000.md`` (rows of
+settings that did not run are kept) and ``docs/_static/ecg5000_counterfactuals.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from torch import nn
+
+from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+from cfexplain.datasets import load_ecg5000
+from cfexplain.metrics import class_conditional_mmd2, mmd2
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+#: Paper 1, Table 2, as published.
+PAPER = [
+    {"setting": "CFProto (paper 1, Table 2)", "mmd2": 0.027, "mmd2_0": 0.22,
+     "mmd2_1": 0.21, "l1": 0.45},
+    {"setting": "RCGAN (paper 1, Table 2)", "mmd2": 0.035, "mmd2_0": 0.096,
+     "mmd2_1": 0.15, "l1": 0.57},
+]  # fmt: skip
+
+
+class BiLSTMClassifier(nn.Module):
+    """Appendix A.2's classifier: a bidirectional LSTM, 256 units a direction."""
+
+    def __init__(self, hidden=256):
+        super().__init__()
+        self.lstm = nn.LSTM(1, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(x.transpose(1, 2))  # (n, steps, 2 * hidden)
+        hidden = out.shape[-1] // 2
+        last = torch.cat([out[:, -1, :hidden], out[:, 0, hidden:]], dim=1)
+        return self.head(last)
+
+
+def train_classifier(X, y, *, epochs=5, batch_size=64, lr=1e-3, seed=0):
+    torch.manual_seed(seed)
+    model = BiLSTMClassifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    X_t, y_t = torch.as_tensor(X), torch.as_tensor(y)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(X_t), generator=generator)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(X_t[rows]), y_t[rows])
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+def predict_labels(model, X):
+    if isinstance(model, nn.Module):
+        with torch.no_grad():
+            return model(torch.as_tensor(X)).argmax(dim=1).numpy()
+    return model.predict_proba(X).argmax(axis=1)
+
+
+def flatten(X):
+    """Beats ``(n, 1, 140)`` as rows of 140 values (module level: it pickles)."""
+    return np.asarray(X).reshape(len(X), -1)
+
+
+def score(model, X_test, X_cf, predicted):
+    """Validity, L1 per time point, MMD² and class MMD² of counterfactuals."""
+    target = 1 - predicted
+    covered = np.isfinite(X_cf).reshape(len(X_cf), -1).all(axis=1)
+    row = {"coverage": float(covered.mean())}
+    labels_cf = np.full(len(X_cf), -1)
+    labels_cf[covered] = predict_labels(model, X_cf[covered].astype(np.float32))
+    row["validity"] = float((labels_cf == target).mean())
+    flat, flat_cf = flatten(X_test), flatten(X_cf)
+    row["l1"] = float(np.abs(flat_cf[covered] - flat[covered]).mean())
+    row["mmd2"] = float(mmd2(flat_cf[covered], flat, encode=False))
+    per_class = class_conditional_mmd2(
+        flat_cf[covered], flat, target[covered], predicted, encode=False
+    )
+    row.update({f"mmd2_{int(c)}": float(v) for c, v in per_class.items()})
+    return row
+
+
+SETTINGS = {
+    "gan": ("CounterfactualGAN (RCGAN), BiLSTM", CounterfactualGAN, {}),
+    "ae": ("CounterfactualAE, BiLSTM", CounterfactualAE, {}),
+    "cvae_enc_dec": ("CounterfactualCVAE enc-dec, BiLSTM", CounterfactualCVAE,
+                     {"mode": "enc-dec"}),
+    "cvae_cond_mix": ("CounterfactualCVAE cond-mix, BiLSTM", CounterfactualCVAE,
+                      {"mode": "cond-mix"}),
+    "ae_forest": ("CounterfactualAE, RandomForest (black box)",
+                  CounterfactualAE, {}),
+    "gan_forest": ("CounterfactualGAN, RandomForest (black box)",
+                   CounterfactualGAN, {}),
+}  # fmt: skip
+
+
+def run_setting(key, model, X_train, X_test, predicted):
+    label, estimator, params = SETTINGS[key]
+    explainer = estimator(modality="series", random_state=0, **params)
+    start = time.perf_counter()
+    explainer.fit(X_train, predict_fn=model)
+    fit_seconds = time.perf_counter() - start
+    explainer.transform(X_test[:50])  # warm-up
+    start = time.perf_counter()
+    X_cf = explainer.transform(X_test)
+    seconds = time.perf_counter() - start
+    row = {"setting": label, **score(model, X_test, X_cf, predicted)}
+    row.update(
+        fit_seconds=fit_seconds,
+        series_per_s=len(X_test) / seconds,
+        epochs=explainer.max_epochs_,
+        fit_validity=explainer.fit_report_.get("validity_opposite"),
+    )
+    print(json.dumps(row), flush=True)
+    return row, X_cf
+
+
+def run_peers(lstm, X_train, y_train_model, X_test, predicted, n_rows):
+    from ts_peers import comte, native_guide
+
+    rows = []
+    for name, method in (("Native Guide", native_guide), ("COMTE", comte)):
+        X = X_test[:n_rows]
+        X_cf, per_series = method(lstm, X_train, y_train_model, X, seed=0)
+        row = {"setting": f"{name} (cfts), BiLSTM, {n_rows} beats"}
+        row.update(score(lstm, X, X_cf, predicted[:n_rows]))
+        row["seconds_per_series"] = per_series
+        row["series_per_s"] = 1.0 / per_series
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def plot(X_test, predicted, results, path, n=4):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [
+        *np.flatnonzero(predicted == 0)[: n // 2],
+        *np.flatnonzero(predicted)[: n // 2],
+    ]
+    names = list(results)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 2.2 * len(rows)), squeeze=False)
+    for ax, i in zip(axes[:, 0], rows, strict=True):
+        ax.plot(
+            X_test[i, 0], color="0.2", lw=1.5, label=f"original (class {predicted[i]})"
+        )
+        for name in names:
+            ax.plot(results[name][i, 0], lw=1, label=name)
+        ax.legend(fontsize=6, loc="lower right")
+    axes[-1, 0].set_xlabel("time point")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def merge_rows(path, rows):
+    old = json.loads(path.read_text())["rows"] if path.exists() else []
+    ran = {row["setting"] for row in rows}
+    return [row for row in old if row["setting"] not in ran] + rows
+
+
+def _fmt(value, digits=3):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(rows, meta):
+    columns = ["validity", "l1", "mmd2", "mmd2_0", "mmd2_1", "fit_seconds",
+               "series_per_s", "seconds_per_series"]  # fmt: skip
+    lines = [
+        f"BiLSTM test accuracy {meta['lstm_accuracy']:.3f}, RandomForest "
+        f"{meta['forest_accuracy']:.3f}; {meta['machine']}.",
+        "",
+        "| setting | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for row in [*rows, *PAPER]:
+        cells = [_fmt(row.get(c)) for c in columns]
+        lines.append(f"| {row['setting']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--peers", action="store_true")
+    parser.add_argument("--peer-rows", type=int, default=100)
+    args = parser.parse_args()
+
+    X, y = load_ecg5000(return_X_y=True)
+    X = X.astype(np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=500, stratify=y, random_state=0
+    )
+    start = time.perf_counter()
+    lstm = train_classifier(X_train, y_train)
+    lstm_seconds = time.perf_counter() - start
+    forest = make_pipeline(
+        FunctionTransformer(flatten),
+        RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1),
+    ).fit(X_train, y_train)
+    predicted = predict_labels(lstm, X_test)
+    meta = {
+        "lstm_accuracy": float((predicted == y_test).mean()),
+        "lstm_train_seconds": lstm_seconds,
+        "forest_accuracy": float(forest.score(X_test, y_test)),
+        "machine": f"{platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+    }
+    print(json.dumps(meta), flush=True)
+
+    rows, results = [], {}
+    for key in [k for k in args.settings.split(",") if k]:
+        model = forest if key.endswith("_forest") else lstm
+        expected = predict_labels(model, X_test)
+        row, X_cf = run_setting(key, model, X_train, X_test, expected)
+        rows.append(row)
+        if model is lstm:
+            results[SETTINGS[key][0].split(",")[0]] = X_cf
+    if args.peers:
+        y_train_model = predict_labels(lstm, X_train)
+        rows += run_peers(
+            lstm, X_train, y_train_model, X_test, predicted, args.peer_rows
+        )
+
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "ecg5000.json"
+    merged = merge_rows(path, rows)
+    path.write_text(json.dumps({"meta": meta, "rows": merged}, indent=2))
+    (RESULTS / "ecg5000.md").write_text(markdown(merged, meta))
+    if results:
+        plot(
+            X_test,
+            predicted,
+            results,
+            HERE.parent / "docs/_static/ecg5000_counterfactuals.png",
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Time series: the encoder, the constraints, how changes read, real data.
+
+The contract every explainer keeps on series (format, determinism,
+constraints, pickles, seeds) is in ``test_contract.py``.
+"""
+
+import numpy as np
+import pytest
+from cf_testing import (
+    FAST,
+    FAST_AUTOENCODER,
+    PeakHeight,
+    make_series,
+    series_proba,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from cfexplain import (
+    ConstraintError,
+    CounterfactualAE,
+    CounterfactualCVAE,
+    CounterfactualGAN,
+    InvalidDataError,
+)
+from cfexplain.datasets import load_gunpoint
+from cfexplain.modalities import SeriesAdapter
+from cfexplain.preprocessing import SeriesEncoder
+
+# -- the encoder ---------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    series=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(1, 3), st.integers(1, 12)),
+        elements=st.floats(-1e4, 1e4),
+    )
+)
+def test_encoder_round_trips_and_standardises_per_channel(series):
+    encoder = SeriesEncoder().fit(series)
+    encoded = encoder.transform(series)
+    n, channels, steps = series.shape
+    assert encoded.shape == (n, channels * steps) and encoded.dtype == np.float32
+    back = encoder.inverse_transform(encoded)
+    assert back.shape == series.shape and back.dtype == series.dtype
+    scale = np.maximum(series.std(axis=(0, 2)), 1.0)[None, :, None]
+    np.testing.assert_allclose(back, series, atol=1e-5 * float(scale.max()) + 1e-3)
+    per_channel = encoded.reshape(n, channels, steps).astype(np.float64)
+    np.testing.assert_allclose(per_channel.mean(axis=(0, 2)), 0, atol=1e-3)
+
+
+def test_encoder_rounds_integer_series():
+    series = np.arange(60, dtype=np.int16).reshape(3, 2, 10)
+    encoder = SeriesEncoder().fit(series)
+    back = encoder.inverse_transform(encoder.transform(series) + 0.01)
+    assert back.dtype == np.int16
+    np.testing.assert_array_equal(back, series)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((4, 10)), "n_cases, n_channels, n_timepoints"),
+        (np.full((4, 1, 10), np.nan), "missing or infinite"),
+        (np.array([[[1.0, 2.0]], [[1.0]]], dtype=object), "equal-length"),
+        (np.zeros((0, 1, 10)), "0 series"),
+        (np.full((3, 1, 5), "a"), "real-valued"),
+    ],
+)
+def test_encoder_refuses_what_it_cannot_encode(bad, match):
+    with pytest.raises(InvalidDataError, match=match):
+        SeriesEncoder().fit(bad)
+
+
+def test_ragged_nested_lists_are_refused():
+    ragged = [[[1.0, 2.0, 3.0]], [[1.0, 2.0]]]
+    with pytest.raises(InvalidDataError, match="equal-length|unequal"):
+        CounterfactualAE(modality="series").fit(ragged, series_proba)
+
+
+# -- constraints ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adapter():
+    series = make_series(n=20, channels=2, length=12)
+    return SeriesAdapter().fit(series, SeriesEncoder().fit(series))
+
+
+def test_windows_and_channels_make_one_mask(adapter):
+    parsed = adapter.parse_constraints(
+        {"channels": [1], "windows": [(2, 4), (10, 12)]}, None, None
+    )
+    expected = np.zeros((2, 12), dtype=bool)
+    expected[1] = True
+    expected[:, 2:4] = True
+    expected[:, 10:12] = True
+    np.testing.assert_array_equal(parsed.mask, expected)
+    np.testing.assert_array_equal(parsed.frozen_features(), expected.reshape(-1))
+
+
+@pytest.mark.parametrize(
+    "immutable, bounds, monotonic, match",
+    [
+        (None, None, {0: "increasing"}, "monotonic constrains tabular"),
+        ({"windows": [(5, 3)]}, None, None, "0 <= start < stop <= 12"),
+        ({"windows": [(0, 13)]}, None, None, "0 <= start < stop <= 12"),
+        ({"windows": [7]}, None, None, r"\(start, stop\) pairs"),
+        ({"channels": [2]}, None, None, "not one of the 2 channels"),
+        ({"steps": [1]}, None, None, "'channels' and 'windows'"),
+        (np.ones((3, 12), dtype=bool), None, None, "does not fit series"),
+        (np.ones((2, 12)), None, None, "boolean mask"),
+        (None, {2: (0, 1)}, None, "channel 2; series have 2"),
+        (None, {"heart": (0, 1)}, None, "channel 'heart'"),
+        (None, {0: (1, 0)}, None, "low <= high"),
+        (None, {0: 5}, None, "pair"),
+    ],
+)
+def test_bad_series_constraints_are_named(adapter, immutable, bounds, monotonic, match):
+    with pytest.raises(ValueError, match=match):
+        adapter.parse_constraints(immutable, bounds, monotonic)
+
+
+def test_frozen_values_outside_their_bounds_conflict():
+    series = make_series(n=30)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+        series, series_proba
+    )
+    with pytest.raises(ConstraintError, match="channel 0 for .* series"):
+        cf.transform(series, immutable={"windows": [(0, 8)]}, bounds={0: (-0.5, 0.5)})
+    # Bounds alone always hold: the values are clipped into them.
+    X_cf = cf.transform(series, bounds={0: (-0.5, 0.5)})
+    assert X_cf.min() >= -0.5 and X_cf.max() <= 0.5
+
+
+# -- how changes read ----------------------------------------------------------------
+
+
+def test_changes_read_as_windows():
+    original = np.zeros((1, 1, 10))
+    counterfactual = original.copy()
+    counterfactual[0, 0, 2:5] = 1.5
+    counterfactual[0, 0, 8] = -0.25
+    (lines,) = SeriesAdapter.describe_changes(original, counterfactual)
+    assert lines == [
+        "steps 2-4 raised by 1.5 on average",
+        "step 8 lowered by 0.25 on average",
+    ]
+    two = np.concatenate([original, original], axis=1)
+    two_cf = two.copy()
+    two_cf[0, 1, :3] = 1.0
+    assert SeriesAdapter.describe_changes(two, two_cf) == [
+        ["channel 1, steps 0-2 raised by 1 on average"]
+    ]
+    assert SeriesAdapter.describe_changes(original, original) == [[]]
+
+
+def test_explanations_plot_one_panel_per_series():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    series = make_series(n=40)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+        series, PeakHeight()
+    )
+    axes = cf.explain(series[:3], n_counterfactuals=2).plot()
+    assert len(axes) == 3
+    assert axes[0].get_title().startswith("original: ")
+
+
+# -- real data, every explainer, a black box -----------------------------------------
+
+
+def flatten(X):
+    return np.asarray(X).reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def gunpoint():
+    X, y = load_gunpoint(return_X_y=True)
+    model = make_pipeline(FunctionTransformer(flatten), LogisticRegression()).fit(
+        X[:150], y[:150]
+    )
+    return X, model
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CounterfactualGAN(**{**FAST, "max_epochs": 2}, modality="series"),
+        lambda: CounterfactualAE(**FAST_AUTOENCODER, modality="series"),
+        lambda: CounterfactualCVAE(**FAST_AUTOENCODER, modality="series"),
+    ],
+    ids=["gan", "ae", "cvae"],
+)
+def test_gunpoint_black_box_through_a_surrogate(gunpoint, make):
+    X, model = gunpoint
+    cf = make().fit(X[:150], model)
+    assert cf.surrogate_ is not None and cf.n_features_in_ == 150
+    X_cf = cf.transform(X[150:])
+    assert X_cf.shape == (50, 1, 150) and X_cf.dtype == np.float32
+    assert np.isfinite(X_cf).all()
+    kept = cf.transform(X[150:160], immutable={"windows": [(0, 50)]})
+    np.testing.assert_array_equal(kept[..., :50], X[150:160, :, :50])
