@@ -88,10 +88,23 @@ explanation.plot()
 # Constraints at explain time
 # ---------------------------
 #
-# Keep the first 30 time points as they are and bound the amplitude, without
+# Keep the first 30 time points as they are, or bound the amplitude, without
 # retraining: ``immutable`` takes frozen windows (or channels, or a boolean
 # mask) and ``bounds`` an amplitude range per channel.
-X_kept = explainer.transform(
-    X_test[:50], immutable={"windows": [(0, 30)]}, bounds={0: (-4, 3)}
-)
-print(bool((X_kept[..., :30] == X_test[:50, :, :30]).all()), float(X_kept.max()))
+X_kept = explainer.transform(X_test[:50], immutable={"windows": [(0, 30)]})
+print(bool((X_kept[..., :30] == X_test[:50, :, :30]).all()))
+X_bounded = explainer.transform(X_test[:50], bounds={0: (-3, 3)})
+print(float(X_bounded.min()), float(X_bounded.max()))
+
+# %%
+# Constraints that no counterfactual can satisfy are refused, naming the
+# series, rather than returned broken: here frozen values of some beats lie
+# outside the bounds.
+from cfexplain import ConstraintError  # noqa: E402
+
+try:
+    explainer.transform(
+        X_test[:50], immutable={"windows": [(0, 30)]}, bounds={0: (-3, 3)}
+    )
+except ConstraintError as error:
+    print(error)
