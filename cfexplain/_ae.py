@@ -166,6 +166,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         numeric_tolerance=0.05,
         max_rounds=2,
         validation_fraction=0.1,
+        chunk_size="auto",
         device="auto",
         random_state=None,
         verbose=0,

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._closed_loop import REFERENCE_ROWS, ClosedLoopMixin
 from ._device import resolve_device
@@ -79,6 +80,34 @@ def _take(X, positions):
     return X.iloc[positions] if isinstance(X, pd.DataFrame) else X[positions]
 
 
+def _n_rows(X):
+    """Return the number of rows of what a user passed (``len`` or NumPy's)."""
+    try:
+        return len(X)
+    except TypeError:
+        return len(np.asarray(X))
+
+
+def _chunk_of_target(target, n_rows, rows):
+    """Return the part of ``target`` that belongs to the chunk ``rows``.
+
+    A target with one entry per row (labels, values, probability rows,
+    intervals) is sliced; anything else ("opposite", a label, a value, a
+    probability vector, an interval tuple) holds for every row. Chunks only
+    exist above 1,024 rows, so a per-row target cannot be mistaken for a
+    probability vector or an interval.
+    """
+    if target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0:
+        return target
+    if len(target) == n_rows:
+        return (
+            _take(target, rows)
+            if isinstance(target, pd.DataFrame)
+            else (np.asarray(target)[rows])
+        )
+    return target
+
+
 class BaseCounterfactualExplainer(
     CandidateEngineMixin,
     ClosedLoopMixin,
@@ -107,6 +136,10 @@ class BaseCounterfactualExplainer(
         ],
         "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "chunk_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -486,20 +519,87 @@ class BaseCounterfactualExplainer(
         PredictorError
             If the model fails on the data.
         """
-        candidates = self._candidates(X, target, (immutable, bounds, monotonic), 1)
+        check_is_fitted(self, "adapter_")
+        constraints = (immutable, bounds, monotonic)
+        n_rows, chunk = _n_rows(X), self._chunk_rows()
+        if n_rows <= chunk:
+            parts = [self._transform_chunk(X, target, constraints)]
+        else:
+            # Conflicts are reported with positions in the whole input.
+            self._check_constraints(X, constraints)
+            parts = [
+                self._transform_chunk(
+                    _take(X, slice(start, start + chunk)),
+                    _chunk_of_target(target, n_rows, slice(start, start + chunk)),
+                    constraints,
+                )
+                for start in range(0, n_rows, chunk)
+            ]
+        missed = sum(missed for _, missed in parts)
+        if missed:
+            warnings.warn(
+                f"{missed} of {n_rows} counterfactuals do not "
+                "reach their target according to the model (explain() marks "
+                "them in its valid mask); more max_rounds, n_candidates or "
+                "training may reach more",
+                UnreachedTargetWarning,
+                # Past scikit-learn's set_output wrapper, to the caller.
+                stacklevel=3,
+            )
+        if len(parts) == 1:
+            return parts[0][0]
+        outputs = [output for output, _ in parts]
+        if isinstance(outputs[0], pd.DataFrame):
+            return pd.concat(outputs)
+        return np.concatenate(outputs)
+
+    def __dask_tokenize__(self):
+        """Return a deterministic token, so Dask can hash a fitted explainer.
+
+        Dask tokenizes the functions and arguments of a graph (for instance
+        ``ddf.map_partitions(cf.transform, ...)``); estimators holding torch
+        modules have no deterministic default. The token digests the class,
+        the parameters and, once fitted, the seed and the weights of the
+        generator.
+        """
+        import hashlib
+
+        digest = hashlib.sha256(type(self).__qualname__.encode())
+        params = sorted(self.get_params(deep=False).items())
+        digest.update(repr([(name, repr(value)) for name, value in params]).encode())
+        net = getattr(self, "net_", None)
+        if net is not None:
+            digest.update(str(self.random_seed_).encode())
+            for name, tensor in net.module_.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().numpy().tobytes())
+        return (type(self).__qualname__, digest.hexdigest())
+
+    def _chunk_rows(self):
+        """Rows per chunk of :meth:`transform` (``chunk_size`` resolved)."""
+        if self.chunk_size != "auto":
+            return int(self.chunk_size)
+        width = max(1, self.encoder_.layout_.n_columns)
+        return int(np.clip(2**24 // width, 1024, 65536))
+
+    def _transform_chunk(self, X, target, constraints):
+        """Return one chunk's counterfactuals (user format) and how many missed."""
+        candidates = self._candidates(X, target, constraints, 1)
+        missed = 0
         if candidates.y_counterfactual is not None:
             missed = int((~candidates.target.is_met(candidates.y_counterfactual)).sum())
-            if missed:
-                warnings.warn(
-                    f"{missed} of {len(candidates.y_model)} counterfactuals do not "
-                    "reach their target according to the model (explain() marks "
-                    "them in its valid mask); more max_rounds, n_candidates or "
-                    "training may reach more",
-                    UnreachedTargetWarning,
-                    # Past scikit-learn's set_output wrapper, to the caller.
-                    stacklevel=3,
-                )
-        return self.adapter_.to_user(X, candidates.counterfactuals)
+        return self.adapter_.to_user(X, candidates.counterfactuals), missed
+
+    def _check_constraints(self, X, constraints):
+        """Raise a ConstraintError for rows of ``X`` the constraints leave no answer."""
+        adapter = self.adapter_
+        defaults = (self.immutable, self.bounds, self.monotonic)
+        parsed = adapter.parse_constraints(
+            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
+        )
+        parsed.check_feasible(
+            adapter.as_rows(adapter.check_input(self, X, reset=False))
+        )
 
     def explain(
         self,

@@ -78,7 +78,12 @@ validation_fraction : float, default=0.1
     the self-check at the end of :meth:`fit`, which stores the validity
     reached with the real model in ``fit_report_`` and warns with a
     :class:`~cfexplain.LowValidityWarning` below 0.9. With 0 the self-check
-    uses training rows.""",
+    uses training rows.
+chunk_size : int or "auto", default="auto"
+    Rows :meth:`transform` encodes, generates, decodes and checks at a time,
+    so its memory does not grow with the number of rows; the answer is the
+    same for any chunk size. ``"auto"`` takes about 16 million encoded
+    values a chunk, between 1,024 and 65,536 rows (65,536 rows of Adult).""",
     "regression_tolerance": """
 regression_tolerance : float, default=0.05
     For a regression value target, the accepted distance in standard

@@ -208,3 +208,22 @@ def test_gunpoint_black_box_through_a_surrogate(gunpoint, make):
     assert np.isfinite(X_cf).all()
     kept = cf.transform(X[150:160], immutable={"windows": [(0, 50)]})
     np.testing.assert_array_equal(kept[..., :50], X[150:160, :, :50])
+
+
+def test_grid_search_tunes_a_series_explainer_with_the_scorers():
+    from sklearn.model_selection import GridSearchCV
+
+    from cfexplain import metrics
+
+    search = GridSearchCV(
+        CounterfactualAE(**FAST_AUTOENCODER, modality="series"),
+        {"sparsity_weight": [1.0, 3.0]},
+        scoring=metrics.counterfactual_scorers(),
+        refit="validity",
+        cv=2,
+    )
+    search.fit(make_series(n=60), predict_fn=PeakHeight())
+    for name in ("validity", "l1", "class_mmd2"):
+        scores = search.cv_results_[f"mean_test_{name}"]
+        assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert search.best_estimator_.modality_ == "series"
