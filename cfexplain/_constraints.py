@@ -203,6 +203,23 @@ def _resolve_name(key, feature_names, what):
     raise ValueError(f"{what} names unknown feature {key!r}; the features are {names}")
 
 
+def _bounds_pair(pair, what):
+    """Return ``(low, high)`` as floats (``None`` sides open), or raise."""
+    try:
+        low, high = pair
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"bounds of {what} must be a pair (low, high), got {pair!r}"
+        ) from exc
+    low = -math.inf if low is None else float(low)
+    high = math.inf if high is None else float(high)
+    if math.isnan(low) or math.isnan(high) or low > high:
+        raise ValueError(
+            f"bounds of {what} must satisfy low <= high, got ({low}, {high})"
+        )
+    return low, high
+
+
 def parse_constraints(
     immutable, bounds, monotonic, *, feature_names, numerical_features
 ) -> Constraints:
@@ -247,19 +264,7 @@ def parse_constraints(
                 f"bounds are only supported on numerical features; {name!r} is "
                 "categorical (use immutable to keep it unchanged)"
             )
-        try:
-            low, high = pair
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"bounds of {name!r} must be a pair (low, high), got {pair!r}"
-            ) from exc
-        low = -math.inf if low is None else float(low)
-        high = math.inf if high is None else float(high)
-        if math.isnan(low) or math.isnan(high) or low > high:
-            raise ValueError(
-                f"bounds of {name!r} must satisfy low <= high, got ({low}, {high})"
-            )
-        parsed_bounds[name] = (low, high)
+        parsed_bounds[name] = _bounds_pair(pair, repr(name))
     parsed_monotonic = {}
     for key, direction in (monotonic or {}).items():
         name = _resolve_name(key, feature_names, "monotonic")
@@ -633,18 +638,5 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
                 f"bounds name channel {channel!r}; series have {n_channels} "
                 f"channel(s), numbered 0 to {n_channels - 1}"
             )
-        try:
-            low, high = pair
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"bounds of channel {channel} must be a pair (low, high), got {pair!r}"
-            ) from exc
-        low = -math.inf if low is None else float(low)
-        high = math.inf if high is None else float(high)
-        if math.isnan(low) or math.isnan(high) or low > high:
-            raise ValueError(
-                f"bounds of channel {channel} must satisfy low <= high, got "
-                f"({low}, {high})"
-            )
-        parsed[int(channel)] = (low, high)
+        parsed[int(channel)] = _bounds_pair(pair, f"channel {channel}")
     return SeriesConstraints(mask, parsed, tuple(series_shape))

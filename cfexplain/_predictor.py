@@ -427,14 +427,7 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
                 batch_size=batch_size,
             )
         if task != REGRESSION and classes is not None:
-            return Predictor(
-                model,
-                _OneHotPredict(model, classes),
-                kind="estimator",
-                task=CLASSIFICATION,
-                classes=classes,
-                batch_size=batch_size,
-            )
+            return _one_hot_predictor(model, classes, batch_size)
         return Predictor(
             model,
             model.predict,
@@ -454,14 +447,7 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
             # A classifier's predict (pipe.predict) returns labels: read them
             # as one-hot probabilities over its classes_, as for a
             # classifier without predict_proba.
-            return Predictor(
-                owner,
-                _OneHotPredict(owner, classes),
-                kind="estimator",
-                task=CLASSIFICATION,
-                classes=classes,
-                batch_size=batch_size,
-            )
+            return _one_hot_predictor(owner, classes, batch_size)
         return Predictor(
             model,
             model,
@@ -473,6 +459,18 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
     raise PredictorError(
         f"cannot explain a {type(model).__name__}: pass a fitted estimator, a "
         "callable returning probabilities or values, or a torch.nn.Module"
+    )
+
+
+def _one_hot_predictor(estimator, classes, batch_size):
+    """Return a predictor reading a classifier's labels as one-hot probabilities."""
+    return Predictor(
+        estimator,
+        _OneHotPredict(estimator, classes),
+        kind="estimator",
+        task=CLASSIFICATION,
+        classes=classes,
+        batch_size=batch_size,
     )
 
 

@@ -8,7 +8,7 @@ import gzip
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import load_descr, open_data_file
+from ._base import load_descr, open_data_file, select_splits
 
 __all__ = ["load_ecg5000"]
 
@@ -139,14 +139,7 @@ def load_ecg5000(*, return_X_y=False, split=None):
     >>> int((y_train == 0).sum())
     292
     """
-    if not isinstance(return_X_y, (bool, np.bool_)):
-        raise ValueError(f"return_X_y must be True or False, got {return_X_y!r}")
-    if split is None:
-        splits = list(_ECG_FILES)
-    elif isinstance(split, str) and split in _ECG_FILES:
-        splits = [split]
-    else:
-        raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
+    splits = select_splits(split, list(_ECG_FILES), return_X_y)
     arrays = _ecg_arrays()
     data = np.concatenate([arrays[name][0] for name in splits])
     multiclass = np.concatenate([arrays[name][1] for name in splits])

@@ -8,7 +8,7 @@ import gzip
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._base import load_descr, open_data_file
+from ._base import load_descr, open_data_file, select_splits
 
 __all__ = ["load_gunpoint"]
 
@@ -119,14 +119,7 @@ def load_gunpoint(*, return_X_y=False, split=None):
     >>> X.shape, X.dtype, int(y.sum())
     ((200, 1, 150), dtype('float32'), 100)
     """
-    if not isinstance(return_X_y, (bool, np.bool_)):
-        raise ValueError(f"return_X_y must be True or False, got {return_X_y!r}")
-    if split is None:
-        splits = list(_GUNPOINT_FILES)
-    elif isinstance(split, str) and split in _GUNPOINT_FILES:
-        splits = [split]
-    else:
-        raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
+    splits = select_splits(split, list(_GUNPOINT_FILES), return_X_y)
     arrays = _gunpoint_arrays()
     data = np.concatenate([arrays[name][0] for name in splits])
     target = np.concatenate([arrays[name][1] for name in splits]) - 1

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InvalidDataError
-from ._base import ModalityAdapter
+from ._base import ArrayAdapter, ModalityAdapter
 from .image import ImageAdapter
 from .series import SeriesAdapter, as_series_array
 from .tabular import TabularAdapter
 
 __all__ = [
+    "ArrayAdapter",
     "ADAPTERS",
     "ImageAdapter",
     "ModalityAdapter",

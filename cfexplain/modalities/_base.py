@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ModalityAdapter"]
+__all__ = ["ArrayAdapter", "ModalityAdapter"]
 
 
 class ModalityAdapter:
@@ -348,3 +348,42 @@ class ModalityAdapter:
     def plot(explanation, ax=None):
         """Draw an :class:`~cfexplain.Explanation` of this modality."""
         raise NotImplementedError
+
+
+class ArrayAdapter(ModalityAdapter):
+    """Base of the adapters whose rows are arrays of values (images, series).
+
+    Every value is a feature of its own; decoding is the encoder's; a value
+    moved by at most ``tolerance`` times :meth:`change_unit` is reverted.
+    Subclasses say what the unit is and supply the rest of the protocol.
+    """
+
+    def fit(self, X_checked, encoder):
+        """Store the encoder; every value is a feature of its own."""
+        self.encoder_ = encoder
+        self.feature_of_column_ = np.arange(encoder.layout_.n_columns)
+        return self
+
+    def decode(self, Xt, originals):
+        """Decode to the fitted shape and dtype."""
+        return self.encoder_.inverse_transform(Xt)
+
+    def change_unit(self):
+        """Return what ``numeric_tolerance`` is measured in, broadcast to a row."""
+        raise NotImplementedError
+
+    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
+        """Revert values that moved at most ``tolerance`` :meth:`change_unit`'s."""
+        if not tolerance:
+            return
+        moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
+        negligible = moved <= tolerance * self.change_unit()
+        np.copyto(counterfactuals, originals, where=negligible)
+
+    @staticmethod
+    def changed_features(original, counterfactual):
+        """Return which values differ, shape ``(n, values per row)``."""
+        n = len(original)
+        return np.asarray(original).reshape(n, -1) != np.asarray(
+            counterfactual
+        ).reshape(n, -1)

@@ -8,7 +8,7 @@ from torch import nn
 from .._constraints import parse_image_constraints
 from ..preprocessing import ImageEncoder
 from ..preprocessing._image_encoder import as_image_array
-from ._base import ModalityAdapter
+from ._base import ArrayAdapter
 
 __all__ = ["ImageAdapter"]
 
@@ -45,7 +45,7 @@ def _displayable(image):
     return image
 
 
-class ImageAdapter(ModalityAdapter):
+class ImageAdapter(ArrayAdapter):
     """Images: grey levels (uint8 0-255 or floats in [0, 1]) in a fixed shape.
 
     Encoding is :class:`~cfexplain.preprocessing.ImageEncoder`'s (flat values
@@ -83,12 +83,6 @@ class ImageAdapter(ModalityAdapter):
         """Return an :class:`~cfexplain.preprocessing.ImageEncoder`."""
         return ImageEncoder()
 
-    def fit(self, X_checked, encoder):
-        """Store the encoder; every pixel value is a feature of its own."""
-        self.encoder_ = encoder
-        self.feature_of_column_ = np.arange(encoder.layout_.n_columns)
-        return self
-
     def network_arguments(self):
         """Return ``{"image_shape": (channels, height, width)}``."""
         return {"image_shape": self.encoder_.image_shape_}
@@ -99,31 +93,15 @@ class ImageAdapter(ModalityAdapter):
             module, self.encoder_.input_shape_, self.encoder_.scale_
         )
 
-    def decode(self, Xt, originals):
-        """Decode to the fitted image shape and dtype."""
-        return self.encoder_.inverse_transform(Xt)
-
     def parse_constraints(self, immutable, bounds, monotonic):
         """Parse a boolean mask of the values to keep."""
         return parse_image_constraints(
             immutable, bounds, monotonic, input_shape=self.encoder_.input_shape_
         )
 
-    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
-        """Revert levels that moved at most ``tolerance`` of the full range."""
-        if not tolerance:
-            return
-        moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
-        negligible = moved <= tolerance * self.encoder_.scale_
-        np.copyto(counterfactuals, originals, where=negligible)
-
-    @staticmethod
-    def changed_features(original, counterfactual):
-        """Return which values differ, shape ``(n, values per image)``."""
-        n = len(original)
-        return np.asarray(original).reshape(n, -1) != np.asarray(
-            counterfactual
-        ).reshape(n, -1)
+    def change_unit(self):
+        """Return the full grey range (255 for integer images, 1 for floats)."""
+        return self.encoder_.scale_
 
     @staticmethod
     def describe_changes(original, counterfactual):

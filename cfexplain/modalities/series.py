@@ -15,7 +15,7 @@ from torch import nn
 from .._constraints import parse_series_constraints
 from ..preprocessing import SeriesEncoder
 from ..preprocessing._series_encoder import as_series_array
-from ._base import ModalityAdapter
+from ._base import ArrayAdapter
 
 __all__ = ["SeriesAdapter", "as_series_array"]
 
@@ -61,7 +61,7 @@ def _runs(flags):
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
-class SeriesAdapter(ModalityAdapter):
+class SeriesAdapter(ArrayAdapter):
     """Equal-length time series in the aeon/sktime layout.
 
     Encoding is :class:`~cfexplain.preprocessing.SeriesEncoder`'s (values
@@ -101,12 +101,6 @@ class SeriesAdapter(ModalityAdapter):
         """Return a :class:`~cfexplain.preprocessing.SeriesEncoder`."""
         return SeriesEncoder()
 
-    def fit(self, X_checked, encoder):
-        """Store the encoder; every value of a series is a feature of its own."""
-        self.encoder_ = encoder
-        self.feature_of_column_ = np.arange(encoder.layout_.n_columns)
-        return self
-
     def network_arguments(self):
         """Return ``{"series_shape": (n_channels, n_timepoints)}``."""
         return {"series_shape": self.encoder_.series_shape_}
@@ -118,31 +112,15 @@ class SeriesAdapter(ModalityAdapter):
             module, encoder.series_shape_, encoder.mean_, encoder.scale_
         )
 
-    def decode(self, Xt, originals):
-        """Decode to the fitted series shape and dtype."""
-        return self.encoder_.inverse_transform(Xt)
-
     def parse_constraints(self, immutable, bounds, monotonic):
         """Parse frozen values and channel bounds (see the class docstring)."""
         return parse_series_constraints(
             immutable, bounds, monotonic, series_shape=self.encoder_.series_shape_
         )
 
-    def revert_negligible_changes(self, originals, counterfactuals, tolerance):
-        """Revert values that moved at most ``tolerance`` channel std's."""
-        if not tolerance:
-            return
-        moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
-        negligible = moved <= tolerance * self.encoder_.scale_[:, None]
-        np.copyto(counterfactuals, originals, where=negligible)
-
-    @staticmethod
-    def changed_features(original, counterfactual):
-        """Return which values differ, shape ``(n, n_channels * n_timepoints)``."""
-        n = len(original)
-        return np.asarray(original).reshape(n, -1) != np.asarray(
-            counterfactual
-        ).reshape(n, -1)
+    def change_unit(self):
+        """Return each channel's training standard deviation, ``(n_channels, 1)``."""
+        return self.encoder_.scale_[:, None]
 
     @staticmethod
     def describe_changes(original, counterfactual):
