@@ -100,11 +100,7 @@ def _chunk_of_target(target, n_rows, rows):
     if target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0:
         return target
     if len(target) == n_rows:
-        return (
-            _take(target, rows)
-            if isinstance(target, pd.DataFrame)
-            else (np.asarray(target)[rows])
-        )
+        return np.asarray(target)[rows]
     return target
 
 
@@ -593,10 +589,7 @@ class BaseCounterfactualExplainer(
     def _check_constraints(self, X, constraints):
         """Raise a ConstraintError for rows of ``X`` the constraints leave no answer."""
         adapter = self.adapter_
-        defaults = (self.immutable, self.bounds, self.monotonic)
-        parsed = adapter.parse_constraints(
-            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
-        )
+        parsed = self._parsed_constraints(constraints)
         parsed.check_feasible(
             adapter.as_rows(adapter.check_input(self, X, reset=False))
         )

@@ -122,10 +122,7 @@ class CandidateEngineMixin:
         Xt = self.encoder_.transform(X_checked)
         y_model = self.predictor_.predict(X_checked)
         resolved = self._resolve(target, y_model)
-        defaults = (self.immutable, self.bounds, self.monotonic)
-        parsed = adapter.parse_constraints(
-            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
-        )
+        parsed = self._parsed_constraints(constraints)
         parsed.check_feasible(adapter.as_rows(X_checked))
         frozen = parsed.frozen_features()
         return CandidateBatch(
@@ -139,6 +136,13 @@ class CandidateEngineMixin:
             frozen_features=frozen,
             frozen_columns=self._frozen_columns(frozen, len(Xt)),
             constraints=parsed,
+        )
+
+    def _parsed_constraints(self, constraints):
+        """Parse a call's constraints; each ``None`` takes the constructor's."""
+        defaults = (self.immutable, self.bounds, self.monotonic)
+        return self.adapter_.parse_constraints(
+            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
         )
 
     def _generated_candidates(self, batch, k):

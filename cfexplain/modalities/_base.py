@@ -358,6 +358,25 @@ class ArrayAdapter(ModalityAdapter):
     Subclasses say what the unit is and supply the rest of the protocol.
     """
 
+    @staticmethod
+    def as_array(X):
+        """Return ``X`` as this modality's array, or raise ``InvalidDataError``."""
+        raise NotImplementedError
+
+    def check_input(self, estimator, X, *, reset):
+        """Validate the array; at fit, set ``n_features_in_`` to the values per row.
+
+        See :meth:`ModalityAdapter.check_input`; later calls are checked
+        against the fitted shape by the encoder.
+        """
+        if not reset:
+            return self.encoder_.check(X)
+        array = self.as_array(X)
+        estimator.n_features_in_ = int(np.prod(array.shape[1:]))
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return array
+
     def fit(self, X_checked, encoder):
         """Store the encoder; every value is a feature of its own."""
         self.encoder_ = encoder

@@ -66,18 +66,8 @@ class ImageAdapter(ArrayAdapter):
     # minutes per explainer on one CPU thread).
     auto_epochs = 30
 
-    def check_input(self, estimator, X, *, reset):
-        """Validate images; at fit, set ``n_features_in_`` to the values per image.
-
-        See :meth:`ModalityAdapter.check_input`.
-        """
-        if not reset:
-            return self.encoder_.check(X)
-        array = as_image_array(X)
-        estimator.n_features_in_ = int(np.prod(array.shape[1:]))
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-        return array
+    #: The check of the input at fit (later calls use the encoder's).
+    as_array = staticmethod(as_image_array)
 
     def make_encoder(self, random_state):
         """Return an :class:`~cfexplain.preprocessing.ImageEncoder`."""

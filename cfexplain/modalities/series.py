@@ -84,18 +84,8 @@ class SeriesAdapter(ArrayAdapter):
     # Paper 1, appendix A.2: batches of 32 series.
     auto_batch_size = 32
 
-    def check_input(self, estimator, X, *, reset):
-        """Validate equal-length series ``(n_cases, n_channels, n_timepoints)``.
-
-        See :meth:`ModalityAdapter.check_input`.
-        """
-        if not reset:
-            return self.encoder_.check(X)
-        array = as_series_array(X)
-        estimator.n_features_in_ = int(np.prod(array.shape[1:]))
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-        return array
+    #: The check of the input at fit (later calls use the encoder's).
+    as_array = staticmethod(as_series_array)
 
     def make_encoder(self, random_state):
         """Return a :class:`~cfexplain.preprocessing.SeriesEncoder`."""

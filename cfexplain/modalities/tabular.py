@@ -213,8 +213,6 @@ class TabularAdapter(ModalityAdapter):
             decoded = pd.DataFrame(
                 decoded, columns=self.feature_names_, index=originals.index
             )
-        else:
-            decoded.columns = originals.columns
         return cast_columns(decoded, originals.dtypes)
 
     # -- constraints and clean-up ------------------------------------------------------
