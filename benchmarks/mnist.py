@@ -1,4 +1,11 @@
-"""MNIST benchmark for the image explainers (paper 1's MNIST protocol).
+"""MNIST and Colored MNIST benchmark for the image explainers.
+
+Paper 1's MNIST protocol, and paper 2's Colored-MNIST task (section 5.2)
+with ``--dataset colored``: ``load_colored_mnist()``, the same 5,000 digits
+drawn in red, green or blue, 30 classes (``3 * digit + colour``) of
+``(3, 28, 28)`` images; everything below then reads "class" for "digit",
+the CNN takes 3 channels and gives 30 logits, and the offsets of the
+targets are drawn from 1..29.
 
 Protocol: ``load_mnist_sample()`` (5,000 digits, 500 of each), split 4,000
 train / 1,000 test with ``train_test_split(..., test_size=1000,
@@ -29,8 +36,9 @@ Reported per setting:
 * MMD²: the unbiased MMD² (``cfexplain.metrics.mmd2(..., encode=False)``,
   median-heuristic bandwidth) between the counterfactuals and the real test
   images, both embedded by a randomly initialised convolutional encoder
-  (paper 1, appendix A.1: three 7x7 stride-2 convolutions with 64, 128 and
-  256 filters, padding 3 so 28 -> 14 -> 7 -> 4, each followed by
+  (``cfexplain.metrics.RandomImageEmbedding(random_state=0)``, paper 1,
+  appendix A.1: three 7x7 stride-2 convolutions with 64, 128 and 256
+  filters, padding 3 so 28 -> 14 -> 7 -> 4, each followed by
   LeakyReLU(0.01), then a linear layer to 32 dimensions; weights drawn after
   ``torch.manual_seed(0)``, the same encoder for every setting);
 * class MMD²: for each digit d, the MMD² between the counterfactuals whose
@@ -39,6 +47,12 @@ Reported per setting:
   digits; the JSON also keeps each digit's value, and the mean when the
   counterfactuals are grouped by the CNN's prediction instead of the target;
 * vs floor: the class MMD² (mean) over the noise floor below;
+* IM1 and IM2 (Van Looveren & Klaise 2019, section 5; lower is better):
+  ``cfexplain.metrics.InterpretabilityAutoencoders(random_state=0)``, one
+  small autoencoder per class trained on the training images of that
+  (true) class and one on all of them, 20 epochs each; the original class
+  is the CNN's prediction on the original, the counterfactual's class the
+  CNN's prediction on it; means over the test images;
 * fit seconds, transform seconds and images/s for the 1,000 test images
   (after a 100-image warm-up call), and the process's peak memory
   (``ru_maxrss``, so it includes everything run before in the process).
@@ -55,14 +69,17 @@ same machine and thread count give the same numbers, whichever settings run.
 
 Usage::
 
-    python benchmarks/mnist.py                           # the three settings
-    python benchmarks/mnist.py --settings ae --max-epochs 5
+    python benchmarks/mnist.py                           # the four settings
+    python benchmarks/mnist.py --settings gan --max-epochs 5
     python benchmarks/mnist.py --settings ""             # classifier + floor only
+    python benchmarks/mnist.py --dataset colored         # Colored MNIST
 
-Writes ``benchmarks/results/mnist.json`` and ``mnist.md`` and the grid of
-counterfactuals ``docs/_static/mnist_counterfactuals.png`` (the settings that
-ran, nothing when none ran). The JSON is merged: rows of settings that did not
-run this time are kept from the existing file, rows of settings that ran are
+Writes ``benchmarks/results/mnist.json`` and ``mnist.md`` (Colored MNIST:
+``colored_mnist.*``) and the grid of counterfactuals
+``docs/_static/mnist_counterfactuals.png`` (``colored_mnist_...``; the
+settings that ran, nothing when none ran). The JSON is merged: rows of
+settings that did not run this time are kept from the existing file, rows of
+settings that ran are
 replaced, and ``meta`` (classifier, floor, environment) is the current run's.
 The Markdown table is written from the merged rows; the grid only shows the
 settings run this time.
@@ -84,11 +101,16 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from cfexplain import datasets
-from cfexplain.metrics import class_conditional_mmd2, mmd2
+from cfexplain.metrics import (
+    InterpretabilityAutoencoders,
+    RandomImageEmbedding,
+    class_conditional_mmd2,
+    mmd2,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-GRID_PNG = HERE.parent / "docs" / "_static" / "mnist_counterfactuals.png"
+STATIC = HERE.parent / "docs" / "_static"
 
 #: Setting name -> (description, constructor keyword arguments).
 SETTINGS = {
@@ -103,8 +125,13 @@ SETTINGS = {
     # 1e-3: the AE's default of 2e-4 suits tables (many rows, many updates);
     # 4,000 images give 15 updates an epoch.
     "ae": ("CounterfactualAE(lr=1e-3)", {"lr": 1e-3, "random_state": 0}),
+    "gan": ("CounterfactualGAN()", {"random_state": 0}),
 }
-DIGITS = list(range(10))
+#: Dataset name -> (loader name, number of classes, file stem).
+DATASETS = {
+    "mnist": ("load_mnist_sample", 10, "mnist"),
+    "colored": ("load_colored_mnist", 30, "colored_mnist"),
+}
 N_TEST = 1000
 WARM_UP_ROWS = 100
 PREDICT_BATCH = 500
@@ -121,18 +148,23 @@ def peak_memory_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def load_split():
-    """Load the MNIST sample and split it 4,000 / 1,000, stratified.
+def load_split(dataset="mnist"):
+    """Load the MNIST sample (or Colored MNIST) and split it 4,000 / 1,000, stratified.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "colored"}
+        Which images.
 
     Returns
     -------
-    X_train, X_test : numpy.ndarray of shape (n, 1, 28, 28), float32
+    X_train, X_test : numpy.ndarray of shape (n, channels, 28, 28), float32
         Grey levels / 255, in [0, 1].
     y_train, y_test : numpy.ndarray of shape (n,), int64
-        The true digits.
+        The true classes.
     """
-    bunch = datasets.load_mnist_sample()
-    X = bunch.images.astype(np.float32) / 255.0  # (n, 1, 28, 28)
+    bunch = getattr(datasets, DATASETS[dataset][0])()
+    X = bunch.images.astype(np.float32) / 255.0  # (n, channels, 28, 28)
     y = np.asarray(bunch.target, dtype=np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=N_TEST, stratify=y, random_state=0
@@ -141,15 +173,22 @@ def load_split():
 
 
 class SmallCNN(nn.Module):
-    """Two 3x3 convolutions (32, 64) with max-pools, dropout, 128 units, 10 logits.
+    """Two 3x3 convolutions (32, 64) with max-pools, dropout, 128 units, logits.
 
     Padding 1 and a 2x2 max-pool after each convolution: 28 -> 14 -> 7.
+
+    Parameters
+    ----------
+    in_channels : int, default=1
+        Channels of the images.
+    n_classes : int, default=10
+        Logits.
     """
 
-    def __init__(self):
+    def __init__(self, in_channels=1, n_classes=10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, kernel_size=3, padding=1),
+            nn.Conv2d(in_channels, 32, kernel_size=3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(32, 64, kernel_size=3, padding=1),
@@ -162,27 +201,29 @@ class SmallCNN(nn.Module):
             nn.Linear(64 * 7 * 7, 128),
             nn.ReLU(),
             nn.Dropout(0.5),
-            nn.Linear(128, 10),
+            nn.Linear(128, n_classes),
         )
 
     def forward(self, x):
-        """Return the 10 logits for a batch of shape (n, 1, 28, 28)."""
+        """Return the logits for a batch of shape (n, in_channels, 28, 28)."""
         return self.classifier(self.features(x))
 
 
-def train_classifier(X, y, *, epochs=10, batch_size=64, lr=1e-3, seed=0):
+def train_classifier(X, y, *, epochs=10, batch_size=64, lr=1e-3, seed=0, n_classes=10):
     """Train :class:`SmallCNN` with Adam and return it in eval mode, frozen.
 
     Parameters
     ----------
-    X : numpy.ndarray of shape (n, 1, 28, 28), float32
+    X : numpy.ndarray of shape (n, channels, 28, 28), float32
         Training images in [0, 1].
     y : numpy.ndarray of shape (n,)
-        Digits.
+        Classes.
     epochs, batch_size, lr : int, int, float
         Training schedule.
     seed : int
         Seed of ``torch.manual_seed`` (weights, dropout) and of the shuffling.
+    n_classes : int
+        Logits of the network.
 
     Returns
     -------
@@ -191,7 +232,7 @@ def train_classifier(X, y, *, epochs=10, batch_size=64, lr=1e-3, seed=0):
         parameter (gradients still flow to its inputs).
     """
     torch.manual_seed(seed)
-    cnn = SmallCNN()
+    cnn = SmallCNN(X.shape[1], n_classes)
     optimizer = torch.optim.Adam(cnn.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     X_t = torch.from_numpy(X)
@@ -218,14 +259,14 @@ def predict_proba(cnn, X, batch_size=PREDICT_BATCH):
     ----------
     cnn : torch.nn.Module
         The classifier (used in whatever mode it is in; it should be eval).
-    X : numpy.ndarray of shape (n, 1, 28, 28)
+    X : numpy.ndarray of shape (n, channels, 28, 28)
         Images in [0, 1].
     batch_size : int
         Images per forward pass.
 
     Returns
     -------
-    numpy.ndarray of shape (n, 10), float32
+    numpy.ndarray of shape (n, n_classes), float32
     """
     X = np.asarray(X, dtype=np.float32)
     out = []
@@ -236,55 +277,20 @@ def predict_proba(cnn, X, batch_size=PREDICT_BATCH):
     return np.concatenate(out)
 
 
-def build_random_encoder(seed=0):
-    """Paper 1's randomly initialised image encoder (appendix A.1).
-
-    Three 7x7 stride-2 convolutions with 64, 128 and 256 filters (padding 3:
-    28 -> 14 -> 7 -> 4), each followed by LeakyReLU(0.01), then a linear
-    layer from the flattened 256 x 4 x 4 features to 32 dimensions. The
-    weights are PyTorch's default initialisation after
-    ``torch.manual_seed(seed)``; the encoder is never trained.
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the weights.
-
-    Returns
-    -------
-    torch.nn.Sequential
-        In eval mode, frozen.
-    """
-    torch.manual_seed(seed)
-    encoder = nn.Sequential(
-        nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3),
-        nn.LeakyReLU(0.01),
-        nn.Conv2d(64, 128, kernel_size=7, stride=2, padding=3),
-        nn.LeakyReLU(0.01),
-        nn.Conv2d(128, 256, kernel_size=7, stride=2, padding=3),
-        nn.LeakyReLU(0.01),
-        nn.Flatten(),
-        nn.Linear(256 * 4 * 4, 32),
-    )
-    encoder.eval()
-    encoder.requires_grad_(False)
-    return encoder
+def build_random_encoder(X, seed=0):
+    """Paper 1's randomly initialised image encoder, fitted to the images' shape."""
+    return RandomImageEmbedding(random_state=seed).fit(X)
 
 
-def embed(encoder, X, batch_size=PREDICT_BATCH):
+def embed(encoder, X):
     """Embed images with the random encoder; returns float64 of shape (n, 32)."""
-    X = np.asarray(X, dtype=np.float32)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(X), batch_size):
-            out.append(encoder(torch.from_numpy(X[start : start + batch_size])))
-    return torch.cat(out).numpy().astype(np.float64)
+    return encoder.transform(X)
 
 
-def choose_targets(predicted, seed=0):
-    """Target digit per row: ``(predicted + offset) % 10``, offset in 1..9."""
-    offsets = np.random.RandomState(seed).randint(1, 10, size=len(predicted))
-    return (np.asarray(predicted) + offsets) % 10
+def choose_targets(predicted, seed=0, n_classes=10):
+    """Target class per row: ``(predicted + offset) % k``, offset in 1..k-1."""
+    offsets = np.random.RandomState(seed).randint(1, n_classes, size=len(predicted))
+    return (np.asarray(predicted) + offsets) % n_classes
 
 
 def _summary(per_class):
@@ -298,7 +304,7 @@ def _plain_dict(per_class):
     return {str(k): (None if math.isnan(v) else float(v)) for k, v in per_class.items()}
 
 
-def noise_floor(Z_test, predicted, seed=0):
+def noise_floor(Z_test, predicted, seed=0, classes=tuple(range(10))):
     """MMD² between disjoint random halves of the real test images.
 
     Parameters
@@ -309,6 +315,8 @@ def noise_floor(Z_test, predicted, seed=0):
         The CNN's predicted digit per test image.
     seed : int
         Seed of the random halves.
+    classes : sequence of int
+        The classes.
 
     Returns
     -------
@@ -323,7 +331,7 @@ def noise_floor(Z_test, predicted, seed=0):
     half = len(order) // 2
     overall = mmd2(Z_test[order[:half]], Z_test[order[half:]], encode=False)
     first, second = [], []
-    for digit in DIGITS:
+    for digit in classes:
         rows = rng.permutation(np.flatnonzero(predicted == digit))
         first.append(rows[: len(rows) // 2])
         second.append(rows[len(rows) // 2 :])
@@ -333,7 +341,7 @@ def noise_floor(Z_test, predicted, seed=0):
         Z_test[second],
         predicted[first],
         predicted[second],
-        classes=DIGITS,
+        classes=list(classes),
         encode=False,
     )
     mean, worst = _summary(per_class)
@@ -384,41 +392,51 @@ def make_explainer(setting, max_epochs=None):
     return CounterfactualCVAE(**params)
 
 
-def score_counterfactuals(cnn, encoder, X_test, X_cf, targets, Z_test, predicted):
-    """Validity, L1 and MMD² of counterfactuals of the test images.
+def score_counterfactuals(
+    cnn, encoder, X_test, X_cf, targets, Z_test, predicted, classes, interpretability
+):
+    """Validity, L1, MMD² and IM1 / IM2 of counterfactuals of the test images.
 
     Parameters
     ----------
     cnn : torch.nn.Module
         The classifier.
-    encoder : torch.nn.Module
-        The random encoder of :func:`build_random_encoder`.
-    X_test, X_cf : numpy.ndarray of shape (n, 1, 28, 28)
+    encoder : RandomImageEmbedding
+        The fitted random encoder.
+    X_test, X_cf : numpy.ndarray of shape (n, channels, 28, 28)
         Originals and their counterfactuals.
     targets : numpy.ndarray of shape (n,)
-        Target digit per row.
+        Target class per row.
     Z_test : numpy.ndarray of shape (n, 32)
         Embedded test images.
     predicted : numpy.ndarray of shape (n,)
-        The CNN's predicted digit per test image.
+        The CNN's predicted class per test image.
+    classes : list of int
+        The classes.
+    interpretability : InterpretabilityAutoencoders
+        Fitted on the training images and their true classes.
 
     Returns
     -------
     dict
         The metrics (see the module docstring) and ``predicted_cf``, the
-        CNN's digit per counterfactual (an array, not for the JSON).
+        CNN's class per counterfactual (an array, not for the JSON).
     """
     predicted_cf = predict_proba(cnn, X_cf).argmax(axis=1)
     n = len(X_test)
     l1 = np.abs(X_cf.astype(np.float64) - X_test).reshape(n, -1).mean(axis=1)
     Z_cf = embed(encoder, X_cf)
     per_target = class_conditional_mmd2(
-        Z_cf, Z_test, targets, predicted, classes=DIGITS, encode=False
+        Z_cf, Z_test, targets, predicted, classes=classes, encode=False
     )
     per_prediction = class_conditional_mmd2(
-        Z_cf, Z_test, predicted_cf, predicted, classes=DIGITS, encode=False
+        Z_cf, Z_test, predicted_cf, predicted, classes=classes, encode=False
     )
     mean, worst = _summary(per_target)
+    im1 = interpretability.im1(
+        X_cf, original_class=predicted, counterfactual_class=predicted_cf
+    )
+    im2 = interpretability.im2(X_cf, counterfactual_class=predicted_cf)
     return {
         "validity": float(np.mean(predicted_cf == targets)),
         "l1": float(l1.mean()),
@@ -427,6 +445,8 @@ def score_counterfactuals(cnn, encoder, X_test, X_cf, targets, Z_test, predicted
         "class_mmd2_max": worst,
         "class_mmd2": _plain_dict(per_target),
         "class_mmd2_by_prediction_mean": _summary(per_prediction)[0],
+        "im1": float(im1.mean()),
+        "im2": float(im2.mean()),
         "predicted_cf": predicted_cf,
     }
 
@@ -449,14 +469,14 @@ def run_setting(explainer, cnn, X_train, X_test, targets):
         Unfitted; ``fit(X, predict_fn=...)`` and ``transform(X, target=...)``.
     cnn : torch.nn.Module
         The model under explanation, passed as ``predict_fn``.
-    X_train, X_test : numpy.ndarray of shape (n, 1, 28, 28), float32
+    X_train, X_test : numpy.ndarray of shape (n, channels, 28, 28), float32
         Training and test images.
     targets : numpy.ndarray of shape (n_test,)
         Target digit per test image.
 
     Returns
     -------
-    X_cf : numpy.ndarray of shape (n_test, 1, 28, 28)
+    X_cf : numpy.ndarray of shape (n_test, channels, 28, 28)
         The counterfactuals.
     timings : dict
         ``fit_seconds``, ``transform_seconds``, ``images_per_s`` and
@@ -493,7 +513,7 @@ def run_setting(explainer, cnn, X_train, X_test, targets):
 
 
 def choose_grid_rows(y_test, predicted, n_rows=6):
-    """First test images, in test order, of ``n_rows`` distinct digits.
+    """First test images, in test order, of ``n_rows`` distinct classes.
 
     Only images the CNN classifies correctly are taken.
     """
@@ -507,21 +527,23 @@ def choose_grid_rows(y_test, predicted, n_rows=6):
     return np.array(rows)
 
 
-def plot_grid(X_test, predicted, targets, counterfactuals, rows, path):
+def plot_grid(X_test, predicted, targets, counterfactuals, rows, path, title):
     """Draw originals and each setting's counterfactual, one image per row.
 
     Parameters
     ----------
-    X_test : numpy.ndarray of shape (n, 1, 28, 28)
+    X_test : numpy.ndarray of shape (n, channels, 28, 28)
         Test images.
     predicted, targets : numpy.ndarray of shape (n,)
-        The CNN's digit and the target digit per test image.
+        The CNN's class and the target class per test image.
     counterfactuals : dict
         Setting name -> ``(X_cf, predicted_cf)`` for the settings to show.
     rows : array-like of int
         Test rows to show.
     path : pathlib.Path
         Where to write the PNG.
+    title : str
+        The figure's title.
     """
     import matplotlib
 
@@ -541,7 +563,10 @@ def plot_grid(X_test, predicted, targets, counterfactuals, rows, path):
             cells.append((X_cf[i], int(predicted_cf[i]), int(targets[i])))
         for c, (image, digit, target) in enumerate(cells):
             ax = axes[r, c]
-            ax.imshow(image[0], cmap="gray_r", vmin=0.0, vmax=1.0)
+            if image.shape[0] == 1:
+                ax.imshow(image[0], cmap="gray_r", vmin=0.0, vmax=1.0)
+            else:  # RGB on black, as the network sees it
+                ax.imshow(np.clip(np.moveaxis(image, 0, -1), 0.0, 1.0))
             ax.set_xticks([])
             ax.set_yticks([])
             if target is None:
@@ -552,10 +577,7 @@ def plot_grid(X_test, predicted, targets, counterfactuals, rows, path):
             ax.set_xlabel(label, fontsize=8, color=color)
             if r == 0:
                 ax.set_title(columns[c], fontsize=9, fontweight="bold")
-    fig.suptitle(
-        "MNIST counterfactuals: the CNN's digit under each image (green: the target)",
-        size=9,
-    )
+    fig.suptitle(title, size=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -578,6 +600,8 @@ def markdown_table(rows, floor):
         ("class_mmd2_mean", "class MMD² (mean)", "{:.4f}"),
         ("class_mmd2_max", "class MMD² (max)", "{:.4f}"),
         ("vs_floor", "vs floor", "{:.1f}x"),
+        ("im1", "IM1", "{:.3f}"),
+        ("im2", "IM2", "{:.4f}"),
         ("fit_seconds", "fit s", "{:.0f}"),
         ("images_per_s", "images/s", "{:,.0f}"),
     ]
@@ -620,21 +644,27 @@ def _json_safe(value):
     return value
 
 
-def write_results(meta, rows, floor):
-    """Merge the rows into ``mnist.json``, rewrite ``mnist.md``; return the table."""
+def write_results(meta, rows, floor, stem="mnist"):
+    """Merge the rows into ``<stem>.json``, rewrite ``<stem>.md``; return the table."""
     RESULTS.mkdir(exist_ok=True)
-    json_path = RESULTS / "mnist.json"
+    json_path = RESULTS / f"{stem}.json"
     merged = merge_rows(json_path, _json_safe(rows))
     json_path.write_text(
         json.dumps(_json_safe({"meta": meta, "rows": merged}), indent=2) + "\n"
     )
     table = markdown_table(merged, floor)
-    (RESULTS / "mnist.md").write_text(table + "\n")
+    (RESULTS / f"{stem}.md").write_text(table + "\n")
     return table
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dataset",
+        default="mnist",
+        choices=list(DATASETS),
+        help="mnist (default) or colored (Colored MNIST, 30 classes)",
+    )
     parser.add_argument(
         "--settings",
         default=",".join(SETTINGS),
@@ -654,11 +684,15 @@ def main():
     unknown = [s for s in settings if s not in SETTINGS]
     if unknown:
         parser.error(f"unknown settings {unknown}; choose from {list(SETTINGS)}")
+    _, n_classes, stem = DATASETS[args.dataset]
+    classes = list(range(n_classes))
 
     seed_everything(0)
     start = time.perf_counter()
-    X_train, X_test, y_train, y_test = load_split()
-    cnn = train_classifier(X_train, y_train, epochs=args.cnn_epochs)
+    X_train, X_test, y_train, y_test = load_split(args.dataset)
+    cnn = train_classifier(
+        X_train, y_train, epochs=args.cnn_epochs, n_classes=n_classes
+    )
     train_seconds = time.perf_counter() - start
     predicted = predict_proba(cnn, X_test).argmax(axis=1)
     accuracy = float(np.mean(predicted == y_test))
@@ -667,27 +701,33 @@ def main():
         f"{train_seconds:.1f} s with loading)",
         flush=True,
     )
-    targets = choose_targets(predicted)
+    targets = choose_targets(predicted, n_classes=n_classes)
 
     start = time.perf_counter()
-    encoder = build_random_encoder(seed=0)
+    encoder = build_random_encoder(X_test, seed=0)
     Z_test = embed(encoder, X_test)
-    floor = noise_floor(Z_test, predicted)
+    floor = noise_floor(Z_test, predicted, classes=classes)
+    interpretability = InterpretabilityAutoencoders(random_state=0).fit(
+        X_train, y_train
+    )
     floor_seconds = time.perf_counter() - start
     print(
         f"floor: MMD² {floor['mmd2']:.5f}, class MMD² mean "
         f"{floor['class_mmd2_mean']:.5f} max {floor['class_mmd2_max']:.5f} "
-        f"({floor_seconds:.1f} s)",
+        f"(with the IM autoencoders: {floor_seconds:.1f} s)",
         flush=True,
     )
 
     command = f"python benchmarks/mnist.py --settings {args.settings!r}"
+    if args.dataset != "mnist":
+        command += f" --dataset {args.dataset}"
     if args.max_epochs is not None:
         command += f" --max-epochs {args.max_epochs}"
     if args.cnn_epochs != 10:
         command += f" --cnn-epochs {args.cnn_epochs}"
     meta = {
         "command": command,
+        "dataset": args.dataset,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -698,7 +738,7 @@ def main():
         "n_test": len(X_test),
         "classifier": {
             "architecture": "SmallCNN: conv3x3(32)-maxpool-conv3x3(64)-maxpool"
-            "-dropout-linear(128)-dropout-linear(10)",
+            f"-dropout-linear(128)-dropout-linear({n_classes})",
             "epochs": args.cnn_epochs,
             "accuracy": accuracy,
             "train_seconds": train_seconds,
@@ -706,9 +746,13 @@ def main():
         "floor": floor,
         "floor_seconds": floor_seconds,
         "l1": "mean absolute pixel change, pixels in [0, 1], averaged over the "
-        "784 pixels and the test images",
+        "pixel values and the test images",
         "grid_rows": choose_grid_rows(y_test, predicted).tolist(),
     }
+    title = (
+        f"{'Colored MNIST' if args.dataset == 'colored' else 'MNIST'} "
+        "counterfactuals: the CNN's class under each image (green: the target)"
+    )
 
     rows, counterfactuals = [], {}
     for setting in settings:
@@ -716,7 +760,15 @@ def main():
         explainer = make_explainer(setting, args.max_epochs)
         X_cf, timings = run_setting(explainer, cnn, X_train, X_test, targets)
         scores = score_counterfactuals(
-            cnn, encoder, X_test, X_cf, targets, Z_test, predicted
+            cnn,
+            encoder,
+            X_test,
+            X_cf,
+            targets,
+            Z_test,
+            predicted,
+            classes,
+            interpretability,
         )
         counterfactuals[setting] = (X_cf, scores.pop("predicted_cf"))
         row = {
@@ -733,15 +785,21 @@ def main():
         print(
             f"{setting}: validity {row['validity']:.3f}, L1 {row['l1']:.4f}, "
             f"MMD² {row['mmd2']:.4f}, class MMD² mean {row['class_mmd2_mean']:.4f} "
-            f"max {row['class_mmd2_max']:.4f}, {row['vs_floor']:.1f}x the floor "
-            f"(goal <= 2x), fit {row['fit_seconds']:.0f} s, "
-            f"{row['images_per_s']:,.0f} images/s",
+            f"max {row['class_mmd2_max']:.4f}, {row['vs_floor']:.1f}x the floor, "
+            f"IM1 {row['im1']:.3f}, IM2 {row['im2']:.4f}, "
+            f"fit {row['fit_seconds']:.0f} s, {row['images_per_s']:,.0f} images/s",
             flush=True,
         )
         # Written after every setting, so a later failure loses nothing.
-        table = write_results(meta, rows, floor)
+        table = write_results(meta, rows, floor, stem)
         plot_grid(
-            X_test, predicted, targets, counterfactuals, meta["grid_rows"], GRID_PNG
+            X_test,
+            predicted,
+            targets,
+            counterfactuals,
+            meta["grid_rows"],
+            STATIC / f"{stem}_counterfactuals.png",
+            title,
         )
     if rows:
         print(table)

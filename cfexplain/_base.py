@@ -415,11 +415,11 @@ class BaseCounterfactualExplainer(
         uses that batch.
         """
         batch = self.batch_size
-        auto_epochs = self.adapter_.auto_epochs
+        auto_batch_size, auto_epochs = self._modality_budget(n_rows)
         if batch == "auto":
             batch = min(self._reference_batch_size, max(32, n_rows // 16))
-            if self.adapter_.auto_batch_size is not None:
-                batch = self.adapter_.auto_batch_size
+            if auto_batch_size is not None:
+                batch = auto_batch_size
             elif auto_epochs is not None:
                 batch = self._reference_batch_size
         self.batch_size_ = int(min(batch, n_rows))
@@ -431,6 +431,15 @@ class BaseCounterfactualExplainer(
             epochs = np.clip(np.ceil(self._reference_steps / steps_per_epoch), 1, 1000)
         self.max_epochs_ = int(epochs)
         return self.batch_size_, self.max_epochs_
+
+    def _modality_budget(self, n_rows):
+        """Return ``(auto_batch_size, auto_epochs)`` for the fitted modality.
+
+        The adapter's by default; an explainer whose method trains
+        differently on a modality overrides it (``None``: the generic rule
+        of :meth:`_training_budget`).
+        """
+        return self.adapter_.auto_batch_size, self.adapter_.auto_epochs
 
     def _skorch_parameters(self, n_rows, callbacks):
         """Training settings every backend's skorch net shares."""

@@ -54,8 +54,9 @@ max_epochs : int or "auto", default="auto"
     30 epochs of the paper's batch on Adult's 26,000 rows did (within about
     two minutes on two CPU cores), whatever the size of the data: more
     epochs on small tables, fewer on large ones (at least 1, at most 1,000).
-    Images train 30 epochs of the paper's batch, since a convolutional step
-    costs far more. The resolved value is ``max_epochs_``.
+    On images the autoencoders train 30 epochs of the paper's batch, since
+    a convolutional step costs far more. The resolved value is
+    ``max_epochs_``.
 batch_size : int or "auto", default="auto"
     Rows per optimiser step. ``"auto"`` is ``n_rows // 16``, at least 32
     and at most the paper's batch, so small tables still get many steps.

@@ -8,6 +8,7 @@ from pandas.api.types import is_integer_dtype, is_string_dtype
 
 from cfexplain.datasets import (
     load_adult,
+    load_colored_mnist,
     load_ecg5000,
     load_german_credit,
     load_mnist_sample,
@@ -348,6 +349,48 @@ def test_mnist_return_X_y():
     X, y = load_mnist_sample(return_X_y=True)
     assert X.shape == (5000, 784)
     assert y.shape == (5000,)
+
+
+# --------------------------------------------------------------- Colored MNIST
+
+
+def test_colored_mnist_is_the_sample_in_one_channel(mnist):
+    colored = load_colored_mnist()
+    assert colored.images.shape == (5000, 3, 28, 28)
+    assert colored.images.dtype == np.uint8
+    rows = np.arange(5000)
+    # the digit's grey levels sit in its colour's channel, the others are 0
+    np.testing.assert_array_equal(
+        colored.images[rows, colored.colour], mnist.images[:, 0]
+    )
+    assert (
+        colored.images.sum(axis=(2, 3))[
+            np.arange(3)[None, :] != colored.colour[:, None]
+        ].max()
+        == 0
+    )
+    np.testing.assert_array_equal(colored.digit, mnist.target)
+    np.testing.assert_array_equal(colored.target, 3 * colored.digit + colored.colour)
+    np.testing.assert_array_equal(colored.data, colored.images.reshape(5000, -1))
+    # each digit is red, green and blue a third of the time (167/167/166)
+    counts = np.bincount(colored.target, minlength=30).reshape(10, 3)
+    assert (counts.sum(axis=1) == 500).all()
+    assert counts.max() - counts.min() <= 1
+    assert colored.target_names[3 * 5 + 0] == "5 red"
+    assert colored.target_names[3 * 9 + 2] == "9 blue"
+
+
+def test_colored_mnist_is_deterministic_and_fresh():
+    first, second = load_colored_mnist(), load_colored_mnist()
+    np.testing.assert_array_equal(first.images, second.images)
+    first.images[...] = 0
+    assert load_colored_mnist().images.max() == 255
+    X, y = load_colored_mnist(return_X_y=True)
+    np.testing.assert_array_equal(X, second.images)
+    np.testing.assert_array_equal(y, second.target)
+    with pytest.raises(ValueError, match="return_X_y"):
+        load_colored_mnist(return_X_y="yes")
+    assert "CC BY-SA 3.0" in second.DESCR
 
 
 # ------------------------------------------------------------------ all loaders

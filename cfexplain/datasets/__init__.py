@@ -6,6 +6,7 @@ Each loader follows scikit-learn's conventions: it returns a
 ``(data, target)`` with ``return_X_y=True``. Every call returns new objects.
 """
 
+from ._colored_mnist import load_colored_mnist
 from ._ecg import load_ecg5000
 from ._gunpoint import load_gunpoint
 from ._mnist import load_mnist_sample
@@ -13,6 +14,7 @@ from ._tabular import load_adult, load_german_credit
 
 __all__ = [
     "load_adult",
+    "load_colored_mnist",
     "load_ecg5000",
     "load_german_credit",
     "load_gunpoint",

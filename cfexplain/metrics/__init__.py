@@ -6,9 +6,13 @@ counterfactual with its original row; the maximum mean discrepancy
 (:func:`mmd2`, :func:`class_conditional_mmd2`) compares the counterfactuals
 with a sample of the data distribution, as in the evaluation of paper 1
 (section 4). :func:`counterfactual_report` computes them all at once, and the
-scorers plug them into scikit-learn's model selection.
+scorers plug them into scikit-learn's model selection. For images,
+:class:`RandomImageEmbedding` gives paper 1's embedding to measure the MMD²
+on, and :class:`InterpretabilityAutoencoders` the IM1 / IM2 scores of Van
+Looveren & Klaise (2019).
 """
 
+from ._image import InterpretabilityAutoencoders, RandomImageEmbedding
 from ._mmd import class_conditional_mmd2, mmd2
 from ._report import counterfactual_report
 from ._scorers import (
@@ -27,6 +31,8 @@ from ._validity import validity
 
 __all__ = [
     "CounterfactualScorer",
+    "InterpretabilityAutoencoders",
+    "RandomImageEmbedding",
     "class_conditional_mmd2",
     "class_mmd2_scorer",
     "counterfactual_report",

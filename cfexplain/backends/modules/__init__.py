@@ -22,7 +22,13 @@ from ._layers import (
     SpanActivation,
     mlp,
 )
-from .image import ImageCVAE, ImagePerturbationAE
+from .image import (
+    ConditionalBatchNorm2d,
+    ImageCVAE,
+    ImageDiscriminator,
+    ImageGenerator,
+    ImagePerturbationAE,
+)
 from .series import (
     SeriesConvDecoder,
     SeriesConvFeatures,
@@ -39,11 +45,14 @@ from .tabular import (
 )
 
 __all__ = [
+    "ConditionalBatchNorm2d",
     "ConditionalVAE",
     "ConvDecoder",
     "ConvFeatures",
     "CounterfactualModule",
     "ImageCVAE",
+    "ImageDiscriminator",
+    "ImageGenerator",
     "ImagePerturbationAE",
     "NumericValues",
     "PerturbationAutoencoder",

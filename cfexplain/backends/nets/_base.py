@@ -214,6 +214,10 @@ class CounterfactualNet(NeuralNet):
             return np.empty((0, arrays[0].shape[1]), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
+    def inference_module(self):
+        """Return the generator that answers :meth:`generate` (``module_`` here)."""
+        return self.module_
+
     def generate(
         self,
         X,
@@ -254,7 +258,7 @@ class CounterfactualNet(NeuralNet):
         -------
         numpy.ndarray of float32, shape (n, n_encoded) or (k * n, n_encoded)
         """
-        module = self.module_
+        module = self.inference_module()
         module.eval()
         arrays = (X, y_model, y_target, mask)
         n = len(X)

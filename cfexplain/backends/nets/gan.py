@@ -11,6 +11,7 @@ prediction and sparsity terms of paper 1 it adds any weighted
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -132,6 +133,13 @@ class GANNet(CounterfactualNet):
         Further weighted terms of the generator's loss.
     lr_discriminator : float
         Adam learning rate of the discriminator (the generator's is ``lr``).
+    ema_decay : float
+        Decay of an exponential moving average of the generator's weights,
+        which then answers :meth:`generate` (BigGAN's sampling; paper 1,
+        appendix A.1, uses 0.9999). 0 keeps no average. The decay used at
+        update ``t`` is ``min(ema_decay, (1 + t) / (10 + t))``, so the first
+        updates, made by an untrained generator, are soon forgotten; buffers
+        (BatchNorm statistics) are copied, not averaged.
     **kwargs
         The parameters of :class:`CounterfactualNet` and of
         :class:`skorch.NeuralNet`.
@@ -146,8 +154,10 @@ class GANNet(CounterfactualNet):
         cycle_weight=0.0,
         generator_terms=(),
         lr_discriminator=2e-4,
+        ema_decay=0.0,
         **kwargs,
     ):
+        self.ema_decay = ema_decay
         self.discriminator = discriminator
         self.adversarial_weight = adversarial_weight
         self.cycle_weight = cycle_weight
@@ -162,7 +172,28 @@ class GANNet(CounterfactualNet):
         super().initialize_module()
         params = self.get_params_for("discriminator")
         self.discriminator_ = self.initialized_instance(self.discriminator, params)
+        self.ema_updates_ = 0
+        if self.ema_decay > 0:
+            self.generator_ema_ = copy.deepcopy(self.module_).requires_grad_(False)
         return self
+
+    def inference_module(self):
+        """Return the generator that answers :meth:`generate`: the average, if kept."""
+        return self.generator_ema_ if self.ema_decay > 0 else self.module_
+
+    @torch.no_grad()
+    def _update_average(self):
+        """Move the averaged generator towards the trained one (BigGAN's EMA)."""
+        if self.ema_decay <= 0:
+            return
+        self.ema_updates_ += 1
+        t = self.ema_updates_
+        decay = min(self.ema_decay, (1 + t) / (10 + t))
+        average, trained = self.generator_ema_, self.module_
+        for mean, value in zip(average.parameters(), trained.parameters(), strict=True):
+            mean.lerp_(value, 1.0 - decay)
+        for mean, value in zip(average.buffers(), trained.buffers(), strict=True):
+            mean.copy_(value)
 
     def initialize_optimizer(self, *_, **__):
         """Create one Adam optimizer per network; the predictor gets none."""
@@ -248,4 +279,5 @@ class GANNet(CounterfactualNet):
         self._record(loss, losses)
         loss.backward()
         self.optimizer_.step()
+        self._update_average()
         return {"loss": loss, "y_pred": X_cf}

@@ -1,0 +1,185 @@
+"""Paper 1's counterfactual GAN on images: modules, averaged generator, estimator."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from cf_testing import FAST, HalfBrightness, image_proba, make_images
+
+from cfexplain import CounterfactualGAN
+from cfexplain.backends.modules import (
+    ConditionalBatchNorm2d,
+    ImageDiscriminator,
+    ImageGenerator,
+)
+
+IMAGE_FAST = {**FAST, "max_epochs": 3, "generator_hidden": (16,), "batch_size": 32}
+
+
+def _one_hot(labels, k):
+    return torch.eye(k)[torch.as_tensor(labels)]
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 27, 27), (1, 8, 8), (2, 5, 7)])
+def test_untrained_generator_returns_its_input(shape):
+    torch.manual_seed(0)
+    generator = ImageGenerator(None, 4, 8, (16, 16), shape).eval()
+    X = torch.rand(6, int(np.prod(shape)))
+    y = _one_hot([0, 1, 2, 3, 0, 1], 4)
+    out = generator.counterfactual(X, y, y.flip(0), noise=torch.randn(6, 16))
+    assert out.shape == X.shape
+    torch.testing.assert_close(out, X)
+    assert generator.noise_width == 16  # noise_dim values per block
+
+
+def test_generator_output_stays_in_the_pixel_range_and_keeps_frozen_pixels():
+    torch.manual_seed(0)
+    generator = ImageGenerator(None, 3, 4, (8,), (1, 8, 8))
+    torch.nn.init.normal_(generator.up_full.weight, std=5.0)  # large changes
+    X = torch.rand(5, 64)
+    mask = torch.zeros(5, 64)
+    mask[:, :10] = 1
+    y = _one_hot([0, 1, 2, 0, 1], 3)
+    out = generator.eval()(X, y, y.roll(1, 0), mask, torch.randn(5, 4))
+    assert out.min() >= 0 and out.max() <= 1
+    torch.testing.assert_close(out[:, :10], X[:, :10])
+    assert not torch.allclose(out[:, 10:], X[:, 10:])
+    # training sees the unbounded sum, so losses can push it back in range
+    raw = generator.train()(X, y, y.roll(1, 0), mask, torch.randn(5, 4))
+    assert raw.min() < 0 or raw.max() > 1
+    torch.testing.assert_close(raw[:, :10], X[:, :10])
+
+
+def test_generator_answers_depend_on_the_target_and_the_noise():
+    torch.manual_seed(0)
+    generator = ImageGenerator(None, 3, 4, (8, 8), (1, 8, 8))
+    for parameter in generator.parameters():  # leave the zero initialisation
+        torch.nn.init.normal_(parameter, std=0.3)
+    generator.eval()
+    X = torch.rand(3, 64)
+    y = _one_hot([0, 1, 2], 3)
+    first = generator(X, y, y)
+    assert not torch.allclose(first, generator(X, y, y.roll(1, 0)))
+    assert not torch.allclose(first, generator(X, y, y, noise=torch.randn(3, 8)))
+
+
+def test_conditional_batchnorm_starts_as_batchnorm_and_reads_the_condition():
+    layer = ConditionalBatchNorm2d(4, 3)
+    X = torch.randn(8, 4, 5, 5)
+    expected = torch.nn.functional.batch_norm(X, None, None, training=True)
+    torch.testing.assert_close(layer(X, torch.randn(8, 3)), expected)
+    torch.nn.init.normal_(layer.gain.weight)
+    a, b = layer(X, torch.zeros(8, 3)), layer(X, torch.ones(8, 3))
+    assert not torch.allclose(a, b)
+
+
+def test_projection_discriminator_scores_depend_on_the_condition():
+    torch.manual_seed(0)
+    # eval: spectral norm runs no power iteration, so calls are comparable
+    discriminator = ImageDiscriminator(3 * 64, 4, (8, 16), (3, 8, 8)).eval()
+    X = torch.rand(5, 3 * 64)
+    scores = discriminator(X, _one_hot([0, 1, 2, 3, 0], 4))
+    assert scores.shape == (5,)
+    other = discriminator(X, _one_hot([1, 2, 3, 0, 1], 4))
+    assert not torch.allclose(scores, other)
+    # soft conditions project linearly: halfway between two one-hots
+    soft = discriminator(X, 0.5 * _one_hot([0] * 5, 4) + 0.5 * _one_hot([1] * 5, 4))
+    a = discriminator(X, _one_hot([0] * 5, 4))
+    b = discriminator(X, _one_hot([1] * 5, 4))
+    torch.testing.assert_close(soft, 0.5 * (a + b), rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return make_images(channels=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(images):
+    return CounterfactualGAN(**IMAGE_FAST).fit(
+        images, predict_fn=HalfBrightness()
+    )
+
+
+def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
+    assert fitted.modality_ == "image"
+    assert fitted.sparsity_weight_ == 5.0
+    assert fitted.cycle_weight_ == 2.0
+    assert fitted.ema_decay_ == 0.999
+    assert fitted.generator_hidden_ == (16,)
+    assert isinstance(fitted.net_.module_, ImageGenerator)
+    assert isinstance(fitted.net_.discriminator_, ImageDiscriminator)
+    history = fitted.net_.history[-1]["batches"][-1]
+    assert {"adversarial_loss", "cycle_loss", "prediction_loss"} <= set(history)
+
+
+def test_answers_come_from_the_averaged_generator(fitted):
+    net = fitted.net_
+    average = net.inference_module()
+    assert average is net.generator_ema_ and average is not net.module_
+    assert net.ema_updates_ == len(net.history) * len(net.history[-1]["batches"])
+    trained = dict(net.module_.named_parameters())
+    differs = [
+        not torch.equal(value, trained[name])
+        for name, value in average.named_parameters()
+    ]
+    assert any(differs)
+    # buffers (BatchNorm statistics) are copied
+    for (name, value), (_, copied) in zip(
+        net.module_.named_buffers(), average.named_buffers(), strict=True
+    ):
+        assert torch.equal(value, copied), name
+    assert not any(p.requires_grad for p in average.parameters())
+
+
+def test_no_average_when_ema_decay_is_zero(images):
+    cf = CounterfactualGAN(**IMAGE_FAST, ema_decay=0.0).fit(
+        images[:40], predict_fn=HalfBrightness()
+    )
+    assert cf.net_.inference_module() is cf.net_.module_
+    assert not hasattr(cf.net_, "generator_ema_")
+
+
+def test_transform_keeps_dtype_and_immutable_pixels(fitted, images):
+    frozen = np.zeros((8, 8), dtype=bool)
+    frozen[:, :2] = True
+    X_cf = fitted.transform(images[:20], target=1, immutable=frozen)
+    assert X_cf.dtype == np.uint8 and X_cf.shape == (20, 1, 8, 8)
+    np.testing.assert_array_equal(X_cf[:, 0, :, :2], images[:20, 0, :, :2])
+
+
+def test_pickles_with_its_spectrally_normalised_discriminator(fitted, images):
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        again.transform(images[:10], target=1), fitted.transform(images[:10], target=1)
+    )
+
+
+def test_three_channels_many_classes_and_a_black_box():
+    """Colored-MNIST-like data: 3 channels, 6 classes, a callable model."""
+    rng = np.random.RandomState(0)
+    images = rng.randint(0, 30, size=(60, 3, 8, 8)).astype(np.uint8)
+    colour = np.arange(60) % 3
+    images[np.arange(60), colour, 2:6, 2:6] = 220
+
+    def proba(X):
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), 3, -1).mean(axis=2)
+        right = np.asarray(X).reshape(len(X), 3)
+        logits = np.concatenate([right, -right], axis=1) / 20.0
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    cf = CounterfactualGAN(**IMAGE_FAST).fit(images, predict_fn=proba)
+    assert cf.surrogate_ is not None
+    X_cf = cf.transform(images[:12], target=np.arange(12) % 6)
+    assert X_cf.shape == (12, 3, 8, 8) and X_cf.dtype == np.uint8
+
+
+def test_black_box_image_model(images):
+    cf = CounterfactualGAN(**IMAGE_FAST).fit(
+        images, predict_fn=image_proba
+    )
+    explanation = cf.explain(images[:6], target="opposite")
+    assert explanation.counterfactuals.shape == (6, 1, 8, 8)
+    assert explanation.valid.shape == (6, 1)
