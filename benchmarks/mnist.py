@@ -377,19 +377,16 @@ def make_explainer(setting, max_epochs=None):
     Returns
     -------
     estimator
-        Unfitted ``CounterfactualCVAE`` or ``CounterfactualAE``.
+        Unfitted: the class named by the setting's description.
     """
     _, params = SETTINGS[setting]
     params = dict(params)
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
-    if setting == "ae":
-        from cfexplain import CounterfactualAE
+    import cfexplain
 
-        return CounterfactualAE(**params)
-    from cfexplain import CounterfactualCVAE
-
-    return CounterfactualCVAE(**params)
+    estimator = SETTINGS[setting][0].split("(")[0]
+    return getattr(cfexplain, estimator)(**params)
 
 
 def score_counterfactuals(
@@ -577,7 +574,7 @@ def plot_grid(X_test, predicted, targets, counterfactuals, rows, path, title):
             ax.set_xlabel(label, fontsize=8, color=color)
             if r == 0:
                 ax.set_title(columns[c], fontsize=9, fontweight="bold")
-    fig.suptitle(title, size=9)
+    fig.suptitle(title, size=9, wrap=True)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -565,7 +565,7 @@ class BaseCounterfactualExplainer(
         ``ddf.map_partitions(cf.transform, ...)``); estimators holding torch
         modules have no deterministic default. The token digests the class,
         the parameters and, once fitted, the seed and the weights of the
-        generator.
+        generator that answers (the averaged one, when kept).
         """
         import hashlib
 
@@ -575,7 +575,7 @@ class BaseCounterfactualExplainer(
         net = getattr(self, "net_", None)
         if net is not None:
             digest.update(str(self.random_seed_).encode())
-            for name, tensor in net.module_.state_dict().items():
+            for name, tensor in net.inference_module().state_dict().items():
                 digest.update(name.encode())
                 digest.update(tensor.detach().cpu().numpy().tobytes())
         return (type(self).__qualname__, digest.hexdigest())

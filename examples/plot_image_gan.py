@@ -77,7 +77,11 @@ def show(originals, counterfactuals, titles):
 digits = datasets.load_mnist_sample()
 images = digits.images.astype(np.float32) / 255
 X_train, X_test, y_train, y_test = train_test_split(
-    images, digits.target, train_size=2000, test_size=500, stratify=digits.target,
+    images,
+    digits.target,
+    train_size=2000,
+    test_size=500,
+    stratify=digits.target,
     random_state=0,
 )
 cnn = train_cnn(X_train, y_train, n_classes=10)
@@ -109,8 +113,12 @@ show(
 colored = datasets.load_colored_mnist()
 images = colored.images.astype(np.float32) / 255
 X_train, X_test, y_train, y_test = train_test_split(
-    images, colored.target, train_size=2000, test_size=500,
-    stratify=colored.target, random_state=0,
+    images,
+    colored.target,
+    train_size=2000,
+    test_size=500,
+    stratify=colored.target,
+    random_state=0,
 )
 cnn = train_cnn(X_train, y_train, n_classes=30)
 with torch.no_grad():
@@ -127,8 +135,8 @@ targets = np.where(np.arange(len(predicted)) % 2 == 0, other_colour, other_digit
 explanation = gan.explain(X_test, target=targets)
 print(f"{explanation.valid.mean():.0%} of 500 counterfactuals reach their class")
 names = colored.target_names
-show(
-    X_test[:8],
-    explanation.counterfactuals[:8],
-    [f"{names[p]} ->\n{names[t]}" for p, t in zip(predicted[:8], targets[:8], strict=True)],
-)
+titles = [
+    f"{names[p]} ->\n{names[t]}"
+    for p, t in zip(predicted[:8], targets[:8], strict=True)
+]
+show(X_test[:8], explanation.counterfactuals[:8], titles)

@@ -13,6 +13,7 @@ from cfexplain.backends.modules import (
     ImageDiscriminator,
     ImageGenerator,
 )
+from cfexplain.modalities import ADAPTERS
 
 IMAGE_FAST = {**FAST, "max_epochs": 3, "generator_hidden": (16,), "batch_size": 32}
 
@@ -97,9 +98,7 @@ def images():
 
 @pytest.fixture(scope="module")
 def fitted(images):
-    return CounterfactualGAN(**IMAGE_FAST).fit(
-        images, predict_fn=HalfBrightness()
-    )
+    return CounterfactualGAN(**IMAGE_FAST).fit(images, predict_fn=HalfBrightness())
 
 
 def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
@@ -177,9 +176,33 @@ def test_three_channels_many_classes_and_a_black_box():
 
 
 def test_black_box_image_model(images):
-    cf = CounterfactualGAN(**IMAGE_FAST).fit(
-        images, predict_fn=image_proba
-    )
+    cf = CounterfactualGAN(**IMAGE_FAST).fit(images, predict_fn=image_proba)
     explanation = cf.explain(images[:6], target="opposite")
     assert explanation.counterfactuals.shape == (6, 1, 8, 8)
     assert explanation.valid.shape == (6, 1)
+
+
+def test_given_weights_override_the_image_defaults(images):
+    cf = CounterfactualGAN(
+        **IMAGE_FAST, prediction_weight=0.5, sparsity_weight=2.0, ema_decay=0.9
+    ).fit(images[:40], predict_fn=HalfBrightness())
+    assert (cf.sparsity_weight_, cf.ema_decay_) == (2.0, 0.9)
+    assert cf.net_.prediction_weight == 0.5
+    assert cf.net_.sparsity_weight == 2.0
+    assert cf.net_.ema_decay == 0.9
+
+
+@pytest.mark.parametrize(("n_rows", "epochs"), [(4000, 13), (64_000, 1), (200, 250)])
+def test_image_budget_is_about_750_steps_of_64(n_rows, epochs):
+    gan = CounterfactualGAN()
+    gan.adapter_ = ADAPTERS["image"]()
+    assert gan._training_budget(n_rows) == (64, epochs)
+
+
+def test_image_budget_keeps_what_is_given():
+    gan = CounterfactualGAN(max_epochs=3)
+    gan.adapter_ = ADAPTERS["image"]()
+    assert gan._training_budget(4000) == (64, 3)
+    gan = CounterfactualGAN(batch_size=32)  # 125 steps an epoch: 6 epochs
+    gan.adapter_ = ADAPTERS["image"]()
+    assert gan._training_budget(4000) == (32, 6)
