@@ -104,6 +104,7 @@ def fitted(images):
 def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
     assert fitted.modality_ == "image"
     assert fitted.sparsity_weight_ == 5.0
+    assert fitted.mmd_weight_ == 1.0
     assert fitted.cycle_weight_ == 2.0
     assert fitted.ema_decay_ == 0.999
     assert fitted.generator_hidden_ == (16,)
@@ -206,3 +207,35 @@ def test_image_budget_keeps_what_is_given():
     gan = CounterfactualGAN(batch_size=32)  # 125 steps an epoch: 6 epochs
     gan.adapter_ = ADAPTERS["image"]()
     assert gan._training_budget(4000) == (32, 6)
+
+
+def test_batch_class_mmd_compares_each_target_class_with_its_real_rows():
+    from types import SimpleNamespace
+
+    from cfexplain.backends.nets import GeneratorBatch, batch_class_mmd_loss
+
+    torch.manual_seed(0)
+    X = torch.rand(8, 5)
+    y_model = _one_hot([0, 0, 0, 0, 1, 1, 1, 1], 2)
+    y_target = 1 - y_model  # every row aimed at the other class
+    net = SimpleNamespace(task="classification")
+
+    def loss(X_cf):
+        batch = GeneratorBatch(X, y_model, y_target, None, None, X_cf)
+        return float(batch_class_mmd_loss(net, batch))
+
+    # counterfactuals that are the real rows of their target class: 0
+    swapped = torch.cat([X[4:], X[:4]])
+    assert loss(swapped) == pytest.approx(0.0, abs=1e-6)
+    assert loss(swapped + 1.0) > 0.1
+    assert loss(X) > loss(swapped)
+    net.task = "regression"
+    assert loss(X) == 0.0
+
+
+def test_mmd_weight_adds_the_term_to_the_generator_loss(images):
+    cf = CounterfactualGAN(**IMAGE_FAST, mmd_weight=1.0).fit(
+        images[:64], predict_fn=HalfBrightness()
+    )
+    assert cf.net_.mmd_weight == 1.0
+    assert "mmd_loss" in cf.net_.history[-1]["batches"][-1]

@@ -8,7 +8,13 @@ explainer's ``net_``.
 
 from ._base import CounterfactualNet
 from .cvae import CVAENet
-from .gan import GANNet, GeneratorBatch, GeneratorTerm, cycle_consistency_loss
+from .gan import (
+    GANNet,
+    GeneratorBatch,
+    GeneratorTerm,
+    batch_class_mmd_loss,
+    cycle_consistency_loss,
+)
 from .perturbation import PerturbationNet
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "GANNet",
     "GeneratorBatch",
     "GeneratorTerm",
+    "batch_class_mmd_loss",
     "PerturbationNet",
     "cycle_consistency_loss",
 ]

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 
 import torch
 
-from ..losses import discriminator_hinge_loss, generator_hinge_loss
+from ..losses import discriminator_hinge_loss, generator_hinge_loss, mmd_loss
 from ..sampling import sample_targets
 from ._base import CounterfactualNet
 
-__all__ = ["GANNet", "GeneratorBatch", "GeneratorTerm", "cycle_consistency_loss"]
+__all__ = [
+    "GANNet",
+    "GeneratorBatch",
+    "GeneratorTerm",
+    "batch_class_mmd_loss",
+    "cycle_consistency_loss",
+]
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,42 @@ def cycle_consistency_loss(net, batch):
     return net.sparsity(batch.X, X_back)
 
 
+def batch_class_mmd_loss(net, batch):
+    r"""Class-conditional MMD² between counterfactuals and real rows of the batch.
+
+    Paper 1's appendix-B term (eq. 7, the AE's :math:`w_\chi`) for the GAN,
+    drawn from the batch itself so the training step needs no extra data:
+    the counterfactuals aimed at class :math:`c` are compared with the
+    batch's real rows the model puts in class :math:`c`, each class
+    weighted by its share of the batch. Classes with fewer than two rows on
+    either side are skipped. Classification only (0 for regression).
+
+    Parameters
+    ----------
+    net : GANNet
+        The net being trained.
+    batch : GeneratorBatch
+        The batch.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    total = batch.X_cf.new_zeros(())
+    if net.task != "classification":
+        return total
+    aimed = batch.y_target.argmax(dim=1)
+    real = batch.y_model.argmax(dim=1)
+    for label in torch.unique(aimed).tolist():
+        rows, pool = aimed == label, real == label
+        if rows.sum() < 2 or pool.sum() < 2:
+            continue
+        share = rows.float().mean()
+        total = total + share * mmd_loss(batch.X_cf[rows], batch.X[pool])
+    return total
+
+
 class GANNet(CounterfactualNet):
     """skorch net for paper 1's counterfactual GAN.
 
@@ -129,6 +171,8 @@ class GANNet(CounterfactualNet):
     cycle_weight : float
         Paper 1's :math:`w_{CC}` of the cycle-consistency loss
         (:func:`cycle_consistency_loss`); 0 leaves it out.
+    mmd_weight : float
+        Weight of :func:`batch_class_mmd_loss`; 0 leaves it out.
     generator_terms : sequence of GeneratorTerm
         Further weighted terms of the generator's loss.
     lr_discriminator : float
@@ -152,6 +196,7 @@ class GANNet(CounterfactualNet):
         discriminator,
         adversarial_weight=1.0,
         cycle_weight=0.0,
+        mmd_weight=0.0,
         generator_terms=(),
         lr_discriminator=2e-4,
         ema_decay=0.0,
@@ -161,6 +206,7 @@ class GANNet(CounterfactualNet):
         self.discriminator = discriminator
         self.adversarial_weight = adversarial_weight
         self.cycle_weight = cycle_weight
+        self.mmd_weight = mmd_weight
         self.generator_terms = generator_terms
         self.lr_discriminator = lr_discriminator
         super().__init__(module, *args, **kwargs)
@@ -209,7 +255,10 @@ class GANNet(CounterfactualNet):
 
     def extra_terms(self):
         """Return the weighted generator terms beyond paper 1's eq. 2 and 5."""
-        terms = [GeneratorTerm("cycle_loss", self.cycle_weight, cycle_consistency_loss)]
+        terms = [
+            GeneratorTerm("cycle_loss", self.cycle_weight, cycle_consistency_loss),
+            GeneratorTerm("mmd_loss", self.mmd_weight, batch_class_mmd_loss),
+        ]
         return [term for term in (*terms, *self.generator_terms) if term.weight > 0]
 
     def train_step(self, batch, **fit_params):
