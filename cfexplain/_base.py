@@ -415,7 +415,7 @@ class BaseCounterfactualExplainer(
         uses that batch.
         """
         batch = self.batch_size
-        auto_batch_size, auto_epochs = self._modality_budget(n_rows)
+        auto_batch_size, auto_epochs, auto_steps = self._modality_budget()
         if batch == "auto":
             batch = min(self._reference_batch_size, max(32, n_rows // 16))
             if auto_batch_size is not None:
@@ -428,18 +428,23 @@ class BaseCounterfactualExplainer(
             epochs = auto_epochs
         elif epochs == "auto":
             steps_per_epoch = max(1, n_rows // self.batch_size_)
-            epochs = np.clip(np.ceil(self._reference_steps / steps_per_epoch), 1, 1000)
+            epochs = np.clip(np.ceil(auto_steps / steps_per_epoch), 1, 1000)
         self.max_epochs_ = int(epochs)
         return self.batch_size_, self.max_epochs_
 
-    def _modality_budget(self, n_rows):
-        """Return ``(auto_batch_size, auto_epochs)`` for the fitted modality.
+    def _modality_budget(self):
+        """Return ``(auto_batch_size, auto_epochs, auto_steps)`` for the modality.
 
-        The adapter's by default; an explainer whose method trains
+        The adapter's batch and epochs and the estimator's
+        ``_reference_steps`` by default; an explainer whose method trains
         differently on a modality overrides it (``None``: the generic rule
         of :meth:`_training_budget`).
         """
-        return self.adapter_.auto_batch_size, self.adapter_.auto_epochs
+        return (
+            self.adapter_.auto_batch_size,
+            self.adapter_.auto_epochs,
+            self._reference_steps,
+        )
 
     def _skorch_parameters(self, n_rows, callbacks):
         """Training settings every backend's skorch net shares."""

@@ -300,13 +300,11 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     _IMAGE_BATCH_SIZE = 64
     _IMAGE_STEPS = 750
 
-    def _modality_budget(self, n_rows):
+    def _modality_budget(self):
         """Images train ``_IMAGE_STEPS`` steps of ``_IMAGE_BATCH_SIZE`` images."""
         if self.adapter_.name != "image":
-            return super()._modality_budget(n_rows)
-        batch = self._IMAGE_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
-        steps_per_epoch = max(1, n_rows // min(batch, n_rows))
-        return self._IMAGE_BATCH_SIZE, max(1, -(-self._IMAGE_STEPS // steps_per_epoch))
+            return super()._modality_budget()
+        return self._IMAGE_BATCH_SIZE, None, self._IMAGE_STEPS
 
     def _resolve_auto(self):
         """Set the ``*_`` attributes of the parameters that may be ``"auto"``."""

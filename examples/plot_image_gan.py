@@ -48,6 +48,26 @@ def train_cnn(X, y, n_classes, epochs=3):
     return cnn.eval()
 
 
+def fit_gan_on(bunch, n_classes):
+    """Split 2,000 / 500, train the CNN, fit the GAN; return what the plots need."""
+    images = bunch.images.astype(np.float32) / 255
+    X_train, X_test, y_train, y_test = train_test_split(
+        images,
+        bunch.target,
+        train_size=2000,
+        test_size=500,
+        stratify=bunch.target,
+        random_state=0,
+    )
+    cnn = train_cnn(X_train, y_train, n_classes=n_classes)
+    with torch.no_grad():
+        predicted = cnn(torch.as_tensor(X_test)).argmax(1).numpy()
+    print(f"CNN test accuracy: {(predicted == y_test).mean():.3f}")
+    gan = CounterfactualGAN(max_epochs=8, random_state=0)
+    gan.fit(X_train, predict_fn=cnn)
+    return gan, X_test, predicted
+
+
 def show(originals, counterfactuals, titles):
     """Originals on the first row, counterfactuals on the second, changes last."""
     fig, axes = plt.subplots(3, len(originals), figsize=(1.5 * len(originals), 4.6))
@@ -74,23 +94,7 @@ def show(originals, counterfactuals, titles):
 #
 # Images are float32 arrays of shape ``(n, 1, 28, 28)`` in [0, 1]. The CNN is
 # a :class:`torch.nn.Module`, so the GAN differentiates it directly.
-digits = datasets.load_mnist_sample()
-images = digits.images.astype(np.float32) / 255
-X_train, X_test, y_train, y_test = train_test_split(
-    images,
-    digits.target,
-    train_size=2000,
-    test_size=500,
-    stratify=digits.target,
-    random_state=0,
-)
-cnn = train_cnn(X_train, y_train, n_classes=10)
-with torch.no_grad():
-    predicted = cnn(torch.as_tensor(X_test)).argmax(1).numpy()
-print(f"CNN test accuracy: {(predicted == y_test).mean():.3f}")
-
-gan = CounterfactualGAN(max_epochs=8, random_state=0)
-gan.fit(X_train, predict_fn=cnn)
+gan, X_test, predicted = fit_gan_on(datasets.load_mnist_sample(), 10)
 
 # A different digit for each test image, all answered in one call.
 targets = (predicted + 1 + np.arange(len(predicted)) % 9) % 10
@@ -115,22 +119,7 @@ show(
 # ``valid`` mask marks each miss). ``benchmarks/mnist.py --dataset colored``
 # compares it with the CVAE and the AE, which do better on this task.
 colored = datasets.load_colored_mnist()
-images = colored.images.astype(np.float32) / 255
-X_train, X_test, y_train, y_test = train_test_split(
-    images,
-    colored.target,
-    train_size=2000,
-    test_size=500,
-    stratify=colored.target,
-    random_state=0,
-)
-cnn = train_cnn(X_train, y_train, n_classes=30)
-with torch.no_grad():
-    predicted = cnn(torch.as_tensor(X_test)).argmax(1).numpy()
-print(f"CNN test accuracy: {(predicted == y_test).mean():.3f}")
-
-gan = CounterfactualGAN(max_epochs=8, random_state=0)
-gan.fit(X_train, predict_fn=cnn)
+gan, X_test, predicted = fit_gan_on(colored, 30)
 
 digit, colour = predicted // 3, predicted % 3
 other_colour = 3 * digit + (colour + 1) % 3

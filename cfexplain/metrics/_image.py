@@ -189,13 +189,10 @@ class _SmallConvAutoencoder(nn.Module):
         )
 
     def forward(self, X):
+        # Two halvings rounded up and two doublings give at least the input's
+        # size: crop to it.
         height, width = self.image_shape[1:]
-        out = self.decoder(self.encoder(X))[:, :, :height, :width]
-        if out.shape[2:] != X.shape[2:]:  # sizes not divisible by 4
-            out = nn.functional.pad(
-                out, (0, width - out.shape[3], 0, height - out.shape[2])
-            )
-        return torch.sigmoid(out)
+        return torch.sigmoid(self.decoder(self.encoder(X))[:, :, :height, :width])
 
 
 class InterpretabilityAutoencoders(BaseEstimator):
@@ -350,6 +347,13 @@ class InterpretabilityAutoencoders(BaseEstimator):
             out[rows] = _in_batches(self.autoencoders_[label], images[rows])
         return out
 
+    def _with_new_class_reconstruction(self, X_cf, counterfactual_class):
+        """Check ``X_cf``; reconstruct each with the autoencoder of its new class."""
+        check_is_fitted(self, "autoencoders_")
+        images = _as_images(X_cf, "X_cf", self.image_shape_)
+        labels = self._labels(counterfactual_class, len(images), "counterfactual_class")
+        return images, self._reconstruct(images, labels)
+
     def im1(self, X_cf, *, original_class, counterfactual_class):
         """Return IM1 per counterfactual (lower is better).
 
@@ -366,12 +370,8 @@ class InterpretabilityAutoencoders(BaseEstimator):
         -------
         numpy.ndarray of float64, shape (n,)
         """
-        check_is_fitted(self, "autoencoders_")
-        images = _as_images(X_cf, "X_cf", self.image_shape_)
+        images, new = self._with_new_class_reconstruction(X_cf, counterfactual_class)
         n = len(images)
-        new = self._reconstruct(
-            images, self._labels(counterfactual_class, n, "counterfactual_class")
-        )
         old = self._reconstruct(
             images, self._labels(original_class, n, "original_class")
         )
@@ -393,12 +393,8 @@ class InterpretabilityAutoencoders(BaseEstimator):
         -------
         numpy.ndarray of float64, shape (n,)
         """
-        check_is_fitted(self, "autoencoders_")
-        images = _as_images(X_cf, "X_cf", self.image_shape_)
+        images, new = self._with_new_class_reconstruction(X_cf, counterfactual_class)
         n = len(images)
-        new = self._reconstruct(
-            images, self._labels(counterfactual_class, n, "counterfactual_class")
-        )
         everything = _in_batches(self.autoencoder_all_, images)
         numerator = ((new - everything) ** 2).reshape(n, -1).sum(axis=1)
         denominator = np.abs(images).reshape(n, -1).sum(axis=1)
