@@ -530,10 +530,32 @@ class BaseCounterfactualExplainer(
             If the model fails on the data.
         """
         check_is_fitted(self, "adapter_")
-        constraints = (immutable, bounds, monotonic)
+        output, valid = self._transform_with_validity(
+            X, target, (immutable, bounds, monotonic)
+        )
+        if valid is not None and not valid.all():
+            warnings.warn(
+                f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
+                "reach their target according to the model (explain() marks "
+                "them in its valid mask); more max_rounds, n_candidates or "
+                "training may reach more",
+                UnreachedTargetWarning,
+                # Past scikit-learn's set_output wrapper, to the caller.
+                stacklevel=3,
+            )
+        return output
+
+    def _transform_with_validity(self, X, target, constraints, *, check_all=False):
+        """Return ``transform``'s answer and which rows reach their target.
+
+        The work goes ``chunk_size`` rows at a time, so memory does not grow
+        with the input. The validity mask is the model's verdict on each
+        counterfactual, shape ``(n_samples,)``; it is ``None`` when ranking
+        did not call the model and ``check_all`` does not ask for the call.
+        """
         n_rows, chunk = _n_rows(X), self._chunk_rows()
         if n_rows <= chunk:
-            parts = [self._transform_chunk(X, target, constraints)]
+            parts = [self._transform_chunk(X, target, constraints, check_all)]
         else:
             # Conflicts are reported with positions in the whole input.
             self._check_constraints(X, constraints)
@@ -542,26 +564,18 @@ class BaseCounterfactualExplainer(
                     _take(X, slice(start, start + chunk)),
                     _chunk_of_target(target, n_rows, slice(start, start + chunk)),
                     constraints,
+                    check_all,
                 )
                 for start in range(0, n_rows, chunk)
             ]
-        missed = sum(missed for _, missed in parts)
-        if missed:
-            warnings.warn(
-                f"{missed} of {n_rows} counterfactuals do not "
-                "reach their target according to the model (explain() marks "
-                "them in its valid mask); more max_rounds, n_candidates or "
-                "training may reach more",
-                UnreachedTargetWarning,
-                # Past scikit-learn's set_output wrapper, to the caller.
-                stacklevel=3,
-            )
+        masks = [valid for _, valid in parts]
+        valid = None if any(m is None for m in masks) else np.concatenate(masks)
         if len(parts) == 1:
-            return parts[0][0]
+            return parts[0][0], valid
         outputs = [output for output, _ in parts]
         if isinstance(outputs[0], pd.DataFrame):
-            return pd.concat(outputs)
-        return np.concatenate(outputs)
+            return pd.concat(outputs), valid
+        return np.concatenate(outputs), valid
 
     def __dask_tokenize__(self):
         """Return a deterministic token, so Dask can hash a fitted explainer.
@@ -592,13 +606,14 @@ class BaseCounterfactualExplainer(
         width = max(1, self.encoder_.layout_.n_columns)
         return int(np.clip(2**24 // width, 1024, 65536))
 
-    def _transform_chunk(self, X, target, constraints):
-        """Return one chunk's counterfactuals (user format) and how many missed."""
+    def _transform_chunk(self, X, target, constraints, check_all):
+        """Return one chunk's counterfactuals (user format) and validity mask."""
         candidates = self._candidates(X, target, constraints, 1)
-        missed = 0
-        if candidates.y_counterfactual is not None:
-            missed = int((~candidates.target.is_met(candidates.y_counterfactual)).sum())
-        return self.adapter_.to_user(X, candidates.counterfactuals), missed
+        valid = None
+        if candidates.y_counterfactual is not None or check_all:
+            y_counterfactual = self._model_outputs(candidates)
+            valid = np.asarray(candidates.target.is_met(y_counterfactual), dtype=bool)
+        return self.adapter_.to_user(X, candidates.counterfactuals), valid
 
     def _check_constraints(self, X, constraints):
         """Raise a ConstraintError for rows of ``X`` the constraints leave no answer."""

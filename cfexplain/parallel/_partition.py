@@ -1,0 +1,193 @@
+"""What Dask and Spark run on each partition: a pandas frame in, a frame out.
+
+Both engines hand a worker one pandas frame at a time (a Dask partition, a
+Spark Arrow batch). :class:`PartitionTransformer` replaces that frame's
+feature columns with their counterfactuals, leaves every other column (ids,
+the target column) as it is, and appends the model's verdict on each row as
+a boolean column, because a warning raised on a worker never reaches the
+user. The explainer travels separately, once per worker, so this object
+holds only the call's arguments.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ..exceptions import InvalidDataError, UnreachedTargetWarning
+
+__all__ = ["PartitionTransformer", "check_request"]
+
+
+def check_request(explainer, columns, target, target_column, valid_column):
+    """Check a distributed transform request before anything runs.
+
+    Parameters
+    ----------
+    explainer : BaseCounterfactualExplainer
+        A fitted tabular explainer.
+    columns : list
+        The distributed frame's column names.
+    target, target_column, valid_column
+        As in :func:`~cfexplain.parallel.transform_dask`.
+
+    Returns
+    -------
+    list
+        The names of the target columns (empty when the target is a value).
+
+    Raises
+    ------
+    InvalidDataError
+        If the explainer was not fitted on a pandas DataFrame of a table, a
+        feature or target column is missing, or ``valid_column`` exists.
+    TypeError
+        If both ``target`` and ``target_column`` are given.
+    """
+    check_is_fitted(explainer, "adapter_")
+    if explainer.modality_ != "tabular":
+        raise InvalidDataError(
+            f"this explainer was fitted on {explainer.modality_} data; Dask and "
+            "Spark frames hold tables. Explain images or series with "
+            "transform(), which already works through its input in chunks"
+        )
+    names = getattr(explainer, "feature_names_in_", None)
+    if names is None:
+        raise InvalidDataError(
+            "the explainer was fitted on an array, so its features have no "
+            "names to find in a Dask or Spark frame; fit it on a pandas "
+            "DataFrame with the frame's column names"
+        )
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise InvalidDataError(
+            f"the frame lacks the feature columns {missing} the explainer "
+            f"was fitted on; it has {list(columns)}"
+        )
+    if target is not None and target_column is not None:
+        raise TypeError(
+            "give the target as a value (target=) or as the name of the "
+            "column holding one per row (target_column=), not both"
+        )
+    target_columns = _as_list(target_column)
+    absent = [name for name in target_columns if name not in columns]
+    if absent:
+        raise InvalidDataError(
+            f"target_column names {absent}, which the frame does not have"
+        )
+    features_as_targets = [name for name in target_columns if name in set(names)]
+    if features_as_targets:
+        raise InvalidDataError(
+            f"target_column {features_as_targets} is a feature of the "
+            "explainer; the target must be a column of its own"
+        )
+    if valid_column is not None and valid_column in columns:
+        raise InvalidDataError(
+            f"the frame already has a column {valid_column!r}; pass another "
+            "valid_column name, or valid_column=None to leave it out"
+        )
+    return target_columns
+
+
+def _as_list(target_column):
+    if target_column is None:
+        return []
+    if isinstance(target_column, (list, tuple)):
+        return list(target_column)
+    return [target_column]
+
+
+@dataclass(frozen=True)
+class PartitionTransformer:
+    """Explain one pandas partition with a fitted explainer.
+
+    Parameters
+    ----------
+    target : object
+        A target for every row, as in ``transform`` (ignored when
+        ``target_columns`` is set).
+    target_columns : list
+        One name: the column holds a label or a regression value per row.
+        Several names: each row's probabilities (classification, one column
+        per class in ``classes_`` order) or ``(low, high)`` interval
+        (regression).
+    constraints : tuple
+        ``(immutable, bounds, monotonic)`` as in ``transform``.
+    valid_column : str or None
+        Name of the boolean column with the model's verdict on each row.
+    torch_threads : int or None
+        Threads torch uses in the worker process; ``None`` leaves them.
+    """
+
+    target: object
+    target_columns: list
+    constraints: tuple
+    valid_column: str | None
+    torch_threads: int | None
+
+    def __call__(self, frame, explainer):
+        """Return ``frame`` with counterfactual features (and validity).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame of shape (n_rows, n_columns)
+            One partition; any index, any extra columns.
+        explainer : BaseCounterfactualExplainer
+            The fitted explainer.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_rows, n_columns [+ 1])
+            Same index, columns and dtypes; ``valid_column`` appended.
+        """
+        if self.torch_threads and torch.get_num_threads() != self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+        names = list(explainer.feature_names_in_)
+        result = frame.copy()
+        if len(frame) == 0:
+            if self.valid_column is not None:
+                result[self.valid_column] = np.zeros(0, dtype=bool)
+            return result
+        features = _in_fitted_dtypes(frame[names], explainer.feature_dtypes_in_)
+        target = self.target
+        if len(self.target_columns) == 1:
+            target = frame[self.target_columns[0]].to_numpy()
+        elif self.target_columns:
+            target = frame[self.target_columns].to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            if self.valid_column is not None:
+                # The valid column reports these rows; a worker's warning
+                # would be lost anyway.
+                warnings.simplefilter("ignore", UnreachedTargetWarning)
+            output, valid = explainer._transform_with_validity(
+                features, target, self.constraints, check_all=True
+            )
+        for name in names:
+            column = output[name]
+            if column.dtype != frame[name].dtype:
+                column = column.astype(frame[name].dtype)
+            result[name] = column.array
+        if self.valid_column is not None:
+            result[self.valid_column] = valid
+        return result
+
+
+def _in_fitted_dtypes(features, fitted_dtypes):
+    """Cast text-like columns to the dtypes the explainer was fitted on.
+
+    Engines hand strings over in their own dtype (Arrow strings, ``object``)
+    and categories as plain strings; the explainer's encoder knows the fitted
+    dtype. Numbers are left as they come: ``transform`` already reads a
+    float column fitted as integers, and casting here would truncate.
+    """
+    casts = {
+        name: dtype
+        for name, dtype in fitted_dtypes.items()
+        if features[name].dtype != dtype and not pd.api.types.is_numeric_dtype(dtype)
+    }
+    return features.astype(casts) if casts else features
