@@ -604,7 +604,11 @@ class BaseCounterfactualExplainer(
         if self.chunk_size != "auto":
             return int(self.chunk_size)
         width = max(1, self.encoder_.layout_.n_columns)
-        return int(np.clip(2**24 // width, 1024, 65536))
+        # A table's chunk also holds its decoded frame, the model's own
+        # copies and the repairs' candidates: about 2 KB a row of German
+        # credit. 32,768 rows keep that near 100 MB and lose about 10 % of
+        # the rows/s of 65,536 (benchmarks/scale.py).
+        return int(np.clip(2**24 // width, 1024, 32768))
 
     def _transform_chunk(self, X, target, constraints, check_all):
         """Return one chunk's counterfactuals (user format) and validity mask."""

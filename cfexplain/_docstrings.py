@@ -84,7 +84,8 @@ chunk_size : int or "auto", default="auto"
     Rows :meth:`transform` encodes, generates, decodes and checks at a time,
     so its memory does not grow with the number of rows; the answer is the
     same for any chunk size. ``"auto"`` takes about 16 million encoded
-    values a chunk, between 1,024 and 65,536 rows (65,536 rows of Adult).""",
+    values a chunk, between 1,024 and 32,768 rows (32,768 rows of Adult,
+    about 21,000 MNIST images).""",
     "regression_tolerance": """
 regression_tolerance : float, default=0.05
     For a regression value target, the accepted distance in standard

@@ -107,7 +107,8 @@ def _ship(session, explainer):
     travels inside the task's closure.
     """
     try:
-        broadcast = session.sparkContext.broadcast(explainer)
+        context = session.sparkContext
     except Exception:  # noqa: BLE001 - Spark Connect raises its own types
         return lambda: explainer
+    broadcast = context.broadcast(explainer)
     return lambda: broadcast.value
