@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._base import (
     CHANGE_GENERATOR_PARAMETERS,
     NON_NEGATIVE,
@@ -14,7 +12,6 @@ from ._base import (
     BaseCounterfactualExplainer,
 )
 from ._docstrings import fill_shared_docs
-from ._predictor import CLASSIFICATION
 from .backends.modules import (
     ImagePerturbationAE,
     SeriesPerturbationAE,
@@ -203,8 +200,4 @@ class CounterfactualAE(BaseCounterfactualExplainer):
 
     def _net_fit_params(self, Xt, y_model):
         """Return the MMD's reference rows and the model's class of each."""
-        if self.predictor_.task_ == CLASSIFICATION:
-            labels = np.asarray(y_model).argmax(axis=1)
-        else:
-            labels = np.zeros(len(Xt), dtype=np.int64)
-        return {"reference_rows": Xt, "reference_labels": labels}
+        return self._class_reference(Xt, y_model)

@@ -387,6 +387,18 @@ class BaseCounterfactualExplainer(
         """Extra arguments of the net's ``fit``."""
         return {}
 
+    def _class_reference(self, Xt, y_model):
+        """Return encoded training rows and the model's class of each (MMD terms).
+
+        Regression rows all get class 0: the term then compares the
+        counterfactuals with the training rows as a whole.
+        """
+        if self.predictor_.task_ == CLASSIFICATION:
+            labels = np.asarray(y_model).argmax(axis=1)
+        else:
+            labels = np.zeros(len(Xt), dtype=np.int64)
+        return {"reference_rows": Xt, "reference_labels": labels}
+
     def _mask_probability(self):
         """Share of training rows with random frozen features (0: masks unused)."""
         if not self.adapter_.learns_frozen_masks:

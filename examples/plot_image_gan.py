@@ -10,7 +10,7 @@ pass. Here it explains a small CNN on the MNIST sample, then one on
 Colored MNIST (paper 2's 30 classes: the digit and its colour).
 
 Few images and steps keep the example fast; ``benchmarks/mnist.py`` trains
-with the defaults (about 1,200 steps on 4,000 images) and reports validity,
+with the defaults (about 750 steps of 64 images) and reports validity,
 MMD² and IM1/IM2.
 """
 

@@ -104,7 +104,7 @@ def fitted(images):
 def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
     assert fitted.modality_ == "image"
     assert fitted.sparsity_weight_ == 5.0
-    assert fitted.mmd_weight_ == 1.0
+    assert fitted.mmd_weight_ == 20.0
     assert fitted.cycle_weight_ == 2.0
     assert fitted.ema_decay_ == 0.999
     assert fitted.generator_hidden_ == (16,)
@@ -215,22 +215,55 @@ def test_batch_class_mmd_compares_each_target_class_with_its_real_rows():
     from cfexplain.backends.nets import GeneratorBatch, batch_class_mmd_loss
 
     torch.manual_seed(0)
-    X = torch.rand(8, 5)
+    a, b = torch.rand(5), torch.rand(5)
+    X = torch.stack([a] * 4 + [b] * 4)
     y_model = _one_hot([0, 0, 0, 0, 1, 1, 1, 1], 2)
     y_target = 1 - y_model  # every row aimed at the other class
-    net = SimpleNamespace(task="classification")
+    reference = {
+        "reference_rows": torch.stack([a] * 3 + [b] * 5).numpy(),
+        "reference_labels": np.array([0, 0, 0, 1, 1, 1, 1, 1]),
+    }
+    net = SimpleNamespace(
+        task="classification",
+        batch_size=16,
+        sampling_generator_=torch.Generator().manual_seed(0),
+    )
 
-    def loss(X_cf):
-        batch = GeneratorBatch(X, y_model, y_target, None, None, X_cf)
+    def loss(X_cf, reference=reference):
+        batch = GeneratorBatch(X, y_model, y_target, None, None, X_cf, reference)
         return float(batch_class_mmd_loss(net, batch))
 
-    # counterfactuals that are the real rows of their target class: 0
-    swapped = torch.cat([X[4:], X[:4]])
+    # Counterfactuals that look like the real rows of their target class: 0,
+    # whether those come from the training set or from the batch itself.
+    swapped = torch.stack([b] * 4 + [a] * 4)
     assert loss(swapped) == pytest.approx(0.0, abs=1e-6)
-    assert loss(swapped + 1.0) > 0.1
-    assert loss(X) > loss(swapped)
+    assert loss(swapped, reference=None) == pytest.approx(0.0, abs=1e-6)
+    assert loss(X) > 1.0
+    assert loss(swapped + 1.0) > 1.0
     net.task = "regression"
     assert loss(X) == 0.0
+
+
+def test_class_mmd_draws_at_least_min_reference_rows_per_class(monkeypatch):
+    from cfexplain.backends import losses
+
+    drawn = []
+
+    def record_sizes(X, Y):
+        drawn.append((len(X), len(Y)))
+        return X.sum() * 0
+
+    monkeypatch.setattr(losses, "mmd_loss", record_sizes)
+    losses.class_mmd_to_reference(
+        torch.zeros(6, 3),
+        np.array([0, 0, 1, 1, 1, 2]),
+        np.zeros((7, 3), dtype=np.float32),
+        np.array([0, 0, 1, 1, 2, 2, 2]),
+        torch.Generator().manual_seed(0),
+        min_reference=10,
+    )
+    # Class 2 has one counterfactual: skipped; the others draw 10 rows.
+    assert drawn == [(2, 10), (3, 10)]
 
 
 def test_mmd_weight_adds_the_term_to_the_generator_loss(images):
@@ -239,3 +272,8 @@ def test_mmd_weight_adds_the_term_to_the_generator_loss(images):
     )
     assert cf.net_.mmd_weight == 1.0
     assert "mmd_loss" in cf.net_.history[-1]["batches"][-1]
+    # Its real rows come from the training set, by the model's class.
+    reference = cf._net_fit_params(np.zeros((3, 4)), np.eye(2)[[0, 1, 1]])
+    np.testing.assert_array_equal(reference["reference_labels"], [0, 1, 1])
+    cf.mmd_weight_ = 0.0  # as resolved for tables and series
+    assert cf._net_fit_params(np.zeros((3, 4)), np.eye(2)[[0, 1, 1]]) == {}

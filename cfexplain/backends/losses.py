@@ -6,6 +6,7 @@ generated rows.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -256,3 +257,49 @@ def mmd_loss(X, Y, scales=(0.5, 1.0, 2.0)):
     kernel = sum(torch.exp(-distances / (scale * median)) for scale in scales)
     m = X.shape[0]
     return kernel[:m, :m].mean() + kernel[m:, m:].mean() - 2 * kernel[:m, m:].mean()
+
+
+def class_mmd_to_reference(
+    X_cf, labels, reference_rows, reference_labels, generator, min_reference=0
+):
+    r"""Class-conditional MMD² between counterfactuals and reference rows.
+
+    Paper 1, appendix B, eq. 7 (the autoencoder's :math:`w_\chi` term): the
+    counterfactuals aimed at class :math:`c` are compared with training rows
+    the model puts in class :math:`c`, drawn with replacement, and each
+    class is weighted by its share of the batch. Classes with fewer than two
+    rows on either side are skipped.
+
+    Parameters
+    ----------
+    X_cf : torch.Tensor of shape (n, n_encoded)
+        Counterfactuals, with gradients.
+    labels : numpy.ndarray of int, shape (n,)
+        The class each counterfactual is aimed at.
+    reference_rows : numpy.ndarray of shape (m, n_encoded)
+        Encoded training rows.
+    reference_labels : numpy.ndarray of int, shape (m,)
+        The model's class of each reference row.
+    generator : torch.Generator
+        Draws the reference rows (on the CPU).
+    min_reference : int, default=0
+        Reference rows drawn per class: as many as the class's
+        counterfactuals, and at least this many (a larger sample makes the
+        estimate steadier when a batch holds few rows of a class).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
+    total = X_cf.new_zeros(())
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        pool = np.flatnonzero(reference_labels == label)
+        if len(rows) < 2 or len(pool) < 2:
+            continue
+        size = max(len(rows), min_reference)
+        picks = pool[torch.randint(len(pool), (size,), generator=generator).numpy()]
+        real = torch.as_tensor(reference_rows[picks], device=X_cf.device)
+        total = total + len(rows) / len(labels) * mmd_loss(X_cf[rows], real)
+    return total

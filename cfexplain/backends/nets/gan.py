@@ -16,7 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..losses import discriminator_hinge_loss, generator_hinge_loss, mmd_loss
+from ..losses import (
+    class_mmd_to_reference,
+    discriminator_hinge_loss,
+    generator_hinge_loss,
+)
 from ..sampling import sample_targets
 from ._base import CounterfactualNet
 
@@ -45,6 +49,10 @@ class GeneratorBatch:
         The generator's noise.
     X_cf : torch.Tensor of shape (n, n_encoded)
         The counterfactuals, with gradients.
+    reference : dict or None, default=None
+        The net's fit parameters ``reference_rows`` and ``reference_labels``
+        (encoded training rows and the model's class of each) when ``fit``
+        was given them.
     """
 
     X: torch.Tensor
@@ -53,6 +61,7 @@ class GeneratorBatch:
     mask: torch.Tensor
     noise: torch.Tensor
     X_cf: torch.Tensor
+    reference: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -115,14 +124,17 @@ def cycle_consistency_loss(net, batch):
 
 
 def batch_class_mmd_loss(net, batch):
-    r"""Class-conditional MMD² between counterfactuals and real rows of the batch.
+    r"""Class-conditional MMD² between counterfactuals and real rows.
 
-    Paper 1's appendix-B term (eq. 7, the AE's :math:`w_\chi`) for the GAN,
-    drawn from the batch itself so the training step needs no extra data:
-    the counterfactuals aimed at class :math:`c` are compared with the
-    batch's real rows the model puts in class :math:`c`, each class
-    weighted by its share of the batch. Classes with fewer than two rows on
-    either side are skipped. Classification only (0 for regression).
+    Paper 1's appendix-B term (eq. 7, the AE's :math:`w_\chi`) for the GAN:
+    the counterfactuals aimed at class :math:`c` are compared with real rows
+    the model puts in class :math:`c`, each class weighted by its share of
+    the batch (:func:`~cfexplain.backends.losses.class_mmd_to_reference`).
+    The real rows are drawn from the training set (``batch.reference``), at
+    least ``net.batch_size`` of each class, because a batch of 64 images of
+    10 digits holds about six of each: too few for a steady estimate. Without
+    a reference the batch's own rows are used. Classes with fewer than two
+    rows on either side are skipped. Classification only (0 for regression).
 
     Parameters
     ----------
@@ -136,18 +148,20 @@ def batch_class_mmd_loss(net, batch):
     torch.Tensor
         A scalar.
     """
-    total = batch.X_cf.new_zeros(())
     if net.task != "classification":
-        return total
-    aimed = batch.y_target.argmax(dim=1)
-    real = batch.y_model.argmax(dim=1)
-    for label in torch.unique(aimed).tolist():
-        rows, pool = aimed == label, real == label
-        if rows.sum() < 2 or pool.sum() < 2:
-            continue
-        share = rows.float().mean()
-        total = total + share * mmd_loss(batch.X_cf[rows], batch.X[pool])
-    return total
+        return batch.X_cf.new_zeros(())
+    aimed = batch.y_target.argmax(dim=1).cpu().numpy()
+    if batch.reference is not None:
+        rows = batch.reference["reference_rows"]
+        labels = batch.reference["reference_labels"]
+        minimum = int(net.batch_size)
+    else:
+        rows = batch.X.detach().cpu().numpy()
+        labels = batch.y_model.argmax(dim=1).cpu().numpy()
+        minimum = 0
+    return class_mmd_to_reference(
+        batch.X_cf, aimed, rows, labels, net.sampling_generator_, minimum
+    )
 
 
 class GANNet(CounterfactualNet):
@@ -270,7 +284,8 @@ class GANNet(CounterfactualNet):
             ``(Xi, yi)`` from skorch's data loader; ``Xi`` is a dict with the
             encoded rows ``"X"`` and conditioning vectors ``"y_model"``.
         **fit_params : dict
-            Unused.
+            ``reference_rows`` and ``reference_labels`` for the extra
+            generator terms (:attr:`GeneratorBatch.reference`), when given.
 
         Returns
         -------
@@ -320,7 +335,9 @@ class GANNet(CounterfactualNet):
             "sparsity_loss": loss_l1.item(),
             "adversarial_loss": loss_adv.item(),
         }
-        context = GeneratorBatch(X, y_model, y_target, mask, noise, X_cf)
+        context = GeneratorBatch(
+            X, y_model, y_target, mask, noise, X_cf, fit_params or None
+        )
         for term in self.extra_terms():
             value = term.loss(self, context)
             loss = loss + term.weight * value

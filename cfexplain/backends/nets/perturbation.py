@@ -7,9 +7,8 @@ its loss in :meth:`PerturbationNet.train_step_single`.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..losses import mmd_loss
+from ..losses import class_mmd_to_reference
 from ..sampling import sample_targets
 from ._base import CounterfactualNet
 
@@ -53,17 +52,9 @@ class PerturbationNet(CounterfactualNet):
             labels = target.argmax(dim=1).cpu().numpy()
         else:
             labels = np.zeros(len(X_cf), dtype=np.int64)
-        rng = self.sampling_generator_
-        total = X_cf.new_zeros(())
-        for label in np.unique(labels):
-            rows = np.flatnonzero(labels == label)
-            pool = np.flatnonzero(reference_labels == label)
-            if len(rows) < 2 or len(pool) < 2:
-                continue
-            picks = pool[torch.randint(len(pool), (len(rows),), generator=rng).numpy()]
-            real = torch.as_tensor(reference_rows[picks], device=X_cf.device)
-            total = total + len(rows) / len(labels) * mmd_loss(X_cf[rows], real)
-        return total
+        return class_mmd_to_reference(
+            X_cf, labels, reference_rows, reference_labels, self.sampling_generator_
+        )
 
     def train_step_single(self, batch, reference_rows=None, reference_labels=None):
         """Compute the autoencoder's loss on one batch and its gradients.
