@@ -22,7 +22,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from cfexplain import CounterfactualAE, CounterfactualGAN, InvalidDataError
+from cfexplain import (
+    CounterfactualAE,
+    CounterfactualGAN,
+    InvalidDataError,
+    PredictorError,
+    TargetError,
+)
 from cfexplain.parallel import transform_dask, transform_spark
 
 dd = pytest.importorskip("dask.dataframe")
@@ -172,6 +178,39 @@ def test_dask_ships_the_explainer_as_one_graph_key(explainer, rows):
 def test_dask_bad_requests_say_what_to_do(explainer, rows, kwargs, error, match):
     with pytest.raises(error, match=match):
         transform_dask(explainer, dd.from_pandas(rows, npartitions=2), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"target": 7}, TargetError, "7"),
+        ({"target": np.arange(3000) % 2}, InvalidDataError, "target_column="),
+        ({"immutable": ["colour"]}, ValueError, "colour"),
+    ],
+)
+def test_dask_checks_what_holds_for_every_row_before_computing(
+    explainer, rows, kwargs, error, match
+):
+    with pytest.raises(error, match=match):
+        transform_dask(explainer, dd.from_pandas(rows, npartitions=2), **kwargs)
+
+
+def test_dask_accepts_one_probability_vector_for_every_row(explainer, rows):
+    frame = dd.from_pandas(rows.iloc[:50], npartitions=2)
+    result = transform_dask(explainer, frame, target=[0.1, 0.9])
+    assert len(result.compute(scheduler="sync")) == 50
+
+
+def test_dask_refuses_opposite_for_regression_before_computing(mixed_frame, rows):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_value)
+    with pytest.raises(TargetError, match="regression"):
+        transform_dask(cf, dd.from_pandas(rows, npartitions=2), target="opposite")
+
+
+def test_dask_names_an_unpicklable_model_before_computing(mixed_frame, rows):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, lambda X: frame_proba_3(X))
+    with pytest.raises(PredictorError, match="lambda"):
+        transform_dask(cf, dd.from_pandas(rows, npartitions=2))
 
 
 def test_dask_refuses_what_it_cannot_explain(explainer, rows, mixed_frame):

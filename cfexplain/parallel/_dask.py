@@ -70,12 +70,31 @@ def transform_dask(
     ------
     ImportError
         If Dask's DataFrame extra is not installed.
+    sklearn.exceptions.NotFittedError
+        If the explainer is not fitted.
     TypeError
         If ``frame`` is not a Dask DataFrame, or both ``target`` and
         ``target_column`` are given.
     InvalidDataError
         If the explainer was not fitted on a DataFrame of a table, a feature
-        or target column is missing, or ``valid_column`` already exists.
+        or target column is missing, ``valid_column`` already exists, or
+        ``target`` holds one target per row (use ``target_column``).
+    TargetError
+        If ``target`` is not one the model can reach (an unknown class,
+        ``"opposite"`` for a regression model).
+    ValueError
+        If a constraint names an unknown feature.
+    PredictorError
+        If the explainer cannot be pickled for the workers (a lambda as the
+        model).
+
+    Notes
+    -----
+    Everything that holds for every row is checked here, before anything
+    runs. What depends on the rows themselves (a missing value, an unseen
+    category, a per-row label the model does not have) can only be found on
+    the worker: the engine raises it at compute time, with cfexplain's
+    message at the end of its own.
 
     Examples
     --------
@@ -97,8 +116,9 @@ def transform_dask(
             f"frame must be a dask.dataframe.DataFrame, got {type(frame).__name__}; "
             "for a pandas DataFrame call explainer.transform directly"
         )
+    constraints = (immutable, bounds, monotonic)
     target_columns = check_request(
-        explainer, list(frame.columns), target, target_column, valid_column
+        explainer, list(frame.columns), target, target_column, valid_column, constraints
     )
     meta = frame._meta.copy()
     if valid_column is not None:
@@ -106,7 +126,7 @@ def transform_dask(
     transformer = PartitionTransformer(
         target=target,
         target_columns=target_columns,
-        constraints=(immutable, bounds, monotonic),
+        constraints=constraints,
         valid_column=valid_column,
         torch_threads=torch_threads,
     )

@@ -11,6 +11,7 @@ holds only the call's arguments.
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from dataclasses import dataclass
 
@@ -19,12 +20,13 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .._predictor import CLASSIFICATION
 from ..exceptions import InvalidDataError, UnreachedTargetWarning
 
 __all__ = ["PartitionTransformer", "check_request"]
 
 
-def check_request(explainer, columns, target, target_column, valid_column):
+def check_request(explainer, columns, target, target_column, valid_column, constraints):
     """Check a distributed transform request before anything runs.
 
     Parameters
@@ -35,6 +37,8 @@ def check_request(explainer, columns, target, target_column, valid_column):
         The distributed frame's column names.
     target, target_column, valid_column
         As in :func:`~cfexplain.parallel.transform_dask`.
+    constraints : tuple
+        ``(immutable, bounds, monotonic)`` of the call.
 
     Returns
     -------
@@ -43,11 +47,20 @@ def check_request(explainer, columns, target, target_column, valid_column):
 
     Raises
     ------
+    sklearn.exceptions.NotFittedError
+        If the explainer is not fitted.
     InvalidDataError
         If the explainer was not fitted on a pandas DataFrame of a table, a
-        feature or target column is missing, or ``valid_column`` exists.
+        feature or target column is missing, ``valid_column`` exists, or
+        ``target`` holds one target per row.
+    TargetError
+        If ``target`` is not one the model can reach.
+    PredictorError
+        If the explainer cannot be pickled (a lambda as the model).
     TypeError
         If both ``target`` and ``target_column`` are given.
+    ValueError
+        If a constraint names an unknown feature.
     """
     check_is_fitted(explainer, "adapter_")
     if explainer.modality_ != "tabular":
@@ -91,7 +104,39 @@ def check_request(explainer, columns, target, target_column, valid_column):
             f"the frame already has a column {valid_column!r}; pass another "
             "valid_column name, or valid_column=None to leave it out"
         )
+    # What can fail on every partition fails here, before a cluster runs.
+    if not target_columns:
+        _check_target(explainer, target)
+    explainer._parsed_constraints(constraints)
+    # Workers receive a pickle: a lambda model raises its PredictorError now
+    # rather than as the engine's serialisation error at compute time.
+    pickle.dumps(explainer)
     return target_columns
+
+
+def _check_target(explainer, target):
+    """Resolve a target given as one value, for a row of the model's outputs."""
+    if not (target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0):
+        vector = np.asarray(target)
+        soft = (
+            explainer.predictor_.task_ == CLASSIFICATION
+            and vector.ndim == 1
+            and vector.dtype.kind == "f"
+            and len(vector) == len(explainer.classes_)
+        )
+        if not soft:
+            raise InvalidDataError(
+                "target= gives one target for every row (a label, 'opposite', "
+                "a probability vector, a value or an interval); put per-row "
+                "targets in a column of the frame and name it with "
+                "target_column="
+            )
+    if explainer.predictor_.task_ == CLASSIFICATION:
+        n_classes = len(explainer.classes_)
+        outputs = np.full((1, n_classes), 1.0 / n_classes)
+    else:
+        outputs = np.zeros(1)
+    explainer._resolve(target, outputs)
 
 
 def _as_list(target_column):

@@ -55,8 +55,10 @@ def transform_spark(
     TypeError
         If ``frame`` is not a Spark DataFrame, or both ``target`` and
         ``target_column`` are given.
-    InvalidDataError
-        As in :func:`transform_dask`.
+    InvalidDataError, TargetError, ValueError, PredictorError
+        As in :func:`transform_dask` (``NotFittedError`` too), checked before
+        anything runs; errors that depend on the rows surface when Spark
+        runs the plan (see :func:`transform_dask`'s notes).
 
     Examples
     --------
@@ -74,10 +76,12 @@ def transform_spark(
         ) from error
     if not isinstance(frame, DataFrame):
         raise TypeError(
-            f"frame must be a pyspark.sql.DataFrame, got {type(frame).__name__}"
+            f"frame must be a pyspark.sql.DataFrame, got {type(frame).__name__}; "
+            "for a pandas DataFrame call explainer.transform directly"
         )
+    constraints = (immutable, bounds, monotonic)
     target_columns = check_request(
-        explainer, list(frame.columns), target, target_column, valid_column
+        explainer, list(frame.columns), target, target_column, valid_column, constraints
     )
     fields = list(frame.schema.fields)
     if valid_column is not None:
@@ -85,7 +89,7 @@ def transform_spark(
     transformer = PartitionTransformer(
         target=target,
         target_columns=target_columns,
-        constraints=(immutable, bounds, monotonic),
+        constraints=constraints,
         valid_column=valid_column,
         torch_threads=torch_threads,
     )
