@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._partition import PartitionTransformer, check_request
+from ._partition import prepare_request
 
 __all__ = ["transform_dask"]
 
@@ -116,20 +116,18 @@ def transform_dask(
             f"frame must be a dask.dataframe.DataFrame, got {type(frame).__name__}; "
             "for a pandas DataFrame call explainer.transform directly"
         )
-    constraints = (immutable, bounds, monotonic)
-    target_columns = check_request(
-        explainer, list(frame.columns), target, target_column, valid_column, constraints
+    transformer = prepare_request(
+        explainer,
+        list(frame.columns),
+        target,
+        target_column,
+        (immutable, bounds, monotonic),
+        valid_column,
+        torch_threads,
     )
     meta = frame._meta.copy()
     if valid_column is not None:
         meta[valid_column] = np.zeros(0, dtype=bool)
-    transformer = PartitionTransformer(
-        target=target,
-        target_columns=target_columns,
-        constraints=constraints,
-        valid_column=valid_column,
-        torch_threads=torch_threads,
-    )
     # One graph key for the explainer (named by its __dask_tokenize__), so
     # the scheduler ships it to each worker once.
     shipped = dask.delayed(explainer, pure=True)

@@ -23,11 +23,16 @@ from sklearn.utils.validation import check_is_fitted
 from .._predictor import CLASSIFICATION
 from ..exceptions import InvalidDataError, UnreachedTargetWarning
 
-__all__ = ["PartitionTransformer", "check_request"]
+__all__ = ["PartitionTransformer", "prepare_request"]
 
 
-def check_request(explainer, columns, target, target_column, valid_column, constraints):
-    """Check a distributed transform request before anything runs.
+def prepare_request(
+    explainer, columns, target, target_column, constraints, valid_column, torch_threads
+):
+    """Check a distributed transform request and return what each partition runs.
+
+    Everything that holds for every row is checked here, before a cluster
+    runs anything.
 
     Parameters
     ----------
@@ -35,15 +40,14 @@ def check_request(explainer, columns, target, target_column, valid_column, const
         A fitted tabular explainer.
     columns : list
         The distributed frame's column names.
-    target, target_column, valid_column
+    target, target_column, valid_column, torch_threads
         As in :func:`~cfexplain.parallel.transform_dask`.
     constraints : tuple
         ``(immutable, bounds, monotonic)`` of the call.
 
     Returns
     -------
-    list
-        The names of the target columns (empty when the target is a value).
+    PartitionTransformer
 
     Raises
     ------
@@ -104,14 +108,19 @@ def check_request(explainer, columns, target, target_column, valid_column, const
             f"the frame already has a column {valid_column!r}; pass another "
             "valid_column name, or valid_column=None to leave it out"
         )
-    # What can fail on every partition fails here, before a cluster runs.
     if not target_columns:
         _check_target(explainer, target)
     explainer._parsed_constraints(constraints)
     # Workers receive a pickle: a lambda model raises its PredictorError now
     # rather than as the engine's serialisation error at compute time.
     pickle.dumps(explainer)
-    return target_columns
+    return PartitionTransformer(
+        target=target,
+        target_columns=target_columns,
+        constraints=constraints,
+        valid_column=valid_column,
+        torch_threads=torch_threads,
+    )
 
 
 def _check_target(explainer, target):
@@ -193,7 +202,9 @@ class PartitionTransformer:
         if self.torch_threads and torch.get_num_threads() != self.torch_threads:
             torch.set_num_threads(self.torch_threads)
         names = list(explainer.feature_names_in_)
-        result = frame.copy()
+        # Columns are replaced whole, never written into, so the partition's
+        # other columns need no copy.
+        result = frame.copy(deep=False)
         if len(frame) == 0:
             if self.valid_column is not None:
                 result[self.valid_column] = np.zeros(0, dtype=bool)

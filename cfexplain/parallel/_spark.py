@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._partition import PartitionTransformer, check_request
+from ._partition import prepare_request
 
 __all__ = ["transform_spark"]
 
@@ -79,20 +79,18 @@ def transform_spark(
             f"frame must be a pyspark.sql.DataFrame, got {type(frame).__name__}; "
             "for a pandas DataFrame call explainer.transform directly"
         )
-    constraints = (immutable, bounds, monotonic)
-    target_columns = check_request(
-        explainer, list(frame.columns), target, target_column, valid_column, constraints
+    transformer = prepare_request(
+        explainer,
+        list(frame.columns),
+        target,
+        target_column,
+        (immutable, bounds, monotonic),
+        valid_column,
+        torch_threads,
     )
     fields = list(frame.schema.fields)
     if valid_column is not None:
         fields.append(StructField(valid_column, BooleanType(), nullable=False))
-    transformer = PartitionTransformer(
-        target=target,
-        target_columns=target_columns,
-        constraints=constraints,
-        valid_column=valid_column,
-        torch_threads=torch_threads,
-    )
     shipped = _ship(frame.sparkSession, explainer)
 
     def explain_batches(batches):
