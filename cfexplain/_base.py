@@ -29,6 +29,7 @@ from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import resolve_target
+from ._threads import single_blas_thread
 from .exceptions import InvalidDataError, UnreachedTargetWarning
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
@@ -216,6 +217,7 @@ class BaseCounterfactualExplainer(
 
     # -- fitting -----------------------------------------------------------------------
 
+    @single_blas_thread
     def fit(self, X, y=None, predict_fn=None):
         """Train the counterfactual generator for a model.
 

@@ -199,20 +199,29 @@ class CounterfactualNet(NeuralNet):
         for name, value in losses.items():
             self.history.record_batch(name, value)
 
+    def _tensor(self, array):
+        """Return ``array`` as a float32 tensor on the net's device.
+
+        A float32 array on the CPU is shared, not copied: the modules never
+        write into their inputs.
+        """
+        return torch.as_tensor(array, dtype=torch.float32, device=self.device)
+
     def _in_batches(self, function, arrays, batch_size):
         """Apply ``function`` to float32 tensors of ``arrays``, batch by batch."""
-        parts = []
+        out = None
+        n = len(arrays[0])
         with torch.no_grad():
-            for start in range(0, len(arrays[0]), batch_size):
+            for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size)
-                tensors = [
-                    torch.tensor(a[rows], dtype=torch.float32, device=self.device)
-                    for a in arrays
-                ]
-                parts.append(function(*tensors).cpu().numpy())
-        if not parts:
+                part = function(*(self._tensor(a[rows]) for a in arrays))
+                part = part.cpu().numpy()
+                if out is None:
+                    out = np.empty((n, *part.shape[1:]), dtype=np.float32)
+                out[rows] = part
+        if out is None:
             return np.empty((0, arrays[0].shape[1]), dtype=np.float32)
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return out
 
     def inference_module(self):
         """Return the generator that answers :meth:`generate` (``module_`` here)."""
@@ -279,18 +288,23 @@ class CounterfactualNet(NeuralNet):
 
             return self._in_batches(forward, arrays, batch_size)
         k = len(noise) // n
-        # Rows first, candidates second, so each batch holds whole rows.
-        by_row = np.asarray(noise).reshape(k, n, -1).transpose(1, 0, 2)
-
-        def forward_candidates(X, y_model, y_target, mask, noise):
-            out = module.candidates(
-                X, y_model, y_target, mask, noise.transpose(0, 1), sample, generator
-            )
-            return out.transpose(0, 1).reshape(len(X), -1)
-
-        flat = self._in_batches(
-            forward_candidates, (*arrays, by_row), max(1, batch_size // k)
-        )
-        return np.ascontiguousarray(
-            flat.reshape(n, k, -1).transpose(1, 0, 2).reshape(k * n, -1)
-        )
+        # Candidate-major views, cut into blocks of whole rows: each block
+        # holds every candidate of its rows, so the module can share work
+        # between them, and lands in place without a transpose.
+        noise = np.asarray(noise, dtype=np.float32).reshape(k, n, -1)
+        rows_per_pass = max(1, batch_size // k)
+        out = None
+        with torch.no_grad():
+            for start in range(0, n, rows_per_pass):
+                rows = slice(start, start + rows_per_pass)
+                part = module.candidates(
+                    *(self._tensor(a[rows]) for a in arrays),
+                    self._tensor(noise[:, rows]),
+                    sample,
+                    generator,
+                )
+                part = part.reshape(k, part.shape[1], -1).cpu().numpy()
+                if out is None:
+                    out = np.empty((k, n, part.shape[2]), dtype=np.float32)
+                out[:, rows] = part
+        return out.reshape(k * n, -1)

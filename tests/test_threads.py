@@ -1,0 +1,55 @@
+"""The model under explanation runs with BLAS on one thread while an explainer works."""
+
+import numpy as np
+import pytest
+from cf_testing import FAST, frame_proba
+from threadpoolctl import threadpool_info
+
+from cfexplain import CounterfactualGAN
+from cfexplain._threads import blas_on_one_thread
+
+
+def _blas_threads():
+    return [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+
+
+@pytest.fixture
+def recording_model():
+    seen = []
+
+    def model(X):
+        seen.append(_blas_threads())
+        return frame_proba(X)
+
+    return model, seen
+
+
+def test_fit_and_transform_call_the_model_with_one_blas_thread(
+    mixed_frame, recording_model
+):
+    model, seen = recording_model
+    before = _blas_threads()
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, model)
+    cf.transform(mixed_frame.iloc[:20])
+    cf.explain(mixed_frame.iloc[:5], n_counterfactuals=2)
+    assert seen
+    assert all(threads == [1] * len(threads) for threads in seen)
+    # The user's settings come back afterwards.
+    assert _blas_threads() == before
+
+
+def test_nothing_is_limited_on_a_gpu():
+    before = _blas_threads()
+    with blas_on_one_thread("cuda:0"):
+        assert _blas_threads() == before
+    with blas_on_one_thread("cpu"):
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == before
+
+
+def test_numpy_blas_is_loaded_so_the_checks_above_can_fail():
+    # numpy's own BLAS is always there: the assertions above test a real limit.
+    np.ones((2, 2)) @ np.ones((2, 2))
+    assert _blas_threads()
