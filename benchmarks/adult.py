@@ -21,9 +21,15 @@ Usage::
     python benchmarks/adult.py --settings cvae_enc_dec,cvae_cond_mix,ae
     python benchmarks/adult.py --sweep          # plus the sparsity_weight sweep
     python benchmarks/adult.py --settings "" --sweep   # the sweep only
+    python benchmarks/adult.py --settings "" --candidates 8,4,2,1
+
+``--candidates`` fits CounterfactualCVAE (ENC-DEC) for the MLP once and
+times transform with each ``n_candidates`` (median of 5 calls against the
+median of 5 ``predict_proba`` calls).
 
 Writes ``benchmarks/results/adult.json`` and ``adult.md`` (and the sweep's
-``adult_sweep.json`` / ``docs/_static/adult_sweep.png``). A run replaces
+``adult_sweep.json`` / ``docs/_static/adult_sweep.png``, the candidates'
+``adult_candidates.json`` / ``adult_candidates.md``). A run replaces
 the rows of the settings it ran and keeps the others.
 """
 
@@ -117,6 +123,40 @@ def run_setting(name, model, X_train, X_test, params, estimator=CounterfactualGA
         flush=True,
     )
     return row
+
+
+def candidates_trade_off(model, X_train, X_test, params, counts):
+    """Transform time and quality of one fitted CVAE for each ``n_candidates``."""
+    explainer = CounterfactualCVAE(**params, mode="enc-dec")
+    explainer.fit(X_train, predict_fn=model.predict_proba)
+    rows = []
+    for count in counts:
+        explainer.set_params(n_candidates=count)
+        explainer.transform(X_test.iloc[:256])  # warm-up
+        transform_times, predict_times = [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            X_cf = explainer.transform(X_test)
+            transform_times.append(time.perf_counter() - start)
+        for _ in range(5):
+            start = time.perf_counter()
+            model.predict_proba(X_test)
+            predict_times.append(time.perf_counter() - start)
+        report = counterfactual_report(model.predict_proba, X_test, X_cf).iloc[0]
+        row = {
+            "n_candidates": count,
+            "transform_over_predict": float(
+                np.median(transform_times) / np.median(predict_times)
+            ),
+            "transform_rows_per_s": len(X_test) / float(np.median(transform_times)),
+            **{
+                key: float(report[key])
+                for key in ("validity", "l0_categorical", "l1", "mmd2_0", "mmd2_1")
+            },
+        }
+        print(row, flush=True)
+        rows.append(row)
+    return rows
 
 
 def merge_rows(path, rows):
@@ -233,6 +273,11 @@ def main():
     )
     parser.add_argument("--settings", default="mlp,hgb,hgb_candidates,mlp_immutable")
     parser.add_argument(
+        "--candidates",
+        default="",
+        help="n_candidates values to time the CVAE (ENC-DEC) with, e.g. 8,4,2,1",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -312,6 +357,26 @@ def main():
         table = markdown_table(rows)
         (RESULTS / "adult.md").write_text(table + "\n")
         print(table)
+
+    if args.candidates:
+        counts = [int(c) for c in args.candidates.split(",")]
+        trade_off = candidates_trade_off(mlp, X_train, X_test, params, counts)
+        (RESULTS / "adult_candidates.json").write_text(
+            json.dumps(trade_off, indent=2, default=float)
+        )
+        lines = [
+            "| n_candidates | transform / predict | rows/s | validity | cat. L0 "
+            "| L1 | MMD²_0 | MMD²_1 |",
+            "|---|---|---|---|---|---|---|---|",
+        ] + [
+            f"| {r['n_candidates']} | {r['transform_over_predict']:.1f}x "
+            f"| {r['transform_rows_per_s']:,.0f} | {r['validity']:.3f} "
+            f"| {r['l0_categorical']:.2f} | {r['l1']:.3f} | {r['mmd2_0']:.3f} "
+            f"| {r['mmd2_1']:.3f} |"
+            for r in trade_off
+        ]
+        (RESULTS / "adult_candidates.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
 
     if args.sweep:
         points = sweep(mlp, X_train, X_test, params, [1.0, 3.0, 10.0, 30.0, 100.0])

@@ -128,7 +128,6 @@ SETTINGS = {
     # 4,000 images give 15 updates an epoch.
     "ae": ("CounterfactualAE(lr=1e-3)", {"lr": 1e-3, "random_state": 0}),
     "gan": ("CounterfactualGAN()", {"random_state": 0}),
-
 }
 #: Dataset name -> (loader name, number of classes, file stem).
 DATASETS = {
