@@ -199,6 +199,20 @@ class ClosedLoopMixin:
         y_cf, valid = self._score(batch, rejected, decoded)
         return valid, decoded, y_cf
 
+    def _gather_scored(self, scored, y_scored, source, position):
+        """Return the rows ``scored[source[i]][position[i]]`` and their outputs."""
+        adapter = self.adapter_
+        order = np.argsort(source, kind="stable")
+        parts, outputs = [], []
+        for b in range(len(scored)):
+            picked = position[order][source[order] == b]
+            parts.append(adapter.take_rows(scored[b], picked))
+            outputs.append(np.asarray(y_scored[b])[picked])
+        stacked = adapter.stack_rows(parts)
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return adapter.take_rows(stacked, back), np.concatenate(outputs)[back]
+
     def _repair_by_training_rows(self, batch, rejected, current, y_current):
         """Move each row towards its nearest target-class training row.
 
@@ -253,11 +267,17 @@ class ClosedLoopMixin:
         steps = np.arange(length)[:, None, None]
         prefixes = (rank[None] <= steps) & movable[None]
         row_of = np.tile(rows, length)
-        decoded = self._decode(batch, row_of, build(prefixes))
-        _, valid = self._score(batch, row_of, decoded)
+        scored = [self._decode(batch, row_of, build(prefixes))]
+        y_scored = [self._score(batch, row_of, scored[0])[0]]
+        valid = batch.target.take(row_of).is_met(y_scored[0])
         valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
         reached = valid.any(axis=0)
-        copied = prefixes[valid.argmax(axis=0), np.arange(r)] & reached[:, None]
+        first_step = valid.argmax(axis=0)
+        copied = prefixes[first_step, np.arange(r)] & reached[:, None]
+        # Every row's answer is a candidate already scored valid: (batch of
+        # `scored`, position in it). It starts as the forward path's.
+        source = np.zeros(r, dtype=np.int64)
+        position = first_step * r + np.arange(r)
         # Backward, in two batches: try giving back each copied feature on
         # its own; then give back all those the model did not need at once,
         # or, if together they break validity, the largest of them.
@@ -265,24 +285,34 @@ class ClosedLoopMixin:
         if len(owner):
             without = copied[owner].copy()
             without[np.arange(len(owner)), feature] = False
-            decoded = self._decode(batch, rows[owner], build(without, owner))
-            _, spare = self._score(batch, rows[owner], decoded)
+            scored.append(self._decode(batch, rows[owner], build(without, owner)))
+            y_without, spare = self._score(batch, rows[owner], scored[-1])
+            y_scored.append(y_without)
             needless = np.zeros_like(copied)
             needless[owner[spare], feature[spare]] = True
             trimmed = copied & ~needless
             idx = np.flatnonzero(needless.any(axis=1))
-            decoded = self._decode(batch, rows[idx], build(trimmed[idx], idx))
-            _, together = self._score(batch, rows[idx], decoded)
+            scored.append(self._decode(batch, rows[idx], build(trimmed[idx], idx)))
+            y_together, together = self._score(batch, rows[idx], scored[-1])
+            y_scored.append(y_together)
             copied[idx[together]] = trimmed[idx[together]]
-            # Rows where giving all back at once fails: give back the largest.
+            source[idx[together]] = 2
+            position[idx[together]] = np.flatnonzero(together)
+            # Rows where giving all back at once fails: give back the largest,
+            # a row the first backward batch scored valid on its own.
             alone = idx[~together]
             largest = np.where(needless[alone], distances[alone], -1.0).argmax(axis=1)
             copied[alone, largest] = False
+            # (owner, feature) pairs come in row-major order: find each by key.
+            keys = owner * n_features + feature
+            source[alone] = 1
+            position[alone] = np.searchsorted(keys, alone * n_features + largest)
         final = np.flatnonzero(reached)
-        decoded = self._decode(batch, rows[final], build(copied[final], final))
-        y_final, valid_final = self._score(batch, rows[final], decoded)
+        decoded, y_final = self._gather_scored(
+            scored, y_scored, source[final], position[final]
+        )
         positions = np.flatnonzero(has_path)[final]
-        found[positions] = valid_final
+        found[positions] = True
         # One row per rejected row: the path's where it ran.
         y_all = np.asarray(y_current).copy()
         y_all[positions] = y_final

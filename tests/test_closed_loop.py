@@ -208,3 +208,24 @@ def test_noise_free_generators_make_no_repeated_candidates(mixed_frame):
     cf.predictor_.predict_fn = lambda X: calls.append(len(X)) or frame_proba(X)
     cf.transform(mixed_frame.iloc[:10])
     assert calls == [10]  # the originals only: one deterministic answer
+
+
+def test_path_answers_carry_the_models_own_verdict(mixed_frame, forest, monkeypatch):
+    # The training-row paths answer with candidates they already scored;
+    # their outputs and validity must be the model's on the returned rows.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    repaired_rows = []
+    path = type(cf)._repair_by_training_rows
+
+    def counting(self, batch, rejected, current, y_current):
+        found, rows, y_rows = path(self, batch, rejected, current, y_current)
+        repaired_rows.append(int(found.sum()))
+        return found, rows, y_rows
+
+    monkeypatch.setattr(type(cf), "_repair_by_training_rows", counting)
+    exp = cf.explain(mixed_frame)
+    assert sum(repaired_rows) > 0
+    y_cf = forest(exp.counterfactuals.reset_index(drop=True))
+    np.testing.assert_allclose(exp.y_counterfactual, y_cf)
+    target = 1 - (forest(mixed_frame)[:, 1] > 0.5)
+    np.testing.assert_array_equal(exp.valid[:, 0], y_cf.argmax(axis=1) == target)
