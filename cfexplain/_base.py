@@ -217,7 +217,7 @@ class BaseCounterfactualExplainer(
 
     # -- fitting -----------------------------------------------------------------------
 
-    @single_blas_thread
+    @single_blas_thread(refresh=True)
     def fit(self, X, y=None, predict_fn=None):
         """Train the counterfactual generator for a model.
 

@@ -15,7 +15,8 @@ MLP's ``predict_proba`` took the same time on one thread).
 from __future__ import annotations
 
 import functools
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
@@ -23,21 +24,41 @@ from ._device import resolve_device
 
 __all__ = ["blas_on_one_thread", "single_blas_thread"]
 
+_lock = threading.Lock()
 _controller = None
+# Explainer calls in progress in this process (nested, or from several
+# threads, as under Dask's threaded scheduler), and the limit they share:
+# the first applies it, the last restores the user's settings. Limits
+# saved and restored per call would interleave across threads and could
+# leave BLAS on one thread.
+_active = 0
+_limiter = None
 
 
-def _blas_limit():
-    """Return the context that limits every loaded BLAS library to one thread."""
-    global _controller
-    if _controller is None:
-        # Inspecting the loaded libraries takes about 2 ms; limiting through a
-        # kept controller about 20 microseconds. The first call comes from
-        # fit or transform, once the model's libraries are loaded.
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+@contextmanager
+def _blas_limit(refresh):
+    global _active, _controller, _limiter
+    with _lock:
+        if _active == 0:
+            if _controller is None or refresh:
+                # Inspecting the loaded libraries takes about 2 ms, limiting
+                # through a kept controller about 20 microseconds: fit looks
+                # again (a new model may have loaded another BLAS), transform
+                # reuses what fit found.
+                _controller = ThreadpoolController()
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _active += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
-def blas_on_one_thread(device):
+def blas_on_one_thread(device, refresh=False):
     """Return a context that runs BLAS on one thread when ``device`` is the CPU.
 
     Parameters
@@ -45,22 +66,29 @@ def blas_on_one_thread(device):
     device : str
         The explainer's torch device (``device_``). On a GPU torch does not
         use the CPU's cores, so nothing is limited.
+    refresh : bool, default=False
+        Look for the loaded BLAS libraries again (``fit`` does).
 
     Returns
     -------
     context manager
+        Nested and concurrent uses share one limit; the last to leave
+        restores the user's settings.
     """
     if str(device).startswith("cpu"):
-        return _blas_limit()
+        return _blas_limit(refresh)
     return nullcontext()
 
 
-def single_blas_thread(method):
+def single_blas_thread(method=None, *, refresh=False):
     """Decorate an explainer method to run with BLAS on one thread on the CPU.
 
     The device is the fitted ``device_``, else the ``device`` parameter
-    resolved (in ``fit``, before ``device_`` exists).
+    resolved (in ``fit``, before ``device_`` exists). ``refresh=True``
+    (``fit``) looks for the loaded BLAS libraries again.
     """
+    if method is None:
+        return functools.partial(single_blas_thread, refresh=refresh)
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -71,7 +99,7 @@ def single_blas_thread(method):
             except ValueError:
                 # fit validates the parameter and raises the clear error.
                 device = "cpu"
-        with blas_on_one_thread(device):
+        with blas_on_one_thread(device, refresh=refresh):
             return method(self, *args, **kwargs)
 
     return wrapper

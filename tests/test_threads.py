@@ -53,3 +53,25 @@ def test_numpy_blas_is_loaded_so_the_checks_above_can_fail():
     # numpy's own BLAS is always there: the assertions above test a real limit.
     np.ones((2, 2)) @ np.ones((2, 2))
     assert _blas_threads()
+
+
+def test_concurrent_transforms_restore_the_users_settings(mixed_frame):
+    # Dask's threaded scheduler runs transforms side by side in one process.
+    from concurrent.futures import ThreadPoolExecutor
+
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    before = _blas_threads()
+    parts = [mixed_frame.iloc[i : i + 10] for i in range(0, len(mixed_frame) - 9, 10)]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            list(pool.map(cf.transform, parts))
+    assert _blas_threads() == before
+
+
+def test_nested_limits_restore_on_the_last_exit():
+    before = _blas_threads()
+    with blas_on_one_thread("cpu"):
+        with blas_on_one_thread("cpu", refresh=True):
+            assert all(n == 1 for n in _blas_threads())
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == before
