@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from cf_testing import FAST, HalfBrightness, image_proba, make_images
+from cf_testing import FAST, HalfBrightness, frame_proba, image_proba, make_images
 
 from cfexplain import CounterfactualGAN
 from cfexplain.backends.modules import (
@@ -188,9 +188,17 @@ def test_given_weights_override_the_image_defaults(images):
         **IMAGE_FAST, prediction_weight=0.5, sparsity_weight=2.0, ema_decay=0.9
     ).fit(images[:40], predict_fn=HalfBrightness())
     assert (cf.sparsity_weight_, cf.ema_decay_) == (2.0, 0.9)
+    assert cf.prediction_weight_ == 0.5
     assert cf.net_.prediction_weight == 0.5
     assert cf.net_.sparsity_weight == 2.0
     assert cf.net_.ema_decay == 0.9
+
+
+def test_auto_prediction_weight_is_two_for_images_one_for_tables(images, mixed_frame):
+    pictures = CounterfactualGAN(**IMAGE_FAST).fit(images[:40], HalfBrightness())
+    assert pictures.prediction_weight_ == pictures.net_.prediction_weight == 2.0
+    tables = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    assert tables.prediction_weight_ == tables.net_.prediction_weight == 1.0
 
 
 @pytest.mark.parametrize(("n_rows", "epochs"), [(4000, 13), (64_000, 1), (200, 250)])
