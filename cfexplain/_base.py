@@ -29,7 +29,7 @@ from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import resolve_target
-from ._threads import single_blas_thread
+from ._threads import blas_on_one_thread
 from .exceptions import InvalidDataError, UnreachedTargetWarning
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
@@ -217,7 +217,6 @@ class BaseCounterfactualExplainer(
 
     # -- fitting -----------------------------------------------------------------------
 
-    @single_blas_thread(refresh=True)
     def fit(self, X, y=None, predict_fn=None):
         """Train the counterfactual generator for a model.
 
@@ -260,83 +259,86 @@ class BaseCounterfactualExplainer(
             If a parameter is invalid or the device is not available.
         """
         self._validate_params()
-        model = self._resolve_model(y, predict_fn)
-        self.modality_ = resolve_modality(
-            X,
-            self.modality,
-            supported=self._modalities,
-            estimator_name=type(self).__name__,
-        )
-        adapter = ADAPTERS[self.modality_]()
-        X_checked = adapter.check_input(self, X, reset=True)
-        if len(X_checked) < 2:
-            raise InvalidDataError(
-                f"fit needs at least 2 samples, got {len(X_checked)} sample"
+        # The model's BLAS on one thread while torch works on the CPU (see
+        # cfexplain._threads); inline, so warnings keep their stack levels.
+        with blas_on_one_thread(resolve_device(self.device), refresh=True):
+            model = self._resolve_model(y, predict_fn)
+            self.modality_ = resolve_modality(
+                X,
+                self.modality,
+                supported=self._modalities,
+                estimator_name=type(self).__name__,
             )
-        self.device_ = resolve_device(self.device)
-        self.random_seed_ = draw_seed(self.random_state)
-        # A Pipeline(TabularEncoder, skorch net) is differentiable on our own
-        # encoding: reuse its encoder so the generator speaks its language.
-        self.encoded_model_ = split_encoded_torch_model(model)
-        if self.encoded_model_ is not None:
-            self.encoder_ = self.encoded_model_[0]
-        else:
-            encoder = adapter.make_encoder(draw_seed(self.random_seed_))
-            self.encoder_ = encoder.fit(X_checked)
-        self.adapter_ = adapter.fit(X_checked, self.encoder_)
-        if adapter.feature_dtypes_ is not None:
-            self.feature_dtypes_in_ = adapter.feature_dtypes_
-        Xt = self.encoder_.transform(X_checked)
-        self.predictor_ = as_predictor(model, task=self.task).check(X_checked)
-        y_model = self.predictor_.predict(X_checked)
-        self.classes_ = getattr(self.predictor_, "classes_", None)
-        if self.predictor_.task_ == CLASSIFICATION:
-            self.n_classes_ = len(self.classes_)
-            if len(np.unique(y_model.argmax(axis=1))) < 2:
-                warnings.warn(
-                    "the model predicts a single class on all training rows; "
-                    "the generator never sees the other classes and will "
-                    "hardly reach them",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        else:
-            self.output_mean_ = float(np.mean(y_model))
-            self.output_scale_ = float(np.std(y_model)) or 1.0
-        self.constraints_ = adapter.parse_constraints(
-            self.immutable, self.bounds, self.monotonic
-        )
-        labels = None
-        if _is_array_like(y):
-            labels = np.asarray(y)
-            if len(labels) != len(Xt):
+            adapter = ADAPTERS[self.modality_]()
+            X_checked = adapter.check_input(self, X, reset=True)
+            if len(X_checked) < 2:
                 raise InvalidDataError(
-                    f"y has {len(labels)} entries for {len(Xt)} rows of X"
+                    f"fit needs at least 2 samples, got {len(X_checked)} sample"
                 )
-        train, check = self._split_for_self_check(len(Xt))
-        labels = None if labels is None else labels[train]
-        # The pool of the training-row repairs: only where they can run, since
-        # it keeps training rows inside the fitted explainer.
-        self.reference_ = None
-        if self.max_rounds >= 2 and adapter.repairs_feature_by_feature:
-            self.reference_ = ReferenceRows.sample(
-                Xt[train],
-                y_model[train],
-                self.predictor_.task_,
-                self.adapter_.feature_of_column_,
-                max_rows=REFERENCE_ROWS,
-                seed=draw_seed(self.random_seed_ + 3),
+            self.device_ = resolve_device(self.device)
+            self.random_seed_ = draw_seed(self.random_state)
+            # A Pipeline(TabularEncoder, skorch net) is differentiable on our own
+            # encoding: reuse its encoder so the generator speaks its language.
+            self.encoded_model_ = split_encoded_torch_model(model)
+            if self.encoded_model_ is not None:
+                self.encoder_ = self.encoded_model_[0]
+            else:
+                encoder = adapter.make_encoder(draw_seed(self.random_seed_))
+                self.encoder_ = encoder.fit(X_checked)
+            self.adapter_ = adapter.fit(X_checked, self.encoder_)
+            if adapter.feature_dtypes_ is not None:
+                self.feature_dtypes_in_ = adapter.feature_dtypes_
+            Xt = self.encoder_.transform(X_checked)
+            self.predictor_ = as_predictor(model, task=self.task).check(X_checked)
+            y_model = self.predictor_.predict(X_checked)
+            self.classes_ = getattr(self.predictor_, "classes_", None)
+            if self.predictor_.task_ == CLASSIFICATION:
+                self.n_classes_ = len(self.classes_)
+                if len(np.unique(y_model.argmax(axis=1))) < 2:
+                    warnings.warn(
+                        "the model predicts a single class on all training rows; "
+                        "the generator never sees the other classes and will "
+                        "hardly reach them",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+            else:
+                self.output_mean_ = float(np.mean(y_model))
+                self.output_scale_ = float(np.std(y_model)) or 1.0
+            self.constraints_ = adapter.parse_constraints(
+                self.immutable, self.bounds, self.monotonic
             )
-        with torch_seeded(self.random_seed_):
-            self._fit_backend(Xt[train], y_model[train], labels)
-        # Rows the constructor's constraints leave no counterfactual cannot
-        # be explained; transform would raise a ConstraintError for them.
-        X_check = _take(X_checked, check)
-        feasible = self.constraints_.feasible(adapter.as_rows(X_check))
-        self.fit_report_ = self._self_check(
-            _take(X_check, np.flatnonzero(feasible)), held_out=len(train) < len(Xt)
-        )
-        return self
+            labels = None
+            if _is_array_like(y):
+                labels = np.asarray(y)
+                if len(labels) != len(Xt):
+                    raise InvalidDataError(
+                        f"y has {len(labels)} entries for {len(Xt)} rows of X"
+                    )
+            train, check = self._split_for_self_check(len(Xt))
+            labels = None if labels is None else labels[train]
+            # The pool of the training-row repairs: only where they can run, since
+            # it keeps training rows inside the fitted explainer.
+            self.reference_ = None
+            if self.max_rounds >= 2 and adapter.repairs_feature_by_feature:
+                self.reference_ = ReferenceRows.sample(
+                    Xt[train],
+                    y_model[train],
+                    self.predictor_.task_,
+                    self.adapter_.feature_of_column_,
+                    max_rows=REFERENCE_ROWS,
+                    seed=draw_seed(self.random_seed_ + 3),
+                )
+            with torch_seeded(self.random_seed_):
+                self._fit_backend(Xt[train], y_model[train], labels)
+            # Rows the constructor's constraints leave no counterfactual cannot
+            # be explained; transform would raise a ConstraintError for them.
+            X_check = _take(X_checked, check)
+            feasible = self.constraints_.feasible(adapter.as_rows(X_check))
+            self.fit_report_ = self._self_check(
+                _take(X_check, np.flatnonzero(feasible)), held_out=len(train) < len(Xt)
+            )
+            return self
 
     def _fit_backend(self, Xt, y_model, y=None):
         """Train the net: the model's gradients, the callbacks, the net.

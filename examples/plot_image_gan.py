@@ -106,7 +106,7 @@ print(f"{explanation.valid.mean():.0%} of 500 counterfactuals reach their digit"
 # generator's class-conditional MMD term, which keeps the counterfactuals
 # looking like real digits of their new class, needs more steps than that to
 # let every digit through. The ``valid`` mask marks the misses; the default
-# budget (about 750 steps on 4,000 images) reaches 99.7 % in
+# budget (about 750 steps on 4,000 images) reaches every target in
 # ``benchmarks/mnist.py``.
 show(
     X_test[:8],

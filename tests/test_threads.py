@@ -75,3 +75,13 @@ def test_nested_limits_restore_on_the_last_exit():
             assert all(n == 1 for n in _blas_threads())
         assert all(n == 1 for n in _blas_threads())
     assert _blas_threads() == before
+
+
+def test_warnings_from_fit_point_at_the_callers_line(mixed_frame):
+    # The limit wraps fit's body, not fit: warnings keep their stack levels.
+    def single_class(X):
+        return np.tile([1.0, 0.0], (len(X), 1))
+
+    with pytest.warns(UserWarning, match="single class") as record:
+        CounterfactualGAN(**FAST, task="classification").fit(mixed_frame, single_class)
+    assert {w.filename for w in record} == {__file__}
