@@ -29,7 +29,7 @@ from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import resolve_target
-from ._threads import blas_on_one_thread
+from ._threads import blas_on_one_thread, single_blas_thread
 from .exceptions import InvalidDataError, UnreachedTargetWarning
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
@@ -561,6 +561,7 @@ class BaseCounterfactualExplainer(
             )
         return output
 
+    @single_blas_thread
     def _transform_with_validity(self, X, target, constraints, *, check_all=False):
         """Return ``transform``'s answer and which rows reach their target.
 
@@ -643,6 +644,7 @@ class BaseCounterfactualExplainer(
             adapter.as_rows(adapter.check_input(self, X, reset=False))
         )
 
+    @single_blas_thread
     def explain(
         self,
         X,
@@ -714,6 +716,7 @@ class BaseCounterfactualExplainer(
             modality=self.modality_,
         )
 
+    @single_blas_thread
     def score(self, X, y=None, target=None):
         """Return the validity-weighted sparsity of the counterfactuals of ``X``.
 

@@ -267,17 +267,21 @@ class ClosedLoopMixin:
         steps = np.arange(length)[:, None, None]
         prefixes = (rank[None] <= steps) & movable[None]
         row_of = np.tile(rows, length)
-        scored = [self._decode(batch, row_of, build(prefixes))]
-        y_scored = [self._score(batch, row_of, scored[0])[0]]
-        valid = batch.target.take(row_of).is_met(y_scored[0])
+        decoded = self._decode(batch, row_of, build(prefixes))
+        y_forward, valid = self._score(batch, row_of, decoded)
         valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
         reached = valid.any(axis=0)
         first_step = valid.argmax(axis=0)
         copied = prefixes[first_step, np.arange(r)] & reached[:, None]
         # Every row's answer is a candidate already scored valid: (batch of
-        # `scored`, position in it). It starts as the forward path's.
+        # `scored`, position in it). It starts as the forward path's; only
+        # those r rows of the (length x r) forward batch are kept.
+        answers = first_step * r + np.arange(r)
+        scored = [self.adapter_.take_rows(decoded, answers)]
+        y_scored = [np.asarray(y_forward)[answers]]
+        del decoded
         source = np.zeros(r, dtype=np.int64)
-        position = first_step * r + np.arange(r)
+        position = np.arange(r)
         # Backward, in two batches: try giving back each copied feature on
         # its own; then give back all those the model did not need at once,
         # or, if together they break validity, the largest of them.

@@ -19,6 +19,7 @@ from ._base import (
 )
 from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
+from ._threads import single_blas_thread
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
 from .backends.modules import ImageCVAE, SeriesCVAE, TabularCVAE
 from .backends.nets import CVAENet
@@ -317,6 +318,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
                 costs.append(cost.cpu().numpy())
         return np.concatenate(costs).astype(np.float64)
 
+    @single_blas_thread
     def ranking_score(self, X, X_cf, target=None):
         r"""Score counterfactuals with paper 2's metric; lower is better.
 

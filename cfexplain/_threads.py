@@ -10,6 +10,9 @@ rows). Running the model with BLAS on one thread while an explainer works on
 the CPU removes the contention; the models' matrices are a batch of rows
 against a few hidden units, too small for BLAS threads to pay off (the
 MLP's ``predict_proba`` took the same time on one thread).
+
+The limit is the process's: while an explainer works, numpy code in the
+user's other threads also runs BLAS on one thread.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ def blas_on_one_thread(device, refresh=False):
         The explainer's torch device (``device_``). On a GPU torch does not
         use the CPU's cores, so nothing is limited.
     refresh : bool, default=False
-        Look for the loaded BLAS libraries again (``fit`` does).
+        Look for the loaded BLAS libraries again (``fit`` does); ignored
+        while another explainer call in this process holds the limit.
 
     Returns
     -------
@@ -80,15 +84,14 @@ def blas_on_one_thread(device, refresh=False):
     return nullcontext()
 
 
-def single_blas_thread(method=None, *, refresh=False):
+def single_blas_thread(method):
     """Decorate an explainer method to run with BLAS on one thread on the CPU.
 
-    The device is the fitted ``device_``, else the ``device`` parameter
-    resolved (in ``fit``, before ``device_`` exists). ``refresh=True``
-    (``fit``) looks for the loaded BLAS libraries again.
+    For the methods that call the model after ``fit`` (the candidate engine,
+    ``explain``, ``score``, ...): the device is the fitted ``device_``.
+    ``fit`` limits its own body inline, so that its warnings keep their
+    stack levels.
     """
-    if method is None:
-        return functools.partial(single_blas_thread, refresh=refresh)
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -97,9 +100,9 @@ def single_blas_thread(method=None, *, refresh=False):
             try:
                 device = resolve_device(self.device)
             except ValueError:
-                # fit validates the parameter and raises the clear error.
+                # Not fitted or a bad device: the method raises the clear error.
                 device = "cpu"
-        with blas_on_one_thread(device, refresh=refresh):
+        with blas_on_one_thread(device):
             return method(self, *args, **kwargs)
 
     return wrapper

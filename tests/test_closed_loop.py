@@ -210,22 +210,41 @@ def test_noise_free_generators_make_no_repeated_candidates(mixed_frame):
     assert calls == [10]  # the originals only: one deterministic answer
 
 
-def test_path_answers_carry_the_models_own_verdict(mixed_frame, forest, monkeypatch):
-    # The training-row paths answer with candidates they already scored;
-    # their outputs and validity must be the model's on the returned rows.
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
-    repaired_rows = []
-    path = type(cf)._repair_by_training_rows
+def _either_of_two_twins(frame):
+    """Class 1 when c > 0.5 and a or b (near copies of each other) > 0.5."""
+    a, b, c = (frame[name].to_numpy() for name in "abc")
+    p = ((c > 0.5) & ((a > 0.5) | (b > 0.5))).astype(float) * 0.8 + 0.1
+    return np.column_stack([1 - p, p])
 
-    def counting(self, batch, rejected, current, y_current):
+
+def test_path_answers_are_the_rows_they_scored(monkeypatch):
+    # A path copies a, b and c; a alone and b alone can be given back, not
+    # both: every way the path picks its answer (forward, all given back
+    # together, the largest alone) comes up. Each answer must be its own
+    # row's (row labels travel with the rows) and carry the model's output.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.uniform(0, 1, (600, 3)), columns=list("abc"))
+    X["b"] = np.clip(X["a"] + rng.normal(0, 0.02, 600), 0, 1)
+    X["c"] = 0.3 + 0.4 * X["c"]
+    X["k"] = rng.choice(["x", "y", "z"], 600)
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, _either_of_two_twins)
+    path, gather = type(cf)._repair_by_training_rows, type(cf)._gather_scored
+    sources, checked = np.zeros(3, dtype=int), []
+
+    def counting_gather(self, scored, y_scored, source, position):
+        sources[:] += np.bincount(source, minlength=3)
+        return gather(self, scored, y_scored, source, position)
+
+    def checking_path(self, batch, rejected, current, y_current):
         found, rows, y_rows = path(self, batch, rejected, current, y_current)
-        repaired_rows.append(int(found.sum()))
+        assert rows.index.equals(batch.rows.index[rejected])
+        np.testing.assert_allclose(y_rows[found], _either_of_two_twins(rows)[found])
+        assert batch.target.take(rejected[found]).is_met(y_rows[found]).all()
+        checked.append(int(found.sum()))
         return found, rows, y_rows
 
-    monkeypatch.setattr(type(cf), "_repair_by_training_rows", counting)
-    exp = cf.explain(mixed_frame)
-    assert sum(repaired_rows) > 0
-    y_cf = forest(exp.counterfactuals.reset_index(drop=True))
-    np.testing.assert_allclose(exp.y_counterfactual, y_cf)
-    target = 1 - (forest(mixed_frame)[:, 1] > 0.5)
-    np.testing.assert_array_equal(exp.valid[:, 0], y_cf.argmax(axis=1) == target)
+    monkeypatch.setattr(type(cf), "_gather_scored", counting_gather)
+    monkeypatch.setattr(type(cf), "_repair_by_training_rows", checking_path)
+    cf.transform(X)
+    assert sum(checked) > 0
+    assert (sources > 0).all(), sources
