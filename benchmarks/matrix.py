@@ -189,7 +189,7 @@ def run_cell(
     predict(X_test)
     predict_seconds = time.perf_counter() - start
     whole_rows_per_s = None
-    if X_whole is not None and isinstance(target, str):
+    if X_whole is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()

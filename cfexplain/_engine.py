@@ -24,7 +24,6 @@ from ._candidates import (
     repeat_rows,
 )
 from ._random import torch_generator
-from ._threads import single_blas_thread
 
 __all__ = ["CandidateEngineMixin"]
 
@@ -36,7 +35,6 @@ class CandidateEngineMixin:
     ``net_``, ``random_seed_``, ``n_candidates`` and ``numeric_tolerance``.
     """
 
-    @single_blas_thread
     def _candidates(self, X, target, constraints, k, *, repair=True):
         """Return ``k`` counterfactuals per row of ``X``: transform's answer first.
 

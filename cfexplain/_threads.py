@@ -87,8 +87,10 @@ def blas_on_one_thread(device, refresh=False):
 def single_blas_thread(method):
     """Decorate an explainer method to run with BLAS on one thread on the CPU.
 
-    For the methods that call the model after ``fit`` (the candidate engine,
-    ``explain``, ``score``, ...): the device is the fitted ``device_``.
+    For the entry points that call the model after ``fit`` (transform's
+    chunk loop, ``explain``, ``score``, ``ranking_score``), once each: the
+    candidate engine they share runs inside. The device is the fitted
+    ``device_``.
     ``fit`` limits its own body inline, so that its warnings keep their
     stack levels.
     """
