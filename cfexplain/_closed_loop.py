@@ -295,16 +295,23 @@ class ClosedLoopMixin:
             needless = np.zeros_like(copied)
             needless[owner[spare], feature[spare]] = True
             trimmed = copied & ~needless
-            idx = np.flatnonzero(needless.any(axis=1))
-            scored.append(self._decode(batch, rows[idx], build(trimmed[idx], idx)))
-            y_together, together = self._score(batch, rows[idx], scored[-1])
-            y_scored.append(y_together)
-            copied[idx[together]] = trimmed[idx[together]]
-            source[idx[together]] = 2
-            position[idx[together]] = np.flatnonzero(together)
-            # Rows where giving all back at once fails: give back the largest,
-            # a row the first backward batch scored valid on its own.
-            alone = idx[~together]
+            n_needless = needless.sum(axis=1)
+            # A row with one needless feature already has its trimmed row:
+            # the first backward batch scored it valid. Only rows with two
+            # or more go into the second batch.
+            idx = np.flatnonzero(n_needless > 1)
+            together = np.zeros(len(idx), dtype=bool)
+            if len(idx):
+                scored.append(self._decode(batch, rows[idx], build(trimmed[idx], idx)))
+                y_together, together = self._score(batch, rows[idx], scored[-1])
+                y_scored.append(y_together)
+                copied[idx[together]] = trimmed[idx[together]]
+                source[idx[together]] = 2
+                position[idx[together]] = np.flatnonzero(together)
+            # Rows with one needless feature, and rows where giving all back
+            # at once fails: give back the largest needless feature, a row
+            # the first backward batch scored valid on its own.
+            alone = np.concatenate([np.flatnonzero(n_needless == 1), idx[~together]])
             largest = np.where(needless[alone], distances[alone], -1.0).argmax(axis=1)
             copied[alone, largest] = False
             # (owner, feature) pairs come in row-major order: find each by key.

@@ -239,6 +239,24 @@ def test_layout_covers_encoding(fitted, table):
         assert Xt[:, numeric].min() >= 0 and Xt[:, numeric].max() <= 1
 
 
+def test_transform_matches_its_column_transformer(fitted, table):
+    # transform writes each column's encoding itself (the one-hot from the
+    # category code); it must equal what its fitted ColumnTransformer gives
+    # on the codes and numbers.
+    Z = np.column_stack(
+        [
+            table[name].map({c: i for i, c in enumerate(fitted.categories_[name])})
+            if name in fitted.categorical_features_
+            else table[name]
+            for name in table.columns
+        ]
+    ).astype(np.float64)
+    expected = fitted.column_transformer_.transform(Z).astype(np.float32)
+    Xt = fitted.transform(table)
+    assert Xt.dtype == np.float32
+    np.testing.assert_array_equal(Xt, expected)
+
+
 def test_detected_kinds_and_fitted_attributes(fitted, table):
     assert fitted.categorical_features_ == ["color", "level", "member", "code"]
     assert fitted.numerical_features_ == ["age", "income", "score", "small"]

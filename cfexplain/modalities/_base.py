@@ -241,10 +241,12 @@ class ModalityAdapter:
         """
         if not len(positions):
             return rows
-        keep = np.setdiff1d(np.arange(len(rows)), positions)
-        stacked = self.stack_rows([self.take_rows(rows, keep), replacement])
-        back = np.argsort(np.concatenate([keep, positions]), kind="stable")
-        return self.take_rows(stacked, back)
+        # One stack and one take: row i comes from `rows`, or from the
+        # replacement's row j where positions[j] == i.
+        n_rows = len(rows)
+        source = np.arange(n_rows)
+        source[positions] = n_rows + np.arange(len(positions))
+        return self.take_rows(self.stack_rows([rows, replacement]), source)
 
     def in_fit_format(self, rows):
         """Return rows in the format ``fit`` was given.

@@ -1,0 +1,48 @@
+"""The training-row path's geometry: nearest reference rows and path order."""
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfexplain._repair import _binary_columns, _l1_distances
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_binary=st.integers(0, 6),
+    n_continuous=st.integers(0, 4),
+    heavy=st.lists(st.booleans(), min_size=10, max_size=10),
+)
+def test_l1_distances_equal_cdist_in_float64(seed, n_binary, n_continuous, heavy):
+    rng = np.random.default_rng(seed)
+    width = n_binary + n_continuous
+    rows = np.zeros((7, width), dtype=np.float32)
+    pool = np.zeros((11, width), dtype=np.float32)
+    rows[:, :n_binary] = rng.integers(0, 2, (7, n_binary))
+    pool[:, :n_binary] = rng.integers(0, 2, (11, n_binary))
+    rows[:, n_binary:] = rng.normal(size=(7, n_continuous))
+    pool[:, n_binary:] = rng.normal(size=(11, n_continuous))
+    # Frozen features weigh 10, the others 1, as in ReferenceRows.nearest.
+    weights = np.where(np.array(heavy[:width], dtype=bool), 10.0, 1.0)
+    binary = _binary_columns(rows) & _binary_columns(pool)
+    assert binary[:n_binary].all()
+    got = _l1_distances(
+        torch.as_tensor(rows),
+        torch.as_tensor(pool),
+        torch.as_tensor(weights, dtype=torch.float32),
+        binary,
+    )
+    w = torch.as_tensor(weights)
+    expected = torch.cdist(
+        torch.as_tensor(rows).double() * w, torch.as_tensor(pool).double() * w, p=1
+    )
+    assert got.dtype == torch.float64 and got.shape == (7, 11)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got.argmin(dim=1), expected.argmin(dim=1))
+
+
+def test_binary_columns():
+    X = np.array([[0.0, 1.0, 0.5], [1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(_binary_columns(X), [True, True, False])
