@@ -142,7 +142,7 @@ class BaseCounterfactualExplainer(
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "regression_tolerance": NON_NEGATIVE,
-        "n_candidates": POSITIVE_INTEGER,
+        "n_candidates": [*POSITIVE_INTEGER, StrOptions({"auto"})],
         "numeric_tolerance": NON_NEGATIVE,
         "modality": [StrOptions({"auto", "tabular", "image", "series"})],
     }

@@ -149,7 +149,7 @@ class CandidateEngineMixin:
         """Return the generator's candidates (see :meth:`_candidates`)."""
         n = len(batch.Xt)
         width = self.net_.module_.noise_width
-        n_candidates = getattr(self, "n_candidates", 1)
+        n_candidates = self._resolved_n_candidates()
         # Without noise, a module's candidates would all be the same.
         ranked = n_candidates > 1 and width > 0
         m = max(n_candidates, k) if ranked else k
@@ -200,6 +200,15 @@ class CandidateEngineMixin:
             self.adapter_.take_rows(decoded, positions),
             y_cf[positions],
         )
+
+    def _resolved_n_candidates(self):
+        """Return ``n_candidates``, with ``"auto"`` resolved by the backend."""
+        value = getattr(self, "n_candidates", 1)
+        return self._auto_n_candidates() if value == "auto" else value
+
+    def _auto_n_candidates(self):
+        """Return what ``n_candidates="auto"`` means (1 unless a backend says)."""
+        return 1
 
     def _decode(self, batch, row_of, Xt):
         """Decode encoded candidates in one batch, against their original rows.

@@ -250,6 +250,22 @@ def test_transform_takes_the_best_ranked_valid_candidate(mixed_frame):
     assert valid.mean() >= valid_single.mean()
 
 
+@pytest.mark.parametrize(("mode", "resolved"), [("enc-dec", 2), ("cond-mix", 1)])
+def test_n_candidates_auto_depends_on_the_mode(mixed_frame, mode, resolved):
+    cf = CounterfactualCVAE(mode=mode, max_rounds=0, **FAST_AUTOENCODER)
+    assert cf.get_params()["n_candidates"] == "auto"
+    cf.fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:40]
+    auto = cf.transform(X)
+    # The same fitted CVAE answers as with the count "auto" stands for, and
+    # differently from another count: the setting reaches the engine.
+    pd.testing.assert_frame_equal(
+        auto, cf.set_params(n_candidates=resolved).transform(X)
+    )
+    other = cf.set_params(n_candidates=8).transform(X)
+    assert not auto.equals(other)
+
+
 def test_cvae_explain_returns_the_k_best_candidates(mixed_frame):
     cf = CounterfactualCVAE(n_candidates=4, **FAST_AUTOENCODER)
     cf.fit(mixed_frame, frame_proba)
