@@ -10,6 +10,7 @@ from cf_testing import (
     FAST,
     FAST_AUTOENCODER,
     PeakHeight,
+    frame_proba,
     make_series,
     series_proba,
 )
@@ -227,3 +228,14 @@ def test_grid_search_tunes_a_series_explainer_with_the_scorers():
         scores = search.cv_results_[f"mean_test_{name}"]
         assert scores.shape == (2,) and np.isfinite(scores).all()
     assert search.best_estimator_.modality_ == "series"
+
+
+def test_ae_mmd_weight_auto_is_three_on_series_and_one_on_tables(mixed_frame):
+    series = CounterfactualAE(**FAST_AUTOENCODER, modality="series")
+    series.fit(make_series(n=48), predict_fn=PeakHeight())
+    assert series.mmd_weight_ == 3.0 and series.net_.mmd_weight == 3.0
+    table = CounterfactualAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_proba)
+    assert table.mmd_weight_ == 1.0 and table.net_.mmd_weight == 1.0
+    given = CounterfactualAE(**FAST_AUTOENCODER, modality="series", mmd_weight=0.5)
+    given.fit(make_series(n=48), predict_fn=PeakHeight())
+    assert given.mmd_weight_ == 0.5 and given.net_.mmd_weight == 0.5
