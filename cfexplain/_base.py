@@ -553,8 +553,7 @@ class BaseCounterfactualExplainer(
             warnings.warn(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
                 "reach their target according to the model (explain() marks "
-                "them in its valid mask); more max_rounds, n_candidates or "
-                "training may reach more",
+                f"them in its valid mask); {self._remedies()} may reach more",
                 UnreachedTargetWarning,
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,

@@ -111,13 +111,22 @@ class ClosedLoopMixin:
             warnings.warn(
                 f"{type(self).__name__}: only {worst:.0%} of the self-check's "
                 f"{len(y_check)} rows got a counterfactual the model accepts "
-                f"(fit_report_: {report}). Try more training (max_epochs), a "
-                "larger prediction_weight, more n_candidates where the "
-                "explainer has them, or more max_rounds of repairs",
+                f"(fit_report_: {report}). Try {self._remedies(fitting=True)}",
                 LowValidityWarning,
                 stacklevel=3,
             )
         return report
+
+    def _remedies(self, fitting=False):
+        """Say what may reach more targets, naming only what this explainer has."""
+        remedies = ["more training (max_epochs)"]
+        if fitting:
+            remedies.append("a larger prediction_weight")
+        if "n_candidates" in self.get_params():
+            remedies.append("more n_candidates")
+        if self.max_rounds < 2:
+            remedies.append("max_rounds=2 (repairs)")
+        return ", ".join(remedies[:-1]) + " or " + remedies[-1]
 
     def _repair(self, batch, counterfactuals, y_cf):
         """Give the counterfactuals the real model rejects up to ``max_rounds`` repairs.

@@ -64,12 +64,11 @@ targets = (predicted[:5] + 5) % 10
 # -----------------
 #
 # COND-MIX decodes each image under the sum of its own class and the target
-# class, from the posterior mean of its latent code (``explain`` adds
-# counterfactuals decoded from sampled codes). ENC-DEC, the default, decodes
-# under the target class alone and ranks two latent codes by paper 2's
-# metric, keeping the best one that the network classifies as the target
-# (``n_candidates="auto"``). ENC-DEC reaches the target more often; COND-MIX
-# keeps more of the original.
+# class; on images ``n_candidates="auto"`` ranks 8 latent codes by paper 2's
+# metric and keeps the best one that the network classifies as the target
+# (``explain`` returns the best ``n_counterfactuals``). ENC-DEC, the default
+# mode, decodes under the target class alone and ranks 2. ENC-DEC reaches
+# the target more often; COND-MIX keeps more of the original.
 cvae = CounterfactualCVAE(mode="cond-mix", max_epochs=10, random_state=0)
 cvae.fit(X_train, predict_fn=cnn)
 explanation = cvae.explain(X_test[:5], target=targets, n_counterfactuals=2)

@@ -266,6 +266,13 @@ def test_n_candidates_auto_depends_on_the_mode(mixed_frame, mode, resolved):
     assert not auto.equals(other)
 
 
+def test_n_candidates_auto_on_images(fitted_images, kind):
+    if kind == "ae":
+        pytest.skip("the AE has no candidates to rank")
+    expected = {"cvae_enc_dec": 2, "cvae_cond_mix": 8}[kind]
+    assert fitted_images._resolved_n_candidates() == expected
+
+
 def test_cvae_explain_returns_the_k_best_candidates(mixed_frame):
     cf = CounterfactualCVAE(n_candidates=4, **FAST_AUTOENCODER)
     cf.fit(mixed_frame, frame_proba)

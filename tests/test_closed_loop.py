@@ -154,10 +154,23 @@ def test_transform_reports_rows_it_could_not_repair(mixed_frame):
     cf = CounterfactualGAN(**FAST, task="classification")
     with pytest.warns(UserWarning):  # the model predicts a single class
         cf.fit(make_mixed_frame(), unreachable)
-    with pytest.warns(UnreachedTargetWarning, match="30 of 30"):
+    with pytest.warns(UnreachedTargetWarning, match="30 of 30") as caught:
         cf.transform(mixed_frame.iloc[:30])
+    # The advice names what this explainer has: n_candidates, and max_rounds
+    # only when it is below 2.
+    assert "n_candidates" in str(caught[0].message)
+    assert "max_rounds" not in str(caught[0].message)
     exp = cf.explain(mixed_frame.iloc[:5])
     assert not exp.valid.any()
+    ae = CounterfactualAE(
+        **{**FAST_AUTOENCODER, "max_rounds": 1}, task="classification"
+    )
+    with pytest.warns(UserWarning):
+        ae.fit(make_mixed_frame(), unreachable)
+    with pytest.warns(UnreachedTargetWarning) as caught:
+        ae.transform(mixed_frame.iloc[:30])
+    message = str(caught[0].message)
+    assert "max_rounds=2" in message and "n_candidates" not in message
 
 
 def test_explain_starts_with_the_repaired_answer(mixed_frame, forest):
