@@ -118,7 +118,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
 
     Attributes
     ----------
-    encoder_ : TabularEncoder or ImageEncoder
+    encoder_ : TabularEncoder, ImageEncoder or SeriesEncoder
         The fitted encoder.
     {shared.fitted}
     surrogate_ : object or None

@@ -415,7 +415,9 @@ class BaseCounterfactualExplainer(
         mask = np.broadcast_to(
             frozen[feature_of_column], (n_rows, len(feature_of_column))
         )
-        return np.ascontiguousarray(mask, dtype=np.float32)
+        # A copy: for one row, ascontiguousarray would hand back the
+        # read-only broadcast view itself, which torch warns about.
+        return np.array(mask, dtype=np.float32)
 
     def _training_budget(self, n_rows):
         """Resolve ``batch_size``/``max_epochs`` into ``batch_size_``/``max_epochs_``.
@@ -513,9 +515,10 @@ class BaseCounterfactualExplainer(
         """Return one counterfactual per row, in the input's format.
 
         The answer is deterministic: no noise is drawn, so a row's
-        counterfactual does not depend on the other rows of the batch (up
-        to the last float32 bit of series values, which matrix products of
-        other batch sizes may round differently).
+        counterfactual does not depend on the other rows of the batch, up
+        to the last float32 bits of continuous values (numbers, pixels,
+        series values), which matrix products of other batch sizes may
+        round differently; categories come out the same.
 
         Parameters
         ----------
@@ -550,10 +553,16 @@ class BaseCounterfactualExplainer(
             X, target, (immutable, bounds, monotonic)
         )
         if valid is not None and not valid.all():
+            constrained = any(
+                given is not None
+                for given in (immutable, bounds, monotonic)
+                + (self.immutable, self.bounds, self.monotonic)
+            )
             warnings.warn(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
                 "reach their target according to the model (explain() marks "
-                f"them in its valid mask); {self._remedies()} may reach more",
+                "them in its valid mask); "
+                f"{self._remedies(constrained=constrained)} may reach more",
                 UnreachedTargetWarning,
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,
@@ -669,7 +678,10 @@ class BaseCounterfactualExplainer(
             candidates (valid first); otherwise they are sampled through the
             generator's noise and its one-hot spans, reproducibly from the
             fitted ``random_state``. A generator with neither (the
-            autoencoder on images) gives ``n_counterfactuals`` equal answers.
+            autoencoder on images and series) gives ``n_counterfactuals``
+            equal answers. Only the first answer gets the repairs of
+            ``max_rounds``; the ``valid`` mask says which of the others the
+            model accepts.
         immutable, bounds, monotonic : optional
             As in :meth:`transform`.
 

@@ -117,15 +117,23 @@ class ClosedLoopMixin:
             )
         return report
 
-    def _remedies(self, fitting=False):
-        """Say what may reach more targets, naming only what this explainer has."""
+    def _remedies(self, fitting=False, constrained=False):
+        """Say what may reach more targets, naming only what this explainer has.
+
+        ``constrained``: the call froze or bounded something, which can put
+        a target out of reach whatever the training.
+        """
         remedies = ["more training (max_epochs)"]
+        if constrained:
+            remedies.insert(0, "looser constraints (immutable, bounds, monotonic)")
         if fitting:
             remedies.append("a larger prediction_weight")
         if "n_candidates" in self.get_params():
             remedies.append("more n_candidates")
         if self.max_rounds < 2:
             remedies.append("max_rounds=2 (repairs)")
+        if len(remedies) == 1:
+            return remedies[0]
         return ", ".join(remedies[:-1]) + " or " + remedies[-1]
 
     def _repair(self, batch, counterfactuals, y_cf):
@@ -242,6 +250,13 @@ class ClosedLoopMixin:
         if not self.adapter_.repairs_feature_by_feature:
             return found, current, y_current
         reference = self.reference_
+        if reference is None:
+            raise ValueError(
+                "max_rounds=2 repairs rows with training rows that fit keeps "
+                "only when it runs with max_rounds=2; this explainer was fit "
+                "with a smaller max_rounds: fit it again after set_params("
+                "max_rounds=2)"
+            )
         frozen = np.broadcast_to(
             batch.frozen_features, (len(rejected), len(batch.frozen_features))
         )

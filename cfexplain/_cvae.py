@@ -34,10 +34,11 @@ def _one_hot(labels, n_classes):
 
 @fill_shared_docs
 class CounterfactualCVAE(BaseCounterfactualExplainer):
-    r"""Counterfactuals from a conditional VAE, for tables and images.
+    r"""Counterfactuals from a conditional VAE, for tables, images and time series.
 
-    Implements paper 2 (Tanguy, "Counterfactual explanations with conditional
-    variational autoencoders"): a CVAE is trained to reconstruct rows under
+    Implements paper 2 (Santangelo and Tagasovska, "Generating
+    counterfactuals using variational autoencoders for model
+    interpretability"): a CVAE is trained to reconstruct rows under
     the condition ``c``, the one-hot of the class **the model predicts** (so
     no labels are needed; ``condition_on="label"`` uses labels passed as
     ``y``, the paper's setting). A counterfactual for the target class ``c'``
@@ -128,7 +129,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
 
     Attributes
     ----------
-    encoder_ : TabularEncoder or ImageEncoder
+    encoder_ : TabularEncoder, ImageEncoder or SeriesEncoder
         The fitted encoder.
     {shared.fitted}
     surrogate_ : object or None

@@ -43,7 +43,7 @@ class Explanation:
     classes : numpy.ndarray or None
         The model's class labels (classification).
     modality : str, default="tabular"
-        The kind of data (``"tabular"``, ``"image"``), which says how
+        The kind of data (``"tabular"``, ``"image"``, ``"series"``), which says how
         :meth:`plot` draws it.
     """
 

@@ -1,5 +1,7 @@
 """Validity for the model the user has: budget, fit-time self-check, repairs."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,6 +173,21 @@ def test_transform_reports_rows_it_could_not_repair(mixed_frame):
         ae.transform(mixed_frame.iloc[:30])
     message = str(caught[0].message)
     assert "max_rounds=2" in message and "n_candidates" not in message
+    # max_rounds=2 needs training rows that a fit with max_rounds=1 did not
+    # keep: the error says to fit again.
+    ae.set_params(max_rounds=2)
+    with pytest.raises(ValueError, match="fit it again"):
+        ae.transform(mixed_frame.iloc[:30])
+    # With nothing but training to suggest, the advice is one clean phrase.
+    with pytest.warns(UserWarning):
+        ae.fit(make_mixed_frame(), unreachable)
+    with pytest.warns(UnreachedTargetWarning) as caught:
+        ae.transform(mixed_frame.iloc[:30])
+    assert "mask); more training (max_epochs) may reach more" in str(caught[0].message)
+    # Constraints can put a target out of reach: the advice names them.
+    with pytest.warns(UnreachedTargetWarning) as caught:
+        ae.transform(mixed_frame.iloc[:30], immutable=["age"])
+    assert "mask); looser constraints" in str(caught[0].message)
 
 
 def test_explain_starts_with_the_repaired_answer(mixed_frame, forest):
@@ -261,3 +278,13 @@ def test_path_answers_are_the_rows_they_scored(monkeypatch):
     cf.transform(X)
     assert sum(checked) > 0
     assert (sources > 0).all(), sources
+
+
+def test_one_row_transforms_without_warnings(mixed_frame, forest):
+    # The frozen-column mask of a single row was a read-only broadcast view,
+    # which torch warns about when it wraps it.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = cf.transform(mixed_frame.iloc[:1])
+    assert one.shape == (1, mixed_frame.shape[1])
