@@ -192,18 +192,14 @@ class CounterfactualAE(BaseCounterfactualExplainer):
     _reference_steps = 3000
 
     #: ``mmd_weight="auto"`` per modality (see the parameter).
-    _AUTO_MMD_WEIGHT = {"tabular": 1.0, "image": 1.0, "series": 3.0}
-
-    def _resolved_mmd_weight(self):
-        """Set and return ``mmd_weight_``, ``"auto"`` resolved for the modality."""
-        self.mmd_weight_ = (
-            self._AUTO_MMD_WEIGHT[self.modality_]
-            if self.mmd_weight == "auto"
-            else self.mmd_weight
-        )
-        return self.mmd_weight_
+    _AUTO = {
+        "tabular": {"mmd_weight": 1.0},
+        "image": {"mmd_weight": 1.0},
+        "series": {"mmd_weight": 3.0},
+    }
 
     def _make_net(self, n_condition, shared):
+        self._resolve_auto()
         return PerturbationNet(
             self._MODULES[self.modality_],
             module__layout=self.encoder_.layout_,
@@ -211,7 +207,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
             module__latent_dim=self.latent_dim,
             module__hidden_sizes=tuple(self.hidden_sizes),
             module__tau=self.tau,
-            mmd_weight=self._resolved_mmd_weight(),
+            mmd_weight=self.mmd_weight_,
             prediction_weight=self.prediction_weight,
             sparsity_weight=self.sparsity_weight,
             mask_probability=self._mask_probability(),

@@ -450,6 +450,16 @@ class BaseCounterfactualExplainer(
         self.max_epochs_ = int(epochs)
         return self.batch_size_, self.max_epochs_
 
+    #: Per modality, what each parameter given as ``"auto"`` stands for;
+    #: :meth:`_resolve_auto` sets the fitted ``<name>_`` attributes from it.
+    _AUTO: dict = {}
+
+    def _resolve_auto(self):
+        """Set the ``*_`` attributes of the parameters that may be ``"auto"``."""
+        for name, value in self._AUTO.get(self.modality_, {}).items():
+            given = getattr(self, name)
+            setattr(self, f"{name}_", value if isinstance(given, str) else given)
+
     def _modality_budget(self):
         """Return ``(auto_batch_size, auto_epochs, auto_steps)`` for the modality.
 

@@ -128,7 +128,7 @@ class ClosedLoopMixin:
             remedies.insert(0, "looser constraints (immutable, bounds, monotonic)")
         if fitting:
             remedies.append("a larger prediction_weight")
-        if "n_candidates" in self.get_params():
+        if "n_candidates" in self._get_param_names():
             remedies.append("more n_candidates")
         if self.max_rounds < 2:
             remedies.append("max_rounds=2 (repairs)")

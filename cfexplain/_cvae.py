@@ -233,7 +233,11 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
     _reference_batch_size = 256
     _reference_steps = 3000
     #: ``prediction_weight="auto"`` per modality: what won the benchmarks.
-    _AUTO_PREDICTION_WEIGHT = {"tabular": 0.0, "image": 1.0, "series": 1.0}
+    _AUTO = {
+        "tabular": {"prediction_weight": 0.0},
+        "image": {"prediction_weight": 1.0},
+        "series": {"prediction_weight": 1.0},
+    }
 
     def _fit_condition(self, Xt, y_model, y):
         if self.predictor_.task_ != CLASSIFICATION:
@@ -242,9 +246,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
                 "classifiers only; the model returns regression values (use "
                 "CounterfactualGAN or CounterfactualAE)"
             )
-        self.prediction_weight_ = self.prediction_weight
-        if self.prediction_weight == "auto":
-            self.prediction_weight_ = self._AUTO_PREDICTION_WEIGHT[self.modality_]
+        self._resolve_auto()
         condition = self._condition(y_model)
         if self.condition_on == "label":
             condition = self._label_condition(y, len(y_model))

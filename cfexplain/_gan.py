@@ -316,12 +316,6 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
             return super()._modality_budget()
         return self._IMAGE_BATCH_SIZE, None, self._IMAGE_STEPS
 
-    def _resolve_auto(self):
-        """Set the ``*_`` attributes of the parameters that may be ``"auto"``."""
-        for name, value in self._AUTO[self.modality_].items():
-            given = getattr(self, name)
-            setattr(self, f"{name}_", value if isinstance(given, str) else given)
-
     def _make_net(self, n_condition, shared):
         generator, discriminator = self._MODULES[self.modality_]
         layout = self.encoder_.layout_

@@ -21,6 +21,7 @@ numpy); the engine decodes and scores the candidates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -84,6 +85,11 @@ class ReferenceRows:
             task,
             np.asarray(feature_of_column),
         )
+
+    @cached_property
+    def binary_columns(self):
+        """Which encoded columns of the pool hold only 0 and 1 (computed once)."""
+        return _binary_columns(self.Xt)
 
     def reaches(self, resolved):
         """Return which reference rows reach each row's target, shape ``(r, m)``.
@@ -160,7 +166,7 @@ class ReferenceRows:
             ]
         else:
             groups = [(np.arange(len(Xt)), np.arange(len(self.Xt)), resolved)]
-        binary = _binary_columns(self.Xt) & _binary_columns(Xt)
+        binary = self.binary_columns & _binary_columns(Xt)
         for members, candidates, per_row in groups:
             if not len(candidates):
                 continue
