@@ -193,11 +193,11 @@ def _other_class_rows(labels, rows, rng):
 
 
 def boundary_rows(relabel, Xt, y_model, seed, max_rows=None):
-    """Relabelled interpolations between rows, to teach a surrogate the boundary.
+    r"""Relabelled interpolations between rows, to teach a surrogate the boundary.
 
     Counterfactuals land between the classes, where a surrogate fitted on
     the training rows alone has seen few examples. Each interpolation
-    :math:`\\lambda x_a + (1 - \\lambda) x_b` (:math:`\\lambda` uniform on
+    :math:`\lambda x_a + (1 - \lambda) x_b` (:math:`\lambda` uniform on
     [0, 1]) joins a training row to one the model puts in another class
     (any other row for regression), in the encoded space; ``relabel``
     decodes it into a real row and scores it with the real model, like the
