@@ -32,17 +32,7 @@ from ._random import draw_seed, torch_generator
 from ._surrogate import Surrogate
 from .backends.sampling import sample_targets
 
-__all__ = [
-    "SurrogateRefresh",
-    "boundary_rows",
-    "differentiable_model",
-    "surrogate_callbacks",
-]
-
-#: At most this many relabelled interpolations join the surrogate's training
-#: rows (:func:`boundary_rows`): one per training row up to it, so that on
-#: large data their model call and the longer surrogate fit stay small.
-MAX_BOUNDARY_ROWS = 50_000
+__all__ = ["SurrogateRefresh", "differentiable_model", "surrogate_callbacks"]
 
 
 class _LogProbabilities(nn.Module):
@@ -166,85 +156,14 @@ def differentiable_model(explainer, Xt, y_model, *, surrogate_seed_offset=1):
         if view is not None:
             kind = _output_kind(view, Xt[:8], explainer.device_)
             return _wrap_outputs(view, kind, explainer), None
-    seed = draw_seed(explainer.random_seed_ + surrogate_seed_offset)
-    relabel = _Relabel(explainer.encoder_, explainer.predictor_)
     surrogate = Surrogate(
         task=explainer.predictor_.task_,
         hidden_sizes=tuple(explainer.surrogate_hidden),
         max_epochs=explainer.surrogate_epochs,
         device=explainer.device_,
-        random_state=seed,
-    ).fit(Xt, y_model, extra_rows=boundary_rows(relabel, Xt, y_model, seed))
+        random_state=draw_seed(explainer.random_seed_ + surrogate_seed_offset),
+    ).fit(Xt, y_model)
     return _wrap_outputs(surrogate.module_, "logits", explainer), surrogate
-
-
-def _other_class_rows(labels, rows, rng):
-    """Draw, for each of ``rows``, a row uniformly among those of another class."""
-    order = np.argsort(labels, kind="stable")
-    classes, starts, counts = np.unique(
-        labels[order], return_index=True, return_counts=True
-    )
-    which = np.searchsorted(classes, labels[rows])
-    n_others = len(labels) - counts[which]
-    position = np.floor(rng.uniform(size=len(rows)) * n_others).astype(np.int64)
-    # Skip the block of the row's own class in the class-sorted order.
-    position += np.where(position >= starts[which], counts[which], 0)
-    return order[position]
-
-
-def boundary_rows(relabel, Xt, y_model, seed, max_rows=None):
-    r"""Relabelled interpolations between rows, to teach a surrogate the boundary.
-
-    Counterfactuals land between the classes, where a surrogate fitted on
-    the training rows alone has seen few examples. Each interpolation
-    :math:`\lambda x_a + (1 - \lambda) x_b` (:math:`\lambda` uniform on
-    [0, 1]) joins a training row to one the model puts in another class
-    (any other row for regression), in the encoded space; ``relabel``
-    decodes it into a real row and scores it with the real model, like the
-    refresh of :class:`SurrogateRefresh` does for generated rows. The
-    surrogate's agreement with tree models on such rows
-    (``benchmarks/surrogate.py``): HistGradientBoosting and XGBoost on
-    Adult 0.90 without them, 0.93 with them; XGBoost on German credit 0.81
-    and 0.83; RandomForest unchanged (0.87), with the same agreement on
-    held-out rows.
-
-    Parameters
-    ----------
-    relabel : callable
-        ``relabel(Xt) -> (Xt, y_model)``: the rows as the encoder re-encodes
-        their decoded form, and the real model's outputs on them.
-    Xt : numpy.ndarray of shape (n, n_encoded)
-        Encoded training rows.
-    y_model : numpy.ndarray
-        The model's probabilities ``(n, n_classes)`` or values ``(n,)``.
-    seed : int
-        Seeds the pairs and the weights.
-    max_rows : int or None, default=None
-        At most this many interpolations (one per training row below it);
-        ``None`` reads :data:`MAX_BOUNDARY_ROWS`.
-
-    Returns
-    -------
-    tuple of (numpy.ndarray, numpy.ndarray) or None
-        The re-encoded interpolations and the model's outputs on them;
-        ``None`` when the model puts every row in one class or
-        ``max_rows`` is 0.
-    """
-    rng = np.random.RandomState(seed)
-    n_rows = min(len(Xt), MAX_BOUNDARY_ROWS if max_rows is None else max_rows)
-    if n_rows == 0:
-        return None
-    y_model = np.asarray(y_model)
-    first = rng.randint(len(Xt), size=n_rows)
-    if y_model.ndim == 2:
-        labels = y_model.argmax(axis=1)
-        if np.all(labels == labels[0]):
-            return None
-        second = _other_class_rows(labels, first, rng)
-    else:
-        second = rng.randint(len(Xt), size=n_rows)
-    weight = rng.uniform(size=(n_rows,) + (1,) * (Xt.ndim - 1)).astype(np.float32)
-    return relabel(weight * Xt[first] + (1 - weight) * Xt[second])
 
 
 class SurrogateRefresh(Callback):

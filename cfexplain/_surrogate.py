@@ -173,7 +173,7 @@ class Surrogate:
         y = np.asarray(y_model, dtype=np.float32)
         return y if self.task == CLASSIFICATION else y.reshape(-1)
 
-    def fit(self, Xt, y_model, extra_rows=None):
+    def fit(self, Xt, y_model):
         """Train the surrogate on encoded rows and the model's outputs.
 
         Parameters
@@ -183,10 +183,6 @@ class Surrogate:
         y_model : numpy.ndarray
             The real model's probabilities ``(n_samples, n_classes)`` or
             values ``(n_samples,)`` on the same rows.
-        extra_rows : tuple of (numpy.ndarray, numpy.ndarray) or None, default=None
-            More encoded rows and the model's outputs on them (e.g.
-            :func:`~cfexplain._guidance.boundary_rows`), used for training
-            only: :attr:`fidelity_` stays measured on held-out rows of ``Xt``.
 
         Returns
         -------
@@ -235,12 +231,7 @@ class Surrogate:
                 verbose=0,
                 **criterion_kwargs,
             )
-            X_train, y_train = Xt[train], y[train]
-            if extra_rows is not None:
-                X_extra, y_extra = extra_rows
-                X_train = np.concatenate([X_train, np.asarray(X_extra, np.float32)])
-                y_train = np.concatenate([y_train, self._targets(y_extra)])
-            self.net_.fit(X_train, y_train)
+            self.net_.fit(Xt[train], y[train])
         self.fidelity_ = (
             self.fidelity(Xt[holdout], y[holdout]) if n_holdout else float("nan")
         )
