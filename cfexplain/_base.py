@@ -320,13 +320,14 @@ class BaseCounterfactualExplainer(
             # The pool of the training-row repairs: only where they can run, since
             # it keeps training rows inside the fitted explainer.
             self.reference_ = None
-            if self.max_rounds >= 2 and adapter.repairs_feature_by_feature:
+            if self.max_rounds >= 2 and adapter.training_row_path is not None:
                 self.reference_ = ReferenceRows.sample(
                     Xt[train],
                     y_model[train],
                     self.predictor_.task_,
                     self.adapter_.feature_of_column_,
-                    max_rows=REFERENCE_ROWS,
+                    # Long or many-channel series: the pool stays under 64 MB.
+                    max_rows=min(REFERENCE_ROWS, max(100, 2**24 // Xt.shape[1])),
                     seed=draw_seed(self.random_seed_ + 3),
                 )
             with torch_seeded(self.random_seed_):

@@ -21,7 +21,13 @@ from ._random import draw_seed
 from ._repair import path_order
 from .exceptions import LowValidityWarning
 
-__all__ = ["LOW_VALIDITY", "REFERENCE_ROWS", "SELF_CHECK_ROWS", "ClosedLoopMixin"]
+__all__ = [
+    "LOW_VALIDITY",
+    "REFERENCE_ROWS",
+    "SELF_CHECK_ROWS",
+    "WINDOW_LENGTHS",
+    "ClosedLoopMixin",
+]
 
 #: Rows held out of training (at most) for the fit-time self-check.
 SELF_CHECK_ROWS = 2000
@@ -29,6 +35,9 @@ SELF_CHECK_ROWS = 2000
 LOW_VALIDITY = 0.9
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
+#: Window lengths a series' training-row repair tries, in tenths of the
+#: series (Native Guide grows its window by a tenth too).
+WINDOW_LENGTHS = 10
 
 
 class ClosedLoopMixin:
@@ -233,13 +242,12 @@ class ClosedLoopMixin:
     def _repair_by_training_rows(self, batch, rejected, current, y_current):
         """Move each row towards its nearest target-class training row.
 
-        Feature by feature, largest difference first, the original takes the
-        reference row's value until the real model agrees (one batch of
-        every prefix of the path); then the copied features the model does
-        not need are given back (two batches: each one alone, then all of
-        them together, or the largest alone if together they fail).
-        Modalities without named features
-        (``adapter_.repairs_feature_by_feature`` false) skip this round.
+        The nearest training row that the real model puts in the target
+        class is valid and realistic by construction. Tables
+        (``adapter_.training_row_path == "features"``) copy its values
+        feature by feature (:meth:`_feature_path`), series (``"windows"``)
+        a window of time points (:meth:`_window_path`); other modalities
+        skip this round.
 
         Returns
         -------
@@ -247,7 +255,8 @@ class ClosedLoopMixin:
             As for :meth:`_repair_by_generator`.
         """
         found = np.zeros(len(rejected), dtype=bool)
-        if not self.adapter_.repairs_feature_by_feature:
+        path = self.adapter_.training_row_path
+        if path is None:
             return found, current, y_current
         reference = self.reference_
         if reference is None:
@@ -257,9 +266,6 @@ class ClosedLoopMixin:
                 "with a smaller max_rounds: fit it again after set_params("
                 "max_rounds=2)"
             )
-        frozen = np.broadcast_to(
-            batch.frozen_features, (len(rejected), len(batch.frozen_features))
-        )
         Xt = batch.Xt[rejected]
         nearest = reference.nearest(
             Xt, batch.target.take(rejected), batch.frozen_features
@@ -267,15 +273,106 @@ class ClosedLoopMixin:
         has_path = nearest >= 0
         if not has_path.any():
             return found, current, y_current
-        rows = rejected[has_path]
-        x, goal = Xt[has_path], reference.Xt[nearest[has_path]]
-        distances = reference.feature_distances(x, goal)
-        order, n_movable = path_order(distances, frozen[has_path])
+        follow = self._feature_path if path == "features" else self._window_path
+        reached, decoded, y_final = follow(
+            batch, rejected[has_path], Xt[has_path], reference.Xt[nearest[has_path]]
+        )
+        if not reached.any():
+            return found, current, y_current
+        positions = np.flatnonzero(has_path)[reached]
+        found[positions] = True
+        # One row per rejected row: the path's where it reached the target.
+        y_all = np.asarray(y_current).copy()
+        y_all[positions] = y_final
+        return found, self.adapter_.replace_rows(current, positions, decoded), y_all
+
+    def _window_path(self, batch, rows, x, goal):
+        """Copy the nearest training series' values over a window of time points.
+
+        For each of :data:`WINDOW_LENGTHS` lengths (a tenth of the series,
+        two tenths, ..., all of it) the window where the series differs most
+        from its reference series (summed over channels) takes the
+        reference's values on every channel, frozen values excepted; the
+        real model scores all of them in one batch and the shortest window
+        it accepts is the answer. This is Native Guide's construction
+        (Delaney et al. 2021, the nearest unlike neighbour's values over a
+        growing window), with the window placed by the difference instead
+        of a class activation map, so that it works for any model.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+        rows : numpy.ndarray of int, shape (r,)
+            Positions in the batch of the rows that have a reference series.
+        x, goal : numpy.ndarray of shape (r, n_encoded)
+            Their encoded originals and reference series.
+
+        Returns
+        -------
+        reached : numpy.ndarray of bool, shape (r,)
+        counterfactuals : object or None
+            The accepted rows' counterfactuals, in the order of
+            ``rows[reached]`` (``None`` when there are none).
+        y_cf : numpy.ndarray or None
+            The model's outputs on them.
+        """
+        n_channels, n_steps = self.encoder_.series_shape_
+        r = len(rows)
+        difference = np.abs(x - goal).reshape(r, n_channels, n_steps).sum(axis=1)
+        running = np.concatenate(
+            [np.zeros((r, 1)), np.cumsum(difference, axis=1)], axis=1
+        )
+        lengths = np.unique(
+            np.ceil(np.arange(1, WINDOW_LENGTHS + 1) / WINDOW_LENGTHS * n_steps)
+        ).astype(np.int64)
+        steps = np.arange(n_steps)
+        windows = []
+        for length in lengths:
+            start = (running[:, length:] - running[:, :-length]).argmax(axis=1)
+            stop = start + length
+            windows.append((steps >= start[:, None]) & (steps < stop[:, None]))
+        # (lengths, r, channels, steps): copy inside the window, frozen values kept.
+        frozen = batch.frozen_columns[rows].reshape(r, n_channels, n_steps) > 0
+        copy = np.stack(windows)[:, :, None, :] & ~frozen[None]
+        shape = (len(lengths), r, n_channels, n_steps)
+        built = np.where(
+            copy,
+            np.broadcast_to(goal.reshape(r, n_channels, n_steps), shape),
+            np.broadcast_to(x.reshape(r, n_channels, n_steps), shape),
+        ).reshape(len(lengths) * r, -1)
+        row_of = np.tile(rows, len(lengths))
+        decoded = self._decode(batch, row_of, built.astype(np.float32))
+        y_built, valid = self._score(batch, row_of, decoded)
+        valid = valid.reshape(len(lengths), r)
+        reached = valid.any(axis=0)
+        answers = (valid.argmax(axis=0) * r + np.arange(r))[reached]
+        return (
+            reached,
+            self.adapter_.take_rows(decoded, answers),
+            np.asarray(y_built)[answers],
+        )
+
+    def _feature_path(self, batch, rows, x, goal):
+        """Copy the nearest training row's values feature by feature.
+
+        Feature by feature, largest difference first, the original takes the
+        reference row's value until the real model agrees (one batch of
+        every prefix of the path); then the copied features the model does
+        not need are given back (two batches: each one alone, then all of
+        them together, or the largest alone if together they fail).
+
+        Parameters and returns as for :meth:`_window_path`.
+        """
+        frozen = np.broadcast_to(
+            batch.frozen_features, (len(rows), len(batch.frozen_features))
+        )
+        distances = self.reference_.feature_distances(x, goal)
+        order, n_movable = path_order(distances, frozen)
         feature_of_column = self.adapter_.feature_of_column_
         r, n_features = distances.shape
         length = int(n_movable.max())
         if length == 0:
-            return found, current, y_current
+            return np.zeros(r, dtype=bool), None, None
         # rank[i, f]: the step at which row i copies feature f.
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.arange(n_features)[None, :], axis=1)
@@ -346,9 +443,4 @@ class ClosedLoopMixin:
         decoded, y_final = self._gather_scored(
             scored, y_scored, source[final], position[final]
         )
-        positions = np.flatnonzero(has_path)[final]
-        found[positions] = True
-        # One row per rejected row: the path's where it ran.
-        y_all = np.asarray(y_current).copy()
-        y_all[positions] = y_final
-        return found, self.adapter_.replace_rows(current, positions, decoded), y_all
+        return reached, decoded, y_final

@@ -27,6 +27,7 @@ from cfexplain import (
     CounterfactualCVAE,
     CounterfactualGAN,
     InvalidDataError,
+    UnreachedTargetWarning,
 )
 from cfexplain.datasets import load_gunpoint
 from cfexplain.modalities import SeriesAdapter
@@ -239,3 +240,34 @@ def test_ae_mmd_weight_auto_is_three_on_series_and_one_on_tables(mixed_frame):
     given = CounterfactualAE(**FAST_AUTOENCODER, modality="series", mmd_weight=0.5)
     given.fit(make_series(n=48), predict_fn=PeakHeight())
     assert given.mmd_weight_ == 0.5 and given.net_.mmd_weight == 0.5
+
+
+def test_training_series_repair_copies_one_window_of_a_target_series():
+    # Without its prediction loss the generator reconstructs its input, so
+    # every target is reached by the repair that copies a window of the
+    # nearest training series the model puts in the target class.
+    X = make_series(n=96, length=24)
+    explainer = CounterfactualAE(
+        **FAST_AUTOENCODER, modality="series", prediction_weight=0.0
+    ).fit(X[:64], predict_fn=series_proba)
+    queries = X[64:]
+    with pytest.warns(UnreachedTargetWarning):
+        unrepaired = explainer.set_params(max_rounds=1).transform(queries)
+    assert (
+        series_proba(unrepaired).argmax(1) != series_proba(queries).argmax(1)
+    ).mean() < 0.5
+    explainer.set_params(max_rounds=2)
+    X_cf = explainer.transform(queries)
+    flipped = series_proba(X_cf).argmax(1) != series_proba(queries).argmax(1)
+    assert flipped.all()
+    training = X[:64, 0]
+    for original, cf in zip(queries[:, 0], X_cf[:, 0], strict=True):
+        changed = np.flatnonzero(np.abs(cf - original) > 1e-4)
+        # One window of a training series' values; inside it, values that
+        # moved by less than numeric_tolerance are given back the original's.
+        span = np.arange(changed.min(), changed.max() + 1)
+        source = np.abs(training[:, span] - cf[span]) < 1e-4
+        kept = np.abs(cf[span] - original[span]) < 1e-4
+        assert (source | kept).all(axis=1).any()
+    frozen = explainer.transform(queries, immutable={"windows": [(0, 8)]})
+    np.testing.assert_array_equal(frozen[..., :8], queries[..., :8])

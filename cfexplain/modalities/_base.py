@@ -61,9 +61,13 @@ class ModalityAdapter:
     #: per second).
     auto_batch_size = None
 
-    #: Whether a counterfactual can be repaired by copying a training row's
-    #: values feature by feature (named features of a table; not pixels).
-    repairs_feature_by_feature = False
+    #: How the training-row repair moves a rejected counterfactual's original
+    #: towards a training row of the target class: ``"features"`` copies
+    #: named features one at a time (tables), ``"windows"`` a window of time
+    #: points (series); ``None`` skips that repair (images: pixels are no
+    #: features a user would read, and a patch pasted from another image is
+    #: no realistic counterfactual).
+    training_row_path = None
 
     # -- input -------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ class SeriesAdapter(ArrayAdapter):
     name = "series"
     # Paper 1, appendix A.2: batches of 32 series.
     auto_batch_size = 32
+    training_row_path = "windows"
 
     #: The check of the input at fit (later calls use the encoder's).
     as_array = staticmethod(as_series_array)

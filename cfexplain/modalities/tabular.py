@@ -56,7 +56,7 @@ class TabularAdapter(ModalityAdapter):
 
     name = "tabular"
     learns_frozen_masks = True
-    repairs_feature_by_feature = True
+    training_row_path = "features"
 
     def check_input(self, estimator, X, *, reset):
         """Validate a table with scikit-learn's ``validate_data``.
