@@ -70,10 +70,12 @@ max_rounds : {0, 1, 2}, default=2
     nearest training row of the target class, feature by feature, then
     gives back the changes the model does not need (tables; the fitted
     explainer keeps up to 5,000 encoded training rows for it in
-    ``reference_``). 0 returns the generator's answers as they are, without
-    a model call. Rows still rejected are reported by an
+    ``reference_``; series copy a window of the nearest training series
+    instead). Rows still rejected are reported by an
     :class:`~cfexplain.UnreachedTargetWarning` from :meth:`transform` and by
-    ``explain``'s ``valid`` mask.
+    ``explain``'s ``valid`` mask. 0 returns the generator's answers as they
+    are, without a model call in :meth:`transform`, which then cannot tell
+    (nor warn) which rows miss their target; ``explain`` still scores them.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity

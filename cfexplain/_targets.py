@@ -65,13 +65,16 @@ class ResolvedTarget:
         Returns
         -------
         numpy.ndarray of bool, shape (n,)
-            Classification: the most likely class is the target's most likely
-            class (for soft targets too). Regression: the value lies in
-            ``[low, high]``.
+            Classification: the target's most likely class is strictly the
+            model's most likely class (for soft targets too); a tie such as
+            ``[0.5, 0.5]`` reaches no class, whatever ``argmax`` picks.
+            Regression: the value lies in ``[low, high]``.
         """
         y_model = np.asarray(y_model)
         if self.task == CLASSIFICATION:
-            return y_model.argmax(axis=1) == self.labels
+            top = y_model.max(axis=1, keepdims=True)
+            unique_top = (y_model == top).sum(axis=1) == 1
+            return (y_model.argmax(axis=1) == self.labels) & unique_top
         return (y_model >= self.low) & (y_model <= self.high)
 
     def condition(self) -> np.ndarray:

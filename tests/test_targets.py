@@ -47,6 +47,17 @@ def test_is_met_and_take():
     assert target.take([2]).labels.tolist() == [2]
 
 
+def test_a_tie_between_classes_reaches_no_target():
+    binary = np.array([[0.9, 0.1], [0.2, 0.8], [0.9, 0.1]])
+    target = resolve("opposite", binary, None)  # labels 1, 0, 1
+    tied = np.array([[0.5, 0.5], [0.5, 0.5], [0.4, 0.6]])
+    # argmax would call the second row valid (class 0 wins the tie).
+    assert target.is_met(tied).tolist() == [False, False, True]
+    three = resolve(["a", "b", "c"])
+    y_cf = np.array([[0.4, 0.4, 0.2], [0.3, 0.4, 0.3], [0.2, 0.4, 0.4]])
+    assert three.is_met(y_cf).tolist() == [False, True, False]
+
+
 @pytest.mark.parametrize(
     "target, match",
     [

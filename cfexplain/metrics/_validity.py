@@ -64,8 +64,8 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
     -------
     float or numpy.ndarray of bool
         For classification a counterfactual is valid when the model's most
-        likely class is the target's; for regression when its value lies in
-        the target interval.
+        likely class is the target's, strictly (a tie between classes is not
+        valid); for regression when its value lies in the target interval.
 
     Raises
     ------
