@@ -125,27 +125,28 @@ class ClosedLoopMixin:
         generator = min(
             v for k, v in report.items() if k.startswith("generator_validity_")
         )
-        if worst >= LOW_VALIDITY and generator < LOW_GENERATOR_VALIDITY:
+        if worst < LOW_VALIDITY:
+            problem = (
+                f"only {worst:.0%} of the self-check's {len(y_check)} rows got "
+                "a counterfactual the model accepts"
+            )
+        elif generator < LOW_GENERATOR_VALIDITY:
             # Valid, but the repairs made (nearly) every answer: slower, and
             # copies of training rows' values rather than the generator's.
-            warnings.warn(
-                f"{type(self).__name__}: the generator alone reached only "
-                f"{generator:.0%} of the self-check's targets; the repairs "
-                f"reached {worst:.0%}, so most counterfactuals will be built "
-                "from training rows, at the cost of more model calls "
-                f"(fit_report_: {report}). For the generator's own answers try "
-                f"{self._remedies(fitting=True)}",
-                LowValidityWarning,
-                stacklevel=3,
+            problem = (
+                f"the generator alone reached only {generator:.0%} of the "
+                f"self-check's targets; the repairs reached {worst:.0%}, so "
+                "most counterfactuals will be built from training rows, at the "
+                "cost of more model calls"
             )
-        if worst < LOW_VALIDITY:
-            warnings.warn(
-                f"{type(self).__name__}: only {worst:.0%} of the self-check's "
-                f"{len(y_check)} rows got a counterfactual the model accepts "
-                f"(fit_report_: {report}). Try {self._remedies(fitting=True)}",
-                LowValidityWarning,
-                stacklevel=3,
-            )
+        else:
+            return report
+        warnings.warn(
+            f"{type(self).__name__}: {problem} (fit_report_: {report}). "
+            f"Try {self._remedies(fitting=True)}",
+            LowValidityWarning,
+            stacklevel=3,
+        )
         return report
 
     def _remedies(self, fitting=False, constrained=False):
@@ -356,14 +357,12 @@ class ClosedLoopMixin:
         # (lengths, r, channels, steps): copy inside the window, frozen values kept.
         frozen = batch.frozen_columns[rows].reshape(r, n_channels, n_steps) > 0
         copy = np.stack(windows)[:, :, None, :] & ~frozen[None]
-        shape = (len(lengths), r, n_channels, n_steps)
+        series_shape = (r, n_channels, n_steps)
         built = np.where(
-            copy,
-            np.broadcast_to(goal.reshape(r, n_channels, n_steps), shape),
-            np.broadcast_to(x.reshape(r, n_channels, n_steps), shape),
+            copy, goal.reshape(series_shape), x.reshape(series_shape)
         ).reshape(len(lengths) * r, -1)
         row_of = np.tile(rows, len(lengths))
-        decoded = self._decode(batch, row_of, built.astype(np.float32))
+        decoded = self._decode(batch, row_of, built.astype(np.float32, copy=False))
         y_built, valid = self._score(batch, row_of, decoded)
         valid = valid.reshape(len(lengths), r)
         reached = valid.any(axis=0)
