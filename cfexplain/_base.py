@@ -690,9 +690,14 @@ class BaseCounterfactualExplainer(
             generator's noise and its one-hot spans, reproducibly from the
             fitted ``random_state``. A generator with neither (the
             autoencoder on images and series) gives ``n_counterfactuals``
-            equal answers. Only the first answer gets the repairs of
-            ``max_rounds``; the ``valid`` mask says which of the others the
-            model accepts.
+            equal answers before repairs. Every answer the model rejects
+            gets the repairs of ``max_rounds``; a training-row repair moves
+            a row's ``j``-th answer towards its ``j``-th nearest
+            target-class training row, so repaired answers differ. After the
+            first, a row's answers come distinct and valid first, then
+            distinct and invalid, then repeats of an earlier answer (a row
+            may have fewer than ``n_counterfactuals`` distinct ones); the
+            ``valid`` mask says which the model accepts.
         immutable, bounds, monotonic : optional
             As in :meth:`transform`.
 

@@ -113,6 +113,11 @@ class CandidateBatch:
         The same per encoded column and row.
     constraints : object
         The parsed constraints (``apply(X, X_cf)``).
+    reference_rank : numpy.ndarray of int, shape (n,), optional
+        Which target-class training row a training-row repair moves each
+        row towards: 0 the nearest, ``j`` the ``j + 1``-th nearest. ``None``
+        means 0 for every row; ``explain`` sets ``j`` for the ``j``-th
+        counterfactual of a row, so that its repaired answers differ.
     """
 
     X: object
@@ -125,6 +130,7 @@ class CandidateBatch:
     frozen_features: np.ndarray
     frozen_columns: np.ndarray
     constraints: object
+    reference_rank: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

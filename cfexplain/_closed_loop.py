@@ -190,39 +190,62 @@ class ClosedLoopMixin:
         counterfactuals, y_cf
             Repaired where a round succeeded.
         """
-        adapter = self.adapter_
         rounds = (self._repair_by_generator, self._repair_by_training_rows)
-        # Rows per chunk of a round: a training-row path holds (features x
-        # rows x encoded columns) candidates at once.
-        n_features = len(batch.frozen_features)
-        chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
         for repair in rounds[: self.max_rounds]:
             rejected = np.flatnonzero(~batch.target.is_met(y_cf))
             if not len(rejected):
                 break
-            current = adapter.take_rows(counterfactuals, rejected)
-            parts = [
-                repair(
-                    batch,
-                    rejected[start : start + chunk],
-                    adapter.take_rows(
-                        current, np.arange(start, min(start + chunk, len(rejected)))
-                    ),
-                    y_cf[rejected[start : start + chunk]],
-                )
-                for start in range(0, len(rejected), chunk)
-            ]
-            found = np.concatenate([part[0] for part in parts])
-            rows = adapter.stack_rows([part[1] for part in parts])
-            y_rows = np.concatenate([part[2] for part in parts])
-            if not found.any():
-                continue
-            fixed = rejected[found]
-            counterfactuals = adapter.replace_rows(
-                counterfactuals, fixed, adapter.take_rows(rows, np.flatnonzero(found))
+            counterfactuals, y_cf = self._repair_round(
+                repair, batch, rejected, counterfactuals, y_cf
             )
-            y_cf = y_cf.copy()
-            y_cf[fixed] = y_rows[found]
+        return counterfactuals, y_cf
+
+    def _repair_round(self, repair, batch, rows, counterfactuals, y_cf):
+        """Run one repair round on ``rows`` of the batch, a chunk at a time.
+
+        Parameters
+        ----------
+        repair : callable
+            :meth:`_repair_by_generator` or :meth:`_repair_by_training_rows`.
+        batch : CandidateBatch
+        rows : numpy.ndarray of int
+            Positions of the rows to repair.
+        counterfactuals, y_cf
+            Every row's counterfactual and the model's outputs on them.
+
+        Returns
+        -------
+        counterfactuals, y_cf
+            With the answers of the rows the round repaired.
+        """
+        adapter = self.adapter_
+        # Rows per chunk: a training-row path holds (features x rows x
+        # encoded columns) candidates at once.
+        n_features = len(batch.frozen_features)
+        chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
+        current = adapter.take_rows(counterfactuals, rows)
+        parts = [
+            repair(
+                batch,
+                rows[start : start + chunk],
+                adapter.take_rows(
+                    current, np.arange(start, min(start + chunk, len(rows)))
+                ),
+                y_cf[rows[start : start + chunk]],
+            )
+            for start in range(0, len(rows), chunk)
+        ]
+        found = np.concatenate([part[0] for part in parts])
+        if not found.any():
+            return counterfactuals, y_cf
+        repaired = adapter.stack_rows([part[1] for part in parts])
+        y_repaired = np.concatenate([part[2] for part in parts])
+        fixed = rows[found]
+        counterfactuals = adapter.replace_rows(
+            counterfactuals, fixed, adapter.take_rows(repaired, np.flatnonzero(found))
+        )
+        y_cf = y_cf.copy()
+        y_cf[fixed] = y_repaired[found]
         return counterfactuals, y_cf
 
     def _repair_by_generator(self, batch, rejected, current, y_current):
@@ -266,7 +289,9 @@ class ClosedLoopMixin:
         """Move each row towards its nearest target-class training row.
 
         The nearest training row that the real model puts in the target
-        class is valid and realistic by construction. Tables
+        class is valid and realistic by construction (the
+        ``batch.reference_rank``-th nearest, where ``explain`` asks for
+        several different answers). Tables
         (``adapter_.training_row_path == "features"``) copy its values
         feature by feature (:meth:`_feature_path`), series (``"windows"``)
         a window of time points (:meth:`_window_path`); other modalities
@@ -290,8 +315,12 @@ class ClosedLoopMixin:
                 "max_rounds=2)"
             )
         Xt = batch.Xt[rejected]
+        rank = batch.reference_rank
         nearest = reference.nearest(
-            Xt, batch.target.take(rejected), batch.frozen_features
+            Xt,
+            batch.target.take(rejected),
+            batch.frozen_features,
+            rank=None if rank is None else rank[rejected],
         )
         has_path = nearest >= 0
         if not has_path.any():

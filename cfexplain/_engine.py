@@ -13,6 +13,7 @@ batch layout, ranking) are in :mod:`cfexplain._candidates`.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,6 +27,21 @@ from ._candidates import (
 from ._random import torch_generator
 
 __all__ = ["CandidateEngineMixin"]
+
+
+def _row_keys(rows):
+    """Return an integer per row, equal for equal rows, shape ``(n,)``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame or array-like of shape (n, ...)
+        Rows in the model's format.
+    """
+    if isinstance(rows, pd.DataFrame):
+        return pd.util.hash_pandas_object(rows, index=False).to_numpy()
+    flat = np.ascontiguousarray(np.asarray(rows)).reshape(len(rows), -1)
+    as_bytes = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
+    return np.unique(as_bytes.ravel(), return_inverse=True)[1]
 
 
 class CandidateEngineMixin:
@@ -51,8 +67,9 @@ class CandidateEngineMixin:
         the generator's noise, reproducibly from the fitted seed, all
         decoded at once. A row the model already puts at its target is its
         own first answer. Then, with ``repair`` and ``max_rounds > 0``, the
-        first answers the real model rejects get up to ``max_rounds``
-        repairs (:meth:`_repair`).
+        answers the real model rejects get up to ``max_rounds`` repairs
+        (:meth:`_repair`); with ``k > 1`` every answer does, and each row's
+        answers are put in order by :meth:`_distinct_first`.
 
         Parameters
         ----------
@@ -79,18 +96,86 @@ class CandidateEngineMixin:
         if not repair or not self.max_rounds:
             return candidates
         y_cf = np.asarray(self._model_outputs(candidates))
-        n = len(batch.Xt)
-        first = self.adapter_.take_rows(candidates.counterfactuals, np.arange(n))
-        first, y_first = self._repair(batch, first, y_cf[:n])
-        counterfactuals = first
-        if k > 1:
-            rest = self.adapter_.take_rows(
-                candidates.counterfactuals, np.arange(n, k * n)
+        if k == 1:
+            counterfactuals, y_cf = self._repair(batch, candidates.counterfactuals, y_cf)
+        else:
+            # Every answer gets the repairs; the j-th of a row moves towards
+            # its j-th nearest target-class training row, so that repaired
+            # answers differ.
+            repeated = self._repeated_batch(batch, k)
+            counterfactuals, y_cf = self._repair(
+                repeated, candidates.counterfactuals, y_cf
             )
-            counterfactuals = self.adapter_.stack_rows([first, rest])
-        y_cf = np.concatenate([y_first, y_cf[n:]])
+            repeats = np.flatnonzero(self._repeats(counterfactuals, k))
+            if len(repeats) and self.max_rounds >= 2:
+                # A generator whose noise barely matters gives a row the
+                # same answer twice: the training-row path gives another.
+                counterfactuals, y_cf = self._repair_round(
+                    self._repair_by_training_rows,
+                    repeated,
+                    repeats,
+                    counterfactuals,
+                    y_cf,
+                )
+            counterfactuals, y_cf = self._distinct_first(
+                batch, counterfactuals, y_cf, k
+            )
         return CandidateSet(
             batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
+        )
+
+    def _repeated_batch(self, batch, k):
+        """Return ``batch`` with its rows repeated ``k`` times, candidate-major.
+
+        Position ``j * n + i`` holds row ``i``, with reference rank ``j``
+        for the training-row repair.
+        """
+        n = len(batch.Xt)
+        row_of = np.tile(np.arange(n), k)
+        return CandidateBatch(
+            X=batch.X,
+            rows=self.adapter_.take_rows(batch.rows, row_of),
+            Xt=batch.Xt[row_of],
+            y_model=np.asarray(batch.y_model)[row_of],
+            target=batch.target.take(row_of),
+            condition=batch.condition[row_of],
+            target_condition=batch.target_condition[row_of],
+            frozen_features=batch.frozen_features,
+            frozen_columns=batch.frozen_columns[row_of],
+            constraints=batch.constraints,
+            reference_rank=np.repeat(np.arange(k), n),
+        )
+
+    def _repeats(self, counterfactuals, k):
+        """Flag answers equal to an earlier answer of the same row, ``(k * n,)``.
+
+        ``counterfactuals`` holds ``k`` answers per row, candidate-major.
+        """
+        keys = _row_keys(self.adapter_.in_fit_format(counterfactuals)).reshape(k, -1)
+        repeat = np.zeros(keys.shape, dtype=bool)
+        for j in range(1, k):
+            repeat[j] = (keys[:j] == keys[j]).any(axis=0)
+        return repeat.reshape(-1)
+
+    def _distinct_first(self, batch, counterfactuals, y_cf, k):
+        """Order each row's ``k`` answers: the first, then distinct valid ones.
+
+        The first answer stays first (``transform``'s). The others follow
+        as distinct valid answers, distinct invalid ones, then repeats of
+        an earlier answer, each group in candidate order.
+        """
+        n = len(batch.Xt)
+        repeat = self._repeats(counterfactuals, k).reshape(k, n)
+        valid = batch.target.take(np.tile(np.arange(n), k)).is_met(y_cf)
+        valid = np.asarray(valid, dtype=bool).reshape(k, n)
+        # Per row (a column here): candidate 0 first, then by (repeat,
+        # invalid, candidate number).
+        candidate = np.broadcast_to(np.arange(k)[:, None], (k, n))
+        order = np.lexsort((candidate, ~valid, repeat, candidate > 0), axis=0)
+        positions = (order * n + np.arange(n)).reshape(-1)
+        return (
+            self.adapter_.take_rows(counterfactuals, positions),
+            np.asarray(y_cf)[positions],
         )
 
     def _unchanged_at_target(self, batch, candidates):

@@ -128,7 +128,7 @@ class ReferenceRows:
         np.add.at(distances.T, self.feature_of_column, np.abs(Xt - reference).T)
         return distances
 
-    def nearest(self, Xt, resolved, frozen, block=1024):
+    def nearest(self, Xt, resolved, frozen, rank=None, block=1024):
         """Return the nearest reference row reaching each row's target.
 
         The distance is L1 on the encoding, frozen features weighing
@@ -145,6 +145,10 @@ class ReferenceRows:
             Their targets.
         frozen : numpy.ndarray of shape (n_features,)
             1 where a feature is immutable.
+        rank : numpy.ndarray of int, shape (r,), optional
+            Per row, which reference row to return in order of distance: 0
+            (the default) the nearest, ``j`` the ``j + 1``-th nearest, or
+            the farthest there is when fewer reach the target.
         block : int, default=1024
             Rows compared with the pool at once (bounds memory).
 
@@ -158,6 +162,7 @@ class ReferenceRows:
         scale = torch.as_tensor(weights[self.feature_of_column], dtype=torch.float32)
         rows = torch.as_tensor(np.asarray(Xt, dtype=np.float32))
         pool = torch.as_tensor(self.Xt)
+        rank = np.zeros(len(Xt), dtype=np.int64) if rank is None else np.asarray(rank)
         chosen = np.full(len(Xt), -1, dtype=np.int64)
         if self.task == CLASSIFICATION:
             labels = self.y_model.argmax(axis=1)
@@ -179,9 +184,20 @@ class ReferenceRows:
                 if per_row is not None:
                     allowed = self.reaches(per_row.take(part))[:, candidates]
                     distance[~allowed] = np.inf
-                best = distance.argmin(axis=1)
-                found = np.isfinite(distance[np.arange(len(part)), best])
-                chosen[part] = np.where(found, candidates[best], -1)
+                wanted_rank = rank[part]
+                if wanted_rank.max() == 0:
+                    order = distance.argmin(axis=1)[:, None]
+                else:
+                    # Stable, so equal distances keep the pool's order as
+                    # argmin does.
+                    depth = int(wanted_rank.max()) + 1
+                    order = np.argsort(distance, axis=1, kind="stable")[:, :depth]
+                ranked = np.take_along_axis(distance, order, axis=1)
+                # The deepest finite rank each row has, up to the one it wants.
+                n_finite = np.isfinite(ranked).sum(axis=1)
+                column = np.minimum(wanted_rank, np.maximum(n_finite - 1, 0))
+                picked = order[np.arange(len(part)), column]
+                chosen[part] = np.where(n_finite > 0, candidates[picked], -1)
         return chosen
 
 

@@ -288,3 +288,22 @@ def test_one_row_transforms_without_warnings(mixed_frame, forest):
         warnings.simplefilter("error")
         one = cf.transform(mixed_frame.iloc[:1])
     assert one.shape == (1, mixed_frame.shape[1])
+
+
+def test_explain_repairs_every_answer_and_puts_repeats_last(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame.iloc[:30]
+    k = 4
+    exp = cf.explain(X, n_counterfactuals=k)
+    # Every answer had the repairs: as valid as the first ones.
+    assert exp.valid.mean(axis=0).min() >= exp.valid[:, 0].mean() - 0.1
+    for i in range(len(X)):
+        answers = exp.counterfactuals.xs(X.index[i], level=0)
+        repeat = answers.duplicated().to_numpy()
+        # Repeats of an earlier answer come after every distinct one.
+        assert not (repeat[:-1] & ~repeat[1:]).any()
+        distinct = ~repeat
+        distinct[0] = False
+        valid = exp.valid[i]
+        # Among the distinct answers after the first, valid ones come first.
+        assert not (~valid[distinct][:-1] & valid[distinct][1:]).any()

@@ -46,3 +46,31 @@ def test_l1_distances_equal_cdist_in_float64(seed, n_binary, n_continuous, heavy
 def test_binary_columns():
     X = np.array([[0.0, 1.0, 0.5], [1.0, 1.0, 0.0]])
     np.testing.assert_array_equal(_binary_columns(X), [True, True, False])
+
+
+def _resolved(labels, n_classes=2):
+    from cfexplain._targets import ResolvedTarget
+
+    return ResolvedTarget("classification", proba=np.eye(n_classes)[labels])
+
+
+def test_nearest_by_rank_follows_the_distance_order_within_the_target_class():
+    from cfexplain._repair import ReferenceRows
+
+    # One feature; pool rows of class 1 at 1, 2, 3 and of class 0 at 0.5.
+    pool = np.array([[3.0], [0.5], [1.0], [2.0]], dtype=np.float32)
+    y = np.array([[0, 1], [1, 0], [0, 1], [0, 1]], dtype=float)
+    reference = ReferenceRows(pool, y, "classification", np.array([0]))
+    rows = np.zeros((5, 1), dtype=np.float32)
+    target = _resolved(np.ones(5, dtype=int))
+    got = reference.nearest(rows, target, np.zeros(1), rank=np.array([0, 1, 2, 3, 9]))
+    # Ranks past the class's three rows give its farthest.
+    np.testing.assert_array_equal(got, [2, 3, 0, 0, 0])
+    np.testing.assert_array_equal(reference.nearest(rows, target, np.zeros(1)), [2] * 5)
+    # No reference row of the wanted class: -1 whatever the rank.
+    lonely = ReferenceRows(pool[:1], y[:1], "classification", np.array([0]))
+    np.testing.assert_array_equal(
+        lonely.nearest(rows[:2], _resolved(np.zeros(2, dtype=int)), np.zeros(1),
+                       rank=np.array([0, 3])),
+        [-1, -1],
+    )

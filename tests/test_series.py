@@ -159,8 +159,21 @@ def test_changes_read_as_windows():
     two_cf = two.copy()
     two_cf[0, 1, :3] = 1.0
     assert SeriesAdapter.describe_changes(two, two_cf) == [
-        ["channel 1, steps 0-2 raised by 1 on average"]
+        ["channel 1: steps 0-2 raised by 1 on average"]
     ]
+    two_cf[0, 1, 5:7] = [-1.0, 3.0]
+    two_cf[0, 0, 9] = 0.5
+    assert SeriesAdapter.describe_changes(two, two_cf) == [
+        [
+            "channel 0: step 9 raised by 0.5 on average",
+            "channel 1: steps 5-6 changed by 2 on average (up and down) and "
+            "steps 0-2 raised by 1 on average",
+        ]
+    ]
+    many = original.copy()
+    many[0, 0, ::2] = 1.0  # five one-step windows: three described
+    (lines,) = SeriesAdapter.describe_changes(original, many)
+    assert len(lines) == 4 and lines[-1] == "2 smaller windows"
     assert SeriesAdapter.describe_changes(original, original) == [[]]
 
 

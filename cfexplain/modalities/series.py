@@ -54,6 +54,28 @@ class SeriesFromEncoding(nn.Module):
         return self.module(series * self.scale + self.mean)
 
 
+def _describe_channel(delta):
+    """Describe one channel's changed windows (see ``describe_changes``)."""
+    windows = _runs(delta != 0)
+    windows.sort(key=lambda w: -np.abs(delta[w[0] : w[1]]).sum())
+    parts = []
+    for start, stop in windows[:_DESCRIBED_WINDOWS]:
+        change = delta[start:stop]
+        steps = f"step {start}" if stop - start == 1 else f"steps {start}-{stop - 1}"
+        if (change > 0).all():
+            parts.append(f"{steps} raised by {change.mean():.2g} on average")
+        elif (change < 0).all():
+            parts.append(f"{steps} lowered by {-change.mean():.2g} on average")
+        else:
+            # A mean of mixed signs would hide how much the window moved.
+            size = np.abs(change).mean()
+            parts.append(f"{steps} changed by {size:.2g} on average (up and down)")
+    more = len(windows) - _DESCRIBED_WINDOWS
+    if more > 0:
+        parts.append(f"{more} smaller window{'s' if more > 1 else ''}")
+    return parts
+
+
 def _runs(flags):
     """Return ``(start, stop)`` of each run of ``True`` in a 1-D boolean array."""
     padded = np.concatenate([[False], flags, [False]])
@@ -117,10 +139,15 @@ class SeriesAdapter(ArrayAdapter):
     def describe_changes(original, counterfactual):
         """Describe each series' changed windows, e.g. ``"steps 40-62 raised by 1.3"``.
 
-        Contiguous changed time points form a window; up to three windows per
-        channel are listed, largest total change first, with the mean change
-        in the series' units (``"lowered"`` when it is negative). Multivariate
-        series name the channel. An unchanged series gets no string.
+        Contiguous changed time points form a window, named by its first and
+        last step (both included: ``"steps 40-62"`` is the slice
+        ``40:63``). Up to three windows per channel are listed, largest
+        total change first, with the mean change in the series' units:
+        ``"raised"``/``"lowered"`` when every point of the window moves the
+        same way, else ``"changed by"`` the mean absolute change ``"(up and
+        down)"``. A multivariate series gets one string per changed channel
+        (``"channel 1: steps 0-2 raised by 1 on average and step 8 ..."``).
+        An unchanged series gets no string.
         """
         before = np.asarray(original, dtype=np.float64)
         after = np.asarray(counterfactual, dtype=np.float64)
@@ -129,22 +156,13 @@ class SeriesAdapter(ArrayAdapter):
         for b, a in zip(before, after, strict=True):
             lines = []
             for channel in range(n_channels):
-                delta = a[channel] - b[channel]
-                windows = _runs(delta != 0)
-                windows.sort(key=lambda w: -np.abs(delta[w[0] : w[1]]).sum())
-                for start, stop in windows[:_DESCRIBED_WINDOWS]:
-                    mean = delta[start:stop].mean()
-                    steps = (
-                        f"step {start}"
-                        if stop - start == 1
-                        else f"steps {start}-{stop - 1}"
-                    )
-                    where = steps if n_channels == 1 else f"channel {channel}, {steps}"
-                    verb = "raised" if mean >= 0 else "lowered"
-                    lines.append(f"{where} {verb} by {abs(mean):.2g} on average")
-                if len(windows) > _DESCRIBED_WINDOWS:
-                    more = len(windows) - _DESCRIBED_WINDOWS
-                    lines.append(f"and {more} smaller window(s)")
+                parts = _describe_channel(a[channel] - b[channel])
+                if not parts:
+                    continue
+                if n_channels == 1:
+                    lines.extend(parts)
+                else:
+                    lines.append(f"channel {channel}: " + " and ".join(parts))
             descriptions.append(lines)
         return descriptions
 
