@@ -27,6 +27,7 @@ __all__ = [
     "ResidualLayer",
     "SpanActivation",
     "mlp",
+    "residual_stack_inference",
 ]
 
 #: Width of the vector the convolutional encoder reduces an image to
@@ -62,6 +63,52 @@ class ResidualLayer(nn.Module):
         torch.Tensor of shape (n, n_inputs + n_outputs)
         """
         return torch.cat([F.relu(self.bn(self.fc(X))), X], dim=1)
+
+
+def residual_stack_inference(blocks, head, parts):
+    """Apply ``head(blocks(cat(parts)))`` in evaluation, without the copies.
+
+    Equal (to float rounding) to the module path for :class:`ResidualLayer`
+    blocks in evaluation mode, and about twice as fast on a CPU: each
+    BatchNorm is folded into its linear layer, each linear layer is applied
+    to the pieces of its input one by one instead of to their concatenation
+    (CTGAN's blocks concatenate every earlier output, so the concatenations
+    are most of the memory traffic), and pieces known to be zero (the noise
+    of ``transform``, an all-free mask) are skipped.
+
+    Parameters
+    ----------
+    blocks : sequence of ResidualLayer
+        In evaluation mode (running BatchNorm statistics).
+    head : torch.nn.Linear
+        Reads the last block's output.
+    parts : list of torch.Tensor or int
+        The stack's input as pieces of shape ``(n, width)``, in the order of
+        the concatenation; an int stands for that many columns of zeros.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, head.out_features)
+    """
+    n = next(p for p in parts if isinstance(p, torch.Tensor)).shape[0]
+
+    def linear(weight, bias, pieces):
+        out = bias.expand(n, -1).clone()
+        start = 0
+        for piece in pieces:
+            width = piece if isinstance(piece, int) else piece.shape[1]
+            if not isinstance(piece, int):
+                out.addmm_(piece, weight[:, start : start + width].T)
+            start += width
+        return out
+
+    for block in blocks:
+        bn = block.bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        weight = block.fc.weight * scale[:, None]
+        bias = (block.fc.bias - bn.running_mean) * scale + bn.bias
+        parts = [linear(weight, bias, parts).relu_(), *parts]
+    return linear(head.weight, head.bias, parts)
 
 
 class SpanActivation(nn.Module):

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ._base import ConditionalVAE, CounterfactualModule, PerturbationAutoencoder
-from ._layers import ResidualLayer, SpanActivation, mlp
+from ._layers import ResidualLayer, SpanActivation, mlp, residual_stack_inference
 
 __all__ = [
     "TabularCVAE",
@@ -104,12 +104,32 @@ class TabularGenerator(CounterfactualModule):
         torch.Tensor of shape (n, n_encoded)
             Encoded counterfactuals.
         """
-        if mask is None:
-            mask = torch.zeros_like(X)
-        if noise is None:
-            noise = X.new_zeros((X.shape[0], self.noise_width))
-        hidden = self.body(torch.cat([X, y_model, y_target, noise, mask], dim=1))
-        scores = self.head(hidden) + self.activation.prior(X, self.one_hot_logit)
+        if self.training or torch.is_grad_enabled():
+            if mask is None:
+                mask = torch.zeros_like(X)
+            if noise is None:
+                noise = X.new_zeros((X.shape[0], self.noise_width))
+            hidden = self.body(torch.cat([X, y_model, y_target, noise, mask], dim=1))
+            scores = self.head(hidden)
+        else:
+            # transform's path: the same function without its copies, and
+            # without the zero noise and free mask.
+            n_data = X.shape[1]
+            free = mask is None or not bool(mask.any())
+            scores = residual_stack_inference(
+                self.body,
+                self.head,
+                [
+                    X,
+                    y_model,
+                    y_target,
+                    self.noise_width if noise is None else noise,
+                    n_data if free else mask,
+                ],
+            )
+            if free:
+                mask = None
+        scores = scores + self.activation.prior(X, self.one_hot_logit)
         generated = self.activation(scores, sample, generator)
         return self.keep_frozen(X, generated, mask)
 
