@@ -537,9 +537,13 @@ class BaseCounterfactualExplainer(
             Rows to explain, with the columns seen in ``fit``.
         target : str, label, array-like or tuple, optional
             What the model should predict for the counterfactuals; defaults to
-            the ``target`` parameter. See :func:`cfexplain._targets.resolve_target`
-            for the accepted forms (``"opposite"``, a class label, one label
-            per row, probabilities, a regression value or interval).
+            the ``target`` parameter. Classification: ``"opposite"`` (the
+            most likely other class), a class label as in ``classes_``, one
+            label per row, a probability vector or a matrix of them (soft
+            targets). Regression: a value (reached within
+            ``regression_tolerance``), an interval ``(low, high)``, one value
+            per row or an ``(n, 2)`` array of intervals. See the user
+            guide's section on targets.
         immutable, bounds, monotonic : optional
             Override the constructor's constraints for this call (pass ``[]``
             or ``{}`` to lift them).
@@ -555,7 +559,11 @@ class BaseCounterfactualExplainer(
         InvalidDataError
             For missing/extra columns, NaN, unseen categories.
         TargetError
-            For a target the model cannot reach (unknown class, ...).
+            For a target that cannot be read (an unknown class,
+            probabilities that do not sum to one, an interval with ``low >
+            high``, a form of the other task). A well-formed target the
+            model does not reach for some rows is reported by an
+            :class:`~cfexplain.UnreachedTargetWarning` instead.
         PredictorError
             If the model fails on the data.
         """

@@ -13,7 +13,6 @@ batch layout, ranking) are in :mod:`cfexplain._candidates`.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,20 +27,6 @@ from ._random import torch_generator
 
 __all__ = ["CandidateEngineMixin"]
 
-
-def _row_keys(rows):
-    """Return an integer per row, equal for equal rows, shape ``(n,)``.
-
-    Parameters
-    ----------
-    rows : pandas.DataFrame or array-like of shape (n, ...)
-        Rows in the model's format.
-    """
-    if isinstance(rows, pd.DataFrame):
-        return pd.util.hash_pandas_object(rows, index=False).to_numpy()
-    flat = np.ascontiguousarray(np.asarray(rows)).reshape(len(rows), -1)
-    as_bytes = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
-    return np.unique(as_bytes.ravel(), return_inverse=True)[1]
 
 
 class CandidateEngineMixin:
@@ -106,7 +91,9 @@ class CandidateEngineMixin:
             counterfactuals, y_cf = self._repair(
                 repeated, candidates.counterfactuals, y_cf
             )
-            repeats = np.flatnonzero(self._repeats(counterfactuals, k))
+            # A row already at its target keeps itself as every answer.
+            at_target = np.tile(batch.target.is_met(batch.y_model), k)
+            repeats = np.flatnonzero(self._repeats(counterfactuals, k) & ~at_target)
             if len(repeats) and self.max_rounds >= 2:
                 # A generator whose noise barely matters gives a row the
                 # same answer twice: the training-row path gives another.
@@ -150,11 +137,23 @@ class CandidateEngineMixin:
         """Flag answers equal to an earlier answer of the same row, ``(k * n,)``.
 
         ``counterfactuals`` holds ``k`` answers per row, candidate-major.
+        Two answers are equal when no feature differs by more than
+        ``numeric_tolerance`` (the change the decoder treats as noise).
         """
-        keys = _row_keys(self.adapter_.in_fit_format(counterfactuals)).reshape(k, -1)
-        repeat = np.zeros(keys.shape, dtype=bool)
+        adapter = self.adapter_
+        n = len(counterfactuals) // k
+        answers = [
+            adapter.take_rows(counterfactuals, np.arange(j * n, (j + 1) * n))
+            for j in range(k)
+        ]
+        repeat = np.zeros((k, n), dtype=bool)
         for j in range(1, k):
-            repeat[j] = (keys[:j] == keys[j]).any(axis=0)
+            for earlier in answers[:j]:
+                answer = adapter.take_rows(answers[j], np.arange(n))
+                adapter.revert_negligible_changes(
+                    earlier, answer, self.numeric_tolerance
+                )
+                repeat[j] |= ~adapter.changed_features(earlier, answer).any(axis=1)
         return repeat.reshape(-1)
 
     def _distinct_first(self, batch, counterfactuals, y_cf, k):
@@ -182,19 +181,25 @@ class CandidateEngineMixin:
         """Answer the rows the model already puts at their target with themselves.
 
         The smallest change that gives such a row its target is none (a
-        named class the row already has, a value already in its interval).
+        named class the row already has, a value already in its interval):
+        every one of its answers is the row.
         """
         met = np.flatnonzero(batch.target.is_met(batch.y_model))
         if not len(met):
             return candidates
         adapter = self.adapter_
+        n = len(batch.Xt)
+        k = len(candidates.counterfactuals) // n
+        positions = (np.arange(k)[:, None] * n + met).reshape(-1)
         counterfactuals = adapter.replace_rows(
-            candidates.counterfactuals, met, adapter.take_rows(batch.rows, met)
+            candidates.counterfactuals,
+            positions,
+            adapter.take_rows(batch.rows, np.tile(met, k)),
         )
         y_cf = candidates.y_counterfactual
         if y_cf is not None:
             y_cf = y_cf.copy()
-            y_cf[met] = batch.y_model[met]
+            y_cf[positions] = np.asarray(batch.y_model)[np.tile(met, k)]
         return CandidateSet(
             batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
         )

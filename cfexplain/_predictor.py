@@ -19,6 +19,7 @@ lives in :mod:`cfexplain._surrogate`.
 
 from __future__ import annotations
 
+import pickle
 import types
 import warnings
 
@@ -327,7 +328,41 @@ class Predictor:
                 "cannot be pickled. Pass a fitted estimator, one of its methods "
                 "(e.g. clf.predict_proba) or a function defined at module level"
             )
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        model = (state.pop("model"), state.pop("predict_fn"))
+        state["model_and_predict_fn"] = _PickledModel(model)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "model_and_predict_fn" in state:
+            state["model"], state["predict_fn"] = state.pop("model_and_predict_fn")
+        self.__dict__.update(state)
+
+
+class _PickledModel:
+    """The user's model, pickled on its own so that a failure names it.
+
+    A lambda deep inside the model (in a scikit-learn ``FunctionTransformer``,
+    say) would otherwise fail the pickling of the whole explainer with
+    pickle's own error. Unpickling gives back the model itself.
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def __reduce__(self):
+        try:
+            payload = pickle.dumps(self.model, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            raise PredictorError(
+                f"the model under explanation cannot be pickled ({error}), so "
+                "neither can the explainer. A lambda or a function defined "
+                "inside another function, for instance in a "
+                "FunctionTransformer of a pipeline, is the usual cause: define "
+                "it at module level (or use a named scikit-learn transformer)"
+            ) from error
+        return (pickle.loads, (payload,))
 
 
 def _look_like_labels(out):

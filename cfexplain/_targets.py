@@ -187,8 +187,15 @@ def _resolve_classification(target, y_model, classes):
             proba = _check_proba(array.astype(float), n_classes)
             return np.broadcast_to(proba, (n, n_classes)).copy()
         if len(array) != n:
+            hint = ""
+            if len(array) == 2 and array.dtype.kind in "iuf":
+                hint = (
+                    "; a (low, high) interval is a target for regression "
+                    "models, and this model is a classifier"
+                )
             raise TargetError(
-                f"a per-row target needs one label per instance ({n}), got {len(array)}"
+                f"a per-row target needs one label per instance ({n}), got "
+                f"{len(array)}{hint}"
             )
         return np.eye(n_classes)[_labels_to_index(array.tolist(), classes)]
     raise TargetError(

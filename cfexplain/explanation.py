@@ -120,14 +120,26 @@ class Explanation:
 
     def __str__(self):
         lines = []
+        k = self.n_counterfactuals
         predicted = self.predicted(self.y_original)
+        predicted_cf = self.predicted(self.y_counterfactual)
+        regression = self.classes is None
         labels = getattr(self.original, "index", range(len(self.original)))
         for i, label in enumerate(labels):
-            lines.append(
-                f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
-            )
-            for j in range(self.n_counterfactuals):
+            if regression:
+                low, high = np.asarray(self.target[i], dtype=float)
+                lines.append(
+                    f"row {label}: predicted {predicted[i]:.4g}, target "
+                    f"{low:.4g} to {high:.4g}"
+                )
+            else:
+                lines.append(
+                    f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
+                )
+            for j in range(k):
                 status = "valid" if self.valid[i, j] else "not valid"
+                if regression:
+                    status += f", predicted {predicted_cf[i * k + j]:.4g}"
                 changes = ", ".join(self.changes[i][j]) or "no change"
                 lines.append(f"  [{j}] ({status}) {changes}")
         return "\n".join(lines)

@@ -307,3 +307,30 @@ def test_explain_repairs_every_answer_and_puts_repeats_last(mixed_frame, forest)
         valid = exp.valid[i]
         # Among the distinct answers after the first, valid ones come first.
         assert not (~valid[distinct][:-1] & valid[distinct][1:]).any()
+
+
+def test_answers_within_the_numeric_tolerance_are_repeats(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame.iloc[:10].reset_index(drop=True)
+    hours = X["hours"].std()
+    near, far = X.copy(), X.copy()
+    near["hours"] += 0.5 * cf.numeric_tolerance * hours
+    far["hours"] += 2.0 * cf.numeric_tolerance * hours
+    repeat = cf._repeats(pd.concat([X, near, far], ignore_index=True), 3)
+    repeat = repeat.reshape(3, 10)
+    assert not repeat[0].any() and repeat[1].all() and not repeat[2].any()
+
+
+def test_a_row_already_at_its_target_is_each_of_its_answers(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame.iloc[:20]
+    labels = forest(X).argmax(axis=1)
+    exp = cf.explain(X, target=np.asarray(cf.classes_)[labels], n_counterfactuals=3)
+    for row in X.index:
+        answers = exp.counterfactuals.xs(row, level=0)
+        pd.testing.assert_frame_equal(
+            answers.reset_index(drop=True),
+            X.loc[[row] * 3].reset_index(drop=True),
+            check_names=False,
+        )
+    assert exp.valid.all()

@@ -149,3 +149,21 @@ def test_pickle_policy(data):
     bad = as_predictor(lambda X: module_level_proba(X)).check(X)
     with pytest.raises(PredictorError, match="cannot be pickled"):
         pickle.dumps(bad)
+
+
+def test_a_lambda_inside_the_model_fails_pickling_with_our_error(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+    pipeline = make_pipeline(
+        FunctionTransformer(lambda X: np.asarray(X) * 2.0),
+        LogisticRegression(),
+    ).fit(X, y)
+    predictor = as_predictor(pipeline.predict_proba).check(X)
+    with pytest.raises(PredictorError, match="FunctionTransformer"):
+        pickle.dumps(predictor)
+    # A model and its method pickle together: one estimator comes back.
+    clf = LogisticRegression().fit(X, y)
+    restored = pickle.loads(pickle.dumps(as_predictor(clf).check(X)))
+    assert restored.predict_fn.__self__ is restored.model

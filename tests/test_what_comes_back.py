@@ -352,3 +352,26 @@ def test_rows_already_at_a_named_target_come_back_unchanged(fitted):
     assert changed[~at_target].any()
     explanation = fitted.explain(X, target=1, n_counterfactuals=2)
     assert explanation.valid[at_target, 0].all()
+
+
+def test_a_regression_explanation_reads_with_rounded_values():
+    from cfexplain import Explanation
+
+    original = pd.DataFrame({"x": [1.0, 2.0]})
+    explanation = Explanation(
+        original=original,
+        counterfactuals=pd.DataFrame({"x": [3.0, 2.0]}),
+        y_original=np.array([101.23456789, 255.26058696768413]),
+        y_counterfactual=np.array([151.987654, 255.26058696768413]),
+        target=np.array([[150.0, 200.0], [246.68493542, 253.31506458]]),
+        valid=np.array([[True], [False]]),
+        changes=[[["x: 1 -> 3"]], [[]]],
+        classes=None,
+        modality="tabular",
+    )
+    assert str(explanation).splitlines() == [
+        "row 0: predicted 101.2, target 150 to 200",
+        "  [0] (valid, predicted 152) x: 1 -> 3",
+        "row 1: predicted 255.3, target 246.7 to 253.3",
+        "  [0] (not valid, predicted 255.3) no change",
+    ]

@@ -178,7 +178,9 @@ class SeriesAdapter(ArrayAdapter):
         n = min(len(explanation.original), 6)
         k = explanation.n_counterfactuals
         if ax is None:
-            _, axes = plt.subplots(n, 1, figsize=(7, 2.2 * n), squeeze=False)
+            _, axes = plt.subplots(
+                n, 1, figsize=(8, 2.2 * n), squeeze=False, layout="constrained"
+            )
             axes = axes[:, 0]
         else:
             axes = np.atleast_1d(ax)[:n]
@@ -194,14 +196,19 @@ class SeriesAdapter(ArrayAdapter):
                 cf = np.asarray(explanation.counterfactuals[i * k + j], dtype=float)
                 mark = "" if explanation.valid[i, j] else " (not valid)"
                 for channel, values in enumerate(cf):
-                    label = f"{predicted_cf[i * k + j]}{mark}" if channel == 0 else None
+                    label = (
+                        f"counterfactual {j}: predicted {predicted_cf[i * k + j]}{mark}"
+                        if channel == 0
+                        else None
+                    )
                     panel.plot(steps, values, lw=1.0, label=label)
                 if j == 0:
                     for channel in range(len(original)):
                         panel.fill_between(
                             steps, original[channel], cf[channel], alpha=0.2
                         )
-            panel.set_title(f"original: {predicted[i]}", fontsize=9)
-            panel.legend(fontsize=7, loc="upper right")
+            panel.set_title(f"original: predicted {predicted[i]}", fontsize=9)
+            # Beside the panel: changes are often at the ends of the series.
+            panel.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axes[-1].set_xlabel("time point")
         return axes

@@ -47,9 +47,15 @@ def as_series_array(X, name="X"):
             "supported: pad or resample them to one length"
         )
     if array.ndim != 3:
+        fix = ""
+        if array.ndim == 2:
+            fix = (
+                f"; univariate series of shape (n_cases, n_timepoints) take "
+                f"a channel axis: {name}[:, None, :]"
+            )
         raise InvalidDataError(
             f"{name} must hold series of shape (n_cases, n_channels, "
-            f"n_timepoints), got an array of shape {array.shape}"
+            f"n_timepoints), got an array of shape {array.shape}{fix}"
         )
     if (
         array.dtype == object
@@ -168,10 +174,17 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "series_shape_")
         array = as_series_array(X, name)
         if tuple(array.shape[1:]) != self.series_shape_:
+            if tuple(array.shape[1:])[::-1] == self.series_shape_:
+                fix = (
+                    "its last two axes are swapped: pass "
+                    f"{name}.transpose(0, 2, 1)"
+                )
+            else:
+                fix = "resample them to the fitted number of time points"
             raise InvalidDataError(
                 f"{name} has series of shape (n_channels, n_timepoints) = "
                 f"{tuple(array.shape[1:])}, but the encoder was fitted on "
-                f"{self.series_shape_}; resample them to the fitted length"
+                f"{self.series_shape_}; {fix}"
             )
         return array
 
