@@ -167,9 +167,8 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     rows = merge(RESULTS / "diversity.json", rows)
     meta = {
-        "command": "python benchmarks/diversity.py " + " ".join(
-            f"--{name} {value}" for name, value in vars(args).items()
-        ),
+        "command": "python benchmarks/diversity.py "
+        + " ".join(f"--{name} {value}" for name, value in vars(args).items()),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

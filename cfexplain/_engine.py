@@ -28,7 +28,6 @@ from ._random import torch_generator
 __all__ = ["CandidateEngineMixin"]
 
 
-
 class CandidateEngineMixin:
     """The candidate engine of :class:`~cfexplain._base.BaseCounterfactualExplainer`.
 
@@ -82,7 +81,9 @@ class CandidateEngineMixin:
             return candidates
         y_cf = np.asarray(self._model_outputs(candidates))
         if k == 1:
-            counterfactuals, y_cf = self._repair(batch, candidates.counterfactuals, y_cf)
+            counterfactuals, y_cf = self._repair(
+                batch, candidates.counterfactuals, y_cf
+            )
         else:
             # Every answer gets the repairs; the j-th of a row moves towards
             # its j-th nearest target-class training row, so that repaired

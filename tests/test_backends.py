@@ -66,7 +66,9 @@ def test_generator_inference_path_equals_the_training_path(encoded, frozen, with
         block.bn.running_mean.normal_()
         block.bn.running_var.uniform_(0.5, 2.0)
     generator.eval()
-    mask = {None: None, "free": torch.zeros_like(x), "some": torch.zeros_like(x)}[frozen]
+    mask = {None: None, "free": torch.zeros_like(x), "some": torch.zeros_like(x)}[
+        frozen
+    ]
     if frozen == "some":
         mask[:, :3] = 1
     noise = torch.randn(len(x), 3) if with_noise else None

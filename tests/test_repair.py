@@ -70,7 +70,11 @@ def test_nearest_by_rank_follows_the_distance_order_within_the_target_class():
     # No reference row of the wanted class: -1 whatever the rank.
     lonely = ReferenceRows(pool[:1], y[:1], "classification", np.array([0]))
     np.testing.assert_array_equal(
-        lonely.nearest(rows[:2], _resolved(np.zeros(2, dtype=int)), np.zeros(1),
-                       rank=np.array([0, 3])),
+        lonely.nearest(
+            rows[:2],
+            _resolved(np.zeros(2, dtype=int)),
+            np.zeros(1),
+            rank=np.array([0, 3]),
+        ),
         [-1, -1],
     )

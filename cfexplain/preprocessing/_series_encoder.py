@@ -175,10 +175,7 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         array = as_series_array(X, name)
         if tuple(array.shape[1:]) != self.series_shape_:
             if tuple(array.shape[1:])[::-1] == self.series_shape_:
-                fix = (
-                    "its last two axes are swapped: pass "
-                    f"{name}.transpose(0, 2, 1)"
-                )
+                fix = f"its last two axes are swapped: pass {name}.transpose(0, 2, 1)"
             else:
                 fix = "resample them to the fitted number of time points"
             raise InvalidDataError(
