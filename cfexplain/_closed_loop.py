@@ -22,6 +22,7 @@ from ._repair import path_order
 from .exceptions import LowValidityWarning
 
 __all__ = [
+    "FEW_SELF_CHECK_ROWS",
     "LOW_GENERATOR_VALIDITY",
     "LOW_VALIDITY",
     "REFERENCE_ROWS",
@@ -39,6 +40,8 @@ LOW_VALIDITY = 0.9
 #: alone reach 0.2-0.6 on small tables with tree models, where the repairs
 #: are expected to help; under 0.1 they have learnt next to nothing.
 LOW_GENERATOR_VALIDITY = 0.1
+#: Self-check rows under which its warning says the figure is rough.
+FEW_SELF_CHECK_ROWS = 50
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
 #: Window lengths a series' training-row repair tries, in tenths of the
@@ -141,8 +144,13 @@ class ClosedLoopMixin:
             )
         else:
             return report
+        if len(y_check) < FEW_SELF_CHECK_ROWS:
+            problem += (
+                f" (only {len(y_check)} rows were held out: a rough figure; "
+                "a larger validation_fraction measures it better)"
+            )
         warnings.warn(
-            f"{type(self).__name__}: {problem} (fit_report_: {report}). "
+            f"{type(self).__name__}: {problem}; fit_report_ has the figures. "
             f"Try {self._remedies(fitting=True)}",
             LowValidityWarning,
             stacklevel=3,

@@ -49,8 +49,8 @@ class CandidateEngineMixin:
         scoring as few as possible (:meth:`_cheapest_valid`). Otherwise the
         first is the noise-free answer and the others are sampled through
         the generator's noise, reproducibly from the fitted seed, all
-        decoded at once. A row the model already puts at its target is its
-        own first answer. Then, with ``repair`` and ``max_rounds > 0``, the
+        decoded at once. A row the model already puts at its target is
+        each of its own answers. Then, with ``repair`` and ``max_rounds > 0``, the
         answers the real model rejects get up to ``max_rounds`` repairs
         (:meth:`_repair`); with ``k > 1`` every answer does, and each row's
         answers are put in order by :meth:`_distinct_first`.

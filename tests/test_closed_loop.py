@@ -96,8 +96,12 @@ def test_fit_report_for_multiclass_and_regression(mixed_frame):
 
 
 def test_low_self_check_validity_warns_with_advice(mixed_frame, forest):
-    with pytest.warns(LowValidityWarning, match="max_epochs.*prediction_weight"):
+    with pytest.warns(LowValidityWarning, match="max_epochs.*prediction_weight") as w:
         CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
+    # 10 % of 160 rows: the warning says the figure is rough.
+    message = str(w[0].message)
+    assert "only 16 rows were held out: a rough figure" in message
+    assert "fit_report_ has the figures" in message
 
 
 def test_without_held_out_rows_the_self_check_uses_training_rows(mixed_frame):
