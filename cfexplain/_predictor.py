@@ -103,8 +103,17 @@ class Predictor:
             device = parameter.device
         except StopIteration:
             device = torch.device("cpu")
-        with torch.no_grad():
-            out = module(torch.as_tensor(array, device=device))
+        # In evaluation mode, whatever the user left it in: dropout would make
+        # the answers random, and BatchNorm in training mode would update its
+        # running statistics, changing the user's model, even without
+        # gradients. The module's mode is given back afterwards.
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(torch.as_tensor(array, device=device))
+        finally:
+            module.train(was_training)
         out = out.detach().cpu().double().numpy()
         if self.task != REGRESSION and out.ndim == 2 and out.shape[1] >= 2:
             looks_like_proba = (

@@ -82,6 +82,24 @@ def test_torch_module_logits_become_probabilities(data):
     np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-6)
 
 
+def test_a_torch_module_left_in_training_mode_is_called_in_evaluation(data):
+    X, _ = data
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.Dropout(0.9),
+        torch.nn.Linear(8, 2),
+    )
+    module.train()
+    running_mean = module[1].running_mean.clone()
+    predictor = as_predictor(module)
+    # Dropout off: the same answer twice; BatchNorm's statistics untouched.
+    np.testing.assert_array_equal(predictor.predict(X), predictor.predict(X))
+    assert torch.equal(module[1].running_mean, running_mean)
+    assert module.training  # the user's mode is given back
+
+
 def test_torch_single_logit_binary_with_task(data):
     X, _ = data
     module = torch.nn.Linear(4, 1)
