@@ -608,3 +608,22 @@ def test_decoding_any_matrix_gives_valid_rows(fitted, table, data, clip):
             values = decoded[name].to_numpy(np.float64)
             assert values.min() >= fitted.data_min_[name]
             assert values.max() <= fitted.data_max_[name]
+
+
+def test_string_columns_take_the_fast_lookup_with_the_same_answers_and_errors():
+    X = pd.DataFrame(
+        {"c": pd.array(["a", "b", "a"], dtype="string"), "x": [1.0, 2.0, 3.0]}
+    )
+    encoder = TabularEncoder(numerical="minmax").fit(X)
+    as_objects = X.astype({"c": object})
+    np.testing.assert_array_equal(encoder.transform(X), encoder.transform(as_objects))
+    unseen = X.assign(c=pd.array(["a", "z", "a"], dtype="string"))
+    with pytest.raises(InvalidDataError, match="category 'z' not seen during fit"):
+        encoder.transform(unseen)
+    missing = X.assign(c=pd.array(["a", None, "a"], dtype="string"))
+    with pytest.raises(InvalidDataError, match="missing value"):
+        encoder.transform(missing)
+    # A new fit brings new categories: no lookup of the old fit is reused.
+    Y = pd.DataFrame({"c": pd.array(["b", "c"], dtype="string"), "x": [1.0, 2.0]})
+    encoder.fit(Y)
+    np.testing.assert_array_equal(encoder.transform(Y)[:, :2], np.eye(2))
