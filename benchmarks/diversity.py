@@ -37,8 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matrix import build_model, load
-from sklearn.model_selection import train_test_split
+from matrix import build_model, split
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 
@@ -145,10 +144,7 @@ def main():
         torch.set_num_threads(args.threads)
     rows = []
     for dataset in args.datasets.split(","):
-        X, y = load(dataset)
-        X_train, X_test, y_train, _ = train_test_split(
-            X, y, test_size=0.2, random_state=0
-        )
+        X_train, X_test, y_train, _ = split(dataset)
         X_test = X_test.iloc[: args.rows]
         for model_name in args.models.split(","):
             model = build_model(model_name, X_train, y_train)

@@ -163,6 +163,12 @@ def load(name):
     raise ValueError(name)
 
 
+def split(name):
+    """Return X_train, X_test, y_train, y_test: the benchmarks' 80/20 split, seed 0."""
+    X, y = load(name)
+    return train_test_split(X, y, test_size=0.2, random_state=0)
+
+
 def run_cell(
     row, explainer, model, X_train, X_test, target, *, proba=True, X_whole=None
 ):
@@ -245,8 +251,7 @@ def run_cell(
 
 
 def binary_cells(dataset, models, explainers, n_rows):
-    X, y = load(dataset)
-    X_train, X_whole, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    X_train, X_whole, y_train, _ = split(dataset)
     X_test = X_whole.iloc[:n_rows]
     rows = []
     for model_name in models:
@@ -338,8 +343,7 @@ def dice_cells(n_rows):
     """DiCE on Adult's MLP, on the same rows, in the same run."""
     import dice_ml
 
-    X, y = load("adult")
-    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    X_train, X_test, y_train, _ = split("adult")
     X_test = X_test.iloc[:n_rows]
     model = build_model("MLP", X_train, y_train)
     numerical, _ = _columns(X_train)

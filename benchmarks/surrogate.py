@@ -42,8 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matrix import build_model, load
-from sklearn.model_selection import train_test_split
+from matrix import build_model, split
 
 from cfexplain import CounterfactualGAN
 from cfexplain._surrogate import Surrogate
@@ -154,10 +153,7 @@ def main():
         torch.set_num_threads(args.threads)
     rows = []
     for dataset in args.datasets.split(","):
-        X, y = load(dataset)
-        X_train, X_test, y_train, _ = train_test_split(
-            X, y, test_size=0.2, random_state=0
-        )
+        X_train, X_test, y_train, _ = split(dataset)
         encoder = TabularEncoder().fit(X_train)
         for name in args.models.split(","):
             model = build_model(name, X_train, y_train)

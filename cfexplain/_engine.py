@@ -50,8 +50,8 @@ class CandidateEngineMixin:
         first is the noise-free answer and the others are sampled through
         the generator's noise, reproducibly from the fitted seed, all
         decoded at once. A row the model already puts at its target is
-        each of its own answers. Then, with ``repair`` and ``max_rounds > 0``, the
-        answers the real model rejects get up to ``max_rounds`` repairs
+        each of its own answers. Then, with ``repair`` and ``max_rounds >
+        0``, the answers the real model rejects get up to ``max_rounds`` repairs
         (:meth:`_repair`); with ``k > 1`` every answer does, and each row's
         answers are put in order by :meth:`_distinct_first`.
 
@@ -94,19 +94,21 @@ class CandidateEngineMixin:
             )
             # A row already at its target keeps itself as every answer.
             at_target = np.tile(batch.target.is_met(batch.y_model), k)
-            repeats = np.flatnonzero(self._repeats(counterfactuals, k) & ~at_target)
-            if len(repeats) and self.max_rounds >= 2:
+            repeat = self._repeats(counterfactuals, k)
+            again = np.flatnonzero(repeat & ~at_target)
+            if len(again) and self.max_rounds >= 2:
                 # A generator whose noise barely matters gives a row the
                 # same answer twice: the training-row path gives another.
                 counterfactuals, y_cf = self._repair_round(
                     self._repair_by_training_rows,
                     repeated,
-                    repeats,
+                    again,
                     counterfactuals,
                     y_cf,
                 )
+                repeat = self._repeats(counterfactuals, k)
             counterfactuals, y_cf = self._distinct_first(
-                batch, counterfactuals, y_cf, k
+                batch, counterfactuals, y_cf, repeat
             )
         return CandidateSet(
             batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
@@ -157,15 +159,17 @@ class CandidateEngineMixin:
                 repeat[j] |= ~adapter.changed_features(earlier, answer).any(axis=1)
         return repeat.reshape(-1)
 
-    def _distinct_first(self, batch, counterfactuals, y_cf, k):
+    def _distinct_first(self, batch, counterfactuals, y_cf, repeat):
         """Order each row's ``k`` answers: the first, then distinct valid ones.
 
         The first answer stays first (``transform``'s). The others follow
         as distinct valid answers, distinct invalid ones, then repeats of
-        an earlier answer, each group in candidate order.
+        an earlier answer (``repeat``, from :meth:`_repeats`), each group
+        in candidate order.
         """
         n = len(batch.Xt)
-        repeat = self._repeats(counterfactuals, k).reshape(k, n)
+        k = len(repeat) // n
+        repeat = repeat.reshape(k, n)
         valid = batch.target.take(np.tile(np.arange(n), k)).is_met(y_cf)
         valid = np.asarray(valid, dtype=bool).reshape(k, n)
         # Per row (a column here): candidate 0 first, then by (repeat,
