@@ -406,6 +406,18 @@ def main():
             mlp,
             {**params, "immutable": ["Race", "Sex"]},
         ),
+        # Every row also gets a training-row candidate; the cheaper valid
+        # answer (distance moved + distance to the target class) is kept.
+        "mlp_training_rows": (
+            "MLP, training_row_candidates",
+            mlp,
+            {**params, "training_row_candidates": True},
+        ),
+        "hgb_training_rows": (
+            "HistGradientBoosting, training_row_candidates",
+            hgb,
+            {**params, "training_row_candidates": True},
+        ),
         # The sweep's sparsest setting, timed: its repairs do most of the work.
         "mlp_sparse": (
             "MLP, sparsity_weight 40",
@@ -427,6 +439,12 @@ def main():
             CounterfactualCVAE,
         )
         settings[f"ae{suffix}"] = (f"AE, {label}", model, params, CounterfactualAE)
+        settings[f"ae_training_rows{suffix}"] = (
+            f"AE, {label}, training_row_candidates",
+            model,
+            {**params, "training_row_candidates": True},
+            CounterfactualAE,
+        )
     rows = []
     for key in [k for k in args.settings.split(",") if k]:
         label, model, setting_params, *estimator = settings[key]

@@ -132,6 +132,7 @@ class BaseCounterfactualExplainer(
             StrOptions({"auto"}),
         ],
         "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
+        "training_row_candidates": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "chunk_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -320,7 +321,8 @@ class BaseCounterfactualExplainer(
             # The pool of the training-row repairs: only where they can run, since
             # it keeps training rows inside the fitted explainer.
             self.reference_ = None
-            if self.max_rounds >= 2 and adapter.training_row_path is not None:
+            keeps_pool = self.max_rounds >= 2 or self.training_row_candidates
+            if keeps_pool and adapter.training_row_path is not None:
                 self.reference_ = ReferenceRows.sample(
                     Xt[train],
                     y_model[train],

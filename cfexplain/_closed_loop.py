@@ -53,9 +53,9 @@ class ClosedLoopMixin:
     """Self-check and repairs of :class:`~cfexplain._base.BaseCounterfactualExplainer`.
 
     Reads the fitted explainer's ``adapter_``, ``encoder_``, ``predictor_``,
-    ``net_``, ``reference_``, ``surrogate_``, ``max_rounds`` and
-    ``validation_fraction``, and the engine's ``_candidates``, ``_decode``
-    and ``_score``.
+    ``net_``, ``reference_``, ``surrogate_``, ``max_rounds``,
+    ``training_row_candidates`` and ``validation_fraction``, and the
+    engine's ``_candidates``, ``_decode`` and ``_score``.
     """
 
     def _split_for_self_check(self, n_rows):
@@ -199,7 +199,11 @@ class ClosedLoopMixin:
             Repaired where a round succeeded.
         """
         rounds = (self._repair_by_generator, self._repair_by_training_rows)
-        for repair in rounds[: self.max_rounds]:
+        rounds = rounds[: self.max_rounds]
+        if self.training_row_candidates:
+            # _compare_training_rows follows the path for every row next.
+            rounds = rounds[:1]
+        for repair in rounds:
             rejected = np.flatnonzero(~batch.target.is_met(y_cf))
             if not len(rejected):
                 break
@@ -207,6 +211,70 @@ class ClosedLoopMixin:
                 repair, batch, rejected, counterfactuals, y_cf
             )
         return counterfactuals, y_cf
+
+    def _compare_training_rows(self, batch, counterfactuals, y_cf):
+        """Give every row a training-row candidate; keep the cheaper valid answer.
+
+        With ``training_row_candidates``, each row not already at its
+        target also follows the training-row path (the repair of round 2,
+        :meth:`_repair_by_training_rows`), and its answer becomes the
+        valid one of the two with the lower cost (:meth:`_answer_costs`):
+        the distance moved plus the distance to the target class's
+        training rows, so sparsity and realism count in the same units.
+        This is the issue's "one cost" over generated and training-row
+        candidates; it costs a path (several model calls) for every row.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+        counterfactuals, y_cf
+            Every row's answer so far and the model's outputs on it.
+
+        Returns
+        -------
+        counterfactuals, y_cf
+            With the training-row answers where they cost less.
+        """
+        if self.adapter_.training_row_path is None:
+            return counterfactuals, y_cf
+        rows = np.flatnonzero(~batch.target.is_met(batch.y_model))
+        if not len(rows):
+            return counterfactuals, y_cf
+        # Where the path does not reach the target, the round leaves the
+        # current answer: both costs are then equal and it stays.
+        path, y_path = self._repair_round(
+            self._repair_by_training_rows, batch, rows, counterfactuals, y_cf
+        )
+        adapter = self.adapter_
+        current = self._answer_costs(
+            batch, rows, adapter.take_rows(counterfactuals, rows), y_cf[rows]
+        )
+        other = self._answer_costs(
+            batch, rows, adapter.take_rows(path, rows), y_path[rows]
+        )
+        better = rows[other < current]
+        if not len(better):
+            return counterfactuals, y_cf
+        counterfactuals = adapter.replace_rows(
+            counterfactuals, better, adapter.take_rows(path, better)
+        )
+        y_cf = y_cf.copy()
+        y_cf[better] = y_path[better]
+        return counterfactuals, y_cf
+
+    def _answer_costs(self, batch, rows, counterfactuals, y_cf):
+        """Return the cost of each row's answer: lower is better, ``inf`` if invalid.
+
+        The L1 distance on the encoding from the original (the distance
+        moved) plus the mean L1 distance to the 10 nearest training rows
+        of the target class (:meth:`ReferenceRows.typicality_distance`, how
+        far the answer is from what that class looks like).
+        """
+        Xt_cf = self.encoder_.transform(self.adapter_.in_fit_format(counterfactuals))
+        target = batch.target.take(rows)
+        moved = np.abs(Xt_cf - batch.Xt[rows]).sum(axis=1, dtype=np.float64)
+        typical = self.reference_.typicality_distance(Xt_cf, target)
+        return np.where(target.is_met(y_cf), moved + typical, np.inf)
 
     def _repair_round(self, repair, batch, rows, counterfactuals, y_cf):
         """Run one repair round on ``rows`` of the batch, a chunk at a time.
@@ -317,10 +385,11 @@ class ClosedLoopMixin:
         reference = self.reference_
         if reference is None:
             raise ValueError(
-                "max_rounds=2 repairs rows with training rows that fit keeps "
-                "only when it runs with max_rounds=2; this explainer was fit "
-                "with a smaller max_rounds: fit it again after set_params("
-                "max_rounds=2)"
+                "max_rounds=2 and training_row_candidates=True use training "
+                "rows that fit keeps only when it runs with one of them; this "
+                "explainer was fit with neither: fit it again after "
+                "set_params(max_rounds=2) or set_params("
+                "training_row_candidates=True)"
             )
         Xt = batch.Xt[rejected]
         rank = batch.reference_rank

@@ -76,6 +76,16 @@ max_rounds : {0, 1, 2}, default=2
     ``explain``'s ``valid`` mask. 0 returns the generator's answers as they
     are, without a model call in :meth:`transform`, which then cannot tell
     (nor warn) which rows miss their target; ``explain`` still scores them.
+training_row_candidates : bool, default=False
+    Whether every row (not only the rejected ones) also gets the
+    training-row path's counterfactual as a second candidate, the answer
+    being the valid one with the lower cost: the L1 distance moved on the
+    encoding plus the mean L1 distance to the 10 nearest training rows of
+    the target class (a realism critic in the same units). Tables and
+    series; images have no training-row path and ignore it. Slower, since
+    every row takes a path's model calls, and usually more realistic (see
+    the user guide's figures). Fit keeps the training rows of
+    ``reference_`` when it is set, as for ``max_rounds=2``.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity

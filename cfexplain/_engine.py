@@ -32,7 +32,8 @@ class CandidateEngineMixin:
     """The candidate engine of :class:`~cfexplain._base.BaseCounterfactualExplainer`.
 
     Reads the fitted explainer's ``adapter_``, ``encoder_``, ``predictor_``,
-    ``net_``, ``random_seed_``, ``n_candidates`` and ``numeric_tolerance``.
+    ``net_``, ``random_seed_``, ``n_candidates``, ``numeric_tolerance``,
+    ``max_rounds`` and ``training_row_candidates``.
     """
 
     def _candidates(self, X, target, constraints, k, *, repair=True):
@@ -53,7 +54,9 @@ class CandidateEngineMixin:
         each of its own answers. Then, with ``repair`` and ``max_rounds >
         0``, the answers the real model rejects get up to ``max_rounds`` repairs
         (:meth:`_repair`); with ``k > 1`` every answer does, and each row's
-        answers are put in order by :meth:`_distinct_first`.
+        answers are put in order by :meth:`_distinct_first`. With
+        ``training_row_candidates``, every answer is then compared with a
+        training-row candidate (:meth:`_compare_training_rows`).
 
         Parameters
         ----------
@@ -77,13 +80,17 @@ class CandidateEngineMixin:
         candidates = self._unchanged_at_target(
             batch, self._generated_candidates(batch, k)
         )
-        if not repair or not self.max_rounds:
+        if not repair or not (self.max_rounds or self.training_row_candidates):
             return candidates
         y_cf = np.asarray(self._model_outputs(candidates))
         if k == 1:
             counterfactuals, y_cf = self._repair(
                 batch, candidates.counterfactuals, y_cf
             )
+            if self.training_row_candidates:
+                counterfactuals, y_cf = self._compare_training_rows(
+                    batch, counterfactuals, y_cf
+                )
         else:
             # Every answer gets the repairs; the j-th of a row moves towards
             # its j-th nearest target-class training row, so that repaired
@@ -92,6 +99,10 @@ class CandidateEngineMixin:
             counterfactuals, y_cf = self._repair(
                 repeated, candidates.counterfactuals, y_cf
             )
+            if self.training_row_candidates:
+                counterfactuals, y_cf = self._compare_training_rows(
+                    repeated, counterfactuals, y_cf
+                )
             # A row already at its target keeps itself as every answer.
             at_target = np.tile(batch.target.is_met(batch.y_model), k)
             repeat = self._repeats(counterfactuals, k)

@@ -89,6 +89,11 @@ class ReferenceRows:
         )
 
     @cached_property
+    def n_features(self):
+        """Number of original features."""
+        return int(self.feature_of_column.max()) + 1
+
+    @cached_property
     def binary_columns(self):
         """Which encoded columns of the pool hold only 0 and 1 (computed once)."""
         return _binary_columns(self.Xt)
@@ -123,8 +128,7 @@ class ReferenceRows:
         -------
         numpy.ndarray of float64
         """
-        n_features = int(self.feature_of_column.max()) + 1
-        distances = np.zeros((len(Xt), n_features))
+        distances = np.zeros((len(Xt), self.n_features))
         np.add.at(distances.T, self.feature_of_column, np.abs(Xt - reference).T)
         return distances
 
@@ -159,11 +163,81 @@ class ReferenceRows:
             target.
         """
         weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * np.asarray(frozen)
-        scale = torch.as_tensor(weights[self.feature_of_column], dtype=torch.float32)
-        rows = torch.as_tensor(np.asarray(Xt, dtype=np.float32))
-        pool = torch.as_tensor(self.Xt)
         rank = np.zeros(len(Xt), dtype=np.int64) if rank is None else np.asarray(rank)
         chosen = np.full(len(Xt), -1, dtype=np.int64)
+        for part, candidates, distance in self._distance_blocks(
+            Xt, resolved, weights, block
+        ):
+            wanted_rank = rank[part]
+            if wanted_rank.max() == 0:
+                order = distance.argmin(axis=1)[:, None]
+            else:
+                # Stable, so equal distances keep the pool's order as
+                # argmin does.
+                depth = int(wanted_rank.max()) + 1
+                order = np.argsort(distance, axis=1, kind="stable")[:, :depth]
+            ranked = np.take_along_axis(distance, order, axis=1)
+            # The deepest finite rank each row has, up to the one it wants.
+            n_finite = np.isfinite(ranked).sum(axis=1)
+            column = np.minimum(wanted_rank, np.maximum(n_finite - 1, 0))
+            picked = order[np.arange(len(part)), column]
+            chosen[part] = np.where(n_finite > 0, candidates[picked], -1)
+        return chosen
+
+    def typicality_distance(self, Xt, resolved, n_neighbours=10, block=1024):
+        """Return each row's mean L1 distance to its nearest target-class rows.
+
+        A realism critic for candidates that are already valid: a row
+        among many training rows of its target class is close to them, a
+        row the class rarely looks like (e.g. a number out of the class's
+        modes) is far. The mean over ``n_neighbours`` rows, rather than the
+        nearest one, keeps a single odd training row from vouching for a
+        candidate (the k-nearest-neighbour distance of outlier detection,
+        Ramaswamy et al. 2000).
+
+        Parameters
+        ----------
+        Xt : numpy.ndarray of shape (r, n_encoded)
+            Encoded candidates.
+        resolved : ResolvedTarget
+            Their targets.
+        n_neighbours : int, default=10
+            Reference rows averaged over (fewer where fewer reach the
+            target).
+        block : int, default=1024
+            Rows compared with the pool at once (bounds memory).
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (r,)
+            Unweighted L1 distance on the encoding; ``inf`` where no
+            reference row reaches the target.
+        """
+        typical = np.full(len(Xt), np.inf)
+        weights = np.ones(self.n_features)
+        for part, _, distance in self._distance_blocks(Xt, resolved, weights, block):
+            depth = min(n_neighbours, distance.shape[1])
+            nearest = np.partition(distance, depth - 1, axis=1)[:, :depth]
+            n_finite = np.isfinite(nearest).sum(axis=1)
+            total = np.where(np.isfinite(nearest), nearest, 0.0).sum(axis=1)
+            typical[part] = np.where(
+                n_finite > 0, total / np.maximum(n_finite, 1), np.inf
+            )
+        return typical
+
+    def _distance_blocks(self, Xt, resolved, feature_weights, block):
+        """Yield ``(rows, pool rows, distances)`` blocks towards each row's target.
+
+        The distance is L1 on the encoding, each column weighted by its
+        feature's weight; a classifier's rows are compared with the
+        reference rows of their target class only, a regression's with all
+        of them, ``inf`` where a reference row misses the row's target.
+        """
+        scale = torch.as_tensor(
+            np.asarray(feature_weights)[self.feature_of_column], dtype=torch.float32
+        )
+        rows = torch.as_tensor(np.asarray(Xt, dtype=np.float32))
+        pool = torch.as_tensor(self.Xt)
         if self.task == CLASSIFICATION:
             labels = self.y_model.argmax(axis=1)
             wanted = resolved.labels
@@ -184,21 +258,7 @@ class ReferenceRows:
                 if per_row is not None:
                     allowed = self.reaches(per_row.take(part))[:, candidates]
                     distance[~allowed] = np.inf
-                wanted_rank = rank[part]
-                if wanted_rank.max() == 0:
-                    order = distance.argmin(axis=1)[:, None]
-                else:
-                    # Stable, so equal distances keep the pool's order as
-                    # argmin does.
-                    depth = int(wanted_rank.max()) + 1
-                    order = np.argsort(distance, axis=1, kind="stable")[:, :depth]
-                ranked = np.take_along_axis(distance, order, axis=1)
-                # The deepest finite rank each row has, up to the one it wants.
-                n_finite = np.isfinite(ranked).sum(axis=1)
-                column = np.minimum(wanted_rank, np.maximum(n_finite - 1, 0))
-                picked = order[np.arange(len(part)), column]
-                chosen[part] = np.where(n_finite > 0, candidates[picked], -1)
-        return chosen
+                yield part, candidates, distance
 
 
 def _binary_columns(X):

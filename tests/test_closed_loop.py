@@ -338,3 +338,65 @@ def test_a_row_already_at_its_target_is_each_of_its_answers(mixed_frame, forest)
             check_names=False,
         )
     assert exp.valid.all()
+
+
+def test_training_row_candidates_keep_the_cheaper_valid_answer(
+    mixed_frame, monkeypatch
+):
+    from cfexplain._candidates import CandidateSet
+
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame
+
+    def far_training_rows(batch, k):
+        # A stand-in generator whose answers are valid but far: each row's
+        # 20th nearest training row of its target class.
+        n = len(batch.Xt)
+        far = cf.reference_.nearest(
+            batch.Xt, batch.target, batch.frozen_features, rank=np.full(n, 19)
+        )
+        decoded = cf._decode(batch, np.arange(n), cf.reference_.Xt[far])
+        return CandidateSet(batch.rows, batch.y_model, batch.target, decoded, None)
+
+    monkeypatch.setattr(cf, "_generated_candidates", far_training_rows)
+    default = cf.transform(X)
+    compared = cf.set_params(training_row_candidates=True).transform(X)
+    batch = cf._batch(X, None, (None, None, None))
+    rows = np.arange(len(X))
+    costs = [
+        cf._answer_costs(batch, rows, answer, frame_proba(answer))
+        for answer in (default, compared)
+    ]
+    # Each row keeps the cheaper of its two answers (an invalid one costs
+    # inf): none costs more than the stand-in's, most cost less.
+    assert (costs[1] <= costs[0] + 1e-9).all()
+    assert np.isfinite(costs[1]).all()
+    assert (costs[1] < costs[0] - 1e-6).mean() > 0.5
+    # The cheaper answers are the sparser ones: the paths give back what the
+    # model does not need.
+    changed = [(answer != X).sum(axis=1).mean() for answer in (default, compared)]
+    assert changed[1] < changed[0]
+    assert compared.index.equals(X.index) and (compared.dtypes == X.dtypes).all()
+
+
+def test_training_row_candidates_keep_the_constraints(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST, training_row_candidates=True)
+    cf.fit(mixed_frame, forest)
+    X = mixed_frame
+    frozen = cf.transform(X, immutable=["color"], monotonic={"age": "increasing"})
+    pd.testing.assert_series_equal(frozen["color"], X["color"])
+    assert (frozen["age"] >= X["age"]).all()
+    exp = cf.explain(X.iloc[:10], n_counterfactuals=2)
+    assert exp.valid.shape == (10, 2) and exp.valid[:, 0].mean() >= 0.9
+
+
+def test_training_row_candidates_need_the_training_rows_fit_keeps(mixed_frame, forest):
+    kept = CounterfactualGAN(
+        **{**FAST, "max_rounds": 0}, training_row_candidates=True
+    ).fit(mixed_frame, forest)
+    assert kept.reference_ is not None
+    assert kept.transform(mixed_frame.iloc[:20]).shape == (20, mixed_frame.shape[1])
+    without = CounterfactualGAN(**{**FAST, "max_rounds": 1}).fit(mixed_frame, forest)
+    without.set_params(training_row_candidates=True)
+    with pytest.raises(ValueError, match="training_row_candidates=True"):
+        without.transform(mixed_frame.iloc[:20])

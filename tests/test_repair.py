@@ -78,3 +78,32 @@ def test_nearest_by_rank_follows_the_distance_order_within_the_target_class():
         ),
         [-1, -1],
     )
+
+
+def test_typicality_is_the_mean_distance_to_the_nearest_target_class_rows():
+    from cfexplain._repair import ReferenceRows
+
+    # Class 1 at 1, 2, 3 and 10; class 0 at 0.5.
+    pool = np.array([[3.0], [0.5], [1.0], [2.0], [10.0]], dtype=np.float32)
+    y = np.array([[0, 1], [1, 0], [0, 1], [0, 1], [0, 1]], dtype=float)
+    reference = ReferenceRows(pool, y, "classification", np.array([0]))
+    rows = np.array([[0.0], [2.0], [2.0]], dtype=np.float32)
+    target = _resolved(np.array([1, 1, 0]))
+    got = reference.typicality_distance(rows, target, n_neighbours=3)
+    # Row 0: 1, 2, 3 away; row 1: 1, 0, 1 (10 is not among the 3 nearest);
+    # row 2 has one class-0 row only, 1.5 away.
+    np.testing.assert_allclose(got, [2.0, 2.0 / 3.0, 1.5])
+    lonely = ReferenceRows(pool[:1], y[:1], "classification", np.array([0]))
+    assert np.isinf(lonely.typicality_distance(rows[:1], _resolved(np.array([0]))))
+
+
+def test_typicality_of_a_regression_counts_rows_inside_the_target():
+    from cfexplain._repair import ReferenceRows
+    from cfexplain._targets import ResolvedTarget
+
+    pool = np.array([[0.0], [1.0], [5.0]], dtype=np.float32)
+    values = np.array([0.0, 1.0, 5.0])
+    reference = ReferenceRows(pool, values, "regression", np.array([0]))
+    target = ResolvedTarget("regression", low=np.array([4.0]), high=np.array([6.0]))
+    got = reference.typicality_distance(np.zeros((1, 1), np.float32), target)
+    np.testing.assert_allclose(got, [5.0])

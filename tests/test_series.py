@@ -288,3 +288,20 @@ def test_training_series_repair_copies_one_window_of_a_target_series():
         assert (source | kept).all(axis=1).any()
     frozen = explainer.transform(queries, immutable={"windows": [(0, 8)]})
     np.testing.assert_array_equal(frozen[..., :8], queries[..., :8])
+
+
+def test_series_take_a_training_series_window_when_it_costs_less():
+    X = make_series(n=96, length=24)
+    explainer = CounterfactualAE(**FAST_AUTOENCODER, modality="series")
+    explainer.fit(X[:64], predict_fn=series_proba)
+    queries = X[64:]
+    default = explainer.transform(queries)
+    compared = explainer.set_params(training_row_candidates=True).transform(queries)
+    assert compared.shape == queries.shape and compared.dtype == queries.dtype
+    batch = explainer._batch(queries, None, (None, None, None))
+    rows = np.arange(len(queries))
+    costs = [
+        explainer._answer_costs(batch, rows, answer, series_proba(answer))
+        for answer in (default, compared)
+    ]
+    assert (costs[1] <= costs[0] + 1e-9).all()
