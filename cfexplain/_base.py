@@ -199,6 +199,8 @@ class BaseCounterfactualExplainer(
             surrogate = state.get("surrogate_")
             if surrogate is not None:
                 surrogate.device = "cpu"
+        # Explainers pickled before the parameter existed behave as before.
+        state.setdefault("training_row_candidates", False)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

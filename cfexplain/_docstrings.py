@@ -68,7 +68,8 @@ max_rounds : {0, 1, 2}, default=2
     each one batched round over the rows still rejected: 1 applies the
     generator to its own output, 2 also moves the original towards its
     nearest training row of the target class, feature by feature, then
-    gives back the changes the model does not need (tables; the fitted
+    gives back the changes the model does not need, and the part of each
+    number's move it does not need (tables; the fitted
     explainer keeps up to 5,000 encoded training rows for it in
     ``reference_``; series copy a window of the nearest training series
     instead). Rows still rejected are reported by an
@@ -83,9 +84,12 @@ training_row_candidates : bool, default=False
     encoding plus the mean L1 distance to the 10 nearest training rows of
     the target class (a realism critic in the same units). Tables and
     series; images have no training-row path and ignore it. Slower, since
-    every row takes a path's model calls, and usually more realistic (see
-    the user guide's figures). Fit keeps the training rows of
-    ``reference_`` when it is set, as for ``max_rounds=2``.
+    every row takes a path's model calls, and more realistic where the
+    generator's answers leave the target class's modes: on Adult (GAN and
+    AE, an MLP and boosted trees) the class-1 MMD² fell from 0.066-0.098 to
+    0.028-0.033 and transform from 17,000-51,000 to 5,600-7,200 rows/s.
+    Fit keeps the training rows of ``reference_`` when it is set, as for
+    ``max_rounds=2``.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity

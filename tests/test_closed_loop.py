@@ -400,3 +400,23 @@ def test_training_row_candidates_need_the_training_rows_fit_keeps(mixed_frame, f
     without.set_params(training_row_candidates=True)
     with pytest.raises(ValueError, match="training_row_candidates=True"):
         without.transform(mixed_frame.iloc[:20])
+
+
+def test_paths_give_back_the_part_of_a_number_the_model_does_not_need(
+    mixed_frame, monkeypatch
+):
+    numbers = mixed_frame[["age", "hours"]]
+    cf = CounterfactualGAN(**FAST).fit(numbers, step_on_age)
+    X = numbers.iloc[:60]
+    shortened = cf.transform(X)
+    monkeypatch.setattr(
+        cf, "_shorten_numeric_moves", lambda batch, rows, answers, y: (answers, y)
+    )
+    whole = cf.transform(X)
+    for answers in (shortened, whole):
+        assert (step_on_age(answers).argmax(1) != step_on_age(X).argmax(1)).all()
+    moved = [(answers["age"] - X["age"]).abs() for answers in (shortened, whole)]
+    assert (moved[0] <= moved[1]).all() and (moved[0] < moved[1]).any()
+    # Rows moved up are still past the step at 45.
+    up = X["age"] <= 45
+    assert (shortened.loc[up, "age"] > 45).all()

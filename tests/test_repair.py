@@ -1,10 +1,13 @@
 """The training-row path's geometry: nearest reference rows and path order."""
 
 import numpy as np
+import pandas as pd
 import torch
+from cf_testing import FAST, frame_proba, make_mixed_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cfexplain import CounterfactualGAN
 from cfexplain._repair import _binary_columns, _l1_distances
 
 
@@ -107,3 +110,29 @@ def test_typicality_of_a_regression_counts_rows_inside_the_target():
     target = ResolvedTarget("regression", low=np.array([4.0]), high=np.array([6.0]))
     got = reference.typicality_distance(np.zeros((1, 1), np.float32), target)
     np.testing.assert_allclose(got, [5.0])
+
+
+def test_shortened_moves_keep_the_share_asked_for_in_the_columns_dtypes():
+    X = make_mixed_frame(n=64)
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    adapter = explainer.adapter_
+    originals = X.iloc[:4]
+    moved = originals.copy()
+    moved["age"] += np.array([10, 4, -8, 0])
+    moved["hours"] += np.array([4.0, -2.0, 0.0, 1.0])
+    moved["color"] = ["green", "red", "blue", "green"]
+    half = adapter.shorten_numeric_moves(originals, moved, 0.5)
+    np.testing.assert_array_equal(
+        half["age"], originals["age"] + np.array([5, 2, -4, 0])
+    )
+    np.testing.assert_allclose(
+        half["hours"], originals["hours"] + np.array([2.0, -1.0, 0.0, 0.5])
+    )
+    # Categories are the counterfactual's; dtypes and index are kept.
+    pd.testing.assert_series_equal(half["color"], moved["color"])
+    assert (half.dtypes == moved.dtypes).all() and half.index.equals(moved.index)
+    pd.testing.assert_frame_equal(
+        adapter.shorten_numeric_moves(originals, moved, 1.0), moved
+    )
+    back = adapter.shorten_numeric_moves(originals, moved, 0.0)
+    pd.testing.assert_frame_equal(back[["age", "hours"]], originals[["age", "hours"]])

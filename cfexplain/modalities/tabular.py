@@ -248,6 +248,45 @@ class TabularAdapter(ModalityAdapter):
                     index=after.index,
                 ).astype(after.dtype)
 
+    def shorten_numeric_moves(self, originals, counterfactuals, keep):
+        """Return the counterfactuals with each number moved ``keep`` of its way.
+
+        Every numerical feature becomes ``original + keep * (counterfactual
+        - original)``, rounded where it was fitted or is given as integers;
+        booleans and the other features are the counterfactual's. The
+        training-row path uses it to give back the part of a copied number
+        the model does not need.
+
+        Parameters
+        ----------
+        originals, counterfactuals : pandas.DataFrame
+            Rows aligned by position, with the same columns.
+        keep : float
+            Share of each move kept, in ``[0, 1]``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, indexed and typed like ``counterfactuals``.
+        """
+        shorter = counterfactuals.copy()
+        fitted_dtype = dict(
+            zip(self.feature_names_, self.encoder_.dtypes_.values(), strict=True)
+        )
+        for name in self.numeric_std_:
+            column = counterfactuals[name]
+            dtypes = (fitted_dtype[name], column.dtype)
+            if any(pd.api.types.is_bool_dtype(d) for d in dtypes):
+                continue  # a flag moves all the way or not at all
+            before = originals[name].to_numpy(dtype=float)
+            value = before + keep * (column.to_numpy(dtype=float) - before)
+            # Integers stay integers, as the decoder gives them, even in a
+            # float column (a feature fitted as integers).
+            if any(pd.api.types.is_integer_dtype(d) for d in dtypes):
+                value = np.round(value)
+            shorter[name] = pd.Series(value, index=column.index).astype(column.dtype)
+        return shorter
+
     # -- reading the result ------------------------------------------------------------
 
     @staticmethod
