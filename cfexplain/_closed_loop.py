@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -223,7 +224,8 @@ class ClosedLoopMixin:
 
         With ``training_row_candidates``, each row not already at its
         target also follows the training-row path (the repair of round 2,
-        :meth:`_repair_by_training_rows`), and its answer becomes the
+        :meth:`_repair_by_training_rows`, here with its numbers' moves
+        shortened), and its answer becomes the
         valid one of the two with the lower cost (:meth:`_answer_costs`):
         the distance moved plus the distance to the target class's
         training rows, so sparsity and realism count in the same units.
@@ -248,7 +250,11 @@ class ClosedLoopMixin:
         # Where the path does not reach the target, the round leaves the
         # current answer: both costs are then equal and it stays.
         path, y_path = self._repair_round(
-            self._repair_by_training_rows, batch, rows, counterfactuals, y_cf
+            partial(self._repair_by_training_rows, shorten=True),
+            batch,
+            rows,
+            counterfactuals,
+            y_cf,
         )
         adapter = self.adapter_
         current = self._answer_costs(
@@ -366,7 +372,9 @@ class ClosedLoopMixin:
         back[order] = np.arange(len(order))
         return adapter.take_rows(stacked, back), np.concatenate(outputs)[back]
 
-    def _repair_by_training_rows(self, batch, rejected, current, y_current):
+    def _repair_by_training_rows(
+        self, batch, rejected, current, y_current, *, shorten=False
+    ):
         """Move each row towards its nearest target-class training row.
 
         The nearest training row that the real model puts in the target
@@ -376,7 +384,11 @@ class ClosedLoopMixin:
         (``adapter_.training_row_path == "features"``) copy its values
         feature by feature (:meth:`_feature_path`), series (``"windows"``)
         a window of time points (:meth:`_window_path`); other modalities
-        skip this round.
+        skip this round. With ``shorten``, a table's answers also give back
+        the part of each number's move the model does not need
+        (:meth:`_shorten_numeric_moves`, one more model call): the
+        training-row candidates of every row take it, the repairs of the
+        few rejected rows do not, to keep their cost down.
 
         Returns
         -------
@@ -413,6 +425,10 @@ class ClosedLoopMixin:
         )
         if not reached.any():
             return found, current, y_current
+        if shorten and path == "features":
+            decoded, y_final = self._shorten_numeric_moves(
+                batch, rejected[has_path][reached], decoded, y_final
+            )
         positions = np.flatnonzero(has_path)[reached]
         found[positions] = True
         # One row per rejected row: the path's where it reached the target.
@@ -491,9 +507,7 @@ class ClosedLoopMixin:
         reference row's value until the real model agrees (one batch of
         every prefix of the path); then the copied features the model does
         not need are given back (two batches: each one alone, then all of
-        them together, or the largest alone if together they fail), and the
-        part of each copied number's move it does not need
-        (:meth:`_shorten_numeric_moves`, one batch).
+        them together, or the largest alone if together they fail).
 
         Parameters and returns as for :meth:`_window_path`.
         """
@@ -576,9 +590,6 @@ class ClosedLoopMixin:
         final = np.flatnonzero(reached)
         decoded, y_final = self._gather_scored(
             scored, y_scored, source[final], position[final]
-        )
-        decoded, y_final = self._shorten_numeric_moves(
-            batch, rows[final], decoded, y_final
         )
         return reached, decoded, y_final
 

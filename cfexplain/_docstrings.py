@@ -68,8 +68,7 @@ max_rounds : {0, 1, 2}, default=2
     each one batched round over the rows still rejected: 1 applies the
     generator to its own output, 2 also moves the original towards its
     nearest training row of the target class, feature by feature, then
-    gives back the changes the model does not need, and the part of each
-    number's move it does not need (tables; the fitted
+    gives back the changes the model does not need (tables; the fitted
     explainer keeps up to 5,000 encoded training rows for it in
     ``reference_``; series copy a window of the nearest training series
     instead). Rows still rejected are reported by an
@@ -79,7 +78,9 @@ max_rounds : {0, 1, 2}, default=2
     (nor warn) which rows miss their target; ``explain`` still scores them.
 training_row_candidates : bool, default=False
     Whether every row (not only the rejected ones) also gets the
-    training-row path's counterfactual as a second candidate, the answer
+    training-row path's counterfactual as a second candidate (on tables
+    with each number moved only as far as the model needs: a quarter, a
+    half or three quarters of the copied difference), the answer
     being the valid one with the lower cost: the L1 distance moved on the
     encoding plus the mean L1 distance to the 10 nearest training rows of
     the target class (a realism critic in the same units). Tables and

@@ -12,9 +12,10 @@ batched round of generation or construction, decoding and model calls:
    first, until the model agrees, then gives back the changes the model
    does not need (a batched backward elimination, in the spirit of Growing
    Spheres' feature selection step, Laugel et al. 2018, and DiCE's post-hoc
-   sparsity enhancement, Mothilal et al. 2020), and the part of each
-   number's move it does not need (DiCE's line search towards the
-   original, on a grid of a quarter, a half and three quarters). A series
+   sparsity enhancement, Mothilal et al. 2020); the training-row
+   candidates of every row then also give back the part of each number's
+   move the model does not need (DiCE's line search towards the original,
+   on a grid of a quarter, a half and three quarters). A series
    instead takes the nearest training series' values over the shortest
    window of time points the model accepts (Native Guide, Delaney et al.
    2021).

@@ -402,11 +402,12 @@ def test_training_row_candidates_need_the_training_rows_fit_keeps(mixed_frame, f
         without.transform(mixed_frame.iloc[:20])
 
 
-def test_paths_give_back_the_part_of_a_number_the_model_does_not_need(
+def test_training_row_candidates_move_numbers_only_as_far_as_needed(
     mixed_frame, monkeypatch
 ):
     numbers = mixed_frame[["age", "hours"]]
-    cf = CounterfactualGAN(**FAST).fit(numbers, step_on_age)
+    cf = CounterfactualGAN(**FAST, training_row_candidates=True)
+    cf.fit(numbers, step_on_age)
     X = numbers.iloc[:60]
     shortened = cf.transform(X)
     monkeypatch.setattr(

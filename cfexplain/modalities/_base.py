@@ -63,8 +63,8 @@ class ModalityAdapter:
 
     #: How the training-row repair moves a rejected counterfactual's original
     #: towards a training row of the target class: ``"features"`` copies
-    #: named features one at a time, then shortens the numbers' moves with
-    #: ``shorten_numeric_moves`` (tables), ``"windows"`` a window of time
+    #: named features one at a time (tables, whose adapter also has
+    #: ``shorten_numeric_moves``), ``"windows"`` a window of time
     #: points (series); ``None`` skips that repair (images: pixels are no
     #: features a user would read, and a patch pasted from another image is
     #: no realistic counterfactual).
