@@ -228,6 +228,18 @@ def nearest_rows_reference(model, X_train, X_test, ranks):
     return out
 
 
+def write_results(name, rows, header, line):
+    """Write ``rows`` to ``results/<name>.json`` and a table to ``<name>.md``.
+
+    ``header`` is the table's first line; ``line(row)`` formats one row.
+    """
+    (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2, default=float))
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines += [line(r) for r in rows]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def merge_rows(path, rows):
     """Replace the rows of the settings just run, keep the others in order."""
     if not path.exists():
@@ -472,42 +484,34 @@ def main():
     if args.candidates:
         counts = [int(c) for c in args.candidates.split(",")]
         trade_off = candidates_trade_off(mlp, X_train, X_test, params, counts)
-        (RESULTS / "adult_candidates.json").write_text(
-            json.dumps(trade_off, indent=2, default=float)
-        )
-        lines = [
+        write_results(
+            "adult_candidates",
+            trade_off,
             "| mode | n_candidates | transform / predict | rows/s | validity "
             "| cat. L0 | L1 | MMD²_0 | MMD²_1 |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ] + [
-            f"| {r['mode']} | {r['n_candidates']} "
-            f"| {r['transform_over_predict']:.1f}x "
-            f"| {r['transform_rows_per_s']:,.0f} | {r['validity']:.3f} "
-            f"| {r['l0_categorical']:.2f} | {r['l1']:.3f} | {r['mmd2_0']:.3f} "
-            f"| {r['mmd2_1']:.3f} |"
-            for r in trade_off
-        ]
-        (RESULTS / "adult_candidates.md").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
+            lambda r: (
+                f"| {r['mode']} | {r['n_candidates']} "
+                f"| {r['transform_over_predict']:.1f}x "
+                f"| {r['transform_rows_per_s']:,.0f} | {r['validity']:.3f} "
+                f"| {r['l0_categorical']:.2f} | {r['l1']:.3f} | {r['mmd2_0']:.3f} "
+                f"| {r['mmd2_1']:.3f} |"
+            ),
+        )
 
     if args.nearest_rows:
         ranks = [int(k) for k in args.nearest_rows.split(",")]
         reference = nearest_rows_reference(mlp, X_train, X_test, ranks)
-        (RESULTS / "adult_nearest_rows.json").write_text(
-            json.dumps(reference, indent=2, default=float)
-        )
-        lines = [
+        write_results(
+            "adult_nearest_rows",
+            reference,
             "| k-th nearest other-class training row | validity | cat. L0 | L1 "
             "| MMD² | MMD²_0 | MMD²_1 |",
-            "|---|---|---|---|---|---|---|",
-        ] + [
-            f"| {r['k']} | {r['validity']:.3f} | {r['l0_categorical']:.2f} "
-            f"| {r['l1']:.3f} | {r['mmd2']:.3f} | {r['mmd2_0']:.3f} "
-            f"| {r['mmd2_1']:.3f} |"
-            for r in reference
-        ]
-        (RESULTS / "adult_nearest_rows.md").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
+            lambda r: (
+                f"| {r['k']} | {r['validity']:.3f} | {r['l0_categorical']:.2f} "
+                f"| {r['l1']:.3f} | {r['mmd2']:.3f} | {r['mmd2_0']:.3f} "
+                f"| {r['mmd2_1']:.3f} |"
+            ),
+        )
 
     if args.sweep:
         points = sweep(mlp, X_train, X_test, params, SWEEP_GRID)

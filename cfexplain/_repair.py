@@ -44,7 +44,10 @@ FROZEN_DISTANCE_WEIGHT = 10.0
 
 @dataclass
 class ReferenceRows:
-    """Training rows and the real model's outputs on them, for repairs.
+    """Training rows and the real model's outputs on them.
+
+    The pool of the training-row repairs and candidates, and the reference
+    of their realism critic (:meth:`typicality_distance`).
 
     Parameters
     ----------
@@ -196,8 +199,9 @@ class ReferenceRows:
         row the class rarely looks like (e.g. a number out of the class's
         modes) is far. The mean over ``n_neighbours`` rows, rather than the
         nearest one, keeps a single odd training row from vouching for a
-        candidate (the k-nearest-neighbour distance of outlier detection,
-        Ramaswamy et al. 2000).
+        candidate: the k-nearest-neighbour score of outlier detection
+        (Ramaswamy et al. 2000 take the k-th neighbour's distance; the mean
+        over the k is Angiulli and Pizzuti's 2002 variant).
 
         Parameters
         ----------
