@@ -700,7 +700,9 @@ class BaseCounterfactualExplainer(
             the next best of ``max(n_candidates, n_counterfactuals)`` ranked
             candidates (valid first); otherwise they are sampled through the
             generator's noise and its one-hot spans, reproducibly from the
-            fitted ``random_state``. A generator with neither (the
+            fitted ``random_state`` for the same rows (the draws are made
+            for the whole call, so a row's later answers change with the
+            rows it is explained with). A generator with neither (the
             autoencoder on images and series) gives ``n_counterfactuals``
             equal answers before repairs. Every answer the model rejects
             gets the repairs of ``max_rounds``; a training-row repair moves
@@ -708,7 +710,9 @@ class BaseCounterfactualExplainer(
             target-class training row, so repaired answers differ. After the
             first, a row's answers come distinct and valid first, then
             distinct and invalid, then repeats of an earlier answer (a row
-            may have fewer than ``n_counterfactuals`` distinct ones); the
+            may have fewer than ``n_counterfactuals`` distinct ones; with
+            ``training_row_candidates`` an answer keeps its own rather than
+            take a training-row candidate equal to an earlier answer); the
             ``valid`` mask says which the model accepts.
         immutable, bounds, monotonic : optional
             As in :meth:`transform`.

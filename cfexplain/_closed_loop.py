@@ -177,7 +177,8 @@ class ClosedLoopMixin:
             remedies.append("a larger prediction_weight")
         if "n_candidates" in self._get_param_names():
             remedies.append("more n_candidates")
-        if self.max_rounds < 2:
+        if self.max_rounds < 2 and not self.training_row_candidates:
+            # With training-row candidates every row already takes the path.
             remedies.append("max_rounds=2 (repairs)")
         if len(remedies) == 1:
             return remedies[0]

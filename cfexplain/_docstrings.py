@@ -74,8 +74,9 @@ max_rounds : {0, 1, 2}, default=2
     instead). Rows still rejected are reported by an
     :class:`~cfexplain.UnreachedTargetWarning` from :meth:`transform` and by
     ``explain``'s ``valid`` mask. 0 returns the generator's answers as they
-    are, without a model call in :meth:`transform`, which then cannot tell
-    (nor warn) which rows miss their target; ``explain`` still scores them.
+    are, without a model call in :meth:`transform` (unless
+    ``training_row_candidates``), which then cannot tell (nor warn) which
+    rows miss their target; ``explain`` still scores them.
 training_row_candidates : bool, default=False
     Whether every row (not only the rejected ones) also gets the
     training-row path's counterfactual as a second candidate (on tables
@@ -93,8 +94,8 @@ training_row_candidates : bool, default=False
     cancer) it cut L1 but raised the class MMD², since numbers copied from
     a neighbour break the correlations the generator keeps. Check the
     metrics on your own data.
-    Fit keeps the training rows of ``reference_`` when it is set, as for
-    ``max_rounds=2``.
+    When it is True, fit stores up to 5,000 encoded training rows in
+    ``reference_`` (as it does for ``max_rounds=2``); set it before fit.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity

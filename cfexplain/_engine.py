@@ -100,8 +100,8 @@ class CandidateEngineMixin:
                 repeated, candidates.counterfactuals, y_cf
             )
             if self.training_row_candidates:
-                counterfactuals, y_cf = self._compare_training_rows(
-                    repeated, counterfactuals, y_cf
+                counterfactuals, y_cf = self._compare_keeping_distinct(
+                    repeated, counterfactuals, y_cf, k
                 )
             # A row already at its target keeps itself as every answer.
             at_target = np.tile(batch.target.is_met(batch.y_model), k)
@@ -124,6 +124,31 @@ class CandidateEngineMixin:
         return CandidateSet(
             batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
         )
+
+    def _compare_keeping_distinct(self, repeated, counterfactuals, y_cf, k):
+        """Compare ``k`` answers per row with training-row candidates, apart.
+
+        Several answers of a row can shorten to the same training-row
+        candidate (their references differ in features the model does not
+        need): an answer the comparison would make a repeat of an earlier
+        one keeps its own, when its own is valid.
+        """
+        adapter = self.adapter_
+        compared, y_compared = self._compare_training_rows(
+            repeated, counterfactuals, y_cf
+        )
+        valid_own = np.asarray(repeated.target.is_met(y_cf), dtype=bool)
+        own = np.flatnonzero(
+            self._repeats(compared, k) & ~self._repeats(counterfactuals, k) & valid_own
+        )
+        if not len(own):
+            return compared, y_compared
+        compared = adapter.replace_rows(
+            compared, own, adapter.take_rows(counterfactuals, own)
+        )
+        y_compared = np.asarray(y_compared).copy()
+        y_compared[own] = np.asarray(y_cf)[own]
+        return compared, y_compared
 
     def _repeated_batch(self, batch, k):
         """Return ``batch`` with its rows repeated ``k`` times, candidate-major.

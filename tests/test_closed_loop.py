@@ -421,3 +421,33 @@ def test_training_row_candidates_move_numbers_only_as_far_as_needed(
     # Rows moved up are still past the step at 45.
     up = X["age"] <= 45
     assert (shortened.loc[up, "age"] > 45).all()
+
+
+def test_training_row_candidates_do_not_turn_answers_into_repeats(
+    mixed_frame, monkeypatch
+):
+    cf = CounterfactualGAN(**FAST, training_row_candidates=True)
+    cf.fit(mixed_frame, frame_proba)
+    k, X = 3, mixed_frame.iloc[:12]
+    batch = cf._repeated_batch(cf._batch(X, None, (None, None, None)), k)
+    n = len(X)
+    # Three distinct answers per row, all valid: each row's j-th nearest
+    # training row of its target class.
+    reference = cf.reference_
+    rows = reference.nearest(
+        batch.Xt, batch.target, batch.frozen_features, rank=batch.reference_rank
+    )
+    own = cf._decode(batch, np.arange(k * n), reference.Xt[rows])
+    y_own = frame_proba(own)
+    assert batch.target.is_met(y_own).all() and not cf._repeats(own, k).any()
+
+    def same_for_every_answer(batch, counterfactuals, y_cf):
+        # A comparison that gives each row's first answer to all of them.
+        first = np.tile(np.arange(n), k)
+        return cf.adapter_.take_rows(counterfactuals, first), y_cf[first]
+
+    monkeypatch.setattr(cf, "_compare_training_rows", same_for_every_answer)
+    kept, y_kept = cf._compare_keeping_distinct(batch, own, y_own, k)
+    assert not cf._repeats(kept, k).any()
+    pd.testing.assert_frame_equal(kept, own)
+    np.testing.assert_allclose(y_kept, y_own)
