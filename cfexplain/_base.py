@@ -556,7 +556,9 @@ class BaseCounterfactualExplainer(
         -------
         pandas.DataFrame or numpy.ndarray of shape (n_samples, n_features)
             Same type, columns, dtypes and index as ``X``. ``X`` itself is
-            never modified.
+            never modified. Integer features come back whole, float
+            features at the precision of their training values (at most
+            six decimals).
 
         Raises
         ------

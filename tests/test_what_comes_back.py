@@ -375,3 +375,27 @@ def test_a_regression_explanation_reads_with_rounded_values():
         "row 1: predicted 255.3, target 246.7 to 253.3",
         "  [0] (not valid, predicted 255.3) no change",
     ]
+
+
+def test_float_features_come_back_at_the_precision_of_their_training_values():
+    X = make_mixed_frame(n=160).astype({"age": "float32"})
+    X["hours"] = X["hours"].round(1)  # one decimal
+    cf = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    X_cf = cf.transform(X)
+    assert X_cf["age"].dtype == np.float32
+    np.testing.assert_array_equal(X_cf["age"], np.round(X_cf["age"]))
+    hours = X_cf["hours"].to_numpy()
+    np.testing.assert_allclose(hours, np.round(hours, 1), rtol=0, atol=1e-9)
+    # Numbers the counterfactuals move come back on that grid; others are
+    # the originals, not values a rounding step away from them.
+    assert (X_cf["age"] != X["age"]).any()
+
+
+def test_float_features_of_fine_precision_are_not_rounded():
+    from cfexplain.modalities.tabular import _decimals
+
+    assert _decimals(np.array([1.0, 2.0, 30.0]), np.dtype("float64")) == 0
+    assert _decimals(np.array([1.25, 2.5]), np.dtype("float64")) == 2
+    assert _decimals(np.array([0.1, 0.7], dtype=np.float32), np.dtype("float32")) == 1
+    assert _decimals(np.array([np.pi, 1.0]), np.dtype("float64")) is None
+    assert _decimals(np.array([1, 2]), np.dtype("int64")) is None

@@ -23,6 +23,30 @@ def _format_value(value) -> str:
     return str(value)
 
 
+#: Most decimals a float feature is rounded to (see :func:`_decimals`).
+MAX_DECIMALS = 6
+
+
+def _decimals(values, dtype):
+    """Return the fewest decimals (0 to 6) that hold every value, or None.
+
+    A float feature whose training values all have ``d`` decimals or fewer
+    (whole amounts stored as floats, prices in cents) gets counterfactuals
+    at that precision, as the decoder gives integer features integers.
+    Integer and boolean features, and floats of finer precision, get None.
+    """
+    if not pd.api.types.is_float_dtype(dtype):
+        return None
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    eps = np.finfo(getattr(dtype, "numpy_dtype", dtype)).eps
+    tolerance = 4 * eps * np.maximum(1.0, np.abs(values))
+    for decimals in range(MAX_DECIMALS + 1):
+        if (np.abs(np.round(values, decimals) - values) <= tolerance).all():
+            return decimals
+    return None
+
+
 def _differs(a, b) -> bool:
     if isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
         return not np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12)
@@ -142,6 +166,10 @@ class TabularAdapter(ModalityAdapter):
             label: float(np.nan_to_num(rows[label].astype(float).std()))
             for label in self.numerical_features_
         }
+        self.numeric_decimals_ = {
+            label: _decimals(rows[label], rows[label].dtype)
+            for label in self.numerical_features_
+        }
         feature_of_column = np.empty(encoder.layout_.n_columns, dtype=np.int64)
         for span in encoder.layout_.spans:
             feature_of_column[span.start : span.stop] = encoder_names.index(
@@ -213,7 +241,29 @@ class TabularAdapter(ModalityAdapter):
             decoded = pd.DataFrame(
                 decoded, columns=self.feature_names_, index=originals.index
             )
-        return cast_columns(decoded, originals.dtypes)
+        return self._at_data_precision(
+            originals, cast_columns(decoded, originals.dtypes)
+        )
+
+    def _at_data_precision(self, originals, counterfactuals):
+        """Round float features to the decimals of their training values.
+
+        A value within half a step of that precision from the original is
+        the original: a change finer than the data's own precision is no
+        change. Modified in place and returned.
+        """
+        for name, decimals in getattr(self, "numeric_decimals_", {}).items():
+            column = counterfactuals[name]
+            if decimals is None or not pd.api.types.is_float_dtype(column.dtype):
+                continue
+            values = column.to_numpy(dtype=float)
+            before = originals[name].to_numpy(dtype=float)
+            same = np.abs(values - before) <= 0.5 * 10.0**-decimals
+            values = np.where(same, before, np.round(values, decimals))
+            counterfactuals[name] = pd.Series(values, index=column.index).astype(
+                column.dtype
+            )
+        return counterfactuals
 
     # -- constraints and clean-up ------------------------------------------------------
 
@@ -285,7 +335,7 @@ class TabularAdapter(ModalityAdapter):
             if any(pd.api.types.is_integer_dtype(d) for d in dtypes):
                 value = np.round(value)
             shorter[name] = pd.Series(value, index=column.index).astype(column.dtype)
-        return shorter
+        return self._at_data_precision(originals, shorter)
 
     # -- reading the result ------------------------------------------------------------
 
