@@ -45,6 +45,13 @@ class Explanation:
     modality : str, default="tabular"
         The kind of data (``"tabular"``, ``"image"``, ``"series"``), which says how
         :meth:`plot` draws it.
+
+    Notes
+    -----
+    ``print(explanation)`` lists each row's answers with their changes and
+    validity; an answer whose changes read the same as an earlier answer of
+    its row says ``same as [j]``, since a row may have fewer distinct
+    counterfactuals than it asked for.
     """
 
     original: pd.DataFrame | np.ndarray
@@ -136,10 +143,16 @@ class Explanation:
                 lines.append(
                     f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
                 )
+            # Answers that read the same as an earlier one of the row say so:
+            # a row may have fewer distinct answers than it asked for.
+            first_reading = {}
             for j in range(k):
                 status = "valid" if self.valid[i, j] else "not valid"
                 if regression:
                     status += f", predicted {predicted_cf[i * k + j]:.4g}"
+                earlier = first_reading.setdefault(tuple(self.changes[i][j]), j)
+                if earlier != j:
+                    status += f", same as [{earlier}]"
                 changes = ", ".join(self.changes[i][j]) or "no change"
                 lines.append(f"  [{j}] ({status}) {changes}")
         return "\n".join(lines)

@@ -377,6 +377,30 @@ def test_a_regression_explanation_reads_with_rounded_values():
     ]
 
 
+def test_an_answer_that_reads_like_an_earlier_one_says_so():
+    from cfexplain import Explanation
+
+    explanation = Explanation(
+        original=pd.DataFrame({"x": [1.0]}, index=["a"]),
+        counterfactuals=pd.DataFrame(
+            {"x": [3.0, 4.0, 3.0]},
+            index=pd.MultiIndex.from_product([["a"], [0, 1, 2]]),
+        ),
+        y_original=np.array([[0.9, 0.1]]),
+        y_counterfactual=np.array([[0.2, 0.8], [0.1, 0.9], [0.2, 0.8]]),
+        target=np.array([1]),
+        valid=np.array([[True, True, True]]),
+        changes=[[["x: 1 -> 3"], ["x: 1 -> 4"], ["x: 1 -> 3"]]],
+        classes=np.array([0, 1]),
+    )
+    assert str(explanation).splitlines() == [
+        "row a: predicted 0, target 1",
+        "  [0] (valid) x: 1 -> 3",
+        "  [1] (valid) x: 1 -> 4",
+        "  [2] (valid, same as [0]) x: 1 -> 3",
+    ]
+
+
 def test_float_features_come_back_at_the_precision_of_their_training_values():
     X = make_mixed_frame(n=160).astype({"age": "float32"})
     X["hours"] = X["hours"].round(1)  # one decimal
