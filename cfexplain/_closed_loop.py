@@ -258,12 +258,20 @@ class ClosedLoopMixin:
             y_cf,
         )
         adapter = self.adapter_
-        current = self._answer_costs(
-            batch, rows, adapter.take_rows(counterfactuals, rows), y_cf[rows]
+        # Both answers of every row are costed in one encoding and one
+        # search of the reference rows.
+        costs = self._answer_costs(
+            batch,
+            np.tile(rows, 2),
+            adapter.stack_rows(
+                [
+                    adapter.take_rows(counterfactuals, rows),
+                    adapter.take_rows(path, rows),
+                ]
+            ),
+            np.concatenate([y_cf[rows], y_path[rows]]),
         )
-        other = self._answer_costs(
-            batch, rows, adapter.take_rows(path, rows), y_path[rows]
-        )
+        current, other = costs[: len(rows)], costs[len(rows) :]
         better = rows[other < current]
         if not len(better):
             return counterfactuals, y_cf
