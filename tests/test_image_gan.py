@@ -65,6 +65,73 @@ def test_generator_answers_depend_on_the_target_and_the_noise():
     assert not torch.allclose(first, generator(X, y, y, noise=torch.randn(3, 8)))
 
 
+@pytest.mark.parametrize("train", [False, True])
+def test_channels_last_weights_give_the_values_of_contiguous_ones(train):
+    torch.manual_seed(0)
+    generator = ImageGenerator(None, 3, 4, (8, 8), (1, 12, 12))
+    discriminator = ImageDiscriminator(144, 3, (8, 16), (1, 12, 12))
+    for module in (generator, discriminator):
+        for parameter in module.parameters():  # leave the zero initialisation
+            torch.nn.init.normal_(parameter, std=0.3)
+        conv_weights = [p for p in module.parameters() if p.dim() == 4]
+        assert conv_weights
+        assert all(
+            p.is_contiguous(memory_format=torch.channels_last) for p in conv_weights
+        )
+    contiguous = [
+        pickle.loads(pickle.dumps(m)).to(memory_format=torch.contiguous_format)
+        for m in (generator, discriminator)
+    ]
+    X = torch.rand(5, 144)
+    y = _one_hot([0, 1, 2, 0, 1], 3)
+    noise = torch.randn(5, 8)
+    for module in (generator, discriminator, *contiguous):
+        module.train(train)
+    torch.testing.assert_close(
+        generator(X, y, y.roll(1, 0), None, noise),
+        contiguous[0](X, y, y.roll(1, 0), None, noise),
+        atol=1e-5,
+        rtol=1e-5,
+    )
+    # In evaluation the spectral norm runs no power iteration: comparable calls.
+    discriminator.eval()
+    contiguous[1].eval()
+    torch.testing.assert_close(
+        discriminator(X, y), contiguous[1](X, y), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_evaluation_folds_the_normalisations_without_changing_the_answer(monkeypatch):
+    torch.manual_seed(0)
+    generator = ImageGenerator(None, 3, 4, (8, 8), (1, 12, 12))
+    for parameter in generator.parameters():  # leave the zero initialisation
+        torch.nn.init.normal_(parameter, std=0.3)
+    for module in generator.modules():  # running statistics away from (0, 1)
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    generator.eval()
+    X = torch.rand(5, 144)
+    y = _one_hot([0, 1, 2, 0, 1], 3)
+    noise = torch.randn(5, 8)
+    with torch.no_grad():
+        folded = generator(X, y, y.roll(1, 0), None, noise)
+
+    # The same layers applied one by one: BatchNorm, then gain and bias.
+    def plain_norm(self, X, condition):
+        gain = 1.0 + self.gain(condition)[:, :, None, None]
+        return self.norm(X) * gain + self.bias(condition)[:, :, None, None]
+
+    monkeypatch.setattr(ConditionalBatchNorm2d, "forward", plain_norm)
+    monkeypatch.setattr(
+        ImageGenerator, "_conv_norm_relu", lambda self, layers, X: layers(X)
+    )
+    with torch.no_grad():
+        plain = generator(X, y, y.roll(1, 0), None, noise)
+    assert not torch.equal(plain, X)
+    torch.testing.assert_close(folded, plain, atol=1e-5, rtol=1e-5)
+
+
 def test_conditional_batchnorm_starts_as_batchnorm_and_reads_the_condition():
     layer = ConditionalBatchNorm2d(4, 3)
     X = torch.randn(8, 4, 5, 5)

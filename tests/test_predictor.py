@@ -100,6 +100,53 @@ def test_a_torch_module_left_in_training_mode_is_called_in_evaluation(data):
     assert module.training  # the user's mode is given back
 
 
+class _RecordingModule(torch.nn.Module):
+    """A linear classifier on flattened inputs that records its batch sizes."""
+
+    def __init__(self, n_values):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_values, 2)
+        self.seen = []
+
+    def forward(self, X):
+        self.seen.append(len(X))
+        return self.linear(X.flatten(1))
+
+
+@pytest.mark.parametrize(
+    "shape, batch_size, expected",
+    [
+        # 784 values a row: 131,072 // 784 = 167 rows a call.
+        ((1000, 1, 28, 28), 8192, [167] * 5 + [165]),
+        # Wide rows: never fewer than 64 a call.
+        ((130, 3, 64, 64), 8192, [64, 64, 2]),
+        # Narrow rows: batch_size bounds the call.
+        ((1000, 10), 8192, [1000]),
+        ((1000, 10), 300, [300, 300, 300, 100]),
+    ],
+)
+def test_a_cpu_torch_module_gets_cache_sized_batches(shape, batch_size, expected):
+    torch.manual_seed(0)
+    module = _RecordingModule(int(np.prod(shape[1:])))
+    X = np.random.default_rng(0).random(shape, dtype=np.float32)
+    out = as_predictor(module, batch_size=batch_size).predict(X)
+    assert module.seen[-len(expected) :] == expected
+    with torch.no_grad():
+        whole = torch.softmax(module(torch.from_numpy(X)), dim=1).double().numpy()
+    np.testing.assert_allclose(out, whole, atol=1e-6)
+
+
+def test_callables_keep_batch_size_whatever_the_row_width():
+    seen = []
+
+    def fn(batch):
+        seen.append(len(batch))
+        return np.full((len(batch), 2), 0.5)
+
+    as_predictor(fn, batch_size=8192).predict(np.zeros((1000, 1, 28, 28)))
+    assert seen[-1:] == [1000]
+
+
 def test_torch_single_logit_binary_with_task(data):
     X, _ = data
     module = torch.nn.Linear(4, 1)

@@ -21,10 +21,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils import spectral_norm
+from torch.nn.utils import fuse_conv_bn_weights, spectral_norm
 
 from ._base import ConditionalVAE, CounterfactualModule, PerturbationAutoencoder
-from ._layers import IMAGE_FEATURES, ConvDecoder, ConvFeatures
+from ._layers import IMAGE_FEATURES, ConvDecoder, ConvFeatures, channels_last
 
 __all__ = [
     "ConditionalBatchNorm2d",
@@ -162,8 +162,17 @@ class ConditionalBatchNorm2d(nn.Module):
 
     def forward(self, X, condition):
         """Normalise ``X`` (n, c, h, w) under ``condition`` (n, n_condition)."""
-        gain = 1.0 + self.gain(condition)[:, :, None, None]
-        return self.norm(X) * gain + self.bias(condition)[:, :, None, None]
+        gain = 1.0 + self.gain(condition)
+        bias = self.bias(condition)
+        norm = self.norm
+        if self.training or norm.running_var is None:
+            return norm(X) * gain[:, :, None, None] + bias[:, :, None, None]
+        # In evaluation the running statistics make the normalisation an
+        # affine map too: fold both into one scale and shift per row and
+        # channel, and pass over the features once instead of three times.
+        scale = gain * torch.rsqrt(norm.running_var + norm.eps)
+        shift = bias - norm.running_mean * scale
+        return torch.addcmul(shift[:, :, None, None], X, scale[:, :, None, None])
 
 
 class _GeneratorBlock(nn.Module):
@@ -182,8 +191,9 @@ class _GeneratorBlock(nn.Module):
         self.skip = nn.Conv2d(n_in, n_out, 1) if n_in != n_out else nn.Identity()
 
     def forward(self, X, condition):
-        hidden = self.conv1(F.relu(self.norm1(X, condition)))
-        hidden = self.conv2(F.relu(self.norm2(hidden, condition)))
+        # In place: nothing keeps a normalisation's output for its gradient.
+        hidden = self.conv1(F.relu(self.norm1(X, condition), inplace=True))
+        hidden = self.conv2(F.relu(self.norm2(hidden, condition), inplace=True))
         return hidden + self.skip(X)
 
 
@@ -282,6 +292,7 @@ class ImageGenerator(CounterfactualModule):
         self.up_full = nn.ConvTranspose2d(half, channels, 4, stride=2, padding=1)
         nn.init.zeros_(self.up_full.weight)
         nn.init.zeros_(self.up_full.bias)
+        channels_last(self)
 
     def forward(
         self, X, y_model, y_target, mask=None, noise=None, sample=True, generator=None
@@ -300,14 +311,14 @@ class ImageGenerator(CounterfactualModule):
         if noise is None:
             noise = X.new_zeros((n, self.noise_width))
         chunks = noise.reshape(n, len(self.blocks), self.noise_dim)
-        half = self.down_half(images)
-        hidden = self.down_quarter(half)
+        half = self._conv_norm_relu(self.down_half, images)
+        hidden = self._conv_norm_relu(self.down_quarter, half)
         for b, block in enumerate(self.blocks):
             hidden = block(hidden, torch.cat([embedded, chunks[:, b]], dim=1))
         hidden = self.up_half(
-            F.relu(self.norm_out(hidden)), output_size=self.half_shape
+            F.relu(self.norm_out(hidden), inplace=True), output_size=self.half_shape
         )
-        hidden = F.relu(self.norm_half(hidden + half))
+        hidden = F.relu(self.norm_half(hidden + half), inplace=True)
         change = self.up_full(hidden, output_size=self.image_shape[1:])
         generated = (images + change).flatten(1)
         if not self.training:
@@ -319,6 +330,27 @@ class ImageGenerator(CounterfactualModule):
     ):
         """Return encoded counterfactuals; see :meth:`forward`."""
         return self.forward(X, y_model, y_target, mask, noise, sample, generator)
+
+    def _conv_norm_relu(self, layers, X):
+        """Apply a ``Conv - BatchNorm - ReLU`` stack; in evaluation, as one convolution.
+
+        In evaluation the BatchNorm is an affine map per channel, folded into
+        the convolution's weights and bias (the values are the same up to
+        float rounding, one pass over the features less).
+        """
+        if self.training:
+            return layers(X)
+        conv, norm, _ = layers
+        weight, bias = fuse_conv_bn_weights(
+            conv.weight,
+            conv.bias,
+            norm.running_mean,
+            norm.running_var,
+            norm.eps,
+            norm.weight,
+            norm.bias,
+        )
+        return F.relu(conv._conv_forward(X, weight, bias), inplace=True)
 
 
 class _DiscriminatorBlock(nn.Module):
@@ -384,6 +416,7 @@ class ImageDiscriminator(nn.Module):
         )
         self.linear = spectral_norm(nn.Linear(widths[-1], 1))
         self.embed = spectral_norm(nn.Linear(n_condition, widths[-1], bias=False))
+        channels_last(self)
 
     def forward(self, X, condition):
         """Return scores ``(n,)``: higher is more like a real image of ``condition``.
