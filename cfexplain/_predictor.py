@@ -38,9 +38,10 @@ _TASKS = ("auto", CLASSIFICATION, REGRESSION)
 #: Input values per call of a torch module on the CPU. A convolutional net's
 #: activations are tens of times its input; once a batch's activations
 #: overflow the CPU's caches every layer runs from memory: the MNIST CNN of
-#: ``benchmarks/mnist.py`` takes 0.24 s for 1,000 images in one call and
-#: 0.12 s in calls of 128. An MLP on 108 encoded columns or a BiLSTM on
-#: 140-step series runs as fast in calls of 1,000 rows as in one of 8,192.
+#: ``benchmarks/mnist.py`` takes about 0.24 s for 1,000 images in one call
+#: and 0.12 s in calls of 167 (this rule's batch for 784-pixel images).
+#: An MLP on 108 columns or a BiLSTM on 140-step series runs as fast in
+#: calls of 1,000 rows as in one of 8,192.
 CPU_VALUES_PER_CALL = 2**17
 #: Rows per call of a torch module on the CPU, at least (per-call overhead).
 CPU_MIN_ROWS_PER_CALL = 64
@@ -84,7 +85,7 @@ class Predictor:
         Class labels of a classifier in the order of its probability columns.
     batch_size : int
         Rows per call of the model, at most: a torch module on the CPU is
-        called on smaller batches (see :meth:`_rows_per_call`).
+        called on batches of about 131,072 input values.
 
     Attributes
     ----------
@@ -233,7 +234,13 @@ class Predictor:
         """
         if self.kind != "torch" or self._device().type != "cpu":
             return self.batch_size
-        values_per_row = int(np.prod(np.shape(X)[1:], dtype=np.int64)) or 1
+        shape = getattr(X, "shape", None)
+        if shape is None:
+            try:  # a list of rows: the first row's shape
+                shape = (len(X), *np.shape(X[0]))
+            except (TypeError, ValueError, IndexError, KeyError):
+                return self.batch_size
+        values_per_row = int(np.prod(shape[1:], dtype=np.int64)) or 1
         rows = max(CPU_MIN_ROWS_PER_CALL, CPU_VALUES_PER_CALL // values_per_row)
         return min(self.batch_size, rows)
 

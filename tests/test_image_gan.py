@@ -101,7 +101,10 @@ def test_channels_last_weights_give_the_values_of_contiguous_ones(train):
     )
 
 
-def test_evaluation_folds_the_normalisations_without_changing_the_answer(monkeypatch):
+@pytest.mark.parametrize("train", [False, True])
+def test_evaluation_folds_the_normalisations_without_changing_the_answer(
+    monkeypatch, train
+):
     torch.manual_seed(0)
     generator = ImageGenerator(None, 3, 4, (8, 8), (1, 12, 12))
     for parameter in generator.parameters():  # leave the zero initialisation
@@ -110,12 +113,15 @@ def test_evaluation_folds_the_normalisations_without_changing_the_answer(monkeyp
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-1, 1)
             module.running_var.uniform_(0.5, 2)
-    generator.eval()
+    generator.train(train)  # in training the batch statistics, unfolded
     X = torch.rand(5, 144)
     y = _one_hot([0, 1, 2, 0, 1], 3)
     noise = torch.randn(5, 8)
-    with torch.no_grad():
-        folded = generator(X, y, y.roll(1, 0), None, noise)
+    folded = generator(X, y, y.roll(1, 0), None, noise)
+    # Gradients reach every parameter, folded or not.
+    folded.sum().backward()
+    assert all(p.grad is not None for p in generator.parameters())
+    folded = folded.detach()
 
     # The same layers applied one by one: BatchNorm, then gain and bias.
     def plain_norm(self, X, condition):

@@ -136,6 +136,21 @@ def test_a_cpu_torch_module_gets_cache_sized_batches(shape, batch_size, expected
     np.testing.assert_allclose(out, whole, atol=1e-6)
 
 
+def test_a_torch_module_on_a_gpu_gets_batch_size_rows(monkeypatch):
+    predictor = as_predictor(_RecordingModule(784), batch_size=8192)
+    X = np.zeros((1000, 1, 28, 28), dtype=np.float32)
+    assert predictor._rows_per_call(X) == 167
+    monkeypatch.setattr(predictor, "_device", lambda: torch.device("cuda"))
+    assert predictor._rows_per_call(X) == 8192
+    assert predictor._rows_per_call(X.tolist()) == 8192
+
+
+def test_a_list_of_rows_is_batched_by_its_first_row():
+    predictor = as_predictor(_RecordingModule(784), batch_size=8192)
+    assert predictor._rows_per_call([[[0.0] * 28] * 28] * 3) == 167
+    assert predictor._rows_per_call([]) == 8192
+
+
 def test_callables_keep_batch_size_whatever_the_row_width():
     seen = []
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils import fuse_conv_bn_weights, spectral_norm
+from torch.nn.utils import spectral_norm
 
 from ._base import ConditionalVAE, CounterfactualModule, PerturbationAutoencoder
 from ._layers import IMAGE_FEATURES, ConvDecoder, ConvFeatures, channels_last
@@ -165,7 +165,7 @@ class ConditionalBatchNorm2d(nn.Module):
         gain = 1.0 + self.gain(condition)
         bias = self.bias(condition)
         norm = self.norm
-        if self.training or norm.running_var is None:
+        if norm.training or norm.running_var is None:
             return norm(X) * gain[:, :, None, None] + bias[:, :, None, None]
         # In evaluation the running statistics make the normalisation an
         # affine map too: fold both into one scale and shift per row and
@@ -336,20 +336,15 @@ class ImageGenerator(CounterfactualModule):
 
         In evaluation the BatchNorm is an affine map per channel, folded into
         the convolution's weights and bias (the values are the same up to
-        float rounding, one pass over the features less).
+        float rounding, one pass over the features less). The fold is plain
+        tensor arithmetic, so gradients still reach every parameter.
         """
-        if self.training:
-            return layers(X)
         conv, norm, _ = layers
-        weight, bias = fuse_conv_bn_weights(
-            conv.weight,
-            conv.bias,
-            norm.running_mean,
-            norm.running_var,
-            norm.eps,
-            norm.weight,
-            norm.bias,
-        )
+        if norm.training or norm.running_var is None:
+            return layers(X)
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        weight = conv.weight * scale[:, None, None, None]
+        bias = (conv.bias - norm.running_mean) * scale + norm.bias
         return F.relu(conv._conv_forward(X, weight, bias), inplace=True)
 
 
