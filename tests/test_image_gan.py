@@ -356,5 +356,5 @@ def test_mmd_weight_adds_the_term_to_the_generator_loss(images):
     # Its real rows come from the training set, by the model's class.
     reference = cf._net_fit_params(np.zeros((3, 4)), np.eye(2)[[0, 1, 1]])
     np.testing.assert_array_equal(reference["reference_labels"], [0, 1, 1])
-    cf.mmd_weight_ = 0.0  # as resolved for tables and series
+    cf.mmd_weight_ = 0.0  # as resolved for tables
     assert cf._net_fit_params(np.zeros((3, 4)), np.eye(2)[[0, 1, 1]]) == {}

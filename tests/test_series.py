@@ -256,6 +256,12 @@ def test_ae_mmd_weight_auto_is_three_on_series_and_one_on_tables(mixed_frame):
     assert given.mmd_weight_ == 0.5 and given.net_.mmd_weight == 0.5
 
 
+def test_gan_mmd_weight_auto_is_three_on_series():
+    series = CounterfactualGAN(**{**FAST, "max_epochs": 1}, modality="series")
+    series.fit(make_series(n=48), predict_fn=PeakHeight())
+    assert series.mmd_weight_ == 3.0 and series.net_.mmd_weight == 3.0
+
+
 def test_training_series_repair_copies_one_window_of_a_target_series():
     # Without its prediction loss the generator reconstructs its input, so
     # every target is reached by the repair that copies a window of the
