@@ -316,9 +316,14 @@ class ClosedLoopMixin:
         """
         adapter = self.adapter_
         # Rows per chunk: a training-row path holds (features x rows x
-        # encoded columns) candidates at once.
-        n_features = len(batch.frozen_features)
-        chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
+        # encoded columns) candidates at once. Without a path (images) a
+        # round holds one candidate a row: one chunk, and the model's own
+        # batching decides its calls.
+        if adapter.training_row_path is None:
+            chunk = max(1, len(rows))
+        else:
+            n_features = len(batch.frozen_features)
+            chunk = max(16, 2**24 // (n_features * batch.Xt.shape[1]))
         current = adapter.take_rows(counterfactuals, rows)
         parts = [
             repair(

@@ -24,15 +24,16 @@ modality : {"auto", "tabular", "image", "series"}, default="auto"
     The kind of data. ``"auto"`` takes a DataFrame or a 2-D array as a table
     and a 4-D array ``(n, channels, height, width)`` as images; it refuses a
     3-D array, which could hold series ``(n_cases, n_channels,
-    n_timepoints)`` or images ``(n, height, width)``: say which. The kinds
-    this explainer has networks for are named above; series are not yet
-    supported.""",
+    n_timepoints)`` or images ``(n, height, width)``: say which.""",
     "constraints": """
-immutable : list of str or array of bool, default=None
-    Features that must never change (tables), or a boolean mask of the
-    values to keep (images).
+immutable : list of str, dict or array of bool, default=None
+    Features that must never change (tables); a boolean mask of the values
+    to keep, of one image's shape as given to ``fit`` (images) or of one
+    series' ``(n_channels, n_timepoints)``; or, for series,
+    ``{"channels": [...], "windows": [(start, stop), ...]}``.
 bounds : dict, default=None
-    ``{feature: (low, high)}`` for numerical features of a table.
+    ``{feature: (low, high)}`` for numerical features of a table;
+    ``{channel: (low, high)}`` amplitude bounds for series.
 monotonic : dict, default=None
     ``{feature: "increasing" | "decreasing"}`` for numerical features of a
     table.""",

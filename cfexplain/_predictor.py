@@ -114,14 +114,19 @@ class Predictor:
         # In evaluation mode, whatever the user left it in: dropout would make
         # the answers random, and BatchNorm in training mode would update its
         # running statistics, changing the user's model, even without
-        # gradients. The module's mode is given back afterwards.
-        was_training = module.training
+        # gradients. Every submodule's mode is given back afterwards (a user
+        # fine-tuning with a frozen BatchNorm has mixed modes).
+        modes = [(submodule, submodule.training) for submodule in module.modules()]
+        if not array.flags.writeable:
+            # torch warns on (and cannot share) a read-only array.
+            array = array.copy()
         module.eval()
         try:
             with torch.no_grad():
                 out = module(torch.as_tensor(array, device=device))
         finally:
-            module.train(was_training)
+            for submodule, training in modes:
+                submodule.training = training
         out = out.detach().cpu().double().numpy()
         if self.task != REGRESSION and out.ndim == 2 and out.shape[1] >= 2:
             looks_like_proba = (

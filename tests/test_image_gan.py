@@ -174,6 +174,25 @@ def fitted(images):
     return CounterfactualGAN(**IMAGE_FAST).fit(images, predict_fn=HalfBrightness())
 
 
+def test_an_image_repair_round_is_one_chunk():
+    # Images have no training-row path, whose memory sets the chunks of
+    # tables (16 rows of 64x64 images): the round is one call, batched by
+    # the model's own rule.
+    images = np.random.RandomState(0).randint(0, 255, (32, 64, 64)).astype(np.uint8)
+    fitted = CounterfactualGAN(**{**IMAGE_FAST, "max_epochs": 1}, modality="image")
+    fitted.fit(images, predict_fn=HalfBrightness())
+    seen = []
+
+    def record(batch, rejected, current, y_current):
+        seen.append(len(rejected))
+        return np.zeros(len(rejected), dtype=bool), current, y_current
+
+    batch = fitted._batch(images, None, (None, None, None))
+    y_cf = fitted.predictor_.predict(images)
+    fitted._repair_round(record, batch, np.arange(len(images)), images, y_cf)
+    assert seen == [len(images)]
+
+
 def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
     assert fitted.modality_ == "image"
     assert fitted.sparsity_weight_ == 5.0

@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,35 @@ def test_callables_keep_batch_size_whatever_the_row_width():
 
     as_predictor(fn, batch_size=8192).predict(np.zeros((1000, 1, 28, 28)))
     assert seen[-1:] == [1000]
+
+
+def test_every_submodule_gets_its_own_mode_back(data):
+    X, _ = data
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(8, 2),
+    )
+    module.train()
+    module[1].eval()  # fine-tuning with a frozen BatchNorm
+    as_predictor(module).predict(X)
+    assert [m.training for m in module.modules()] == [True, True, False, True, True]
+    module.eval()
+    module[2].train()
+    as_predictor(module).predict(X)
+    assert [m.training for m in module.modules()] == [False, False, False, True, False]
+
+
+def test_a_read_only_array_reaches_a_torch_module_without_a_warning(data):
+    X, _ = data
+    X = X.copy()
+    X.flags.writeable = False
+    module = torch.nn.Linear(4, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = as_predictor(module).predict(X)
+    assert out.shape == (len(X), 2)
 
 
 def test_torch_single_logit_binary_with_task(data):
