@@ -83,15 +83,20 @@ def test_torch_module_logits_become_probabilities(data):
     np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-6)
 
 
+def _net_with_batchnorm_and_dropout(dropout):
+    """Linear - BatchNorm - Dropout - Linear on 4 features, two logits."""
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.BatchNorm1d(8),
+        torch.nn.Dropout(dropout),
+        torch.nn.Linear(8, 2),
+    )
+
+
 def test_a_torch_module_left_in_training_mode_is_called_in_evaluation(data):
     X, _ = data
     torch.manual_seed(0)
-    module = torch.nn.Sequential(
-        torch.nn.Linear(4, 8),
-        torch.nn.BatchNorm1d(8),
-        torch.nn.Dropout(0.9),
-        torch.nn.Linear(8, 2),
-    )
+    module = _net_with_batchnorm_and_dropout(dropout=0.9)
     module.train()
     running_mean = module[1].running_mean.clone()
     predictor = as_predictor(module)
@@ -165,12 +170,7 @@ def test_callables_keep_batch_size_whatever_the_row_width():
 
 def test_every_submodule_gets_its_own_mode_back(data):
     X, _ = data
-    module = torch.nn.Sequential(
-        torch.nn.Linear(4, 8),
-        torch.nn.BatchNorm1d(8),
-        torch.nn.Dropout(0.2),
-        torch.nn.Linear(8, 2),
-    )
+    module = _net_with_batchnorm_and_dropout(dropout=0.2)
     module.train()
     module[1].eval()  # fine-tuning with a frozen BatchNorm
     as_predictor(module).predict(X)

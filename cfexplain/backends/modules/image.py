@@ -135,6 +135,24 @@ class ImagePerturbationAE(PerturbationAutoencoder):
         return X + change
 
 
+def _evaluation_affine(norm):
+    """Return ``(scale, shift)`` per channel of a BatchNorm in evaluation.
+
+    With its running statistics a BatchNorm is the affine map ``x * scale
+    + shift``: ``scale = weight / sqrt(running_var + eps)`` and ``shift =
+    bias - running_mean * scale`` (weight 1 and bias 0 without affine
+    parameters). Folding it into the layer beside it saves a pass over the
+    features; plain tensor arithmetic, so gradients reach its parameters.
+    """
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm whose gain and bias are functions of a condition vector.
 
@@ -170,8 +188,9 @@ class ConditionalBatchNorm2d(nn.Module):
         # In evaluation the running statistics make the normalisation an
         # affine map too: fold both into one scale and shift per row and
         # channel, and pass over the features once instead of three times.
-        scale = gain * torch.rsqrt(norm.running_var + norm.eps)
-        shift = bias - norm.running_mean * scale
+        norm_scale, norm_shift = _evaluation_affine(norm)
+        scale = gain * norm_scale
+        shift = bias + gain * norm_shift
         return torch.addcmul(shift[:, :, None, None], X, scale[:, :, None, None])
 
 
@@ -334,17 +353,17 @@ class ImageGenerator(CounterfactualModule):
     def _conv_norm_relu(self, layers, X):
         """Apply a ``Conv - BatchNorm - ReLU`` stack; in evaluation, as one convolution.
 
-        In evaluation the BatchNorm is an affine map per channel, folded into
-        the convolution's weights and bias (the values are the same up to
-        float rounding, one pass over the features less). The fold is plain
-        tensor arithmetic, so gradients still reach every parameter.
+        In evaluation the BatchNorm is an affine map per channel
+        (:func:`_evaluation_affine`), folded into the convolution's weights
+        and bias: the values are the same up to float rounding, one pass
+        over the features less.
         """
         conv, norm, _ = layers
         if norm.training or norm.running_var is None:
             return layers(X)
-        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        scale, shift = _evaluation_affine(norm)
         weight = conv.weight * scale[:, None, None, None]
-        bias = (conv.bias - norm.running_mean) * scale + norm.bias
+        bias = conv.bias * scale + shift
         return F.relu(conv._conv_forward(X, weight, bias), inplace=True)
 
 
