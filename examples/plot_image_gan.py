@@ -10,7 +10,7 @@ pass. Here it explains a small CNN on the MNIST sample, then one on
 Colored MNIST (paper 2's 30 classes: the digit and its colour).
 
 Few images and steps keep the example fast; ``benchmarks/mnist.py`` trains
-with the defaults (about 750 steps of 64 images) and reports validity,
+with the defaults (about 1,100 steps of 64 images) and reports validity,
 MMD² and IM1/IM2.
 """
 
@@ -106,7 +106,7 @@ print(f"{explanation.valid.mean():.0%} of 500 counterfactuals reach their digit"
 # generator's class-conditional MMD term, which keeps the counterfactuals
 # looking like real digits of their new class, needs more steps than that to
 # let every digit through. The ``valid`` mask marks the misses; the default
-# budget (about 750 steps on 4,000 images) reaches every target in
+# budget (about 1,100 steps on 4,000 images) reaches every target in
 # ``benchmarks/mnist.py``.
 show(
     X_test[:8],

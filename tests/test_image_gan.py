@@ -8,12 +8,14 @@ import torch
 from cf_testing import FAST, HalfBrightness, frame_proba, image_proba, make_images
 
 from cfexplain import CounterfactualGAN
+from cfexplain.backends.losses import MMD_SCALES
 from cfexplain.backends.modules import (
     ConditionalBatchNorm2d,
     ImageDiscriminator,
     ImageGenerator,
 )
 from cfexplain.modalities import ADAPTERS
+from cfexplain.modalities.image import IMAGE_MMD_SCALES
 
 IMAGE_FAST = {**FAST, "max_epochs": 3, "generator_hidden": (16,), "batch_size": 32}
 
@@ -199,6 +201,7 @@ def test_image_defaults_resolve_to_paper_1s_image_weights(fitted):
     assert fitted.mmd_weight_ == 20.0
     assert fitted.cycle_weight_ == 2.0
     assert fitted.ema_decay_ == 0.999
+    assert fitted.net_.mmd_scales == IMAGE_MMD_SCALES
     assert fitted.generator_hidden_ == (16,)
     assert isinstance(fitted.net_.module_, ImageGenerator)
     assert isinstance(fitted.net_.discriminator_, ImageDiscriminator)
@@ -291,10 +294,11 @@ def test_auto_prediction_weight_is_two_for_images_one_for_tables(images, mixed_f
     assert pictures.prediction_weight_ == pictures.net_.prediction_weight == 2.0
     tables = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
     assert tables.prediction_weight_ == tables.net_.prediction_weight == 1.0
+    assert tables.net_.mmd_scales == MMD_SCALES != IMAGE_MMD_SCALES
 
 
-@pytest.mark.parametrize(("n_rows", "epochs"), [(4000, 13), (64_000, 1), (200, 250)])
-def test_image_budget_is_about_750_steps_of_64(n_rows, epochs):
+@pytest.mark.parametrize(("n_rows", "epochs"), [(4000, 18), (64_000, 2), (200, 367)])
+def test_image_budget_is_about_1100_steps_of_64(n_rows, epochs):
     gan = CounterfactualGAN()
     gan.adapter_ = ADAPTERS["image"]()
     assert gan._training_budget(n_rows) == (64, epochs)
@@ -304,9 +308,9 @@ def test_image_budget_keeps_what_is_given():
     gan = CounterfactualGAN(max_epochs=3)
     gan.adapter_ = ADAPTERS["image"]()
     assert gan._training_budget(4000) == (64, 3)
-    gan = CounterfactualGAN(batch_size=32)  # 125 steps an epoch: 6 epochs
+    gan = CounterfactualGAN(batch_size=32)  # 125 steps an epoch: 9 epochs
     gan.adapter_ = ADAPTERS["image"]()
-    assert gan._training_budget(4000) == (32, 6)
+    assert gan._training_budget(4000) == (32, 9)
 
 
 def test_batch_class_mmd_compares_each_target_class_with_its_real_rows():
@@ -326,6 +330,7 @@ def test_batch_class_mmd_compares_each_target_class_with_its_real_rows():
     net = SimpleNamespace(
         task="classification",
         batch_size=16,
+        mmd_scales=(0.5, 1.0, 2.0),
         sampling_generator_=torch.Generator().manual_seed(0),
     )
 
@@ -349,8 +354,8 @@ def test_class_mmd_draws_at_least_min_reference_rows_per_class(monkeypatch):
 
     drawn = []
 
-    def record_sizes(X, Y):
-        drawn.append((len(X), len(Y)))
+    def record_sizes(X, Y, scales):
+        drawn.append((len(X), len(Y), scales))
         return X.sum() * 0
 
     monkeypatch.setattr(losses, "mmd_loss", record_sizes)
@@ -361,9 +366,11 @@ def test_class_mmd_draws_at_least_min_reference_rows_per_class(monkeypatch):
         np.array([0, 0, 1, 1, 2, 2, 2]),
         torch.Generator().manual_seed(0),
         min_reference=10,
+        scales=(0.25, 1.0),
     )
-    # Class 2 has one counterfactual: skipped; the others draw 10 rows.
-    assert drawn == [(2, 10), (3, 10)]
+    # Class 2 has one counterfactual: skipped; the others draw 10 rows, and
+    # the kernel gets the bandwidths asked for.
+    assert drawn == [(2, 10, (0.25, 1.0)), (3, 10, (0.25, 1.0))]
 
 
 def test_mmd_weight_adds_the_term_to_the_generator_loss(images):

@@ -230,7 +230,12 @@ def kl_divergence(mean, log_variance):
     return 0.5 * (mean**2 + log_variance.exp() - 1.0 - log_variance).sum(dim=1)
 
 
-def mmd_loss(X, Y, scales=(0.5, 1.0, 2.0)):
+#: Bandwidths of :func:`mmd_loss`'s kernel, as multiples of the median
+#: squared distance: a multi-scale median heuristic that needs no tuning.
+MMD_SCALES = (0.5, 1.0, 2.0)
+
+
+def mmd_loss(X, Y, scales=MMD_SCALES):
     """Return a biased estimate of MMD² between two samples (paper 1, eq. 7).
 
     The kernel is a sum of Gaussian kernels whose squared bandwidths are
@@ -243,7 +248,7 @@ def mmd_loss(X, Y, scales=(0.5, 1.0, 2.0)):
         E.g. counterfactuals.
     Y : torch.Tensor of shape (n, d)
         E.g. training rows of the target class.
-    scales : tuple of float, default=(0.5, 1.0, 2.0)
+    scales : tuple of float, default=MMD_SCALES
         Multiples of the median squared distance.
 
     Returns
@@ -260,7 +265,13 @@ def mmd_loss(X, Y, scales=(0.5, 1.0, 2.0)):
 
 
 def class_mmd_to_reference(
-    X_cf, labels, reference_rows, reference_labels, generator, min_reference=0
+    X_cf,
+    labels,
+    reference_rows,
+    reference_labels,
+    generator,
+    min_reference=0,
+    scales=MMD_SCALES,
 ):
     r"""Class-conditional MMD² between counterfactuals and reference rows.
 
@@ -286,6 +297,9 @@ def class_mmd_to_reference(
         Reference rows drawn per class: as many as the class's
         counterfactuals, and at least this many (a larger sample makes the
         estimate steadier when a batch holds few rows of a class).
+    scales : tuple of float, default=MMD_SCALES
+        The kernel's bandwidths, as multiples of the median squared
+        distance (:func:`mmd_loss`).
 
     Returns
     -------
@@ -301,5 +315,5 @@ def class_mmd_to_reference(
         size = max(len(rows), min_reference)
         picks = pool[torch.randint(len(pool), (size,), generator=generator).numpy()]
         real = torch.as_tensor(reference_rows[picks], device=X_cf.device)
-        total = total + len(rows) / len(labels) * mmd_loss(X_cf[rows], real)
+        total = total + len(rows) / len(labels) * mmd_loss(X_cf[rows], real, scales)
     return total

@@ -15,7 +15,7 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ...exceptions import TrainingError
-from ..losses import prediction_loss, sparsity_loss
+from ..losses import MMD_SCALES, prediction_loss, sparsity_loss
 from ..modules import NumericValues
 from ..sampling import expand_feature_mask, sample_feature_masks
 
@@ -63,6 +63,11 @@ class CounterfactualNet(NeuralNet):
         in standardised units (see :func:`~cfexplain.backends.losses.sparsity_loss`).
     numeric_stds : tuple of float
         Training standard deviation of each numerical feature.
+    mmd_scales : tuple of float
+        Bandwidths of the kernel of the class-conditional MMD term, in
+        multiples of the median squared distance
+        (:func:`~cfexplain.backends.losses.mmd_loss`); used by the nets that
+        have the term (the GAN's and the autoencoder's).
     seed : int
         Seed of the sampling of noise, targets and masks during training.
     **kwargs
@@ -82,6 +87,7 @@ class CounterfactualNet(NeuralNet):
         prediction_margin=0.0,
         numeric_decodings=(),
         numeric_stds=(),
+        mmd_scales=MMD_SCALES,
         seed=0,
         **kwargs,
     ):
@@ -96,6 +102,7 @@ class CounterfactualNet(NeuralNet):
         self.prediction_margin = prediction_margin
         self.numeric_decodings = numeric_decodings
         self.numeric_stds = numeric_stds
+        self.mmd_scales = mmd_scales
         self.seed = seed
         kwargs.setdefault("criterion", _NoCriterion)
         super().__init__(module, *args, **kwargs)

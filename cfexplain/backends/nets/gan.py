@@ -160,7 +160,13 @@ def batch_class_mmd_loss(net, batch):
         labels = batch.y_model.argmax(dim=1).cpu().numpy()
         minimum = 0
     return class_mmd_to_reference(
-        batch.X_cf, aimed, rows, labels, net.sampling_generator_, minimum
+        batch.X_cf,
+        aimed,
+        rows,
+        labels,
+        net.sampling_generator_,
+        minimum,
+        scales=net.mmd_scales,
     )
 
 

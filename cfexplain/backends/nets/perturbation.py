@@ -53,7 +53,12 @@ class PerturbationNet(CounterfactualNet):
         else:
             labels = np.zeros(len(X_cf), dtype=np.int64)
         return class_mmd_to_reference(
-            X_cf, labels, reference_rows, reference_labels, self.sampling_generator_
+            X_cf,
+            labels,
+            reference_rows,
+            reference_labels,
+            self.sampling_generator_,
+            scales=self.mmd_scales,
         )
 
     def train_step_single(self, batch, reference_rows=None, reference_labels=None):
