@@ -434,8 +434,10 @@ class BaseCounterfactualExplainer(
         about ``_reference_steps`` optimiser steps (what 30 epochs were on
         Adult), at least one epoch and at most 1,000. A modality whose
         adapter sets ``auto_epochs`` (images) trains that many epochs of the
-        paper's batch instead; one that sets ``auto_batch_size`` (series)
-        uses that batch.
+        paper's batch instead, and on fewer rows than the adapter's
+        ``auto_epochs_min_rows`` as many steps as those epochs would be
+        there (at most 1,000 epochs); one that sets ``auto_batch_size``
+        (series) uses that batch.
         """
         batch = self.batch_size
         auto_batch_size, auto_epochs, auto_steps = self._modality_budget()
@@ -447,10 +449,12 @@ class BaseCounterfactualExplainer(
                 batch = self._reference_batch_size
         self.batch_size_ = int(min(batch, n_rows))
         epochs = self.max_epochs
+        steps_per_epoch = max(1, n_rows // self.batch_size_)
         if epochs == "auto" and auto_epochs is not None:
-            epochs = auto_epochs
+            min_rows = self.adapter_.auto_epochs_min_rows or 0
+            min_steps = auto_epochs * (min_rows // self.batch_size_)
+            epochs = np.clip(np.ceil(min_steps / steps_per_epoch), auto_epochs, 1000)
         elif epochs == "auto":
-            steps_per_epoch = max(1, n_rows // self.batch_size_)
             epochs = np.clip(np.ceil(auto_steps / steps_per_epoch), 1, 1000)
         self.max_epochs_ = int(epochs)
         return self.batch_size_, self.max_epochs_

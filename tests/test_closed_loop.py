@@ -62,11 +62,22 @@ def test_explicit_budget_is_kept():
     assert ae._training_budget(26048) == (256, 30)
 
 
-def test_images_train_a_fixed_number_of_epochs():
-    # Convolutional steps are costly: 30 epochs of the paper's batch.
-    ae = CounterfactualAE()
-    ae.adapter_ = ADAPTERS["image"]()
-    assert ae._training_budget(3600) == (256, 30)
+@pytest.mark.parametrize(
+    "n_rows, batch, epochs",
+    [(3600, 256, 30), (60_000, 256, 30), (1167, 256, 105), (200, 200, 540)],
+)
+@pytest.mark.parametrize("make", [CounterfactualAE, CounterfactualCVAE])
+def test_images_train_30_epochs_and_a_small_set_as_many_steps(
+    make, n_rows, batch, epochs
+):
+    # Convolutional steps are costly: 30 epochs of the paper's batch; fewer
+    # than 3,600 images get the 420 steps of 30 epochs of 3,600.
+    explainer = make()
+    explainer.adapter_ = ADAPTERS["image"]()
+    assert explainer._training_budget(n_rows) == (batch, epochs)
+    explainer = make(max_epochs=4)
+    explainer.adapter_ = ADAPTERS["image"]()
+    assert explainer._training_budget(n_rows) == (batch, 4)
 
 
 @pytest.mark.parametrize(

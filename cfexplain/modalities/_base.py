@@ -54,6 +54,10 @@ class ModalityAdapter:
     #: epochs of the paper's batch (costly steps: convolutional networks).
     auto_epochs = None
 
+    #: With ``auto_epochs``: a smaller training set still gets the optimiser
+    #: steps of ``auto_epochs`` epochs of this many rows (``None``: no floor).
+    auto_epochs_min_rows = None
+
     #: ``batch_size="auto"`` for this modality: ``None`` scales the batch
     #: with the data (tables) or takes the estimator's reference batch when
     #: ``auto_epochs`` is set; a number is the paper's batch for this kind of
