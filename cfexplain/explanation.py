@@ -49,9 +49,9 @@ class Explanation:
     Notes
     -----
     ``print(explanation)`` lists each row's answers with their changes and
-    validity; an answer whose changes read the same as an earlier answer of
-    its row says ``same as [j]``, since a row may have fewer distinct
-    counterfactuals than it asked for.
+    validity; an answer equal to an earlier answer of its row says ``same
+    as [j]``, since a row may have fewer distinct counterfactuals than it
+    asked for.
     """
 
     original: pd.DataFrame | np.ndarray
@@ -143,19 +143,27 @@ class Explanation:
                 lines.append(
                     f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
                 )
-            # Answers that read the same as an earlier one of the row say so:
-            # a row may have fewer distinct answers than it asked for.
-            first_reading = {}
+            # An answer equal to an earlier one of the row says so: a row may
+            # have fewer distinct answers than it asked for. Equal values,
+            # not equal descriptions: an image's description is a summary.
+            answers = [self._answer_bytes(i * k + j) for j in range(k)]
             for j in range(k):
                 status = "valid" if self.valid[i, j] else "not valid"
                 if regression:
                     status += f", predicted {predicted_cf[i * k + j]:.4g}"
-                earlier = first_reading.setdefault(tuple(self.changes[i][j]), j)
+                earlier = answers.index(answers[j])
                 if earlier != j:
                     status += f", same as [{earlier}]"
                 changes = ", ".join(self.changes[i][j]) or "no change"
                 lines.append(f"  [{j}] ({status}) {changes}")
         return "\n".join(lines)
+
+    def _answer_bytes(self, position):
+        """Counterfactual ``position`` (row-major) as bytes, to compare answers."""
+        if isinstance(self.counterfactuals, pd.DataFrame):
+            values = self.counterfactuals.iloc[position].to_numpy()
+            return repr(values.tolist()).encode()
+        return np.ascontiguousarray(self.counterfactuals[position]).tobytes()
 
     def plot(self, ax=None):
         """Plot how often each feature changes, or the images side by side.

@@ -87,3 +87,12 @@ def test_transform_checks_against_fit():
         encoder.transform(np.zeros((2, 4, 4), dtype=np.float32))
     with pytest.raises(InvalidDataError, match=r"\(n, 16\)"):
         encoder.inverse_transform(np.zeros((2, 15)))
+
+
+def test_one_image_without_its_batch_axis_gets_a_hint():
+    encoder = ImageEncoder().fit(np.zeros((2, 1, 4, 4), dtype=np.float32))
+    with pytest.raises(InvalidDataError, match=r"without its batch axis.*X\[None\]"):
+        encoder.transform(np.zeros((1, 4, 4), dtype=np.float32))
+    with pytest.raises(InvalidDataError, match="shape") as error:
+        encoder.transform(np.zeros((2, 1, 4, 5), dtype=np.float32))
+    assert "batch axis" not in str(error.value)

@@ -377,7 +377,7 @@ def test_a_regression_explanation_reads_with_rounded_values():
     ]
 
 
-def test_an_answer_that_reads_like_an_earlier_one_says_so():
+def test_an_answer_equal_to_an_earlier_one_says_so():
     from cfexplain import Explanation
 
     explanation = Explanation(
@@ -399,6 +399,31 @@ def test_an_answer_that_reads_like_an_earlier_one_says_so():
         "  [1] (valid) x: 1 -> 4",
         "  [2] (valid, same as [0]) x: 1 -> 3",
     ]
+
+
+def test_image_answers_that_differ_are_not_called_the_same():
+    # An image's description is a summary: two answers can read alike and
+    # still differ; only an equal one is "same as" an earlier one.
+    from cfexplain import Explanation
+
+    original = np.zeros((1, 1, 2, 2), dtype=np.float32)
+    answers = np.full((3, 1, 2, 2), 0.5, dtype=np.float32)
+    answers[1, 0, 0, 0] = 0.6
+    summary = ["4 of 4 pixel values changed (mean change 0.5)"]
+    explanation = Explanation(
+        original=original,
+        counterfactuals=answers,
+        y_original=np.array([[0.9, 0.1]]),
+        y_counterfactual=np.tile([[0.2, 0.8]], (3, 1)),
+        target=np.array([1]),
+        valid=np.array([[True, True, True]]),
+        changes=[[summary, summary, summary]],
+        classes=np.array([0, 1]),
+        modality="image",
+    )
+    lines = str(explanation).splitlines()
+    assert "same as" not in lines[2]
+    assert lines[3].startswith("  [2] (valid, same as [0])")
 
 
 def test_float_features_come_back_at_the_precision_of_their_training_values():

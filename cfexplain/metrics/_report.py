@@ -63,7 +63,11 @@ def counterfactual_report(
         features), ``mmd2`` (counterfactuals vs reference) and, for
         classifiers, ``mmd2_<class>`` for each class (counterfactuals the
         model predicts as that class vs reference rows it predicts as that
-        class). Sparsity and MMD² are computed on covered rows.
+        class). Sparsity and MMD² are computed on covered rows. On images
+        and series every value is a numerical feature, so ``l1`` is in
+        standard deviations of each value over ``reference``, not in pixel
+        units (``benchmarks/mnist.py`` reports the mean absolute pixel
+        change instead).
     """
     reference = X if reference is None else reference
     predictor = as_predictor(model).check(X)

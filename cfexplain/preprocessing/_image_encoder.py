@@ -145,9 +145,16 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "input_shape_")
         array = as_image_array(X, name)
         if tuple(array.shape[1:]) != self.input_shape_:
+            hint = ""
+            if tuple(array.shape) == self.input_shape_:
+                # One image without its batch axis: X[0] instead of X[:1].
+                hint = (
+                    f"; {name} looks like one image without its batch axis: "
+                    f"pass {name}[None] (or X[:1] instead of X[0])"
+                )
             raise InvalidDataError(
                 f"{name} has images of shape {tuple(array.shape[1:])}, but the "
-                f"encoder was fitted on images of shape {self.input_shape_}"
+                f"encoder was fitted on images of shape {self.input_shape_}{hint}"
             )
         if np.issubdtype(array.dtype, np.integer) != np.issubdtype(
             self.dtype_, np.integer
