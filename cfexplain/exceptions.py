@@ -89,6 +89,16 @@ class LowValidityWarning(CfexplainWarning):
     """
 
 
+class PixelScaleWarning(CfexplainWarning):
+    """Integer images were read as grey levels 0-255, but look like another scale.
+
+    Issued by ``fit`` when integer images never exceed 31 (e.g.
+    scikit-learn's 8x8 digits, 0-16): the generator then sees every pixel
+    as nearly black. Pass them as floats in [0, 1] (divide by their
+    maximum), or as uint8 0-255.
+    """
+
+
 class UnreachedTargetWarning(CfexplainWarning):
     """Some counterfactuals returned by ``transform`` do not reach their target.
 

@@ -1,6 +1,7 @@
 """ImageEncoder: images to flat [0, 1] rows and back."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,9 @@ from hypothesis.extra.numpy import arrays
 
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.preprocessing import ImageEncoder
+
+# Many images here are all dark (zeros): the scale warning has its own test.
+pytestmark = pytest.mark.filterwarnings("ignore::cfexplain.PixelScaleWarning")
 
 shapes = st.sampled_from([(3, 4, 5), (2, 1, 3, 3), (4, 3, 2, 2)])
 
@@ -96,3 +100,15 @@ def test_one_image_without_its_batch_axis_gets_a_hint():
     with pytest.raises(InvalidDataError, match="shape") as error:
         encoder.transform(np.zeros((2, 1, 4, 5), dtype=np.float32))
     assert "batch axis" not in str(error.value)
+
+
+def test_integer_images_on_another_scale_warn():
+    from cfexplain import PixelScaleWarning
+
+    digits = np.random.default_rng(0).integers(0, 17, size=(5, 8, 8))  # 0-16
+    with pytest.warns(PixelScaleWarning, match="largest value is 16"):
+        ImageEncoder().fit(digits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ImageEncoder().fit((digits * 15).astype(np.uint8))  # 0-240
+        ImageEncoder().fit(digits / 16.0)  # floats in [0, 1]

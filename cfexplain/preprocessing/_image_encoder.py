@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import InvalidDataError
+from ..exceptions import InvalidDataError, PixelScaleWarning
 from ._layout import CONTINUOUS, FeatureLayout, FeatureSpan
 
 __all__ = ["ImageEncoder"]
+
+#: Integer images whose values all stay below this are probably not grey
+#: levels 0-255 (scikit-learn's digits are 0-16): fit warns.
+DARK_INTEGER_IMAGES = 32
 
 
 def as_image_array(X, name="X"):
@@ -90,6 +96,12 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
         InvalidDataError
             For arrays of another rank, non-numeric, non-finite or
             out-of-range values.
+
+        Warns
+        -----
+        PixelScaleWarning
+            For integer images whose values all stay below 32: probably not
+            grey levels 0-255.
         """
         array = as_image_array(X)
         self.input_shape_ = tuple(array.shape[1:])
@@ -103,6 +115,15 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
             (FeatureSpan("pixels", CONTINUOUS, 0, self.n_features_in_, "sigmoid"),)
         )
         self._check_values(array, "X")
+        if self.scale_ == 255.0 and array.size and array.max() < DARK_INTEGER_IMAGES:
+            warnings.warn(
+                f"X holds integer images read as grey levels 0-255, but its "
+                f"largest value is {array.max()}: every pixel will look nearly "
+                "black. If they are on another scale (e.g. 0-16), pass them as "
+                "floats in [0, 1] (divide by their maximum)",
+                PixelScaleWarning,
+                stacklevel=2,
+            )
         return self
 
     def _check_values(self, array, name):
