@@ -256,10 +256,34 @@ def test_ae_mmd_weight_auto_is_three_on_series_and_one_on_tables(mixed_frame):
     assert given.mmd_weight_ == 0.5 and given.net_.mmd_weight == 0.5
 
 
-def test_gan_mmd_weight_auto_is_three_on_series():
+def test_gan_series_defaults_resolve_to_the_documented_values():
     series = CounterfactualGAN(**{**FAST, "max_epochs": 1}, modality="series")
     series.fit(make_series(n=48), predict_fn=PeakHeight())
     assert series.mmd_weight_ == 3.0 and series.net_.mmd_weight == 3.0
+    assert series.sparsity_weight_ == 6.0 and series.net_.sparsity_weight == 6.0
+    assert series.net_.module_.lstm.bidirectional
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_series_generator_reads_the_future_only_when_bidirectional(bidirectional):
+    torch = pytest.importorskip("torch")
+    from cfexplain.backends.modules import SeriesGenerator
+
+    torch.manual_seed(0)
+    generator = SeriesGenerator(
+        None, 2, 3, (8,), (1, 10), bidirectional=bidirectional
+    ).eval()
+    X = torch.randn(4, 10)
+    y = torch.eye(2)[[0, 1, 0, 1]]
+    # The head starts at zero: the untrained generator returns its input.
+    torch.testing.assert_close(generator(X, y, 1 - y), X)
+    torch.nn.init.normal_(generator.head.weight)
+    later = X.clone()
+    later[:, -1] += 1.0
+    with torch.no_grad():
+        first_step = generator(X, y, 1 - y)[:, 0] - generator(later, y, 1 - y)[:, 0]
+    # A forwards LSTM decides step 0 before it reads the last step.
+    assert (first_step.abs() > 0).all() == bidirectional
 
 
 def test_training_series_repair_copies_one_window_of_a_target_series():
