@@ -150,10 +150,11 @@ class SeriesGenerator(CounterfactualModule):
     without seeing the rest of the series; with ``bidirectional=True`` (the
     default) a second LSTM reads backwards and the head sees both, as
     appendix A.2's classifier does. On the ECG5000 protocol of
-    ``benchmarks/ecg5000.py`` (the estimator's other defaults), class MMD²
-    of the two classes / L1 per time point / validity: forwards, 128 units,
-    0.122, 0.088 / 0.515 / 1.000; both directions, 64 units each (fewer
-    weights), 0.032, 0.050 / 0.588 / 1.000.
+    ``benchmarks/ecg5000.py`` (``CounterfactualGAN``'s defaults with
+    ``sparsity_weight=2``), class MMD² of the two classes / L1 per time
+    point / validity: forwards, 128 units, 0.122, 0.088 / 0.515 / 1.000;
+    both directions, 64 units each (fewer weights), 0.032, 0.050 / 0.588 /
+    1.000 (a scratch run), which leaves room for a larger L1 weight.
 
     Parameters
     ----------
