@@ -12,8 +12,9 @@ MLP (the ``cvae_enc_dec``, ``cvae_cond_mix`` and ``ae`` settings, and
 Reported per setting: validity (real model), L1 on standardised numerical
 features, categorical L0, MMD² against the test split and the
 class-conditional MMD²_0 / MMD²_1, fit seconds, end-to-end transform rows/s
-(DataFrame in, DataFrame out) and the ratio of transform time to one
-``predict_proba`` call on the same rows, and the process's peak memory.
+(DataFrame in, DataFrame out; the median of 5 calls after a warm-up) and
+the ratio of that time to one ``predict_proba`` call on the same rows (the
+median of 5), and the process's peak memory.
 
 Usage::
 
@@ -95,6 +96,19 @@ def peak_memory_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def median_seconds(call, X, repeats=5):
+    """Return ``call(X)``'s last answer and its median time over ``repeats`` calls.
+
+    One call varies by several percent from run to run on a shared CPU.
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        answer = call(X)
+        times.append(time.perf_counter() - start)
+    return answer, float(np.median(times))
+
+
 def run_setting(name, model, X_train, X_test, params, estimator=CounterfactualGAN):
     explainer = estimator(**params)
     start = time.perf_counter()
@@ -102,12 +116,8 @@ def run_setting(name, model, X_train, X_test, params, estimator=CounterfactualGA
     fit_seconds = time.perf_counter() - start
 
     explainer.transform(X_test.iloc[:256])  # warm-up
-    start = time.perf_counter()
-    X_cf = explainer.transform(X_test)
-    transform_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    model.predict_proba(X_test)
-    predict_seconds = time.perf_counter() - start
+    X_cf, transform_seconds = median_seconds(explainer.transform, X_test)
+    _, predict_seconds = median_seconds(model.predict_proba, X_test)
 
     report = counterfactual_report(model.predict_proba, X_test, X_cf, name=name)
     row = report.iloc[0].to_dict()
@@ -150,23 +160,14 @@ def _candidate_rows(explainer, model, X_test, counts, mode):
     for count in counts:
         explainer.set_params(n_candidates=count)
         explainer.transform(X_test.iloc[:256])  # warm-up
-        transform_times, predict_times = [], []
-        for _ in range(5):
-            start = time.perf_counter()
-            X_cf = explainer.transform(X_test)
-            transform_times.append(time.perf_counter() - start)
-        for _ in range(5):
-            start = time.perf_counter()
-            model.predict_proba(X_test)
-            predict_times.append(time.perf_counter() - start)
+        X_cf, transform_seconds = median_seconds(explainer.transform, X_test)
+        _, predict_seconds = median_seconds(model.predict_proba, X_test)
         report = counterfactual_report(model.predict_proba, X_test, X_cf).iloc[0]
         row = {
             "mode": mode,
             "n_candidates": count,
-            "transform_over_predict": float(
-                np.median(transform_times) / np.median(predict_times)
-            ),
-            "transform_rows_per_s": len(X_test) / float(np.median(transform_times)),
+            "transform_over_predict": transform_seconds / predict_seconds,
+            "transform_rows_per_s": len(X_test) / transform_seconds,
             **{
                 key: float(report[key])
                 for key in ("validity", "l0_categorical", "l1", "mmd2_0", "mmd2_1")
