@@ -462,3 +462,17 @@ def test_training_row_candidates_do_not_turn_answers_into_repeats(
     assert not cf._repeats(kept, k).any()
     pd.testing.assert_frame_equal(kept, own)
     np.testing.assert_allclose(y_kept, y_own)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 10, 16])
+def test_window_lengths_are_scored_in_ascending_stages_of_doubling_size(n):
+    from cfexplain._closed_loop import _ascending_stages
+
+    stages = _ascending_stages(n)
+    # Every length once, in ascending order, so the first accepted is the shortest.
+    np.testing.assert_array_equal(
+        np.concatenate(stages) if stages else np.array([], dtype=int), np.arange(n)
+    )
+    sizes = [len(stage) for stage in stages]
+    assert sizes[:-1] == [2**i for i in range(len(sizes) - 1)]
+    assert not sizes or 1 <= sizes[-1] <= 2 ** (len(sizes) - 1)
