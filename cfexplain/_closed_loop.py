@@ -538,10 +538,9 @@ class ClosedLoopMixin:
             first = valid.argmax(axis=0)
             scored.append(decoded)
             y_scored.append(np.asarray(y_built))
-            source[pending[found]] = len(scored) - 1
-            position[pending[found]] = (first * len(pending) + np.arange(len(pending)))[
-                found
-            ]
+            accepted = np.flatnonzero(found)
+            source[pending[accepted]] = len(scored) - 1
+            position[pending[accepted]] = first[accepted] * len(pending) + accepted
             pending = pending[~found]
         reached = source >= 0
         if not reached.any():
