@@ -582,20 +582,26 @@ class ClosedLoopMixin:
             rows_built = np.where(columns, goal[of], x[of])
             return rows_built.reshape(-1, x.shape[1]).astype(np.float32)
 
-        # Forward: prefix t copies the t + 1 most different features.
-        steps = np.arange(length)[:, None, None]
-        prefixes = (rank[None] <= steps) & movable[None]
-        row_of = np.tile(rows, length)
-        decoded = self._decode(batch, row_of, build(prefixes))
-        y_forward, valid = self._score(batch, row_of, decoded)
-        valid = valid.reshape(length, r) & (np.arange(length)[:, None] < n_movable)
+        # Forward: prefix t copies the t + 1 most different features. A row
+        # has only n_movable distinct prefixes; only those are scored (on
+        # Adult about 40 % of a full (length x r) batch), step-major.
+        step, row = np.nonzero(np.arange(length)[:, None] < n_movable[None, :])
+        prefixes = (rank[row] <= step[:, None]) & movable[row]
+        row_of = rows[row]
+        decoded = self._decode(batch, row_of, build(prefixes, row))
+        y_forward, valid_prefix = self._score(batch, row_of, decoded)
+        valid = np.zeros((length, r), dtype=bool)
+        valid[step, row] = valid_prefix
         reached = valid.any(axis=0)
         first_step = valid.argmax(axis=0)
-        copied = prefixes[first_step, np.arange(r)] & reached[:, None]
+        copied = (rank <= first_step[:, None]) & movable & reached[:, None]
         # Every row's answer is a candidate already scored valid: (batch of
         # `scored`, position in it). It starts as the forward path's; only
-        # those r rows of the (length x r) forward batch are kept.
-        answers = first_step * r + np.arange(r)
+        # those r rows of the forward batch are kept (a row that reached
+        # nothing points at position 0 and is never gathered).
+        position_of = np.zeros((length, r), dtype=np.int64)
+        position_of[step, row] = np.arange(len(step))
+        answers = position_of[first_step, np.arange(r)]
         scored = [self.adapter_.take_rows(decoded, answers)]
         y_scored = [np.asarray(y_forward)[answers]]
         del decoded

@@ -295,6 +295,41 @@ def test_path_answers_are_the_rows_they_scored(monkeypatch):
     assert (sources > 0).all(), sources
 
 
+def test_a_path_scores_only_the_prefixes_a_row_has(mixed_frame, forest, monkeypatch):
+    # A row that differs from its training row in t features has t prefixes
+    # to try: the forward batch holds those and no padding up to the
+    # longest path of the batch.
+    import cfexplain._closed_loop as closed_loop
+
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    order, score = closed_loop.path_order, type(cf)._score
+    movable, scored = [], []
+
+    def recording_order(distances, frozen):
+        result = order(distances, frozen)
+        movable.append(result[1])
+        return result
+
+    def recording_score(self, batch, row_of, decoded):
+        scored.append(len(row_of))
+        return score(self, batch, row_of, decoded)
+
+    monkeypatch.setattr(closed_loop, "path_order", recording_order)
+    monkeypatch.setattr(type(cf), "_score", recording_score)
+    monkeypatch.setattr(type(cf), "_repair_by_generator", _nothing_repaired)
+    cf.transform(mixed_frame)
+    assert len(movable) == 1
+    n_movable = movable[0]
+    assert n_movable.min() < n_movable.max()  # padding would have cost rows
+    # The path's first model call is its forward batch.
+    assert scored[0] == n_movable.sum()
+
+
+def _nothing_repaired(self, batch, rejected, current, y_current):
+    """A repair round that repairs nothing, so every rejected row takes a path."""
+    return np.zeros(len(rejected), dtype=bool), current, y_current
+
+
 def test_one_row_transforms_without_warnings(mixed_frame, forest):
     # The frozen-column mask of a single row was a read-only broadcast view,
     # which torch warns about when it wraps it.
