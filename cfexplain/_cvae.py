@@ -102,6 +102,15 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         widths between the convolutional features and the latent code.
     mix : float, default=1.0
         Weight of the target in COND-MIX's condition ``c + mix * c'``.
+        A stronger mix reaches the target more often and changes more: on
+        Adult with the MLP (no repairs), mix 1, 1.5, 2, 3 and 5 reached
+        17 %, 36 %, 60 %, 92 % and 100 % of the targets, changing 1.9, 2.2,
+        2.6, 3.0 and 3.7 categories. As the repair of rejected rows, the
+        weakest of mixes 2, 3 and 5 that the model accepts doubled the
+        throughput but gave L1 0.655, categorical L0 2.93 and class MMD²
+        0.112 / 0.143, against 0.372, 1.75 and 0.071 / 0.039 with the
+        closed loop's repairs (the generator again, then a training-row
+        path), which are kept.
     {shared.budget}
     lr : float, default=1e-3
         Adam learning rate.
