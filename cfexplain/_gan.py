@@ -187,7 +187,13 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         real model scores them and each row gets its closest valid one, which
         raises validity for black boxes at up to ``n_candidates`` times the
         model calls. Ignored with ``noise_dim=0``, where every candidate would
-        be the same.
+        be the same. On ECG5000 with the BiLSTM of ``benchmarks/ecg5000.py``
+        (validity 1.000 throughout) more candidates trade realism for
+        sparsity: 1 gave L1 0.451 and class MMD² 0.081 / 0.094 at 584 beats/s,
+        4 gave 0.437 and 0.102 / 0.092 at 353, 8 gave 0.418 and 0.104 /
+        0.113 at 189; ranking them by L1 plus the mean L1 distance to the 10
+        nearest training series of the target class (a realism critic)
+        instead of L1 alone moved these figures by at most 0.002.
     {shared.numeric_tolerance}
     {shared.closed_loop}
     {shared.training}
