@@ -19,10 +19,11 @@ import numpy as np
 
 from ._predictor import CLASSIFICATION
 from ._random import draw_seed
-from ._repair import path_order
+from ._repair import nearest_of_rank, path_order
 from .exceptions import LowValidityWarning
 
 __all__ = [
+    "CONSTRAINED_REFERENCES",
     "FEW_SELF_CHECK_ROWS",
     "LOW_GENERATOR_VALIDITY",
     "LOW_VALIDITY",
@@ -45,6 +46,9 @@ LOW_GENERATOR_VALIDITY = 0.1
 FEW_SELF_CHECK_ROWS = 50
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
+#: Nearest training rows whose constrained copies a path's choice of
+#: training row scores, where constraints can change a copied row.
+CONSTRAINED_REFERENCES = 8
 #: Window lengths a series' training-row repair tries, in tenths of the
 #: series (Native Guide grows its window by a tenth too).
 WINDOW_LENGTHS = 10
@@ -403,7 +407,9 @@ class ClosedLoopMixin:
         The nearest training row that the real model puts in the target
         class is valid and realistic by construction (the
         ``batch.reference_rank``-th nearest, where ``explain`` asks for
-        several different answers). Tables
+        several different answers); under constraints that can change a
+        copy, the nearest whose copy stays valid
+        (:meth:`_path_references`). Tables
         (``adapter_.training_row_path == "features"``) copy its values
         feature by feature (:meth:`_feature_path`), series (``"windows"``)
         a window of time points (:meth:`_window_path`); other modalities
@@ -432,13 +438,7 @@ class ClosedLoopMixin:
                 "training_row_candidates=True)"
             )
         Xt = batch.Xt[rejected]
-        rank = batch.reference_rank
-        nearest = reference.nearest(
-            Xt,
-            batch.target.take(rejected),
-            batch.frozen_features,
-            rank=None if rank is None else rank[rejected],
-        )
+        nearest = self._path_references(batch, rejected, Xt)
         has_path = nearest >= 0
         if not has_path.any():
             return found, current, y_current
@@ -459,12 +459,118 @@ class ClosedLoopMixin:
         y_all[positions] = y_final
         return found, self.adapter_.replace_rows(current, positions, decoded), y_all
 
+    def _path_references(self, batch, rows, Xt):
+        """Return the training row each row's path moves towards (-1: none).
+
+        The nearest training row that the model puts in the target class
+        (the ``batch.reference_rank``-th nearest for ``explain``). Where the
+        constraints can change a copied row (immutable features, frozen
+        values, bounds, monotonic directions), that row's copy as the
+        constraints leave it (the original's frozen values, numbers clipped
+        to their bounds and directions) may no longer reach the target, and
+        then no path towards it does. The copies of the
+        :data:`CONSTRAINED_REFERENCES` nearest are then scored in one batch
+        and the nearest whose copy the model accepts is taken; a row with
+        none keeps its nearest.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+        rows : numpy.ndarray of int, shape (r,)
+            Positions in the batch.
+        Xt : numpy.ndarray of shape (r, n_encoded)
+            Their encoded originals.
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (r,)
+            Indices into ``reference_``'s pool.
+        """
+        reference = self.reference_
+        target = batch.target.take(rows)
+        rank = batch.reference_rank
+        rank = np.zeros(len(rows), np.int64) if rank is None else rank[rows]
+        if not batch.constraints.alters_rows:
+            # An unconstrained copy is the training row itself: it reaches
+            # the target by construction.
+            return reference.nearest(Xt, target, batch.frozen_features, rank=rank)
+        depth = int(rank.max()) + CONSTRAINED_REFERENCES if len(rows) else 1
+        frozen = batch.frozen_features
+        unclipped = self._unclipped_rows(batch, rows)
+        several = reference.nearest_several(
+            Xt, target, frozen, depth, allowed=unclipped
+        )
+        nearest = nearest_of_rank(several, rank)
+        if unclipped is not None:
+            # Rows with no training row that the constraints leave whole
+            # keep the unfiltered nearest as their only try.
+            none_allowed = several[:, 0] < 0
+            if none_allowed.any():
+                unfiltered = reference.nearest(Xt, target, frozen, rank=rank)
+                several[none_allowed, 0] = unfiltered[none_allowed]
+                nearest[none_allowed] = unfiltered[none_allowed]
+        # Each row's own rank first, then the next ones.
+        tried = np.take_along_axis(
+            several, rank[:, None] + np.arange(CONSTRAINED_REFERENCES), axis=1
+        )
+        owner, slot = np.nonzero(tried >= 0)
+        if not len(owner):
+            return nearest
+        copies = np.where(
+            batch.frozen_columns[rows[owner]] > 0,
+            Xt[owner],
+            reference.Xt[tried[owner, slot]],
+        )
+        decoded = self._decode(batch, rows[owner], copies.astype(np.float32))
+        _, valid = self._score(batch, rows[owner], decoded)
+        accepted = np.zeros(tried.shape, dtype=bool)
+        accepted[owner, slot] = valid
+        first = accepted.argmax(axis=1)
+        return np.where(
+            accepted.any(axis=1), tried[np.arange(len(rows)), first], nearest
+        )
+
+    def _unclipped_rows(self, batch, rows):
+        """Return a filter of the training rows the numeric constraints leave whole.
+
+        A training row whose value of an increasing feature lies below the
+        original's (a decreasing one above it), or outside a feature's
+        bounds, is copied with that value clipped: the copy is then not the
+        training row, and often not at the target any more. The filter
+        (see :meth:`ReferenceRows.nearest_several`) skips such rows; it is
+        ``None`` without ``monotonic`` or ``bounds`` (and for series, whose
+        bounds clip whole channels and leave the choice to the scoring of
+        copies in :meth:`_path_references`).
+        """
+        if self.adapter_.training_row_path != "features":
+            return None
+        monotonic, bounds = batch.constraints.monotonic, batch.constraints.bounds
+        if not (monotonic or bounds):
+            return None
+        names = list(dict.fromkeys([*monotonic, *bounds]))
+        positions = [list(self.adapter_.feature_names_).index(n) for n in names]
+        pool = self.encoder_.inverse_transform(self.reference_.Xt)
+        pool = np.asarray(pool)[:, positions].astype(np.float64)
+        originals = batch.rows[names].to_numpy(dtype=np.float64)[rows]
+        sign = np.array([monotonic.get(n, 0) for n in names], dtype=np.float64)
+        low = np.array([bounds.get(n, (None, None))[0] for n in names], dtype=float)
+        high = np.array([bounds.get(n, (None, None))[1] for n in names], dtype=float)
+        low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
+        inside = ((pool >= low) & (pool <= high)).all(axis=1)
+
+        def allowed(part, pool_rows):
+            moves = pool[pool_rows][None, :, :] - originals[part][:, None, :]
+            return (moves * sign >= 0).all(axis=2) & inside[pool_rows][None, :]
+
+        return allowed
+
     def _window_path(self, batch, rows, x, goal):
         """Copy the nearest training series' values over a window of time points.
 
         For each of :data:`WINDOW_LENGTHS` lengths (a tenth of the series,
-        two tenths, ..., all of it) the window where the series differs most
-        from its reference series (summed over channels) takes the
+        two tenths, ..., all of it) the window where the series' free values
+        differ most from its reference series' (summed over channels; frozen
+        values cannot be copied, so they do not place it) takes the
         reference's values on every channel, frozen values excepted; the
         shortest window the real model accepts is the answer. The lengths
         are scored in ascending stages of 1, 2, 4, ... lengths (one batch
@@ -497,7 +603,10 @@ class ClosedLoopMixin:
         r = len(rows)
         series_shape = (r, n_channels, n_steps)
         x_series, goal_series = x.reshape(series_shape), goal.reshape(series_shape)
-        difference = np.abs(x - goal).reshape(series_shape).sum(axis=1)
+        frozen = batch.frozen_columns[rows].reshape(series_shape) > 0
+        # Frozen values keep the original's: only free ones can be copied,
+        # so only they place the window.
+        difference = np.where(frozen, 0.0, np.abs(x_series - goal_series)).sum(axis=1)
         running = np.concatenate(
             [np.zeros((r, 1)), np.cumsum(difference, axis=1)], axis=1
         )
@@ -505,7 +614,6 @@ class ClosedLoopMixin:
             np.ceil(np.arange(1, WINDOW_LENGTHS + 1) / WINDOW_LENGTHS * n_steps)
         ).astype(np.int64)
         steps = np.arange(n_steps)
-        frozen = batch.frozen_columns[rows].reshape(series_shape) > 0
         # Every accepted series' answer: (stage, position in its batch).
         scored, y_scored = [], []
         source = np.full(r, -1, dtype=np.int64)

@@ -79,6 +79,11 @@ class Constraints:
             [name in frozen for name in self.feature_names], dtype=np.float32
         )
 
+    @property
+    def alters_rows(self) -> bool:
+        """Whether :meth:`apply` can change a row (a copied training row too)."""
+        return bool(self.immutable or self.bounds or self.monotonic)
+
     def apply(self, X, X_cf):
         """Correct decoded counterfactuals in place; see :func:`apply_constraints`."""
         return apply_constraints(X, X_cf, self)
@@ -365,6 +370,11 @@ class ImageConstraints:
             return np.zeros(self.n_values, dtype=np.float32)
         return self.mask.reshape(-1).astype(np.float32)
 
+    @property
+    def alters_rows(self) -> bool:
+        """Whether :meth:`apply` can change an image."""
+        return self.mask is not None
+
     def apply(self, X, X_cf):
         """Copy the frozen values of ``X`` into ``X_cf``, in place.
 
@@ -468,6 +478,11 @@ class SeriesConstraints:
         if self.mask is None:
             return np.zeros(int(np.prod(self.series_shape)), dtype=np.float32)
         return self.mask.reshape(-1).astype(np.float32)
+
+    @property
+    def alters_rows(self) -> bool:
+        """Whether :meth:`apply` can change a series (a copied training series too)."""
+        return self.mask is not None or bool(self.bounds)
 
     def apply(self, X, X_cf):
         """Clip bounded channels, then copy the frozen values, in place.

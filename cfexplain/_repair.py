@@ -34,7 +34,7 @@ import torch
 
 from ._predictor import CLASSIFICATION
 
-__all__ = ["ReferenceRows", "path_order"]
+__all__ = ["ReferenceRows", "nearest_of_rank", "path_order"]
 
 #: Weight of frozen features in the distance to reference rows: a row that
 #: already shares the original's immutable values is far preferable, since
@@ -169,26 +169,48 @@ class ReferenceRows:
             Index into the pool, or -1 where no reference row reaches the
             target.
         """
-        weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * np.asarray(frozen)
         rank = np.zeros(len(Xt), dtype=np.int64) if rank is None else np.asarray(rank)
-        chosen = np.full(len(Xt), -1, dtype=np.int64)
+        depth = int(rank.max()) + 1 if len(rank) else 1
+        return nearest_of_rank(
+            self.nearest_several(Xt, resolved, frozen, depth, block), rank
+        )
+
+    def nearest_several(self, Xt, resolved, frozen, depth, block=1024, allowed=None):
+        """Return each row's ``depth`` nearest reference rows reaching its target.
+
+        The distance is :meth:`nearest`'s.
+
+        Parameters
+        ----------
+        Xt, resolved, frozen, block
+            As for :meth:`nearest`.
+        depth : int
+            Reference rows per row.
+        allowed : callable, optional
+            ``allowed(rows, pool_rows)`` returns a boolean ``(len(rows),
+            len(pool_rows))`` matrix; reference rows it rejects are skipped.
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (r, depth)
+            Indices into the pool, nearest first; -1 after the last
+            reference row that reaches the row's target.
+        """
+        weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * np.asarray(frozen)
+        chosen = np.full((len(Xt), depth), -1, dtype=np.int64)
         for part, candidates, distance in self._distance_blocks(
             Xt, resolved, weights, block
         ):
-            wanted_rank = rank[part]
-            if wanted_rank.max() == 0:
+            if allowed is not None:
+                distance[~allowed(part, candidates)] = np.inf
+            if depth == 1:
                 order = distance.argmin(axis=1)[:, None]
             else:
                 # Stable, so equal distances keep the pool's order as
                 # argmin does.
-                depth = int(wanted_rank.max()) + 1
                 order = np.argsort(distance, axis=1, kind="stable")[:, :depth]
-            ranked = np.take_along_axis(distance, order, axis=1)
-            # The deepest finite rank each row has, up to the one it wants.
-            n_finite = np.isfinite(ranked).sum(axis=1)
-            column = np.minimum(wanted_rank, np.maximum(n_finite - 1, 0))
-            picked = order[np.arange(len(part)), column]
-            chosen[part] = np.where(n_finite > 0, candidates[picked], -1)
+            finite = np.isfinite(np.take_along_axis(distance, order, axis=1))
+            chosen[part, : order.shape[1]] = np.where(finite, candidates[order], -1)
         return chosen
 
     def typicality_distance(self, Xt, resolved, n_neighbours=10, block=1024):
@@ -267,6 +289,26 @@ class ReferenceRows:
                     allowed = self.reaches(per_row.take(part))[:, candidates]
                     distance[~allowed] = np.inf
                 yield part, candidates, distance
+
+
+def nearest_of_rank(several, rank):
+    """Pick each row's ``rank``-th reference row, or its farthest there is.
+
+    Parameters
+    ----------
+    several : numpy.ndarray of int, shape (r, depth)
+        :meth:`ReferenceRows.nearest_several`'s answer.
+    rank : numpy.ndarray of int, shape (r,)
+        The wanted rank per row (below ``depth``).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (r,)
+        Index into the pool, -1 where no reference row reaches the target.
+    """
+    n_found = (several >= 0).sum(axis=1)
+    column = np.minimum(rank, np.maximum(n_found - 1, 0))
+    return several[np.arange(len(several)), column]
 
 
 def _binary_columns(X):

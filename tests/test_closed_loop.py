@@ -511,3 +511,72 @@ def test_window_lengths_are_scored_in_ascending_stages_of_doubling_size(n):
     sizes = [len(stage) for stage in stages]
     assert sizes[:-1] == [2**i for i in range(len(sizes) - 1)]
     assert not sizes or 1 <= sizes[-1] <= 2 ** (len(sizes) - 1)
+
+
+def _a_high_or_b_very_high(X):
+    """Class 1 where a > 0.6 or b > 0.9."""
+    positive = (X["a"].to_numpy() > 0.6) | (X["b"].to_numpy() > 0.9)
+    return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_paths_under_monotonic_constraints_move_towards_rows_on_the_allowed_side():
+    # The nearest class-1 rows of a class-0 row mostly have a higher `a`;
+    # with `a` decreasing, their copies fall back to the original's `a` and
+    # stay in class 0. Rows with a very high `b` and a lower `a` reach it.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.uniform(0, 1, (600, 2)), columns=["a", "b"])
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, _a_high_or_b_very_high)
+    rows = X[(_a_high_or_b_very_high(X)[:, 1] == 0) & (X["a"] > 0.1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedTargetWarning)
+        X_cf = cf.transform(rows, monotonic={"a": "decreasing"})
+    assert (X_cf["a"] <= rows["a"]).all()
+    assert (_a_high_or_b_very_high(X_cf)[:, 1] == 1).all()
+
+
+def _late_mean_above_half(X):
+    """Class 1 where the mean of the last 12 of 24 steps is above 0.5."""
+    positive = np.asarray(X)[:, 0, 12:].mean(axis=1) > 0.5
+    return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_series_windows_are_placed_among_the_free_time_points():
+    # Class-1 series differ most from class 0 in their first six steps,
+    # which the model ignores and the call freezes: a window placed by the
+    # whole difference would sit there and copy nothing that matters.
+    rng = np.random.RandomState(0)
+    X = 0.05 * rng.normal(size=(96, 1, 24)).astype(np.float32)
+    X[48:, 0, :6] += 5.0
+    X[48:, 0, 12:] += 1.0
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}, modality="series").fit(
+        X, _late_mean_above_half
+    )
+    batch = cf._batch(X[:4], None, ({"windows": [(0, 8)]}, None, None))
+    goal = np.repeat(cf.encoder_.transform(X[48:49]), 4, axis=0)
+    reached, decoded, _ = cf._window_path(batch, np.arange(4), batch.Xt, goal)
+    assert reached.all()
+    changed = decoded[:, 0] != X[:4, 0]
+    # Only late steps change, and fewer than the 12 that differ.
+    assert not changed[:, :12].any()
+    assert changed.sum(axis=1).max() <= 10
+
+
+def _a_above_07_or_b_very_high(X):
+    """Class 1 where a > 0.7 or b > 0.9."""
+    positive = (X["a"].to_numpy() > 0.7) | (X["b"].to_numpy() > 0.9)
+    return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_paths_under_bounds_move_towards_rows_within_them():
+    # Bounding `a` below 0.65 clips every class-1 row with a high `a` back
+    # into class 0: only rows with a very high `b` can be copied.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.uniform(0, 0.99, (600, 2)), columns=["a", "b"])
+    model = _a_above_07_or_b_very_high
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+    rows = X[(model(X)[:, 1] == 0) & (X["a"] <= 0.65)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedTargetWarning)
+        X_cf = cf.transform(rows, bounds={"a": (0, 0.65)})
+    assert X_cf["a"].between(0, 0.65).all()
+    assert (model(X_cf)[:, 1] == 1).all()
