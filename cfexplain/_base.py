@@ -258,6 +258,10 @@ class BaseCounterfactualExplainer(
             If ``X`` has missing values, infinities or too few rows, is a 3-D
             array without ``modality``, or is of a modality the explainer
             does not support.
+        TargetError
+            If the ``target`` parameter is a single label or value the model
+            cannot have (a class it does not predict, a value for a
+            classifier).
         ValueError
             If a parameter is invalid or the device is not available.
         """
@@ -308,6 +312,7 @@ class BaseCounterfactualExplainer(
             else:
                 self.output_mean_ = float(np.mean(y_model))
                 self.output_scale_ = float(np.std(y_model)) or 1.0
+            self._check_default_target(y_model[:1])
             self.constraints_ = adapter.parse_constraints(
                 self.immutable, self.bounds, self.monotonic
             )
@@ -344,6 +349,23 @@ class BaseCounterfactualExplainer(
                 _take(X_check, np.flatnonzero(feasible)), held_out=len(train) < len(Xt)
             )
             return self
+
+    def _check_default_target(self, y_model):
+        """Raise at fit, not at the first transform, for an impossible default target.
+
+        Only a single label or value can be checked here: a per-row target
+        needs the rows, and ``"opposite"`` (the default of every explainer)
+        is left to the calls, where a regression model gets its own target.
+
+        Raises
+        ------
+        TargetError
+            For a class the model does not have, or a value of the wrong kind.
+        """
+        if np.ndim(self.target) == 0 and not (
+            isinstance(self.target, str) and self.target == "opposite"
+        ):
+            self._resolve(None, y_model)
 
     def _fit_backend(self, Xt, y_model, y=None):
         """Train the net: the model's gradients, the callbacks, the net.

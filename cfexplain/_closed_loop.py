@@ -24,6 +24,7 @@ from .exceptions import LowValidityWarning
 
 __all__ = [
     "CONSTRAINED_REFERENCES",
+    "CONSTRAINT_KINDS",
     "FEW_SELF_CHECK_ROWS",
     "LOW_GENERATOR_VALIDITY",
     "LOW_VALIDITY",
@@ -46,6 +47,12 @@ LOW_GENERATOR_VALIDITY = 0.1
 FEW_SELF_CHECK_ROWS = 50
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
+#: The constraints each modality takes, as the warnings name them.
+CONSTRAINT_KINDS = {
+    "tabular": "immutable, bounds, monotonic",
+    "series": "frozen windows or channels, bounds",
+    "image": "immutable",
+}
 #: Nearest training rows whose constrained copies a path's choice of
 #: training row scores, where constraints can change a copied row.
 CONSTRAINED_REFERENCES = 8
@@ -185,7 +192,8 @@ class ClosedLoopMixin:
         """
         remedies = ["more training (max_epochs)"]
         if constrained:
-            remedies.insert(0, "looser constraints (immutable, bounds, monotonic)")
+            kinds = CONSTRAINT_KINDS.get(self.modality_, "immutable")
+            remedies.insert(0, f"looser constraints ({kinds})")
         if fitting:
             remedies.append("a larger prediction_weight")
         if "n_candidates" in self._get_param_names():

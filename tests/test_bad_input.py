@@ -239,6 +239,14 @@ FIT_CASES = [
     ),
     ("bad task", X0, {}, {"task": "ranking"}, InvalidParameterError, "task"),
     (
+        "unknown default target",
+        X0,
+        {},
+        {"target": "bogus"},
+        TargetError,
+        "'bogus' is not one of the model's classes",
+    ),
+    (
         "bad modality",
         X0,
         {},

@@ -142,6 +142,36 @@ def test_frozen_values_outside_their_bounds_conflict():
     assert X_cf.min() >= -0.5 and X_cf.max() <= 0.5
 
 
+@pytest.mark.parametrize(
+    "shape, fix",
+    [
+        ((5, 2, 24), "pass the 1 channel"),
+        ((5, 1, 20), "resample them to the fitted number of time points"),
+        ((5, 24, 1), r"transpose\(0, 2, 1\)"),
+    ],
+)
+def test_series_of_another_shape_name_what_differs(shape, fix):
+    series = make_series(n=30)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+        series, series_proba
+    )
+    with pytest.raises(InvalidDataError, match=fix):
+        cf.transform(np.zeros(shape, dtype=np.float32))
+
+
+def test_unreached_targets_under_constraints_name_the_series_constraints():
+    series = make_series(n=30)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+        series, series_proba
+    )
+    # Every time point frozen: no series can move.
+    with pytest.warns(UnreachedTargetWarning) as caught:
+        cf.transform(series, immutable={"channels": [0]})
+    message = str(caught[0].message)
+    assert "frozen windows or channels, bounds" in message
+    assert "monotonic" not in message
+
+
 # -- how changes read ----------------------------------------------------------------
 
 

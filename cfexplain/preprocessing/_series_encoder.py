@@ -174,8 +174,14 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "series_shape_")
         array = as_series_array(X, name)
         if tuple(array.shape[1:]) != self.series_shape_:
+            n_channels, n_steps = array.shape[1:]
             if tuple(array.shape[1:])[::-1] == self.series_shape_:
                 fix = f"its last two axes are swapped: pass {name}.transpose(0, 2, 1)"
+            elif n_channels != self.series_shape_[0]:
+                fix = (
+                    f"pass the {self.series_shape_[0]} channel(s) the explainer "
+                    "was fitted on, in the same order, or fit it on these"
+                )
             else:
                 fix = "resample them to the fitted number of time points"
             raise InvalidDataError(
