@@ -448,3 +448,14 @@ def test_float_features_of_fine_precision_are_not_rounded():
     assert _decimals(np.array([0.1, 0.7], dtype=np.float32), np.dtype("float32")) == 1
     assert _decimals(np.array([np.pi, 1.0]), np.dtype("float64")) is None
     assert _decimals(np.array([1, 2]), np.dtype("int64")) is None
+
+
+def test_one_odd_value_does_not_set_a_float_features_precision():
+    from cfexplain.modalities.tabular import _decimals
+
+    values = np.round(np.linspace(1, 13, 178), 2)
+    values[40] = 9.899999  # as in scikit-learn's wine data
+    assert _decimals(values, np.dtype("float64")) == 2
+    # Two such values in 178 are more than 1 %: no rounding is safe.
+    values[41] = 3.100001
+    assert _decimals(values, np.dtype("float64")) == 6

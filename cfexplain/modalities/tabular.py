@@ -25,15 +25,22 @@ def _format_value(value) -> str:
 
 #: Most decimals a float feature is rounded to (see :func:`_decimals`).
 MAX_DECIMALS = 6
+#: Share of a float feature's training values that may have more decimals
+#: than the precision it is given (see :func:`_decimals`).
+ODD_PRECISION_SHARE = 0.01
 
 
 def _decimals(values, dtype):
-    """Return the fewest decimals (0 to 6) that hold every value, or None.
+    """Return the fewest decimals (0 to 6) that hold the values, or None.
 
-    A float feature whose training values all have ``d`` decimals or fewer
+    A float feature whose training values have ``d`` decimals or fewer
     (whole amounts stored as floats, prices in cents) gets counterfactuals
-    at that precision, as the decoder gives integer features integers.
-    Integer and boolean features, and floats of finer precision, get None.
+    at that precision, as the decoder gives integer features integers. Up
+    to :data:`ODD_PRECISION_SHARE` of the values may have more: one
+    ``9.899999`` among values of one or two decimals (a data-entry
+    artefact, as in scikit-learn's wine data) does not make every
+    counterfactual of the feature carry six. Integer and boolean features,
+    and floats of finer precision, get None.
     """
     if not pd.api.types.is_float_dtype(dtype):
         return None
@@ -41,8 +48,10 @@ def _decimals(values, dtype):
     values = values[np.isfinite(values)]
     eps = np.finfo(getattr(dtype, "numpy_dtype", dtype)).eps
     tolerance = 4 * eps * np.maximum(1.0, np.abs(values))
+    allowed = int(ODD_PRECISION_SHARE * len(values))
     for decimals in range(MAX_DECIMALS + 1):
-        if (np.abs(np.round(values, decimals) - values) <= tolerance).all():
+        odd = np.abs(np.round(values, decimals) - values) > tolerance
+        if odd.sum() <= allowed:
             return decimals
     return None
 
