@@ -157,6 +157,30 @@ def test_table_explanation_plot(fitted, mixed_frame):
     assert labels == set(mixed_frame.columns)
 
 
+def test_long_feature_names_stay_inside_the_table_plot():
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    from cfexplain.modalities.tabular import TabularAdapter
+
+    matplotlib.use("Agg")
+    name = "months since the applicant's first account was opened"
+    original = pd.DataFrame({name: [1.0, 2.0], "b": [0.0, 1.0]})
+    counterfactuals = original.copy()
+    counterfactuals.iloc[0, 0] = 5.0
+    explanation = SimpleNamespace(
+        n_counterfactuals=1,
+        original=original,
+        counterfactuals=counterfactuals,
+        valid=np.array([True, True]),
+    )
+    ax = TabularAdapter.plot(explanation)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) >= 0
+
+
 def test_numeric_tolerance_on_images(kind, images):
     loose = MAKERS[kind](numeric_tolerance=1.0, modality="image")
     loose.fit(images, HalfBrightness())

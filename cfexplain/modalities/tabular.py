@@ -412,7 +412,10 @@ class TabularAdapter(ModalityAdapter):
         )
         share = pd.Series(changed.mean(axis=0), index=explanation.original.columns)
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.3 * len(share) + 1))
+            # Constrained layout widens the left margin for long feature names.
+            _, ax = plt.subplots(
+                figsize=(6, 0.3 * len(share) + 1), layout="constrained"
+            )
         share.sort_values().plot.barh(ax=ax)
         ax.set_xlabel("share of counterfactuals changing the feature")
         ax.set_title(
