@@ -360,7 +360,8 @@ class BaseCounterfactualExplainer(
         Raises
         ------
         TargetError
-            For a class the model does not have, or a value of the wrong kind.
+            For a class the model does not have, a value for a classifier or
+            a label for a regression model.
         """
         if np.ndim(self.target) == 0 and not (
             isinstance(self.target, str) and self.target == "opposite"

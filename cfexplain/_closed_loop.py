@@ -476,10 +476,12 @@ class ClosedLoopMixin:
         values, bounds, monotonic directions), that row's copy as the
         constraints leave it (the original's frozen values, numbers clipped
         to their bounds and directions) may no longer reach the target, and
-        then no path towards it does. The copies of the
-        :data:`CONSTRAINED_REFERENCES` nearest are then scored in one batch
-        and the nearest whose copy the model accepts is taken; a row with
-        none keeps its nearest.
+        then no path towards it does. The copies of the ``rank +``
+        :data:`CONSTRAINED_REFERENCES` nearest (among the training rows
+        :meth:`_unclipped_rows` keeps) are then scored in one batch, and
+        rank ``j`` takes the ``j + 1``-th copy the model accepts, so that
+        ``explain``'s answers stay different; a row with too few keeps its
+        ``rank``-th nearest.
 
         Parameters
         ----------
@@ -498,44 +500,41 @@ class ClosedLoopMixin:
         target = batch.target.take(rows)
         rank = batch.reference_rank
         rank = np.zeros(len(rows), np.int64) if rank is None else rank[rows]
-        if not batch.constraints.alters_rows:
+        frozen = batch.frozen_features
+        if not batch.constraints.alters_rows or not len(rows):
             # An unconstrained copy is the training row itself: it reaches
             # the target by construction.
-            return reference.nearest(Xt, target, batch.frozen_features, rank=rank)
-        depth = int(rank.max()) + CONSTRAINED_REFERENCES if len(rows) else 1
-        frozen = batch.frozen_features
+            return reference.nearest(Xt, target, frozen, rank=rank)
+        depth = int(rank.max()) + CONSTRAINED_REFERENCES
         unclipped = self._unclipped_rows(batch, rows)
         several = reference.nearest_several(
             Xt, target, frozen, depth, allowed=unclipped
         )
-        nearest = nearest_of_rank(several, rank)
         if unclipped is not None:
             # Rows with no training row that the constraints leave whole
-            # keep the unfiltered nearest as their only try.
-            none_allowed = several[:, 0] < 0
-            if none_allowed.any():
-                unfiltered = reference.nearest(Xt, target, frozen, rank=rank)
-                several[none_allowed, 0] = unfiltered[none_allowed]
-                nearest[none_allowed] = unfiltered[none_allowed]
-        # Each row's own rank first, then the next ones.
-        tried = np.take_along_axis(
-            several, rank[:, None] + np.arange(CONSTRAINED_REFERENCES), axis=1
-        )
-        owner, slot = np.nonzero(tried >= 0)
+            # choose among the unfiltered ones.
+            none_kept = np.flatnonzero(several[:, 0] < 0)
+            if len(none_kept):
+                several[none_kept] = reference.nearest_several(
+                    Xt[none_kept], target.take(none_kept), frozen, depth
+                )
+        nearest = nearest_of_rank(several, rank)
+        owner, slot = np.nonzero(several >= 0)
         if not len(owner):
             return nearest
         copies = np.where(
             batch.frozen_columns[rows[owner]] > 0,
             Xt[owner],
-            reference.Xt[tried[owner, slot]],
+            reference.Xt[several[owner, slot]],
         )
         decoded = self._decode(batch, rows[owner], copies.astype(np.float32))
         _, valid = self._score(batch, rows[owner], decoded)
-        accepted = np.zeros(tried.shape, dtype=bool)
+        accepted = np.zeros(several.shape, dtype=bool)
         accepted[owner, slot] = valid
-        first = accepted.argmax(axis=1)
+        wanted = accepted & (np.cumsum(accepted, axis=1) == rank[:, None] + 1)
+        column = wanted.argmax(axis=1)
         return np.where(
-            accepted.any(axis=1), tried[np.arange(len(rows)), first], nearest
+            wanted.any(axis=1), several[np.arange(len(rows)), column], nearest
         )
 
     def _unclipped_rows(self, batch, rows):
@@ -545,14 +544,20 @@ class ClosedLoopMixin:
         original's (a decreasing one above it), or outside a feature's
         bounds, is copied with that value clipped: the copy is then not the
         training row, and often not at the target any more. The filter
-        (see :meth:`ReferenceRows.nearest_several`) skips such rows; it is
-        ``None`` without ``monotonic`` or ``bounds`` (and for series, whose
-        bounds clip whole channels and leave the choice to the scoring of
-        copies in :meth:`_path_references`).
+        (see :meth:`ReferenceRows.nearest_several`) skips such rows, up to
+        the slack :meth:`_decode` forgives (``numeric_tolerance`` training
+        standard deviations, and float32 rounding of the pool's encoding);
+        immutable features, whose copies keep the original's value, are
+        not looked at. It is ``None`` without ``monotonic`` or ``bounds``
+        (and for series, whose bounds clip whole channels and leave the
+        choice to the scoring of copies in :meth:`_path_references`).
         """
         if self.adapter_.training_row_path != "features":
             return None
-        monotonic, bounds = batch.constraints.monotonic, batch.constraints.bounds
+        constraints = batch.constraints
+        frozen = set(constraints.immutable)
+        monotonic = {n: d for n, d in constraints.monotonic.items() if n not in frozen}
+        bounds = {n: b for n, b in constraints.bounds.items() if n not in frozen}
         if not (monotonic or bounds):
             return None
         names = list(dict.fromkeys([*monotonic, *bounds]))
@@ -560,15 +565,23 @@ class ClosedLoopMixin:
         pool = self.encoder_.inverse_transform(self.reference_.Xt)
         pool = np.asarray(pool)[:, positions].astype(np.float64)
         originals = batch.rows[names].to_numpy(dtype=np.float64)[rows]
-        sign = np.array([monotonic.get(n, 0) for n in names], dtype=np.float64)
+        std = self.adapter_.numeric_std_
+        slack = np.array([self.numeric_tolerance * std.get(n, 0.0) for n in names])
+        slack = slack + 1e-6 * np.maximum(1.0, np.abs(pool))
         low = np.array([bounds.get(n, (None, None))[0] for n in names], dtype=float)
         high = np.array([bounds.get(n, (None, None))[1] for n in names], dtype=float)
         low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
-        inside = ((pool >= low) & (pool <= high)).all(axis=1)
+        inside = ((pool >= low - slack) & (pool <= high + slack)).all(axis=1)
+        directed = [(names.index(n), d) for n, d in monotonic.items()]
 
         def allowed(part, pool_rows):
-            moves = pool[pool_rows][None, :, :] - originals[part][:, None, :]
-            return (moves * sign >= 0).all(axis=2) & inside[pool_rows][None, :]
+            # One (rows, pool rows) matrix at a time: memory stays that of
+            # the distance block, whatever the number of features.
+            ok = np.repeat(inside[pool_rows][None, :], len(part), axis=0)
+            for j, direction in directed:
+                move = pool[pool_rows, j][None, :] - originals[part, j][:, None]
+                ok &= direction * move >= -slack[pool_rows, j][None, :]
+            return ok
 
         return allowed
 

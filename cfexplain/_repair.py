@@ -194,7 +194,8 @@ class ReferenceRows:
         -------
         numpy.ndarray of int, shape (r, depth)
             Indices into the pool, nearest first; -1 after the last
-            reference row that reaches the row's target.
+            reference row that reaches the row's target (and that
+            ``allowed`` keeps).
         """
         weights = 1.0 + (FROZEN_DISTANCE_WEIGHT - 1.0) * np.asarray(frozen)
         chosen = np.full((len(Xt), depth), -1, dtype=np.int64)

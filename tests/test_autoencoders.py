@@ -178,7 +178,9 @@ def test_long_feature_names_stay_inside_the_table_plot():
     ax = TabularAdapter.plot(explanation)
     ax.figure.canvas.draw()
     renderer = ax.figure.canvas.get_renderer()
-    assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) >= 0
+    left = min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels())
+    matplotlib.pyplot.close(ax.figure)
+    assert left >= 0
 
 
 def test_numeric_tolerance_on_images(kind, images):

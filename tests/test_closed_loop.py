@@ -534,6 +534,33 @@ def test_paths_under_monotonic_constraints_move_towards_rows_on_the_allowed_side
     assert (_a_high_or_b_very_high(X_cf)[:, 1] == 1).all()
 
 
+def _a_high_or_b_above_045(X):
+    """Class 1 where a > 0.6 or b > 0.45."""
+    positive = (X["a"].to_numpy() > 0.6) | (X["b"].to_numpy() > 0.45)
+    return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_explain_under_constraints_keeps_its_answers_different():
+    # With `a` immutable, the nearest class-1 rows of a row with `a` just
+    # under 0.6 are rows with a higher `a`; copied with the original's `a`,
+    # only those with b > 0.45 stay in class 1. Rank j of a row moves
+    # towards the (j + 1)-th training row whose copy the model accepts, so
+    # a row's answers differ.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.uniform(0, 1, (600, 2)), columns=["a", "b"])
+    model = _a_high_or_b_above_045
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+    rows = X[X["a"].between(0.5, 0.6) & (X["b"] < 0.45)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedTargetWarning)
+        explanation = cf.explain(rows, n_counterfactuals=3, immutable=["a"])
+    answers = explanation.counterfactuals.to_numpy().reshape(len(rows), 3, 2)
+    assert explanation.valid.all(axis=1).sum() >= 5
+    for row_answers, valid in zip(answers, explanation.valid, strict=True):
+        kept = [tuple(answer) for answer in row_answers[valid]]
+        assert len(set(kept)) == len(kept)
+
+
 def _late_mean_above_half(X):
     """Class 1 where the mean of the last 12 of 24 steps is above 0.5."""
     positive = np.asarray(X)[:, 0, 12:].mean(axis=1) > 0.5

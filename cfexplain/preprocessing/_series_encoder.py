@@ -174,7 +174,7 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "series_shape_")
         array = as_series_array(X, name)
         if tuple(array.shape[1:]) != self.series_shape_:
-            n_channels, n_steps = array.shape[1:]
+            n_channels = array.shape[1]
             if tuple(array.shape[1:])[::-1] == self.series_shape_:
                 fix = f"its last two axes are swapped: pass {name}.transpose(0, 2, 1)"
             elif n_channels != self.series_shape_[0]:
