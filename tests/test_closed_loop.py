@@ -513,31 +513,53 @@ def test_window_lengths_are_scored_in_ascending_stages_of_doubling_size(n):
     assert not sizes or 1 <= sizes[-1] <= 2 ** (len(sizes) - 1)
 
 
-def _a_high_or_b_very_high(X):
-    """Class 1 where a > 0.6 or b > 0.9."""
-    positive = (X["a"].to_numpy() > 0.6) | (X["b"].to_numpy() > 0.9)
-    return np.column_stack([~positive, positive]).astype(float)
+class _AOrB:
+    """Class 1 where a > ``a`` or b > ``b``: a two-feature model with steps."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __call__(self, X):
+        positive = (X["a"].to_numpy() > self.a) | (X["b"].to_numpy() > self.b)
+        return np.column_stack([~positive, positive]).astype(float)
+
+
+def _weak_gan_on_two_features(model, high=1.0):
+    """600 uniform rows of `a` and `b`, and a GAN of one epoch: repairs answer."""
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.uniform(0, high, (600, 2)), columns=["a", "b"])
+    return X, CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+
+
+def _without_unreached_warnings(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedTargetWarning)
+        return call(*args, **kwargs)
 
 
 def test_paths_under_monotonic_constraints_move_towards_rows_on_the_allowed_side():
     # The nearest class-1 rows of a class-0 row mostly have a higher `a`;
     # with `a` decreasing, their copies fall back to the original's `a` and
     # stay in class 0. Rows with a very high `b` and a lower `a` reach it.
-    rng = np.random.RandomState(0)
-    X = pd.DataFrame(rng.uniform(0, 1, (600, 2)), columns=["a", "b"])
-    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, _a_high_or_b_very_high)
-    rows = X[(_a_high_or_b_very_high(X)[:, 1] == 0) & (X["a"] > 0.1)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreachedTargetWarning)
-        X_cf = cf.transform(rows, monotonic={"a": "decreasing"})
+    model = _AOrB(a=0.6, b=0.9)
+    X, cf = _weak_gan_on_two_features(model)
+    rows = X[(model(X)[:, 1] == 0) & (X["a"] > 0.1)]
+    X_cf = _without_unreached_warnings(
+        cf.transform, rows, monotonic={"a": "decreasing"}
+    )
     assert (X_cf["a"] <= rows["a"]).all()
-    assert (_a_high_or_b_very_high(X_cf)[:, 1] == 1).all()
+    assert (model(X_cf)[:, 1] == 1).all()
 
 
-def _a_high_or_b_above_045(X):
-    """Class 1 where a > 0.6 or b > 0.45."""
-    positive = (X["a"].to_numpy() > 0.6) | (X["b"].to_numpy() > 0.45)
-    return np.column_stack([~positive, positive]).astype(float)
+def test_paths_under_bounds_move_towards_rows_within_them():
+    # Bounding `a` below 0.65 clips every class-1 row with a high `a` back
+    # into class 0: only rows with a very high `b` can be copied.
+    model = _AOrB(a=0.7, b=0.9)
+    X, cf = _weak_gan_on_two_features(model, high=0.99)
+    rows = X[(model(X)[:, 1] == 0) & (X["a"] <= 0.65)]
+    X_cf = _without_unreached_warnings(cf.transform, rows, bounds={"a": (0, 0.65)})
+    assert X_cf["a"].between(0, 0.65).all()
+    assert (model(X_cf)[:, 1] == 1).all()
 
 
 def test_explain_under_constraints_keeps_its_answers_different():
@@ -546,14 +568,11 @@ def test_explain_under_constraints_keeps_its_answers_different():
     # only those with b > 0.45 stay in class 1. Rank j of a row moves
     # towards the (j + 1)-th training row whose copy the model accepts, so
     # a row's answers differ.
-    rng = np.random.RandomState(0)
-    X = pd.DataFrame(rng.uniform(0, 1, (600, 2)), columns=["a", "b"])
-    model = _a_high_or_b_above_045
-    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+    X, cf = _weak_gan_on_two_features(_AOrB(a=0.6, b=0.45))
     rows = X[X["a"].between(0.5, 0.6) & (X["b"] < 0.45)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreachedTargetWarning)
-        explanation = cf.explain(rows, n_counterfactuals=3, immutable=["a"])
+    explanation = _without_unreached_warnings(
+        cf.explain, rows, n_counterfactuals=3, immutable=["a"]
+    )
     answers = explanation.counterfactuals.to_numpy().reshape(len(rows), 3, 2)
     assert explanation.valid.all(axis=1).sum() >= 5
     for row_answers, valid in zip(answers, explanation.valid, strict=True):
@@ -586,24 +605,3 @@ def test_series_windows_are_placed_among_the_free_time_points():
     # Only late steps change, and fewer than the 12 that differ.
     assert not changed[:, :12].any()
     assert changed.sum(axis=1).max() <= 10
-
-
-def _a_above_07_or_b_very_high(X):
-    """Class 1 where a > 0.7 or b > 0.9."""
-    positive = (X["a"].to_numpy() > 0.7) | (X["b"].to_numpy() > 0.9)
-    return np.column_stack([~positive, positive]).astype(float)
-
-
-def test_paths_under_bounds_move_towards_rows_within_them():
-    # Bounding `a` below 0.65 clips every class-1 row with a high `a` back
-    # into class 0: only rows with a very high `b` can be copied.
-    rng = np.random.RandomState(0)
-    X = pd.DataFrame(rng.uniform(0, 0.99, (600, 2)), columns=["a", "b"])
-    model = _a_above_07_or_b_very_high
-    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
-    rows = X[(model(X)[:, 1] == 0) & (X["a"] <= 0.65)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreachedTargetWarning)
-        X_cf = cf.transform(rows, bounds={"a": (0, 0.65)})
-    assert X_cf["a"].between(0, 0.65).all()
-    assert (model(X_cf)[:, 1] == 1).all()
