@@ -24,6 +24,7 @@ Usage::
     python benchmarks/adult.py --settings "" --sweep   # the sweep only
     python benchmarks/adult.py --settings "" --candidates 8,4,2,1
     python benchmarks/adult.py --settings "" --nearest-rows 1,5,20,50,200
+    python benchmarks/adult.py --settings mlp,ae --device cuda   # on a GPU
 
 ``--candidates`` fits CounterfactualCVAE for the MLP once per mode
 (ENC-DEC, COND-MIX) and times transform with each ``n_candidates`` (median
@@ -32,7 +33,10 @@ of 5 calls against the median of 5 ``predict_proba`` calls).
 Writes ``benchmarks/results/adult.json`` and ``adult.md`` (and the sweep's
 ``adult_sweep.json`` / ``docs/_static/adult_sweep.png``, the candidates'
 ``adult_candidates.json`` / ``adult_candidates.md``, the real rows'
-``adult_nearest_rows.json`` / ``adult_nearest_rows.md``).
+``adult_nearest_rows.json`` / ``adult_nearest_rows.md``). With
+``--device cuda`` the settings' rows go to ``adult_cuda.json`` and
+``adult_cuda.md`` instead; the models under explanation are scikit-learn's
+and stay on the CPU.
 
 ``--nearest-rows`` answers every test row with the ``k``-th nearest
 training row that the MLP puts in the other class, for each ``k`` given: real
@@ -66,6 +70,7 @@ from cfexplain import (
     CounterfactualGAN,
     datasets,
 )
+from cfexplain._device import resolve_device
 from cfexplain.cli import build_adult_classifier
 from cfexplain.metrics import counterfactual_report, counterfactual_scorers
 
@@ -90,6 +95,13 @@ def build_boosting_classifier(X, y):
         ),
     )
     return model.fit(X, y)
+
+
+def device_name(device_type):
+    """The processor the explainers ran on, in words."""
+    if device_type == "cuda":
+        return f"CUDA, {torch.cuda.get_device_name()}"
+    return f"{device_type}, {platform.machine()}"
 
 
 def peak_memory_mb():
@@ -378,6 +390,12 @@ def main():
         help="answer with the k-th nearest other-class training row, e.g. 1,5,20",
     )
     parser.add_argument(
+        "--device",
+        default=None,
+        help="the explainers' device (default: theirs, 'auto'); with a GPU, "
+        "results go to adult_<device type>.json / .md beside the CPU ones",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -404,6 +422,10 @@ def main():
     )
 
     params = {"random_state": 0}
+    if args.device is not None:
+        params["device"] = args.device
+    device_type = torch.device(resolve_device(args.device)).type
+    results_name = "adult" if device_type == "cpu" else f"adult_{device_type}"
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
     settings = {
@@ -466,20 +488,24 @@ def main():
 
     RESULTS.mkdir(exist_ok=True)
     if rows:
-        rows = merge_rows(RESULTS / "adult.json", rows)
+        rows = merge_rows(RESULTS / f"{results_name}.json", rows)
         meta = {
-            "command": "python benchmarks/adult.py --settings <setting keys>",
+            "command": "python benchmarks/adult.py --settings <setting keys>"
+            + (f" --device {args.device}" if args.device else ""),
             "python": platform.python_version(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "device": device_name(device_type),
             "mlp_accuracy": mlp.score(X_test, y_test),
             "hgb_accuracy": hgb.score(X_test, y_test),
         }
-        (RESULTS / "adult.json").write_text(
+        (RESULTS / f"{results_name}.json").write_text(
             json.dumps({"meta": meta, "rows": rows}, indent=2, default=float)
         )
         table = markdown_table(rows)
-        (RESULTS / "adult.md").write_text(table + "\n")
+        (RESULTS / f"{results_name}.md").write_text(
+            f"Explainers on {meta['device']}.\n\n{table}\n"
+        )
         print(table)
 
     if args.candidates:

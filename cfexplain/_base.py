@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._closed_loop import REFERENCE_ROWS, ClosedLoopMixin
-from ._device import resolve_device
+from ._device import reproducible_cuda_kernels, resolve_device
 from ._engine import CandidateEngineMixin
 from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
@@ -267,8 +267,13 @@ class BaseCounterfactualExplainer(
         """
         self._validate_params()
         # The model's BLAS on one thread while torch works on the CPU (see
-        # cfexplain._threads); inline, so warnings keep their stack levels.
-        with blas_on_one_thread(resolve_device(self.device), refresh=True):
+        # cfexplain._threads), reproducible cuDNN kernels on a GPU; inline,
+        # so warnings keep their stack levels.
+        device = resolve_device(self.device)
+        with (
+            blas_on_one_thread(device, refresh=True),
+            reproducible_cuda_kernels(device),
+        ):
             model = self._resolve_model(y, predict_fn)
             self.modality_ = resolve_modality(
                 X,
@@ -282,7 +287,7 @@ class BaseCounterfactualExplainer(
                 raise InvalidDataError(
                     f"fit needs at least 2 samples, got {len(X_checked)} sample"
                 )
-            self.device_ = resolve_device(self.device)
+            self.device_ = device
             self.random_seed_ = draw_seed(self.random_state)
             # A Pipeline(TabularEncoder, skorch net) is differentiable on our own
             # encoding: reuse its encoder so the generator speaks its language.

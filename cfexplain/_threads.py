@@ -23,7 +23,7 @@ from contextlib import contextmanager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
-from ._device import resolve_device
+from ._device import reproducible_cuda_kernels, resolve_device
 
 __all__ = ["blas_on_one_thread", "single_blas_thread"]
 
@@ -87,6 +87,9 @@ def blas_on_one_thread(device, refresh=False):
 def single_blas_thread(method):
     """Decorate an explainer method to run with BLAS on one thread on the CPU.
 
+    On a CUDA device it runs with cuDNN's reproducible settings instead
+    (:func:`~cfexplain._device.reproducible_cuda_kernels`).
+
     For the entry points that call the model after ``fit`` (transform's
     chunk loop, ``explain``, ``score``, ``ranking_score``), once each: the
     candidate engine they share runs inside. The device is the fitted
@@ -104,7 +107,7 @@ def single_blas_thread(method):
             except ValueError:
                 # Not fitted or a bad device: the method raises the clear error.
                 device = "cpu"
-        with blas_on_one_thread(device):
+        with blas_on_one_thread(device), reproducible_cuda_kernels(device):
             return method(self, *args, **kwargs)
 
     return wrapper

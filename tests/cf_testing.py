@@ -31,6 +31,24 @@ def make_mixed_frame(n=160, seed=0):
     )
 
 
+class NamedModel:
+    """A model function whose repr is its name.
+
+    scikit-learn's estimator checks put the estimator's repr in the test
+    ids; a plain function's repr holds its memory address, which differs
+    between pytest-xdist's workers, and they refuse to run differing ids.
+    """
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, X):
+        return self.function(X)
+
+    def __repr__(self):
+        return self.function.__name__
+
+
 def frame_proba(X):
     """A binary classifier on the mixed frame (module level: it pickles)."""
     score = (

@@ -1,7 +1,7 @@
 """scikit-learn's estimator checks on every public explainer."""
 
 import pytest
-from cf_testing import array_proba
+from cf_testing import NamedModel, array_proba
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
@@ -29,6 +29,9 @@ TINY_AUTOENCODER = {
     "random_state": 0,
 }
 
+#: The model, with a repr that is the same in every test process.
+MODEL = NamedModel(array_proba)
+
 #: Checks that cannot pass for a counterfactual explainer, with the reason.
 EXPECTED_FAILED_CHECKS = {}
 
@@ -36,10 +39,10 @@ EXPECTED_FAILED_CHECKS = {}
 @pytest.mark.filterwarnings("ignore:the model predicts a single class")
 @parametrize_with_checks(
     [
-        CounterfactualGAN(predictor=array_proba, **TINY),
-        CounterfactualCVAE(predictor=array_proba, mode="enc-dec", **TINY_AUTOENCODER),
-        CounterfactualCVAE(predictor=array_proba, mode="cond-mix", **TINY_AUTOENCODER),
-        CounterfactualAE(predictor=array_proba, **TINY_AUTOENCODER),
+        CounterfactualGAN(predictor=MODEL, **TINY),
+        CounterfactualCVAE(predictor=MODEL, mode="enc-dec", **TINY_AUTOENCODER),
+        CounterfactualCVAE(predictor=MODEL, mode="cond-mix", **TINY_AUTOENCODER),
+        CounterfactualAE(predictor=MODEL, **TINY_AUTOENCODER),
     ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )

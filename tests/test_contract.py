@@ -27,6 +27,7 @@ from cf_testing import (
 )
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from skorch import NeuralNet
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 
@@ -205,6 +206,46 @@ def test_cuda_pickle_loads_on_cpu(fitted, case):
     assert any("cuda" in str(w.message).lower() for w in caught)
     X = take(case["X"], slice(0, 10))
     assert_same(restored.transform(X), fitted.transform(X))
+
+
+def _device_state_outside_skorch(obj, path, seen, found):
+    """Paths of tensors and modules that skorch would not map to the CPU.
+
+    skorch loads the attributes named in a net's ``cuda_dependent_attributes_``
+    onto the device available at load time; a tensor pickled anywhere else
+    keeps its CUDA storage and fails to load on a machine without a GPU.
+    """
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (torch.Tensor, torch.nn.Module)):
+        found.append(path)
+    elif isinstance(obj, NeuralNet):
+        mapped = obj.cuda_dependent_attributes_
+        for key, value in vars(obj).items():
+            if not any(key.startswith(prefix) for prefix in mapped):
+                _device_state_outside_skorch(value, f"{path}.{key}", seen, found)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _device_state_outside_skorch(value, f"{path}[{key!r}]", seen, found)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            _device_state_outside_skorch(value, f"{path}[{i}]", seen, found)
+    elif type(obj).__module__.startswith(("cfexplain", "skorch")) and hasattr(
+        obj, "__dict__"
+    ):
+        for key, value in vars(obj).items():
+            _device_state_outside_skorch(value, f"{path}.{key}", seen, found)
+
+
+def test_device_state_is_all_where_skorch_maps_it(fitted, case):
+    # What test_cuda_pickle_loads_on_cpu cannot see on a CPU: on a GPU every
+    # tensor and module of the explainer lives there, and each must be in
+    # a skorch net's cuda-dependent attributes to load on a CPU. The user's
+    # own model (predictor_.model) is theirs to place.
+    found = []
+    _device_state_outside_skorch(fitted, "explainer", set(), found)
+    assert [p for p in found if p != "explainer.predictor_.model"] == []
 
 
 def test_random_state_reproducible_and_global_rng_untouched(case):

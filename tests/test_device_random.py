@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cfexplain._device import resolve_device
+from cfexplain._device import reproducible_cuda_kernels, resolve_device
 from cfexplain._random import draw_seed, torch_generator, torch_seeded
 
 
@@ -46,3 +46,20 @@ def test_draw_seed_and_generator():
     assert draw_seed(np.random.RandomState(5)) == draw_seed(5)
     g1, g2 = torch_generator(7), torch_generator(7)
     assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
+
+
+def test_reproducible_cuda_kernels_sets_and_restores_cudnn():
+    cudnn = torch.backends.cudnn
+    before = (cudnn.enabled, cudnn.benchmark, cudnn.deterministic, cudnn.allow_tf32)
+    with reproducible_cuda_kernels("cuda:0"):
+        assert (cudnn.benchmark, cudnn.deterministic, cudnn.allow_tf32) == (
+            False,
+            True,
+            False,
+        )
+        assert cudnn.enabled == before[0]
+    assert (cudnn.enabled, cudnn.benchmark, cudnn.deterministic, cudnn.allow_tf32) == (
+        before
+    )
+    with reproducible_cuda_kernels("cpu"):
+        assert cudnn.deterministic == before[2]

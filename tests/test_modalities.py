@@ -197,9 +197,10 @@ def test_cycle_loss_is_zero_for_a_generator_that_changes_nothing(mixed_frame):
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
     net = cf.net_
     Xt = cf.encoder_.transform(mixed_frame.iloc[:16])
-    X = torch.as_tensor(Xt)
-    cond = torch.as_tensor(cf._condition(frame_proba(mixed_frame.iloc[:16])))
+    X = torch.as_tensor(Xt, device=net.device)
+    condition = cf._condition(frame_proba(mixed_frame.iloc[:16]))
+    cond = torch.as_tensor(condition, device=net.device)
     mask = torch.ones_like(X)  # every column frozen: G returns its input
-    noise = torch.zeros(len(X), net.module_.noise_width)
+    noise = torch.zeros(len(X), net.module_.noise_width, device=net.device)
     batch = GeneratorBatch(X, cond, cond, mask, noise, X)
     assert cycle_consistency_loss(net, batch).item() == pytest.approx(0.0)

@@ -98,7 +98,7 @@ def transform_dask(
 
     Examples
     --------
-    >>> import dask.dataframe as dd
+    >>> import dask.dataframe as dd  # doctest: +SKIP
     >>> from cfexplain.parallel import transform_dask
     >>> big = dd.read_parquet("customers/")  # doctest: +SKIP
     >>> answers = transform_dask(explainer, big, target="opposite")  # doctest: +SKIP

@@ -7,12 +7,14 @@ early stopping and device handling. Every net answers one inference call,
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.utils import to_tensor
+from torch import nn
 
 from ...exceptions import TrainingError
 from ..losses import MMD_SCALES, prediction_loss, sparsity_loss
@@ -20,6 +22,53 @@ from ..modules import NumericValues
 from ..sampling import expand_feature_mask, sample_feature_masks
 
 __all__ = ["CounterfactualNet"]
+
+
+@contextlib.contextmanager
+def recurrent_layers_differentiable(module, X):
+    """Let gradients pass through a frozen model's recurrent layers on CUDA.
+
+    The model under explanation runs in evaluation mode (no dropout, fixed
+    batch statistics), but cuDNN computes the backward pass of an RNN, LSTM
+    or GRU only in training mode ("cudnn RNN backward can only be called in
+    training mode"): the counterfactual's loss must flow back through the
+    user's recurrent classifier to the generator. In training mode such a
+    layer computes the same function as in evaluation mode, except the
+    dropout between stacked layers, so layers without that dropout are put
+    in training mode for the call (and given back their mode); with it,
+    cuDNN is switched off for the call and PyTorch's own kernels, which
+    differentiate evaluation mode, answer (slower).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The frozen model, in evaluation mode.
+    X : torch.Tensor
+        Its input, whose device decides whether cuDNN is involved.
+    """
+    recurrent = [m for m in module.modules() if isinstance(m, nn.RNNBase)]
+    if X.device.type != "cuda" or not recurrent or not torch.is_grad_enabled():
+        yield
+        return
+    with_dropout = any(m.dropout > 0 and m.num_layers > 1 for m in recurrent)
+    modes = [(m, m.training) for m in recurrent]
+    try:
+        if with_dropout:
+            cudnn = torch.backends.cudnn
+            with cudnn.flags(
+                enabled=False,
+                benchmark=cudnn.benchmark,
+                deterministic=cudnn.deterministic,
+                allow_tf32=cudnn.allow_tf32,
+            ):
+                yield
+        else:
+            for layer in recurrent:
+                layer.train()
+            yield
+    finally:
+        for layer, training in modes:
+            layer.training = training
 
 
 class _NoCriterion(torch.nn.Module):
@@ -73,6 +122,18 @@ class CounterfactualNet(NeuralNet):
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
+
+    #: What skorch pickles apart and loads onto the device available then,
+    #: so a net trained on a GPU loads on a machine without one: skorch's
+    #: own attributes, the modules it registers, and what this net keeps on
+    #: its device beside them (the model's stand-in, given as a parameter
+    #: and moved in place, and the column tensors).
+    cuda_dependent_attributes_ = [
+        *NeuralNet.cuda_dependent_attributes_,
+        "predictor_module",
+        "feature_of_column_",
+        "category_columns_",
+    ]
 
     def __init__(
         self,
@@ -173,7 +234,8 @@ class CounterfactualNet(NeuralNet):
         ``(n,)`` for regression.
         """
         self.predictor_module_.eval()
-        return self.predictor_module_(X_cf)
+        with recurrent_layers_differentiable(self.predictor_module_, X_cf):
+            return self.predictor_module_(X_cf)
 
     def output_as_condition(self, output):
         """Turn :meth:`model_output` into a conditioning vector like ``y_model``.
