@@ -127,7 +127,12 @@ numeric_tolerance : float, default=0.05
     not explanations. 0 keeps the raw outputs.""",
     "training": """
 device : str, default="auto"
-    ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string.
+    ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string. On
+    CUDA, cuDNN runs its deterministic algorithms in full float32 while
+    the explainer works, so a seed reproduces a fit and an answer does not
+    depend on its batch. An explainer fit on a GPU unpickles on a machine
+    without one (on the CPU, with a warning), unless the model it explains
+    is a torch module on the GPU: that module is pickled as it is.
 random_state : int, RandomState instance or None, default=None
     Seeds the encoder, the networks, training and sampling. Global random
     number generators are left untouched.
