@@ -133,6 +133,7 @@ class BaseCounterfactualExplainer(
         ],
         "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
         "training_row_candidates": ["boolean"],
+        "plausible_categories": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "chunk_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -201,6 +202,7 @@ class BaseCounterfactualExplainer(
                 surrogate.device = "cpu"
         # Explainers pickled before the parameter existed behave as before.
         state.setdefault("training_row_candidates", False)
+        state.setdefault("plausible_categories", True)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

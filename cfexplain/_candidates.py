@@ -63,16 +63,17 @@ def fixed_noise(width, n_rows, n_candidates, seed):
 def rank_candidates(costs, valid, n_first):
     """Order each row's candidates: the best of the first ``n_first``, then the rest.
 
-    Valid candidates come before invalid ones, each group by increasing
-    cost; the sort is stable, so ties keep the candidate order (the
-    noise-free one first).
+    Valid candidates come before invalid ones (a higher grade before a
+    lower one), each group by increasing cost; the sort is stable, so ties
+    keep the candidate order (the noise-free one first).
 
     Parameters
     ----------
     costs : numpy.ndarray of float, shape (n, k)
         Lower is better.
-    valid : numpy.ndarray of bool, shape (n, k)
-        Whether each candidate reaches its target by the real model.
+    valid : numpy.ndarray of bool or int, shape (n, k)
+        Whether each candidate reaches its target by the real model, or its
+        grade (higher is better; see ``cfexplain._engine.ACCEPTED``).
     n_first : int
         Column 0 of the answer is the best among the first ``n_first``
         candidates (``transform``'s answer).
@@ -83,8 +84,9 @@ def rank_candidates(costs, valid, n_first):
         Candidate numbers per row.
     """
     n = len(costs)
-    best = np.lexsort((costs[:, :n_first], ~valid[:, :n_first]), axis=1)[:, 0]
-    order = np.lexsort((costs, ~valid), axis=1)
+    worse = -np.asarray(valid, dtype=np.int64)
+    best = np.lexsort((costs[:, :n_first], worse[:, :n_first]), axis=1)[:, 0]
+    order = np.lexsort((costs, worse), axis=1)
     others = order[order != best[:, None]].reshape(n, -1)
     return np.column_stack([best, others])
 
@@ -118,6 +120,11 @@ class CandidateBatch:
         row towards: 0 the nearest, ``j`` the ``j + 1``-th nearest. ``None``
         means 0 for every row; ``explain`` sets ``j`` for the ``j``-th
         counterfactual of a row, so that its repaired answers differ.
+    plausibility_keys : numpy.ndarray, optional
+        What the adapter's plausibility check compares a row's
+        counterfactuals with (tables: the originals' category codes, see
+        :meth:`~cfexplain.modalities.ModalityAdapter.plausibility_keys`);
+        ``None`` where the modality checks nothing.
     """
 
     X: object
@@ -131,6 +138,7 @@ class CandidateBatch:
     frozen_columns: np.ndarray
     constraints: object
     reference_rank: np.ndarray | None = None
+    plausibility_keys: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ from ._candidates import (
 )
 from ._random import torch_generator
 
-__all__ = ["CandidateEngineMixin"]
+__all__ = ["ACCEPTED", "IMPLAUSIBLE", "REJECTED", "CandidateEngineMixin"]
+
+#: Grades of a scored candidate (:meth:`CandidateEngineMixin._grade`): the
+#: model puts it off its target; at its target, but it brings in what the
+#: training data never shows (``plausible_categories``); at its target and
+#: plausible. Each choice of the engine takes the highest grade there is.
+REJECTED, IMPLAUSIBLE, ACCEPTED = 0, 1, 2
 
 
 class CandidateEngineMixin:
@@ -170,6 +176,11 @@ class CandidateEngineMixin:
             frozen_columns=batch.frozen_columns[row_of],
             constraints=batch.constraints,
             reference_rank=np.repeat(np.arange(k), n),
+            plausibility_keys=(
+                None
+                if batch.plausibility_keys is None
+                else batch.plausibility_keys[row_of]
+            ),
         )
 
     def _repeats(self, counterfactuals, k):
@@ -267,6 +278,11 @@ class CandidateEngineMixin:
             frozen_features=frozen,
             frozen_columns=self._frozen_columns(frozen, len(Xt)),
             constraints=parsed,
+            plausibility_keys=(
+                adapter.plausibility_keys(adapter.as_rows(X_checked))
+                if getattr(self, "plausible_categories", True)
+                else None
+            ),
         )
 
     def _parsed_constraints(self, constraints):
@@ -321,8 +337,8 @@ class CandidateEngineMixin:
         if k == 1:
             return self._cheapest_valid(batch, Xt_cf, costs)
         decoded = self._decode(batch, everything % n, Xt_cf)
-        y_cf, valid = self._score(batch, everything % n, decoded)
-        chosen = rank_candidates(costs, valid.reshape(m, n).T, n_candidates)[:, :k]
+        y_cf, grade = self._grade(batch, everything % n, decoded)
+        chosen = rank_candidates(costs, grade.reshape(m, n).T, n_candidates)[:, :k]
         positions = (chosen.T * n + np.arange(n)).reshape(-1)
         return CandidateSet(
             batch.rows,
@@ -353,24 +369,63 @@ class CandidateEngineMixin:
         adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
         return batch.constraints.apply(originals, decoded)
 
-    def _score(self, batch, row_of, decoded):
-        """Return the real model's outputs on decoded candidates and their validity."""
+    def _grade(self, batch, row_of, decoded):
+        """Return the model's outputs on decoded candidates and their grades.
+
+        :data:`ACCEPTED` where the model puts a candidate at its target and
+        it brings in nothing the training data never shows
+        (:meth:`_implausible`), :data:`IMPLAUSIBLE` where only the first
+        holds, :data:`REJECTED` where the model puts it off its target.
+        The engine prefers a higher grade, then a lower cost.
+        """
         y_cf = np.asarray(self.predictor_.predict(self.adapter_.in_fit_format(decoded)))
-        return y_cf, batch.target.take(row_of).is_met(y_cf)
+        valid = np.asarray(batch.target.take(row_of).is_met(y_cf), dtype=bool)
+        grade = np.where(valid, ACCEPTED, REJECTED)
+        positions = np.flatnonzero(valid)
+        odd = self._implausible(batch, np.asarray(row_of)[valid], decoded, positions)
+        grade[positions[odd]] = IMPLAUSIBLE
+        return y_cf, grade
+
+    def _score(self, batch, row_of, decoded):
+        """Return the model's outputs on decoded candidates and which to accept.
+
+        Accepted: graded :data:`ACCEPTED` by :meth:`_grade`.
+        """
+        y_cf, grade = self._grade(batch, row_of, decoded)
+        return y_cf, grade == ACCEPTED
+
+    def _implausible(self, batch, row_of, counterfactuals, positions=None):
+        """Flag counterfactuals (at ``positions``) unlike any training data.
+
+        See :meth:`~cfexplain.modalities.ModalityAdapter.introduced_implausibility`
+        (tables: a pair of categories no training row holds).
+        """
+        keys = batch.plausibility_keys
+        if keys is None or not len(row_of):
+            return np.zeros(len(row_of), dtype=bool)
+        adapter = self.adapter_
+        if positions is not None:
+            counterfactuals = adapter.take_rows(counterfactuals, positions)
+        return adapter.introduced_implausibility(keys[row_of], counterfactuals)
 
     def _cheapest_valid(self, batch, Xt_cf, costs):
         """Return each row's cheapest valid candidate, scoring as few as possible.
 
         The answer is the one :func:`~cfexplain._candidates.rank_candidates`
-        puts first (valid before invalid, then by cost), found in rounds of
-        one decode and one model call each: round 1 scores every row's
-        cheapest candidate, and each later round the next 2, 4, 8, ...
-        candidates (in cost order) of the rows still without a valid one. A
-        row with no valid candidate keeps its cheapest.
+        puts first (highest grade, see :meth:`_grade`, then lowest cost),
+        found in rounds of one decode and one model call each: round 1
+        scores every row's cheapest candidate, and each later round the
+        next 2, 4, 8, ... candidates (in cost order) of the rows still
+        without an accepted one. A row with no valid candidate keeps its
+        cheapest.
         """
         n, m = costs.shape
         order = np.argsort(costs, axis=1, kind="stable")
         answers = y_cf = None
+        # The grade of each row's answer so far; a row stops at its first
+        # accepted candidate, and keeps its first implausible valid one
+        # while it looks further.
+        held = np.full(n, REJECTED)
         pending = np.arange(n)
         start, width = 0, 1
         while len(pending) and start < m:
@@ -381,21 +436,23 @@ class CandidateEngineMixin:
             decoded = self._decode(
                 batch, row_of, Xt_cf[(tried * n + pending).reshape(-1)]
             )
-            y_round, valid = self._score(batch, row_of, decoded)
+            y_round, grade = self._grade(batch, row_of, decoded)
             if answers is None:
                 # Round 1 holds every row's cheapest candidate: the answer of
                 # rows that find no valid one.
                 answers, y_cf = decoded, y_round.copy()
-            valid = valid.reshape(tried.shape)
-            found = valid.any(axis=0)
-            # Per row that found one: the first valid of its tried candidates.
-            first, columns = valid.argmax(axis=0)[found], np.flatnonzero(found)
-            picked = first * len(pending) + columns
+            grade = grade.reshape(tried.shape)
+            # Per row: its best tried candidate, the first of the best grade.
+            best = grade.max(axis=0)
+            first = (grade == best).argmax(axis=0)
+            better = best > held[pending]
+            picked = (first * len(pending) + np.arange(len(pending)))[better]
             answers = self.adapter_.replace_rows(
-                answers, pending[found], self.adapter_.take_rows(decoded, picked)
+                answers, pending[better], self.adapter_.take_rows(decoded, picked)
             )
-            y_cf[pending[found]] = y_round[picked]
-            pending = pending[~found]
+            y_cf[pending[better]] = y_round[picked]
+            held[pending[better]] = best[better]
+            pending = pending[held[pending] < ACCEPTED]
             start, width = stop, 2 * width
         return CandidateSet(batch.rows, batch.y_model, batch.target, answers, y_cf)
 

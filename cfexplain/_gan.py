@@ -318,6 +318,7 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         numeric_tolerance=0.05,
         max_rounds=2,
         training_row_candidates=False,
+        plausible_categories=True,
         validation_fraction=0.1,
         chunk_size="auto",
         device="auto",

@@ -302,7 +302,7 @@ def test_a_path_scores_only_the_prefixes_a_row_has(mixed_frame, forest, monkeypa
     import cfexplain._closed_loop as closed_loop
 
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
-    order, score = closed_loop.path_order, type(cf)._score
+    order, grade = closed_loop.path_order, type(cf)._grade
     movable, scored = [], []
 
     def recording_order(distances, frozen):
@@ -310,12 +310,12 @@ def test_a_path_scores_only_the_prefixes_a_row_has(mixed_frame, forest, monkeypa
         movable.append(result[1])
         return result
 
-    def recording_score(self, batch, row_of, decoded):
+    def recording_grade(self, batch, row_of, decoded):
         scored.append(len(row_of))
-        return score(self, batch, row_of, decoded)
+        return grade(self, batch, row_of, decoded)
 
     monkeypatch.setattr(closed_loop, "path_order", recording_order)
-    monkeypatch.setattr(type(cf), "_score", recording_score)
+    monkeypatch.setattr(type(cf), "_grade", recording_grade)
     monkeypatch.setattr(type(cf), "_repair_by_generator", _nothing_repaired)
     cf.transform(mixed_frame)
     assert len(movable) == 1
@@ -409,10 +409,13 @@ def test_training_row_candidates_keep_the_cheaper_valid_answer(
     compared = cf.set_params(training_row_candidates=True).transform(X)
     batch = cf._batch(X, None, (None, None, None))
     rows = np.arange(len(X))
-    costs = [
+    graded = [
         cf._answer_costs(batch, rows, answer, frame_proba(answer))
         for answer in (default, compared)
     ]
+    # No answer loses its grade (valid and plausible, valid, invalid).
+    assert (graded[1][0] >= graded[0][0]).all()
+    costs = [cost for _, cost in graded]
     # Each row keeps the cheaper of its two answers (an invalid one costs
     # inf): none costs more than the stand-in's, most cost less.
     assert (costs[1] <= costs[0] + 1e-9).all()

@@ -363,7 +363,7 @@ def test_series_take_a_training_series_window_when_it_costs_less():
     batch = explainer._batch(queries, None, (None, None, None))
     rows = np.arange(len(queries))
     costs = [
-        explainer._answer_costs(batch, rows, answer, series_proba(answer))
+        explainer._answer_costs(batch, rows, answer, series_proba(answer))[1]
         for answer in (default, compared)
     ]
     assert (costs[1] <= costs[0] + 1e-9).all()

@@ -331,6 +331,43 @@ class ModalityAdapter:
         """
         raise NotImplementedError
 
+    def plausibility_keys(self, rows):
+        """Return what :meth:`introduced_implausibility` compares originals by.
+
+        Parameters
+        ----------
+        rows : object
+            Originals in this adapter's format.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, ...) or None
+            ``None`` (the default): this modality checks nothing. Tables:
+            the rows' category codes.
+        """
+        return None
+
+    def introduced_implausibility(self, original_keys, counterfactuals):
+        """Flag counterfactuals that bring in what the training data never shows.
+
+        The candidate engine accepts a counterfactual when the model puts it
+        at its target and it is not flagged here, and repairs the others
+        (keeping a flagged valid one when no repair is both). Called only
+        where :meth:`plausibility_keys` gave keys.
+
+        Parameters
+        ----------
+        original_keys : numpy.ndarray of shape (n, ...)
+            :meth:`plausibility_keys` of each counterfactual's original.
+        counterfactuals : object
+            Rows in this adapter's format.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+        """
+        return np.zeros(len(counterfactuals), dtype=bool)
+
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Give values that barely moved their original value back, in place.
 

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._constraints import parse_constraints
+from .._plausibility import CategoryPairs
 from ..exceptions import InvalidDataError
 from ..preprocessing import TabularEncoder
 from ..preprocessing._tabular_encoder import cast_columns
@@ -185,7 +186,35 @@ class TabularAdapter(ModalityAdapter):
                 span.feature
             )
         self.feature_of_column_ = feature_of_column
+        categories = [
+            len(encoder.categories_[name]) for name in encoder.categorical_features_
+        ]
+        self.category_pairs_ = None
+        if len(categories) >= 2:
+            self.category_pairs_ = CategoryPairs(
+                encoder.category_codes(X_checked), categories
+            )
         return self
+
+    def plausibility_keys(self, rows):
+        """Return the rows' category codes, or ``None`` with no pair to check.
+
+        Tables fit before the check existed have no ``category_pairs_`` and
+        check nothing.
+        """
+        pairs = getattr(self, "category_pairs_", None)
+        if pairs is None or not pairs.pairs_:
+            return None
+        return self.encoder_.category_codes(self.in_fit_format(rows))
+
+    def introduced_implausibility(self, original_keys, counterfactuals):
+        """Flag counterfactuals holding a pair of categories no training row holds.
+
+        Pairs the original already holds do not count (see
+        :mod:`cfexplain._plausibility`).
+        """
+        codes = self.encoder_.category_codes(self.in_fit_format(counterfactuals))
+        return self.category_pairs_.introduced_unseen(original_keys, codes)
 
     def loss_arguments(self):
         """Return how numbers decode and their spreads, for the sparsity loss.
