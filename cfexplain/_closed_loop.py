@@ -487,7 +487,27 @@ class ClosedLoopMixin:
                 "training_row_candidates=True)"
             )
         Xt = batch.Xt[rejected]
-        nearest = self._path_references(batch, rejected, Xt)
+        valid_now = np.asarray(batch.target.take(rejected).is_met(y_current), bool)
+        if valid_now.any() and batch.constraints.alters_rows:
+            # Valid answers here only for plausibility move towards their
+            # nearest training row as it is, without the scoring of
+            # constrained copies: on Adult with Race and Sex immutable
+            # (GAN, MLP) that scoring halved transform's speed (53,867 ->
+            # 24,480 rows/s) for rows that already have a valid answer.
+            nearest = np.empty(len(rejected), dtype=np.int64)
+            rank = batch.reference_rank
+            rank = None if rank is None else rank[rejected[valid_now]]
+            nearest[valid_now] = reference.nearest(
+                Xt[valid_now],
+                batch.target.take(rejected[valid_now]),
+                batch.frozen_features,
+                rank=rank,
+            )
+            nearest[~valid_now] = self._path_references(
+                batch, rejected[~valid_now], Xt[~valid_now]
+            )
+        else:
+            nearest = self._path_references(batch, rejected, Xt)
         has_path = nearest >= 0
         if not has_path.any():
             return found, current, y_current
