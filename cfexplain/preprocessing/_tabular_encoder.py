@@ -601,11 +601,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             series = frame.iloc[:, j]
             columns = transformer.output_indices_[str(j)]
             if kind == _CATEGORICAL:
-                codes = self._fast_category_codes(series, name)
-                if codes is None:
-                    values = _category_values(series, name)
-                    codes = _category_codes(values, self.categories_[name], name)
-                out[rows, columns.start + codes] = 1.0
+                out[rows, columns.start + self._codes_of(series, name)] = 1.0
             else:
                 values = _numerical_values(series, name)
                 encoder = transformer.named_transformers_[str(j)]
@@ -639,13 +635,16 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         for j, (name, kind) in enumerate(zip(self._names, self._kinds, strict=True)):
             if kind != _CATEGORICAL:
                 continue
-            series = frame.iloc[:, j]
-            found = self._fast_category_codes(series, name)
-            if found is None:
-                values = _category_values(series, name)
-                found = _category_codes(values, self.categories_[name], name)
-            codes[:, column] = found
+            codes[:, column] = self._codes_of(frame.iloc[:, j], name)
             column += 1
+        return codes
+
+    def _codes_of(self, series, name):
+        """Return a categorical column's category positions; unseen ones raise."""
+        codes = self._fast_category_codes(series, name)
+        if codes is None:
+            values = _category_values(series, name)
+            codes = _category_codes(values, self.categories_[name], name)
         return codes
 
     def _fast_category_codes(self, series, name):
