@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
-from cfexplain._plausibility import CategoryPairs
+from cfexplain._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.preprocessing import TabularEncoder
 
@@ -87,7 +87,8 @@ def test_explain_answers_hold_only_seen_pairs(households):
 
 
 def test_an_original_s_own_unseen_pair_does_not_count():
-    codes = np.array([[0, 0], [1, 1]])
+    # 20 rows of each seen pair: independence would put 10 in each unseen one.
+    codes = np.repeat(np.array([[0, 0], [1, 1]]), 20, axis=0)
     pairs = CategoryPairs(codes, [2, 2])
     odd = np.array([[0, 1], [0, 1], [1, 0]])
     counterfactuals = np.array([[0, 1], [1, 1], [1, 0]])
@@ -100,6 +101,18 @@ def test_an_original_s_own_unseen_pair_does_not_count():
     ]
     originals = np.array([[0, 0], [1, 1]])
     assert pairs.introduced_unseen(originals, np.array([[0, 1], [1, 0]])).all()
+
+
+def test_pairs_of_rare_categories_are_absent_by_chance():
+    # Category 2 of each feature holds 2 of 100 rows: independence expects
+    # 0.04 rows of (2, 2), under MIN_EXPECTED_ROWS, so its absence says
+    # nothing; (0, 1) is expected in 24 rows and absent.
+    codes = np.array([[0, 0]] * 49 + [[1, 1]] * 49 + [[2, 0], [0, 2]])
+    pairs = CategoryPairs(codes, [3, 3])
+    originals = np.array([[1, 1], [1, 1], [1, 1]])
+    flagged = pairs.introduced_unseen(originals, np.array([[2, 2], [0, 1], [1, 0]]))
+    assert flagged.tolist() == [False, True, True]
+    assert MIN_EXPECTED_ROWS == 5
 
 
 @settings(max_examples=50, deadline=None)
