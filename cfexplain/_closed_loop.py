@@ -246,8 +246,9 @@ class ClosedLoopMixin:
             rounds = rounds[:1]
         everything = np.arange(len(y_cf))
         for repair in rounds:
-            rejected = ~np.asarray(batch.target.is_met(y_cf), dtype=bool)
-            if repair != self._repair_by_generator:
+            if repair == self._repair_by_generator:
+                rejected = ~np.asarray(batch.target.is_met(y_cf), dtype=bool)
+            else:
                 # Valid answers that bring in what the data never shows
                 # (plausible_categories) take the training-row path, whose
                 # rows are real; they keep their answer if it finds none
@@ -258,10 +259,8 @@ class ClosedLoopMixin:
                 # answers less like the target class (class MMD² 0.062
                 # against the path's 0.048 for class 0) and the AE no
                 # faster.
-                valid = everything[~rejected]
-                rejected[valid] = self._implausible(
-                    batch, valid, counterfactuals, valid
-                )
+                grade = self._grades(batch, everything, counterfactuals, y_cf)
+                rejected = grade < ACCEPTED
             rejected = np.flatnonzero(rejected)
             if not len(rejected):
                 continue
@@ -310,7 +309,7 @@ class ClosedLoopMixin:
         adapter = self.adapter_
         # Both answers of every row are costed in one encoding and one
         # search of the reference rows.
-        costs = self._answer_costs(
+        grades, costs = self._answer_costs(
             batch,
             np.tile(rows, 2),
             adapter.stack_rows(
@@ -321,7 +320,6 @@ class ClosedLoopMixin:
             ),
             np.concatenate([y_cf[rows], y_path[rows]]),
         )
-        grades, costs = costs
         current, other = costs[: len(rows)], costs[len(rows) :]
         grade, grade_other = grades[: len(rows)], grades[len(rows) :]
         better = rows[
@@ -351,12 +349,8 @@ class ClosedLoopMixin:
         target = batch.target.take(rows)
         moved = np.abs(Xt_cf - batch.Xt[rows]).sum(axis=1, dtype=np.float64)
         typical = self.reference_.typicality_distance(Xt_cf, target)
-        valid = np.asarray(target.is_met(y_cf), dtype=bool)
-        grade = np.where(valid, ACCEPTED, REJECTED)
-        positions = np.flatnonzero(valid)
-        odd = self._implausible(batch, rows[valid], counterfactuals, positions)
-        grade[positions[odd]] = IMPLAUSIBLE
-        return grade, np.where(valid, moved + typical, np.inf)
+        grade = self._grades(batch, rows, counterfactuals, y_cf)
+        return grade, np.where(grade > REJECTED, moved + typical, np.inf)
 
     def _repair_round(self, repair, batch, rows, counterfactuals, y_cf):
         """Run one repair round on ``rows`` of the batch, a chunk at a time.
@@ -522,9 +516,9 @@ class ClosedLoopMixin:
                 batch, rejected[has_path][reached], decoded, y_final
             )
         positions = np.flatnonzero(has_path)[reached]
+        # An implausible (valid) path answer only replaces an invalid one.
         implausible = self._implausible(batch, rejected[positions], decoded)
-        grade = np.where(implausible, IMPLAUSIBLE, ACCEPTED)
-        kept = _improves(batch, rejected[positions], grade, y_current[positions])
+        kept = ~implausible | ~valid_now[positions]
         decoded = self.adapter_.take_rows(decoded, np.flatnonzero(kept))
         positions, y_final = positions[kept], np.asarray(y_final)[kept]
         if not len(positions):

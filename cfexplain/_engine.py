@@ -279,9 +279,7 @@ class CandidateEngineMixin:
             frozen_columns=self._frozen_columns(frozen, len(Xt)),
             constraints=parsed,
             plausibility_keys=(
-                adapter.plausibility_keys(adapter.as_rows(X_checked))
-                if getattr(self, "plausible_categories", True)
-                else None
+                adapter.plausibility_keys(Xt) if self.plausible_categories else None
             ),
         )
 
@@ -379,12 +377,21 @@ class CandidateEngineMixin:
         The engine prefers a higher grade, then a lower cost.
         """
         y_cf = np.asarray(self.predictor_.predict(self.adapter_.in_fit_format(decoded)))
+        return y_cf, self._grades(batch, row_of, decoded, y_cf)
+
+    def _grades(self, batch, row_of, counterfactuals, y_cf):
+        """Grade counterfactuals the model has already scored (see :meth:`_grade`).
+
+        Only the valid ones are checked for plausibility.
+        """
         valid = np.asarray(batch.target.take(row_of).is_met(y_cf), dtype=bool)
         grade = np.where(valid, ACCEPTED, REJECTED)
         positions = np.flatnonzero(valid)
-        odd = self._implausible(batch, np.asarray(row_of)[valid], decoded, positions)
+        odd = self._implausible(
+            batch, np.asarray(row_of)[valid], counterfactuals, positions
+        )
         grade[positions[odd]] = IMPLAUSIBLE
-        return y_cf, grade
+        return grade
 
     def _score(self, batch, row_of, decoded):
         """Return the model's outputs on decoded candidates and which to accept.

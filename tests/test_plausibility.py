@@ -165,3 +165,12 @@ def test_explainers_fit_before_the_check_answer_as_before(households):
     del explainer.adapter_.category_pairs_
     X_cf = explainer.transform(singles)
     assert len(X_cf) == len(singles)
+
+
+def test_keys_read_off_the_encoding_are_the_category_codes(households):
+    X, _ = households
+    explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
+    adapter, encoder = explainer.adapter_, explainer.encoder_
+    keys = adapter.plausibility_keys(encoder.transform(X))
+    np.testing.assert_array_equal(keys, encoder.category_codes(X))
+    assert keys.dtype == np.int64

@@ -331,13 +331,13 @@ class ModalityAdapter:
         """
         raise NotImplementedError
 
-    def plausibility_keys(self, rows):
+    def plausibility_keys(self, Xt):
         """Return what :meth:`introduced_implausibility` compares originals by.
 
         Parameters
         ----------
-        rows : object
-            Originals in this adapter's format.
+        Xt : numpy.ndarray of shape (n, n_encoded)
+            The originals as the encoder encoded them.
 
         Returns
         -------

@@ -196,16 +196,22 @@ class TabularAdapter(ModalityAdapter):
             )
         return self
 
-    def plausibility_keys(self, rows):
+    def plausibility_keys(self, Xt):
         """Return the rows' category codes, or ``None`` with no pair to check.
 
-        Tables fit before the check existed have no ``category_pairs_`` and
-        check nothing.
+        Read off the encoding the engine already made (each category's
+        one-hot block, in the order of ``categorical_features_``), rather
+        than looked up in the rows again. Tables fit before the check
+        existed have no ``category_pairs_`` and check nothing.
         """
         pairs = getattr(self, "category_pairs_", None)
         if pairs is None or not pairs.pairs_:
             return None
-        return self.encoder_.category_codes(self.in_fit_format(rows))
+        spans = {span.feature: span for span in self.encoder_.layout_.spans}
+        blocks = [spans[name] for name in self.encoder_.categorical_features_]
+        return np.column_stack(
+            [np.asarray(Xt)[:, b.start : b.stop].argmax(axis=1) for b in blocks]
+        ).astype(np.int64)
 
     def introduced_implausibility(self, original_keys, counterfactuals):
         """Flag counterfactuals holding a pair of categories no training row holds.
