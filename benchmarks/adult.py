@@ -11,10 +11,12 @@ MLP (the ``cvae_enc_dec``, ``cvae_cond_mix`` and ``ae`` settings, and
 
 Reported per setting: validity (real model), L1 on standardised numerical
 features, categorical L0, MMD² against the test split and the
-class-conditional MMD²_0 / MMD²_1, fit seconds, end-to-end transform rows/s
-(DataFrame in, DataFrame out; the median of 5 calls after a warm-up) and
-the ratio of that time to one ``predict_proba`` call on the same rows (the
-median of 5), and the process's peak memory.
+class-conditional MMD²_0 / MMD²_1, the share of answers bringing in a pair
+of categories the training rows lack ("unseen pairs",
+:func:`cfexplain.metrics.unseen_category_pairs`), fit seconds, end-to-end
+transform rows/s (DataFrame in, DataFrame out; the median of 5 calls after a
+warm-up) and the ratio of that time to one ``predict_proba`` call on the
+same rows (the median of 5), and the process's peak memory.
 
 Usage::
 
@@ -72,7 +74,11 @@ from cfexplain import (
 )
 from cfexplain._device import resolve_device
 from cfexplain.cli import build_adult_classifier
-from cfexplain.metrics import counterfactual_report, counterfactual_scorers
+from cfexplain.metrics import (
+    counterfactual_report,
+    counterfactual_scorers,
+    unseen_category_pairs,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -144,6 +150,8 @@ def run_setting(name, model, X_train, X_test, params, estimator=CounterfactualGA
         # The generator's validity alone on the self-check's held-out rows.
         generator_validity=explainer.fit_report_.get("generator_validity_opposite"),
         immutable_held=held if immutable else None,
+        # Answers holding a pair of categories the training rows lack.
+        unseen_pairs=unseen_category_pairs(X_test, X_cf, X_train),
         peak_memory_mb=peak_memory_mb(),
     )
     print(
@@ -272,6 +280,7 @@ def markdown_table(rows):
         ("mmd2", "MMD²", "{:.3f}"),
         ("mmd2_0", "MMD²_0", "{:.3f}"),
         ("mmd2_1", "MMD²_1", "{:.3f}"),
+        ("unseen_pairs", "unseen pairs", "{:.3f}"),
         ("fit_seconds", "fit s", "{:.0f}"),
         ("transform_rows_per_s", "transform rows/s", "{:,.0f}"),
         ("transform_over_predict", "transform / predict", "{:.1f}x"),
@@ -282,7 +291,11 @@ def markdown_table(rows):
         "|" + "---|" * len(columns),
     ]
     for row in rows:
-        cells = [fmt.format(row[key]) for key, _, fmt in columns]
+        # Rows from runs before a column existed show a dash.
+        cells = [
+            fmt.format(row[key]) if row.get(key) is not None else "—"
+            for key, _, fmt in columns
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

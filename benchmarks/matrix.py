@@ -4,13 +4,16 @@ Every cell fits an explainer **with its defaults** (``random_state=0``) on
 the training split, explains up to ``--rows`` test rows and measures, with
 the real model: validity, rows changed, categorical L0, L1 (numbers in
 standard deviations), MMD² and class-conditional MMD² against the test
-split, fit seconds, transform rows/s and transform time over one
-``predict_proba`` (or ``predict``) call on the same rows, transform rows/s
-on the whole test split (one batch: 6,513 rows on Adult; DiCE explains row
-by row, so its rows/s does not depend on the batch); plus whether the
-constraints held (``immutable`` on one categorical feature, ``monotonic``
-on one numerical feature), the validity of the same rows under those
-constraints, and whether ``fit`` warned about low validity.
+split, the share of answers bringing in a pair of categories the training
+rows lack though their frequencies expect it in 5 rows or more
+(:func:`cfexplain.metrics.unseen_category_pairs`), fit seconds, transform
+rows/s and transform time over one ``predict_proba`` (or ``predict``) call
+on the same rows, transform rows/s on the whole test split (one batch: 6,513
+rows on Adult; DiCE explains row by row, so its rows/s does not depend on
+the batch); plus whether the constraints held (``immutable`` on one
+categorical feature, ``monotonic`` on one numerical feature), the validity
+of the same rows under those constraints, and whether ``fit`` warned about
+low validity.
 
 Data (80/20 split, seed 0): German credit (1,000 rows, shipped), scikit-learn's
 breast cancer table (569 rows, 30 numbers, shipped with scikit-learn) and,
@@ -74,7 +77,7 @@ from cfexplain import (
     LowValidityWarning,
     datasets,
 )
-from cfexplain.metrics import counterfactual_report
+from cfexplain.metrics import counterfactual_report, unseen_category_pairs
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -178,6 +181,18 @@ def split(name):
     return train_test_split(X, y, test_size=0.2, random_state=0)
 
 
+def unseen_pairs_share(X, X_cf, X_train):
+    """Share of answers bringing in a pair of categories the training rows lack.
+
+    Judged against the training rows (the test rows alone are too few to
+    expect many pairs); None for tables with under two categorical features.
+    """
+    _, categorical = _columns(X_train)
+    if len(categorical) < 2:
+        return None
+    return float(unseen_category_pairs(X, X_cf, X_train))
+
+
 def run_cell(
     row, explainer, model, X_train, X_test, target, *, proba=True, X_whole=None
 ):
@@ -241,6 +256,7 @@ def run_cell(
         mmd2=float(report.get("mmd2", np.nan)),
         mmd2_0=float(report.get("mmd2_0", np.nan)),
         mmd2_1=float(report.get("mmd2_1", np.nan)),
+        unseen_pairs=unseen_pairs_share(X_test, X_cf, X_train),
         fit_seconds=fit_seconds,
         rows_per_s=len(X_test) / transform_seconds,
         rows_per_s_whole_split=whole_rows_per_s,
@@ -411,6 +427,7 @@ def dice_cells(n_rows):
             "mmd2": float(report["mmd2"]),
             "mmd2_0": float(report["mmd2_0"]),
             "mmd2_1": float(report["mmd2_1"]),
+            "unseen_pairs": unseen_pairs_share(X_test, X_cf, X_train),
             "fit_seconds": 0.0,
             "rows_per_s": len(X_test) / seconds,
         }
@@ -422,11 +439,12 @@ def dice_cells(n_rows):
 def markdown(rows):
     head = (
         "| data | model | target | explainer | validity | rows changed | cat. L0 "
-        "| L1 | MMD² | MMD²_0 | MMD²_1 | fit s | rows/s | rows/s, whole split "
+        "| L1 | MMD² | MMD²_0 | MMD²_1 | unseen pairs | fit s | rows/s "
+        "| rows/s, whole split "
         "| transform / predict | constraints held | validity, constrained "
         "| warned at fit |"
     )
-    lines = [head, "|" + "---|" * 18]
+    lines = [head, "|" + "---|" * 19]
 
     def f(value, fmt):
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -439,7 +457,8 @@ def markdown(rows):
             f"| {f(r['validity'], '.3f')} | {f(r['rows_changed'], '.2f')} "
             f"| {f(r['l0_categorical'], '.2f')} | {f(r['l1'], '.3f')} "
             f"| {f(r['mmd2'], '.3f')} | {f(r['mmd2_0'], '.3f')} "
-            f"| {f(r['mmd2_1'], '.3f')} | {f(r['fit_seconds'], '.0f')} "
+            f"| {f(r['mmd2_1'], '.3f')} | {f(r.get('unseen_pairs'), '.3f')} "
+            f"| {f(r['fit_seconds'], '.0f')} "
             f"| {f(r['rows_per_s'], ',.0f')} "
             f"| {f(r.get('rows_per_s_whole_split'), ',.0f')} "
             f"| {f(r.get('transform_over_predict'), '.1f')} "

@@ -43,7 +43,7 @@ class CategoryPairs:
     A pair of categories ``a`` of feature ``i`` and ``b`` of feature ``j``
     counts as unseen when no training row holds both although
     ``count(a) * count(b) / n_rows``, their expected number of rows were the
-    features independent, is at least :data:`MIN_EXPECTED_ROWS`.
+    features independent, is at least ``min_expected_rows``.
 
     Parameters
     ----------
@@ -52,6 +52,9 @@ class CategoryPairs:
         (:meth:`~cfexplain.preprocessing.TabularEncoder.category_codes`).
     n_categories : sequence of int
         Categories of each categorical feature.
+    min_expected_rows : float, default=MIN_EXPECTED_ROWS
+        Expected rows under independence, at least, for an absent pair to
+        count.
 
     Attributes
     ----------
@@ -64,7 +67,7 @@ class CategoryPairs:
         True for an unseen pair.
     """
 
-    def __init__(self, codes, n_categories):
+    def __init__(self, codes, n_categories, *, min_expected_rows=MIN_EXPECTED_ROWS):
         codes = np.asarray(codes, dtype=np.int64)
         n_rows = len(codes)
         counts = [
@@ -76,7 +79,7 @@ class CategoryPairs:
             # Only categories frequent enough to be expected in some pair
             # get a row of the table: memory stays small with many rare
             # categories.
-            threshold = MIN_EXPECTED_ROWS * n_rows
+            threshold = min_expected_rows * n_rows
             kept_i = np.flatnonzero(counts[i] * counts[j].max() >= threshold)
             kept_j = np.flatnonzero(counts[j] * counts[i].max() >= threshold)
             if not len(kept_i) or not len(kept_j):
@@ -90,7 +93,7 @@ class CategoryPairs:
             seen = np.zeros((len(kept_i), len(kept_j)), dtype=bool)
             seen[rows_i[both], rows_j[both]] = True
             expected = np.outer(counts[i][kept_i], counts[j][kept_j]) / n_rows
-            unseen = ~seen & (expected >= MIN_EXPECTED_ROWS)
+            unseen = ~seen & (expected >= min_expected_rows)
             if unseen.any():
                 # A last all-False row and column answer position -1.
                 table = np.zeros((len(kept_i) + 1, len(kept_j) + 1), dtype=bool)

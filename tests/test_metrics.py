@@ -56,13 +56,28 @@ def test_report_columns_and_values(mixed_frame):
     row = report.iloc[0]
     assert row["n"] == 60 and row["coverage"] == 1.0 and row["validity"] == 1.0
     assert row["l0_categorical"] == metrics.l0(X, X_cf, features="categorical")
+    # color and member: two categorical features, so pairs are checked.
+    assert row["unseen_category_pairs"] == metrics.unseen_category_pairs(X, X_cf, X)
     same = metrics.counterfactual_report(frame_proba, X, X).iloc[0]
     assert same["l0"] == 0 and same["l1"] == 0 and same["validity"] == 0
+    assert same["unseen_category_pairs"] == 0
+    numbers_only = metrics.counterfactual_report(
+        frame_proba, X, X_cf, categorical_features=["color"]
+    )
+    assert "unseen_category_pairs" not in numbers_only.columns
 
 
 def test_scorers_in_grid_search_multi_metric(mixed_frame):
     scoring = metrics.counterfactual_scorers(
-        ["validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"]
+        [
+            "validity",
+            "l0",
+            "l0_categorical",
+            "l1",
+            "mmd2",
+            "class_mmd2",
+            "unseen_category_pairs",
+        ]
     )
     search = GridSearchCV(
         CounterfactualGAN(**FAST),
@@ -90,6 +105,9 @@ def test_single_scorers_match_metrics(mixed_frame):
     assert metrics.l1_scorer(cf, X) == pytest.approx(-metrics.l1(X, X_cf, reference=X))
     assert metrics.validity_scorer(cf, X) == pytest.approx(
         metrics.validity(frame_proba, X_cf, X=X)
+    )
+    assert metrics.unseen_category_pairs_scorer(cf, X) == pytest.approx(
+        -metrics.unseen_category_pairs(X, X_cf, X)
     )
     with pytest.raises(ValueError, match="unknown counterfactual metric"):
         metrics.make_counterfactual_scorer("accuracy")

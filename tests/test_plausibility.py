@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 from cfexplain._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
 from cfexplain.exceptions import InvalidDataError
+from cfexplain.metrics import unseen_category_pairs
 from cfexplain.preprocessing import TabularEncoder
 
 EXPLAINERS = {
@@ -174,3 +175,125 @@ def test_keys_read_off_the_encoding_are_the_category_codes(households):
     keys = adapter.plausibility_keys(encoder.transform(X))
     np.testing.assert_array_equal(keys, encoder.category_codes(X))
     assert keys.dtype == np.int64
+
+
+# -- the metric: cfexplain.metrics.unseen_category_pairs --------------------------
+
+
+def test_metric_counts_answers_bringing_in_an_unseen_pair(households):
+    X, singles = households
+    originals = singles.iloc[:4]
+    answers = originals.copy()
+    # A married child (unseen), a married spouse (seen), a single child
+    # (the original itself), a job change only (seen).
+    answers["status"] = ["married", "married", "single", "single"]
+    answers["role"] = ["child", "spouse", "child", "child"]
+    answers["job"] = ["a", "a", originals["job"].iloc[2], "c"]
+    flagged = unseen_category_pairs(originals, answers, X, reduce=None)
+    assert flagged.dtype == bool and flagged.tolist() == [True, False, False, False]
+    assert unseen_category_pairs(originals, answers, X) == 0.25
+
+
+def test_metric_agrees_with_the_explainers_check(households):
+    X, singles = households
+    explainer = CounterfactualGAN(plausible_categories=False, **FAST).fit(
+        X, status_proba
+    )
+    X_cf = explainer.transform(singles)
+    adapter = explainer.adapter_
+    keys = adapter.plausibility_keys(explainer.encoder_.transform(singles))
+    np.testing.assert_array_equal(
+        unseen_category_pairs(singles, X_cf, X, reduce=None),
+        adapter.introduced_implausibility(keys, X_cf),
+    )
+    assert unseen_category_pairs(singles, X_cf, X) == unseen_pairs(X_cf).mean() > 0
+
+
+def test_metric_values_the_reference_lacks_and_missing_values():
+    reference = pd.DataFrame(
+        {"a": ["x"] * 10 + ["y"] * 10, "b": ["u"] * 10 + ["v"] * 10, "n": 1.0}
+    )
+    X = pd.DataFrame({"a": ["x", "x"], "b": ["u", "u"], "n": [1.0, 2.0]})
+    # A category the reference never holds says nothing about its pairs;
+    # a missing value is a category the reference does not hold either.
+    X_cf = pd.DataFrame({"a": ["new", None], "b": ["v", "v"], "n": [1.0, 2.0]})
+    assert not unseen_category_pairs(X, X_cf, reference, reduce=None).any()
+    X_cf.loc[0, "a"] = "y"
+    X_cf.loc[1, "b"] = "u"
+    assert unseen_category_pairs(X, X_cf, reference, reduce=None).tolist() == [
+        False,
+        False,
+    ]
+    X_cf.loc[1, "a"] = "x"
+    X_cf.loc[1, "b"] = "v"
+    assert unseen_category_pairs(X, X_cf, reference, reduce=None).tolist() == [
+        False,
+        True,
+    ]
+    # A higher bar for "expected": 10 x 10 / 20 = 5 rows, not 6.
+    assert unseen_category_pairs(X, X_cf, reference, min_expected_rows=6) == 0.0
+
+
+def test_metric_on_arrays_with_categorical_positions_and_few_categories():
+    reference = np.repeat(np.array([[0, 0, 1.5], [1, 1, 2.5]]), 10, axis=0)
+    X = np.array([[0, 0, 1.5]])
+    X_cf = np.array([[0, 1, 1.5]])
+    assert unseen_category_pairs(X, X_cf, reference, categorical_features=[0, 1]) == 1
+    # Without categorical features (or with one) no pair can be unseen.
+    assert unseen_category_pairs(X, X_cf, reference) == 0.0
+    assert unseen_category_pairs(X, X_cf, reference, categorical_features=[0]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"min_expected_rows": 0}, ValueError, "positive number"),
+        ({"min_expected_rows": True}, ValueError, "positive number"),
+        ({"reduce": "sum"}, ValueError, "reduce must be one of"),
+    ],
+)
+def test_metric_rejects_bad_parameters(households, kwargs, error, match):
+    X, singles = households
+    with pytest.raises(error, match=match):
+        unseen_category_pairs(singles, singles, X, **kwargs)
+
+
+def test_metric_rejects_unpaired_or_empty_rows(households):
+    X, singles = households
+    with pytest.raises(InvalidDataError, match="one counterfactual per"):
+        unseen_category_pairs(singles, singles.iloc[:3], X)
+    with pytest.raises(InvalidDataError, match="reference has no rows"):
+        unseen_category_pairs(singles, singles, X.iloc[:0])
+    with pytest.raises(InvalidDataError, match="missing columns"):
+        unseen_category_pairs(singles, singles, X.drop(columns="role"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ab"), st.sampled_from("uvw"), st.sampled_from("pq")),
+        min_size=1,
+        max_size=40,
+    ),
+    st.data(),
+    st.floats(0.5, 20),
+)
+def test_metric_properties(rows, data, threshold):
+    reference = pd.DataFrame(rows, columns=["f", "g", "h"])
+    originals = reference.sample(
+        frac=1, random_state=data.draw(st.integers(0, 100))
+    ).reset_index(drop=True)
+    answers = reference.reset_index(drop=True)
+    # Rows of the reference hold only pairs the reference shows.
+    assert unseen_category_pairs(originals, answers, reference) == 0.0
+    # A stricter bar flags a subset of the rows a looser one flags.
+    shuffled = pd.DataFrame(
+        {c: reference[c].to_numpy()[::-1] for c in ["f", "g"]} | {"h": answers["h"]}
+    )
+    loose = unseen_category_pairs(
+        originals, shuffled, reference, min_expected_rows=threshold, reduce=None
+    )
+    strict = unseen_category_pairs(
+        originals, shuffled, reference, min_expected_rows=threshold * 2, reduce=None
+    )
+    assert not (strict & ~loose).any()

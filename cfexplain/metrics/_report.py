@@ -7,6 +7,8 @@ import pandas as pd
 
 from .._predictor import CLASSIFICATION, as_predictor
 from ._mmd import class_conditional_mmd2, mmd2
+from ._plausibility import unseen_category_pairs
+from ._representation import split_features
 from ._sparsity import l0, l1
 from ._validity import covered_rows, validity
 
@@ -45,8 +47,10 @@ def counterfactual_report(
     target : default="opposite"
         The target they were asked for (see :func:`validity`).
     reference : same type as ``X``, optional
-        Sample of the data distribution for the in-distribution metrics and
-        the scale of L1; defaults to ``X``.
+        Sample of the data distribution for the in-distribution metrics
+        (MMD², the pairs of categories that occur) and the scale of L1;
+        defaults to ``X``. Pass the training rows to judge plausibility
+        against all the data the model saw.
     categorical_features : list of str, optional
         Overrides the detection of categorical columns.
     tolerance : float, default=0.0
@@ -63,7 +67,11 @@ def counterfactual_report(
         features), ``mmd2`` (counterfactuals vs reference) and, for
         classifiers, ``mmd2_<class>`` for each class (counterfactuals the
         model predicts as that class vs reference rows it predicts as that
-        class). Sparsity and MMD² are computed on covered rows. On images
+        class), and on tables with two categorical features or more
+        ``unseen_category_pairs`` (share of counterfactuals bringing in a
+        pair of categories ``reference`` lacks although it expects it in 5
+        rows or more; :func:`unseen_category_pairs`). Sparsity, MMD² and
+        plausibility are computed on covered rows. On images
         and series every value is a numerical feature, so ``l1`` is in
         standard deviations of each value over ``reference``, not in pixel
         units (``benchmarks/mnist.py`` reports the mean absolute pixel
@@ -84,6 +92,12 @@ def counterfactual_report(
         row["l0_categorical"] = l0(X_ok, X_cf_ok, features="categorical", **shared)
         row["l1"] = l1(X_ok, X_cf_ok, reference=reference, **shared)
         row["mmd2"] = mmd2(X_cf_ok, reference, reference=reference, **shared)
+        if isinstance(X, pd.DataFrame):
+            categorical, _ = split_features(X, categorical_features)
+            if len(categorical) >= 2:
+                row["unseen_category_pairs"] = unseen_category_pairs(
+                    X_ok, X_cf_ok, reference, **shared
+                )
         if predictor.task_ == CLASSIFICATION:
             labels_cf = predictor.classes_[predictor.predict_labels(X_cf_ok)]
             labels_ref = predictor.classes_[predictor.predict_labels(reference)]

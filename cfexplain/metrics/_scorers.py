@@ -14,6 +14,7 @@ import numpy as np
 
 from .._predictor import CLASSIFICATION
 from ._mmd import class_conditional_mmd2, mmd2
+from ._plausibility import unseen_category_pairs
 from ._sparsity import l0, l1
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "l1_scorer",
     "make_counterfactual_scorer",
     "mmd2_scorer",
+    "unseen_category_pairs_scorer",
     "validity_scorer",
 ]
 
@@ -59,6 +61,10 @@ _METRICS = {
     "l1": (lambda e, X, X_cf: l1(X, X_cf, reference=X), False),
     "mmd2": (lambda e, X, X_cf: mmd2(X_cf, X, reference=X), False),
     "class_mmd2": (_class_mmd2, False),
+    "unseen_category_pairs": (
+        lambda e, X, X_cf: unseen_category_pairs(X, X_cf, reference=X),
+        False,
+    ),
 }
 
 
@@ -84,9 +90,13 @@ class CounterfactualScorer:
 
     Parameters
     ----------
-    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"}
+    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2", \
+"unseen_category_pairs"}
         What to measure; see :mod:`cfexplain.metrics`. ``class_mmd2`` is the
-        mean of the class-conditional MMD² over classes.
+        mean of the class-conditional MMD² over classes;
+        ``unseen_category_pairs`` the share of counterfactuals bringing in a
+        pair of categories that ``X`` lacks although their frequencies in
+        ``X`` expect it in 5 rows or more.
     cache : object, optional
         Shared by the scorers of :func:`counterfactual_scorers` so that one
         evaluation transforms ``X`` once; without it every call transforms.
@@ -139,8 +149,9 @@ def make_counterfactual_scorer(metric):
 
     Parameters
     ----------
-    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2"}
-        What to measure.
+    metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2", \
+"unseen_category_pairs"}
+        What to measure (see :class:`CounterfactualScorer`).
 
     Returns
     -------
@@ -181,3 +192,4 @@ l0_categorical_scorer = make_counterfactual_scorer("l0_categorical")
 l1_scorer = make_counterfactual_scorer("l1")
 mmd2_scorer = make_counterfactual_scorer("mmd2")
 class_mmd2_scorer = make_counterfactual_scorer("class_mmd2")
+unseen_category_pairs_scorer = make_counterfactual_scorer("unseen_category_pairs")

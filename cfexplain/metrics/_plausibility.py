@@ -1,0 +1,157 @@
+"""Plausibility of counterfactuals: pairs of categories the data never show.
+
+The metric twin of the explainers' ``plausible_categories`` check
+(:mod:`cfexplain._plausibility`), for the output of any method: it tells
+how many counterfactuals hold a combination of categories that real rows do
+not, such as a "Never-Married" "Husband" on Adult.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from .._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
+from ..exceptions import InvalidDataError
+from ._representation import _categorical_values
+from ._sparsity import _check_option, _paired, _reduce
+
+__all__ = ["unseen_category_pairs"]
+
+
+def _codes(reference, *samples):
+    """Category positions of ``reference``'s categories, per column.
+
+    A value ``reference`` does not hold gets the extra position
+    ``n_categories``, which no reference row counts, so it is never part of
+    an unseen pair (its absence from the reference says nothing about the
+    pair). Missing values are a category of their own.
+    """
+    n_categories, reference_codes = [], []
+    sample_codes = [[] for _ in samples]
+    for column in range(reference.shape[1]):
+        codes, uniques = pd.factorize(reference[:, column], use_na_sentinel=False)
+        index = pd.Index(uniques)
+        n_categories.append(len(uniques) + 1)
+        reference_codes.append(codes)
+        for out, sample in zip(sample_codes, samples, strict=True):
+            found = index.get_indexer(sample[:, column])
+            out.append(np.where(found < 0, len(uniques), found))
+    stack = lambda columns: np.column_stack(columns).astype(np.int64)  # noqa: E731
+    return n_categories, stack(reference_codes), [stack(c) for c in sample_codes]
+
+
+def unseen_category_pairs(
+    X,
+    X_cf,
+    reference,
+    *,
+    categorical_features=None,
+    min_expected_rows=MIN_EXPECTED_ROWS,
+    reduce="mean",
+):
+    r"""Share of counterfactuals that bring in a pair of categories the data lack.
+
+    A pair of values, category :math:`a` of feature :math:`i` and category
+    :math:`b` of feature :math:`j`, is *unseen* when no row of ``reference``
+    holds both although independence would put them together in
+
+    .. math:: \frac{n_a \, n_b}{n} \ge \texttt{min\_expected\_rows}
+
+    of its :math:`n` rows (:math:`n_a`, :math:`n_b`: rows holding each).
+    The threshold keeps out pairs of rare categories, which a small table
+    lacks by chance; 5 is the expected count the chi-squared test of
+    independence asks of each cell (Cochran 1954). A counterfactual brings
+    in an unseen pair when it holds one and its original row does not (a
+    pair the original holds is the data's, not the method's doing). This
+    is pairwise co-occurrence, the simplest of the data-manifold checks of
+    the counterfactual literature (the feasibility of Mahajan et al. 2019);
+    it is the check the explainers apply with ``plausible_categories=True``
+    (:class:`~cfexplain._plausibility.CategoryPairs`), here for the output
+    of any method.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame of shape (n_samples, n_features)
+        Original rows.
+    X_cf : pandas.DataFrame of shape (n_samples, n_features)
+        One counterfactual per row of ``X``, in the same order, with the
+        same columns.
+    reference : pandas.DataFrame
+        The rows that say which pairs occur, typically the model's training
+        rows (the more rows, the more absent pairs are expected often
+        enough to count). It must have ``X``'s columns; extra columns are
+        ignored.
+    categorical_features : list, optional
+        Overrides the detection of categorical features (see
+        :func:`~cfexplain.metrics.l0`). By default ``category``, boolean
+        and string columns are categorical.
+    min_expected_rows : float, default=5
+        Rows of ``reference`` an absent pair would have under independence,
+        at least, for it to count as unseen.
+    reduce : {"mean", None}, default="mean"
+        ``"mean"`` returns the share of counterfactuals (0 to 1) that bring
+        in an unseen pair; None returns a boolean per row.
+
+    Returns
+    -------
+    float or numpy.ndarray of bool, shape (n_samples,)
+        Lower is better. 0 when the data have fewer than two categorical
+        features.
+
+    Raises
+    ------
+    InvalidDataError
+        If ``X``, ``X_cf`` and ``reference`` do not share the columns, ``X``
+        and ``X_cf`` differ in number of rows, or an input is empty.
+    ValueError
+        If ``min_expected_rows`` is not a positive number or ``reduce`` is
+        not one of its options.
+
+    References
+    ----------
+    .. [1] D. Mahajan, C. Tan and A. Sharma, "Preserving Causal Constraints
+       in Counterfactual Explanations for Machine Learning Classifiers",
+       arXiv:1912.03277, 2019.
+    .. [2] W. G. Cochran, "Some Methods for Strengthening the Common
+       :math:`\chi^2` Tests", Biometrics 10(4), 1954.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfexplain.metrics import unseen_category_pairs
+    >>> reference = pd.DataFrame(
+    ...     {"relationship": ["Husband"] * 10 + ["Own-child"] * 10,
+    ...      "marital": ["Married"] * 10 + ["Never-married"] * 10}
+    ... )
+    >>> X = pd.DataFrame({"relationship": ["Husband"], "marital": ["Married"]})
+    >>> X_cf = pd.DataFrame({"relationship": ["Husband"], "marital": ["Never-married"]})
+    >>> unseen_category_pairs(X, X_cf, reference)
+    1.0
+    """
+    _check_option(reduce, ("mean", None), "reduce")
+    if (
+        not isinstance(min_expected_rows, numbers.Real)
+        or isinstance(min_expected_rows, bool)
+        or not min_expected_rows > 0
+    ):
+        raise ValueError(
+            f"min_expected_rows must be a positive number, got {min_expected_rows!r}"
+        )
+    data, categorical, _ = _paired(X, X_cf, categorical_features, reference)
+    if len(data["reference"]) == 0:
+        raise InvalidDataError("reference has no rows")
+    if len(categorical) < 2:
+        return _reduce(np.zeros(len(data["X"]), dtype=bool), reduce)
+    n_categories, reference_codes, (original, counterfactual) = _codes(
+        *(
+            _categorical_values(data[name], categorical)
+            for name in ("reference", "X", "X_cf")
+        )
+    )
+    pairs = CategoryPairs(
+        reference_codes, n_categories, min_expected_rows=float(min_expected_rows)
+    )
+    return _reduce(pairs.introduced_unseen(original, counterfactual), reduce)
