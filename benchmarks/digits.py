@@ -46,6 +46,7 @@ from sklearn.preprocessing import FunctionTransformer
 from torch import nn
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+from cfexplain.preprocessing import flatten_samples
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -56,11 +57,6 @@ SETTINGS = {
     "AE, CNN": (CounterfactualAE, {}, "cnn"),
     "CVAE enc-dec, CNN": (CounterfactualCVAE, {"mode": "enc-dec"}, "cnn"),
 }
-
-
-def flatten(X):
-    """Images ``(n, 1, 8, 8)`` as rows of 64 values (module level: it pickles)."""
-    return np.asarray(X).reshape(len(X), -1)
 
 
 def train_cnn(X, y, *, epochs=8, batch_size=32, seed=0):
@@ -158,7 +154,7 @@ def main():
     models = {
         "cnn": train_cnn(X_train, y_train),
         "logreg": make_pipeline(
-            FunctionTransformer(flatten), LogisticRegression(max_iter=1000)
+            FunctionTransformer(flatten_samples), LogisticRegression(max_iter=1000)
         ).fit(X_train, y_train),
     }
     meta = {

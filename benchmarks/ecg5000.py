@@ -95,6 +95,7 @@ from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 from cfexplain._device import resolve_device
 from cfexplain.datasets import load_ecg5000, load_gunpoint
 from cfexplain.metrics import class_conditional_mmd2, mmd2
+from cfexplain.preprocessing import flatten_samples
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -229,11 +230,6 @@ def load_ecg5000_3class():
     return bunch.data[known].astype(np.float32), y.astype(np.int64)
 
 
-def flatten(X):
-    """Beats ``(n, 1, 140)`` as rows of 140 values (module level: it pickles)."""
-    return np.asarray(X).reshape(len(X), -1)
-
-
 def score(model, X_test, X_cf, predicted, target):
     """Validity, L1 per time point, MMD² and class MMD² of counterfactuals.
 
@@ -245,7 +241,7 @@ def score(model, X_test, X_cf, predicted, target):
     labels_cf = np.full(len(X_cf), -1)
     labels_cf[covered] = predict_labels(model, X_cf[covered].astype(np.float32))
     row["validity"] = float((labels_cf == target).mean())
-    flat, flat_cf = flatten(X_test), flatten(X_cf)
+    flat, flat_cf = flatten_samples(X_test), flatten_samples(X_cf)
     row["l1"] = float(np.abs(flat_cf[covered] - flat[covered]).mean())
     row["mmd2"] = float(mmd2(flat_cf[covered], flat, encode=False))
     per_class = class_conditional_mmd2(
@@ -465,7 +461,7 @@ def main():
     network_model = train_classifier(X_train, y_train, device=device, **training)
     lstm_seconds = time.perf_counter() - start
     forest = make_pipeline(
-        FunctionTransformer(flatten),
+        FunctionTransformer(flatten_samples),
         RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1),
     ).fit(X_train, y_train)
     predicted = predict_labels(network_model, X_test)

@@ -28,7 +28,7 @@ from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
-from ._targets import resolve_target
+from ._targets import align_target, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
 from .exceptions import InvalidDataError, UnreachedTargetWarning
 from .explanation import Explanation
@@ -319,6 +319,7 @@ class BaseCounterfactualExplainer(
             else:
                 self.output_mean_ = float(np.mean(y_model))
                 self.output_scale_ = float(np.std(y_model)) or 1.0
+                self.output_range_ = (float(np.min(y_model)), float(np.max(y_model)))
             self._check_default_target(y_model[:1])
             self.constraints_ = adapter.parse_constraints(
                 self.immutable, self.bounds, self.monotonic
@@ -580,8 +581,10 @@ class BaseCounterfactualExplainer(
             label per row, a probability vector or a matrix of them (soft
             targets). Regression: a value (reached within
             ``regression_tolerance``), an interval ``(low, high)``, one value
-            per row or an ``(n, 2)`` array of intervals. See the user
-            guide's section on targets.
+            per row or an ``(n, 2)`` array of intervals. A per-row target
+            given as a pandas Series or DataFrame is matched to the rows of
+            ``X`` by index label, as pandas aligns. See the user guide's
+            section on targets.
         immutable, bounds, monotonic : optional
             Override the constructor's constraints for this call (pass ``[]``
             or ``{}`` to lift them).
@@ -621,12 +624,35 @@ class BaseCounterfactualExplainer(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
                 "reach their target according to the model (explain() marks "
                 "them in its valid mask); "
-                f"{self._remedies(constrained=constrained)} may reach more",
+                f"{self._remedies(constrained=constrained)} may reach more"
+                f"{self._outside_output_range(X, target, ~valid)}",
                 UnreachedTargetWarning,
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,
             )
         return output
+
+    def _outside_output_range(self, X, target, unreached):
+        """Say how many unreached regression targets the model never gives.
+
+        A value or interval outside the range of the model's outputs on
+        the training rows is not a matter of more training: no realistic
+        row may reach it. Empty for classifiers (and explainers pickled
+        before the range was kept).
+        """
+        output_range = getattr(self, "output_range_", None)
+        if self.predictor_.task_ == CLASSIFICATION or output_range is None:
+            return ""
+        resolved = self._resolve(align_target(target, X), np.zeros(len(unreached)))
+        low, high = output_range
+        outside = unreached & ((resolved.high < low) | (resolved.low > high))
+        if not outside.any():
+            return ""
+        return (
+            f"; {int(outside.sum())} of them ask for values outside the range "
+            f"the model gives the training rows ({low:.4g} to {high:.4g}), "
+            "which no change of a realistic row may reach"
+        )
 
     @single_blas_thread
     def _transform_with_validity(self, X, target, constraints, *, check_all=False):
@@ -638,6 +664,8 @@ class BaseCounterfactualExplainer(
         did not call the model and ``check_all`` does not ask for the call.
         """
         n_rows, chunk = _n_rows(X), self._chunk_rows()
+        # Before chunks slice a per-row target by position.
+        target = align_target(target, X)
         if n_rows <= chunk:
             parts = [self._transform_chunk(X, target, constraints, check_all)]
         else:

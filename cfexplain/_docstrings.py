@@ -171,6 +171,12 @@ predictor_ : object
     The checked wrapper around the model under explanation.
 classes_ : numpy.ndarray or None
     The model's class labels (classification).
+output_mean_, output_scale_ : float
+    Mean and standard deviation of the model's values on the training rows
+    (regression), which scale the generator's targets.
+output_range_ : tuple of float
+    The lowest and highest of those values (regression): a target outside
+    them is out of reach, and ``transform``'s warning says so.
 modality_ : str
     The kind of data seen in fit (``"tabular"``, ``"image"``).
 adapter_ : ModalityAdapter

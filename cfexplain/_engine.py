@@ -24,6 +24,7 @@ from ._candidates import (
     repeat_rows,
 )
 from ._random import torch_generator
+from ._targets import align_target
 
 __all__ = ["ACCEPTED", "IMPLAUSIBLE", "REJECTED", "CandidateEngineMixin"]
 
@@ -263,7 +264,7 @@ class CandidateEngineMixin:
         X_checked = adapter.check_input(self, X, reset=False)
         Xt = self.encoder_.transform(X_checked)
         y_model = self.predictor_.predict(X_checked)
-        resolved = self._resolve(target, y_model)
+        resolved = self._resolve(align_target(target, X), y_model)
         parsed = self._parsed_constraints(constraints)
         parsed.check_feasible(adapter.as_rows(X_checked))
         frozen = parsed.frozen_features()

@@ -157,10 +157,19 @@ class Predictor:
             raise
         except Exception as exc:
             shape = getattr(X, "shape", None)
+            hint = ""
+            if shape is not None and len(shape) >= 3 and self.kind != "torch":
+                # Series and images reach the model as they are.
+                hint = (
+                    "; a scikit-learn model fitted on flattened series or "
+                    "images takes them flattened: give the explainer "
+                    "make_pipeline(FunctionTransformer("
+                    "cfexplain.preprocessing.flatten_samples), model)"
+                )
             raise PredictorError(
                 f"calling the model under explanation ({_describe(self.predict_fn)}) "
                 f"on a batch of shape {shape} failed with "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {exc}{hint}"
             ) from exc
         if isinstance(out, torch.Tensor):
             out = out.detach().cpu().numpy()
@@ -301,6 +310,23 @@ class Predictor:
                     TaskGuessWarning,
                     stacklevel=4,
                 )
+            elif not is_proba_shaped and _look_like_probabilities(out):
+                # predict_proba(X)[:, 1] or a sigmoid output: a binary
+                # classifier's probability of one class, or a regression
+                # model of a rate; only the user knows which.
+                warnings.warn(
+                    f"{_describe(self.predict_fn)} returned one value per row, "
+                    f"all within [0, 1] ({_some_values(out)}), taken as a "
+                    "regression model's values. If they are a binary "
+                    "classifier's probability of one class, give the model as "
+                    "a function returning both columns, shape (n, 2), e.g. "
+                    "np.column_stack([1 - p, p]), or the fitted classifier "
+                    "itself (task='classification' reads a torch module's "
+                    "single output as a logit); pass task='regression' to say "
+                    "it is a regression model",
+                    TaskGuessWarning,
+                    stacklevel=4,
+                )
         else:
             self.task_ = self.task
         if self.task_ == CLASSIFICATION:
@@ -419,6 +445,12 @@ def _look_like_labels(out):
     """Whether 1-D outputs are whole numbers, as class labels would be."""
     values = out.reshape(-1)
     return out.size > 0 and bool(np.all(values == np.round(values)))
+
+
+def _look_like_probabilities(out):
+    """Whether one output per row lies in [0, 1], as one class's probability."""
+    values = out.reshape(-1)
+    return out.size > 0 and bool(np.all((values >= 0) & (values <= 1)))
 
 
 def _some_values(out):

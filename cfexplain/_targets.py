@@ -14,11 +14,12 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ._predictor import CLASSIFICATION, REGRESSION
 from .exceptions import TargetError
 
-__all__ = ["ResolvedTarget", "resolve_target"]
+__all__ = ["ResolvedTarget", "align_target", "resolve_target"]
 
 _PROBA_ATOL = 1e-3
 
@@ -148,7 +149,30 @@ def _check_proba(proba, n_classes):
             f"probability targets must sum to 1, got a row summing to "
             f"{np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1))]:.4g}"
         )
-    return proba / proba.sum(axis=-1, keepdims=True)
+    proba = proba / proba.sum(axis=-1, keepdims=True)
+    # Validity of a soft target is judged by its most likely class
+    # (ResolvedTarget.is_met): a tie names none, and argmax would
+    # quietly pick the first.
+    top = proba.max(axis=-1, keepdims=True)
+    tied = np.flatnonzero((proba >= top - 1e-12).sum(axis=-1) > 1)
+    if len(tied):
+        row = np.atleast_2d(proba)[tied[0]]
+        raise TargetError(
+            "a probability target is reached when the model's most likely "
+            "class is the target's, so it needs a single most likely class; "
+            f"classes {np.flatnonzero(row >= row.max() - 1e-12).tolist()} tie"
+            f"{f' in row {tied[0]}' if proba.ndim == 2 else ''}: give the class "
+            "you aim for a higher probability than the others"
+        )
+    return proba
+
+
+def _could_be_probabilities(array):
+    return (
+        np.all(np.isfinite(array))
+        and np.all((array >= 0) & (array <= 1))
+        and abs(array.sum() - 1) <= _PROBA_ATOL
+    )
 
 
 def _opposite(y_model):
@@ -178,20 +202,37 @@ def _resolve_classification(target, y_model, classes):
         return np.eye(n_classes)[np.full(n, index[0])]
     if array.ndim == 1:
         labels_match = all(_class_index(classes, v) is not None for v in array.tolist())
-        is_probability_vector = (
-            array.dtype.kind == "f"
-            and len(array) == n_classes
-            and not (labels_match and len(array) == n)
-        )
-        if is_probability_vector:
-            proba = _check_proba(array.astype(float), n_classes)
-            return np.broadcast_to(proba, (n, n_classes)).copy()
+        interval_hint = ""
+        if len(array) == 2 and array.dtype.kind in "iuf":
+            interval_hint = (
+                "; a (low, high) interval is a target for regression models, "
+                "and this model is a classifier"
+            )
+        floats = array.dtype.kind == "f"
+        if floats and len(array) == n_classes:
+            if labels_match and len(array) == n:
+                if _could_be_probabilities(array):
+                    raise TargetError(
+                        f"target {array.tolist()} reads both as one label per "
+                        f"row ({n} rows) and as a probability vector over the "
+                        f"{n_classes} classes: pass labels as integers or "
+                        "strings, or probabilities as a one-row matrix "
+                        f"([{array.tolist()}])"
+                    )
+            else:
+                try:
+                    proba = _check_proba(array.astype(float), n_classes)
+                except TargetError as error:
+                    if interval_hint and isinstance(target, tuple):
+                        raise TargetError(f"{error}{interval_hint}") from None
+                    raise
+                return np.broadcast_to(proba, (n, n_classes)).copy()
         if len(array) != n:
-            hint = ""
-            if len(array) == 2 and array.dtype.kind in "iuf":
+            hint = interval_hint
+            if floats and _could_be_probabilities(array):
                 hint = (
-                    "; a (low, high) interval is a target for regression "
-                    "models, and this model is a classifier"
+                    f"; a probability vector needs one value per class "
+                    f"({n_classes}: {classes.tolist()})"
                 )
             raise TargetError(
                 f"a per-row target needs one label per instance ({n}), got "
@@ -238,6 +279,56 @@ def _resolve_regression(target, n, tolerance):
     return low, high
 
 
+def align_target(target, X):
+    """Match a pandas target to the rows of ``X`` by index label, as pandas does.
+
+    A per-row target given as a :class:`pandas.Series` (labels, values) or
+    :class:`pandas.DataFrame` (probability rows, intervals) belongs to the
+    rows of ``X`` with the same index labels, whatever their order; read by
+    position it would give rows each other's targets without a word.
+
+    Parameters
+    ----------
+    target : object
+        The user's target; anything but a Series or DataFrame is returned
+        as it is.
+    X : object
+        The rows to explain. Without an index (arrays) the target is read
+        by position.
+
+    Returns
+    -------
+    object
+        ``target``, as a numpy array in the order of ``X``'s rows when it
+        was a Series or DataFrame.
+
+    Raises
+    ------
+    TargetError
+        If ``X`` has an index and the target lacks some of its labels, or
+        either index repeats a label and they differ.
+    """
+    if not isinstance(target, (pd.Series, pd.DataFrame)):
+        return target
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.Index) or target.index.equals(index):
+        return target.to_numpy()
+    fix = "give it X's index, or pass target.to_numpy() to match rows by position"
+    if not (index.is_unique and target.index.is_unique):
+        raise TargetError(
+            "a pandas target is matched to the rows of X by index label, and "
+            f"an index that repeats labels differs from the other's: {fix}"
+        )
+    missing = index.difference(target.index)
+    if len(missing):
+        raise TargetError(
+            "a pandas target is matched to the rows of X by index label, and "
+            f"its index lacks labels of X's index, e.g. {missing[:5].tolist()}: "
+            f"{fix}"
+        )
+    return target.reindex(index).to_numpy()
+
+
 def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):
     """Turn a user's ``target=`` into a :class:`ResolvedTarget`.
 
@@ -253,7 +344,10 @@ def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):
         * a probability vector over the classes (a soft target, the same for
           every row), or a matrix ``(n, n_classes)`` of them. Give labels as
           integers or strings: a float vector of length ``n_classes`` that
-          sums to one is read as probabilities.
+          sums to one is read as probabilities (where it could also be one
+          label per row, it raises). A soft target is reached when the
+          model's most likely class is the target's, so it must have a
+          single most likely class.
 
         Regression: a value (reached within ``tolerance``), an interval
         ``(low, high)``, one value per row, or an ``(n, 2)`` array of
@@ -276,9 +370,11 @@ def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):
     Raises
     ------
     TargetError
-        For an unknown class, probabilities that are negative or do not sum to
-        one, a per-row target of the wrong length, an interval with
-        ``low > high``, or a form that fits neither task.
+        For an unknown class, probabilities that are negative, do not sum to
+        one or tie for the most likely class, a float vector that reads both
+        as labels and as probabilities, a per-row target of the wrong
+        length, an interval with ``low > high``, or a form that fits neither
+        task.
     """
     y_model = np.asarray(y_model)
     if target is None:

@@ -122,6 +122,11 @@ def _step(args, message):
         print(message, flush=True)
 
 
+#: Features the demo's counterfactuals keep: an explanation that asks
+#: someone to change their race or sex is no advice.
+DEMO_IMMUTABLE = ["Race", "Sex"]
+
+
 def _demo(args) -> int:
     from sklearn.model_selection import train_test_split
 
@@ -141,9 +146,16 @@ def _demo(args) -> int:
     clf = build_adult_classifier(X_train, y_train, random_state=args.seed)
     print(f"classifier test accuracy: {clf.score(X_test, y_test):.3f}", flush=True)
 
-    _step(args, f"fitting CounterfactualGAN ({_plural(args.epochs, 'epoch')}) ...")
+    _step(
+        args,
+        f"fitting CounterfactualGAN ({_plural(args.epochs, 'epoch')}; "
+        f"{' and '.join(DEMO_IMMUTABLE)} immutable) ...",
+    )
     explainer = CounterfactualGAN(
-        max_epochs=args.epochs, random_state=args.seed, verbose=0 if args.quiet else 1
+        immutable=DEMO_IMMUTABLE,
+        max_epochs=args.epochs,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
     )
     start = time.perf_counter()
     explainer.fit(X_train, predict_fn=clf.predict_proba)

@@ -71,15 +71,24 @@ def assert_one_line_error(capsys, status, *fragments):
 
 
 def test_demo_runs_on_a_sample_and_shows_progress(capsys):
-    assert main(["demo", "--epochs", "1", "--rows", "2", "--sample", "600"]) == 0
+    assert main(["demo", "--epochs", "4", "--rows", "5", "--sample", "600"]) == 0
     out = capsys.readouterr().out
     assert "training the classifier" in out
-    assert "fitting CounterfactualGAN (1 epoch)" in out
-    assert "train_loss" in out  # skorch's epoch table
+    assert "fitting CounterfactualGAN (4 epochs; Race and Sex immutable)" in out
     assert "classifier test accuracy" in out
     assert "[0] (" in out  # one line per counterfactual
-    for column in ("validity", "l0_categorical", "mmd2_0"):
+    assert "Race:" not in out and "Sex:" not in out
+    for column in ("validity", "l0_categorical", "mmd2_0", "unseen_category_pairs"):
         assert column in out
+    # skorch's epoch table: every epoch under the first epoch's columns
+    # (the surrogate's agreement, measured every third epoch, stays out),
+    # no colour codes in output that is not a terminal.
+    lines = out.splitlines()
+    header = lines.index(next(line for line in lines if "train_loss" in line))
+    rows = lines[header + 2 : header + 6]
+    assert [row.split()[0] for row in rows] == ["1", "2", "3", "4"]
+    assert all(len(row.split()) == len(lines[header].split()) for row in rows)
+    assert "\x1b" not in out
 
 
 def test_demo_verbose_is_no_longer_an_integer_option(capsys):

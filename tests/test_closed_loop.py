@@ -22,6 +22,7 @@ from cfexplain import (
     LowValidityWarning,
     UnreachedTargetWarning,
 )
+from cfexplain import _closed_loop as closed_loop
 from cfexplain.modalities import ADAPTERS
 
 
@@ -608,3 +609,38 @@ def test_series_windows_are_placed_among_the_free_time_points():
     # Only late steps change, and fewer than the 12 that differ.
     assert not changed[:, :12].any()
     assert changed.sum(axis=1).max() <= 10
+
+
+class _SumAbove:
+    """Class 1 where a + b > 1: an interaction no single feature decides."""
+
+    def __call__(self, X):
+        positive = X["a"].to_numpy() + X["b"].to_numpy() > 1.0
+        return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_rows_whose_nearest_copies_all_fail_look_deeper(monkeypatch):
+    # With `b` immutable at 0, a copy needs a > 1. The class-1 rows nearest
+    # to (0, 0) have b near 0.12 and a = 0.95: their copies (0.95, 0) stay
+    # in class 0. Only 5 rows farther out, at b = 0.35 and a = 1.05, have
+    # copies the model accepts.
+    rng = np.random.RandomState(0)
+    near = pd.DataFrame(
+        {"a": 0.95 + 0.01 * rng.rand(40), "b": 0.12 + 0.02 * rng.rand(40)}
+    )
+    far = pd.DataFrame({"a": 1.05 + 0.01 * rng.rand(5), "b": 0.35 + 0.01 * rng.rand(5)})
+    zeros = pd.DataFrame(rng.uniform(0, 0.45, (300, 2)), columns=["a", "b"])
+    X = pd.concat([near, far, zeros], ignore_index=True)
+    model = _SumAbove()
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+    rows = pd.DataFrame({"a": [0.0, 0.02, 0.05], "b": [0.0, 0.01, 0.02]})
+
+    def answers(factor):
+        monkeypatch.setattr(closed_loop, "DEEPER_REFERENCES_FACTOR", factor)
+        return _without_unreached_warnings(cf.transform, rows, immutable=["b"])
+
+    factor = closed_loop.DEEPER_REFERENCES_FACTOR
+    shallow, deep = answers(1), answers(factor)
+    assert (deep["b"] == rows["b"]).all()
+    assert (model(deep)[:, 1] == 1).all()
+    assert not (model(shallow)[:, 1] == 1).all()

@@ -28,11 +28,12 @@ from cfexplain import (
     CounterfactualGAN,
     InvalidDataError,
     LowValidityWarning,
+    PredictorError,
     UnreachedTargetWarning,
 )
 from cfexplain.datasets import load_gunpoint
 from cfexplain.modalities import SeriesAdapter
-from cfexplain.preprocessing import SeriesEncoder
+from cfexplain.preprocessing import SeriesEncoder, flatten_samples
 
 # -- the encoder ---------------------------------------------------------------------
 
@@ -225,17 +226,24 @@ def test_explanations_plot_one_panel_per_series():
 # -- real data, every explainer, a black box -----------------------------------------
 
 
-def flatten(X):
-    return np.asarray(X).reshape(len(X), -1)
-
-
 @pytest.fixture(scope="module")
 def gunpoint():
     X, y = load_gunpoint(return_X_y=True)
-    model = make_pipeline(FunctionTransformer(flatten), LogisticRegression()).fit(
-        X[:150], y[:150]
-    )
+    model = make_pipeline(
+        FunctionTransformer(flatten_samples), LogisticRegression(max_iter=5000)
+    ).fit(X[:150], y[:150])
     return X, model
+
+
+def test_a_model_of_flattened_series_given_as_it_is_gets_a_hint(gunpoint):
+    X, _ = gunpoint
+    flat = flatten_samples(X[:150])
+    labels = flat[:, 75] > np.median(flat[:, 75])
+    flat_model = LogisticRegression().fit(flat, labels)
+    with pytest.raises(PredictorError, match=r"shape \(8, 1, 150\).*flatten_samples"):
+        CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+            X[:150], flat_model.predict_proba
+        )
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from cfexplain._targets import resolve_target
+from cfexplain._targets import align_target, resolve_target
 from cfexplain.exceptions import TargetError
 
 Y3 = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
@@ -68,11 +69,57 @@ def test_a_tie_between_classes_reaches_no_target():
         (np.array([[-0.5, 1.0, 0.5]]), r"within \[0, 1\]"),
         (None, r"no target given"),
         (np.zeros((2, 2, 2)), r"cannot read a classification target"),
+        # Validity is judged by the target's most likely class: a tie has none.
+        (np.array([0.4, 0.4, 0.2]), r"classes \[0, 1\] tie: give the class"),
+        (np.array([[0.1, 0.8, 0.1]] * 2 + [[0.5, 0.0, 0.5]]), r"tie in row 2"),
+        (np.array([0.1, 0.9]), r"a probability vector needs one value per class"),
     ],
 )
 def test_impossible_classification_targets(target, match):
     with pytest.raises(TargetError, match=match):
         resolve(target)
+
+
+def test_a_float_vector_that_reads_two_ways_raises():
+    # 2 rows of a binary model: labels (1, 0) or probabilities (1, 0)?
+    binary = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(TargetError, match=r"reads both as one label per row"):
+        resolve([1.0, 0.0], binary, None)
+    # Each written unambiguously, it is read as written.
+    assert resolve(np.array([1, 0]), binary, None).labels.tolist() == [1, 0]
+    assert resolve(np.array([[1.0, 0.0]]), binary, None).labels.tolist() == [0, 0]
+    # Values that are not probabilities can only be labels; with 3 rows the
+    # vector can only be probabilities.
+    assert resolve([1.0, 1.0], binary, None).labels.tolist() == [1, 1]
+    three_rows = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    assert resolve([1.0, 0.0], three_rows, None).labels.tolist() == [0, 0, 0]
+
+
+def test_an_interval_given_to_a_classifier_says_intervals_are_for_regression():
+    binary = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    with pytest.raises(TargetError, match=r"sum to 1.*interval is a target for regr"):
+        resolve((0.1, 0.5), binary, None)
+
+
+def test_pandas_targets_follow_the_index_of_x():
+    X = pd.DataFrame({"a": [1, 2, 3]}, index=[10, 11, 12])
+    labels = pd.Series(["a", "b", "c"], index=[12, 10, 11])
+    np.testing.assert_array_equal(align_target(labels, X), ["b", "c", "a"])
+    # A superset of X's labels (a whole column, X a slice of its frame).
+    column = pd.Series([5.0, 6.0, 7.0, 8.0], index=[13, 12, 11, 10])
+    np.testing.assert_array_equal(align_target(column, X), [8.0, 7.0, 6.0])
+    rows = pd.DataFrame([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], index=[11, 12, 10])
+    np.testing.assert_array_equal(
+        align_target(rows, X), [[0.3, 0.7], [0.1, 0.9], [0.8, 0.2]]
+    )
+    # Arrays have no index: by position. Other targets pass through.
+    np.testing.assert_array_equal(align_target(labels, X.to_numpy()), labels)
+    assert align_target("opposite", X) == "opposite"
+    with pytest.raises(TargetError, match=r"lacks labels of X's index, e.g. \[12\]"):
+        align_target(pd.Series([1, 2], index=[10, 11]), X)
+    repeated = X.set_axis([10, 10, 11])
+    with pytest.raises(TargetError, match="repeats labels"):
+        align_target(labels, repeated)
 
 
 def test_regression_targets():

@@ -249,6 +249,44 @@ def test_declared_regression_does_not_warn():
     assert cf.predictor_.task_ == "regression"
 
 
+def positive_class_probability(X):
+    """A binary classifier's P(class 1) alone, as predict_proba(X)[:, 1] gives."""
+    X = np.asarray(X, dtype=float)
+    return 1.0 / (1.0 + np.exp(-(X[:, 0] + 0.3 * X[:, 1])))
+
+
+def test_outputs_within_0_and_1_are_taken_as_regression_with_a_warning():
+    X, _ = numeric_data()
+    with pytest.warns(TaskGuessWarning, match=r"within \[0, 1\].*both columns"):
+        cf = CounterfactualGAN(**FAST).fit(X, positive_class_probability)
+    assert cf.predictor_.task_ == "regression"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TaskGuessWarning)
+        CounterfactualGAN(**FAST, task="regression").fit(X, positive_class_probability)
+
+
+def test_a_pandas_target_is_matched_to_the_rows_by_index(fitted):
+    X = make_mixed_frame().iloc[:12]
+    labels = fitted.predictor_.classes_[frame_proba(X).argmax(axis=1)]
+    other = 1 - labels
+    by_position = fitted.transform(X, target=other)
+    shuffled = pd.Series(other, index=X.index).iloc[::-1]
+    pd.testing.assert_frame_equal(fitted.transform(X, target=shuffled), by_position)
+    explanation = fitted.explain(X, target=shuffled)
+    np.testing.assert_array_equal(explanation.target, other)
+
+
+def test_a_regression_target_outside_the_model_s_range_is_named():
+    X, _ = numeric_data()
+    cf = CounterfactualAE(**FAST_AUTOENCODER, task="regression").fit(
+        X, positive_class_probability
+    )
+    low, high = cf.output_range_
+    assert 0 < low < high < 1
+    with pytest.warns(Warning, match=r"outside the range the model gives"):
+        cf.transform(X.iloc[:5], target=5.0)
+
+
 # -- 4. constraints that cannot all hold ---------------------------------------------
 
 

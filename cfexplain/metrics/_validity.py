@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._predictor import as_predictor
-from .._targets import resolve_target
+from .._targets import align_target, resolve_target
 from ..exceptions import TargetError
 
 __all__ = ["covered_rows", "validity"]
@@ -52,7 +52,9 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
         Rows with missing values count as not valid (no counterfactual).
     target : default="opposite"
         The target the counterfactuals were asked for, in any form
-        ``transform`` accepts. ``"opposite"`` needs the originals ``X``.
+        ``transform`` accepts (a pandas Series or DataFrame is matched to
+        the rows of ``X_cf`` by index label). ``"opposite"`` needs the
+        originals ``X``.
     X : pandas.DataFrame or array-like, optional
         The original rows; required for ``"opposite"``.
     tolerance : float, default=0.0
@@ -73,6 +75,7 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
         For an impossible target, or ``"opposite"`` without ``X``.
     """
     predictor = as_predictor(model)
+    target = align_target(target, X_cf)
     covered = covered_rows(X_cf)
     if X is not None:
         reference_output = predictor.predict(X)

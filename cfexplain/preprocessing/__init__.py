@@ -6,10 +6,13 @@ table of the original columns and dtypes. :class:`ModeSpecificNormalizer` is
 its CTGAN-style transformer for numerical columns. :class:`ImageEncoder` does
 the same for images: flat float vectors in [0, 1], decoded back to the
 input's shape and dtype, and :class:`SeriesEncoder` for time series
-(standardised per channel, flattened). :class:`FeatureLayout` and
+(standardised per channel, flattened). :func:`flatten_samples` puts a
+scikit-learn model fitted on flattened series or images in front of the
+explainers. :class:`FeatureLayout` and
 :class:`FeatureSpan` describe the encoded vector to the backends.
 """
 
+from ._flatten import flatten_samples
 from ._image_encoder import ImageEncoder
 from ._layout import (
     CATEGORY,
@@ -34,4 +37,5 @@ __all__ = [
     "NumericDecoding",
     "SeriesEncoder",
     "TabularEncoder",
+    "flatten_samples",
 ]

@@ -853,10 +853,20 @@ def _category_values(series, name):
     missing = pd.isna(values)
     if missing.any():
         row = int(np.argmax(missing))
+        if pd.api.types.is_bool_dtype(series.dtype):
+            # A boolean column cannot hold a '?' category.
+            fix = (
+                "fill or drop missing values first (a boolean column holds "
+                "only True or False)"
+            )
+        else:
+            fix = (
+                "fill missing categories first, e.g. with '?', to keep them as "
+                "a category of their own"
+            )
         raise InvalidDataError(
             f"column {name!r} contains a missing value ({values[row]!r}) at row "
-            f"{row}; fill missing categories first, e.g. with '?', to keep them "
-            "as a category of their own"
+            f"{row}; {fix}"
         )
     return values
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
+import sys
 
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import PrintLog
 from skorch.utils import to_tensor
 from torch import nn
 
@@ -21,7 +24,9 @@ from ..losses import MMD_SCALES, prediction_loss, sparsity_loss
 from ..modules import NumericValues
 from ..sampling import expand_feature_mask, sample_feature_masks
 
-__all__ = ["CounterfactualNet"]
+__all__ = ["CounterfactualNet", "EpochLog"]
+
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @contextlib.contextmanager
@@ -76,6 +81,33 @@ class _NoCriterion(torch.nn.Module):
 
     def forward(self, *args):
         raise RuntimeError("counterfactual nets compute their losses in train_step")
+
+
+class EpochLog(PrintLog):
+    """skorch's table of epochs (``verbose=1``), with the first epoch's columns.
+
+    The surrogate's agreement on the generator's counterfactuals is
+    measured every few epochs (:mod:`cfexplain._guidance`); skorch's table
+    prints the header of the first epoch, so such a value would shift the
+    rows it appears in out from under their headers. It stays in the
+    history (``net_.history``), out of the table. The table is coloured
+    only on a terminal: piped or logged output gets no ANSI codes.
+    """
+
+    def initialize(self):
+        """Forget the columns of an earlier fit."""
+        super().initialize()
+        self.columns_ = None
+        return self
+
+    def table(self, row):
+        """Return the table of one epoch's row, in the first epoch's columns."""
+        if self.columns_ is None:
+            self.columns_ = set(row)
+        text = super().table({k: v for k, v in row.items() if k in self.columns_})
+        if not sys.stdout.isatty():
+            text = _ANSI_CODE.sub("", text)
+        return text
 
 
 class CounterfactualNet(NeuralNet):
@@ -169,6 +201,14 @@ class CounterfactualNet(NeuralNet):
         super().__init__(module, *args, **kwargs)
 
     # -- initialisation ----------------------------------------------------------------
+
+    @property
+    def _default_callbacks(self):
+        # skorch's, with its table of epochs replaced by EpochLog.
+        return [
+            (name, EpochLog() if name == "print_log" else callback)
+            for name, callback in super()._default_callbacks
+        ]
 
     def initialize_module(self):
         """Create the generator and the frozen predictor."""
