@@ -95,7 +95,16 @@ def sparsity_loss(X, X_cf, n_features=None, category_columns=None, numeric_value
         the same on any table. Measuring numbers in their units, not on the
         mode-specific code, charges a jump to a far-away mode (e.g. Capital
         Gain from 0 to 7,000) for the distance it really moves, as the L1
-        metric of paper 1's Table 3 does.
+        metric of paper 1's Table 3 does. Percentile units instead (the
+        total log-percentile shift of Ustun, Spangher & Liu 2019, each
+        number mapped through its training rows' empirical CDF, times 2.5
+        so that a standard deviation around the median costs about the
+        same) were measured on Adult with paper 1's MLP, GAN defaults
+        otherwise: L1 0.288 instead of 0.395, but categorical L0 2.79
+        instead of 2.11 and class MMD² 0.050 / 0.083 instead of 0.048 /
+        0.061 (weight 20: L0 2.35, L1 0.374, 0.061 / 0.090). Costlier jumps
+        out of a numeric mode send the generator to the categories; not
+        kept.
     """
     width = X.shape[1] if n_features is None else n_features
     if numeric_values is None:
