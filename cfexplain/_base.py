@@ -28,7 +28,7 @@ from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
-from ._targets import align_target, resolve_target
+from ._targets import align_target, per_row_labels, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
 from .exceptions import InvalidDataError, UnreachedTargetWarning
 from .explanation import Explanation
@@ -96,12 +96,15 @@ def _chunk_of_target(target, n_rows, rows):
     intervals) is sliced; anything else ("opposite", a label, a value, a
     probability vector, an interval tuple) holds for every row. Chunks only
     exist above 1,024 rows, so a per-row target cannot be mistaken for a
-    probability vector or an interval.
+    probability vector or an interval; its slices are labels
+    (:func:`~cfexplain._targets.per_row_labels`), so a slice as long as the
+    model has classes is not mistaken either.
     """
     if target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0:
         return target
     if len(target) == n_rows:
-        return np.asarray(target)[rows]
+        # Labels stay labels in a chunk as long as the model has classes.
+        return per_row_labels(np.asarray(target)[rows])
     return target
 
 

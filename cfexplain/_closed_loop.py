@@ -21,6 +21,7 @@ from ._engine import ACCEPTED, IMPLAUSIBLE, REJECTED
 from ._predictor import CLASSIFICATION
 from ._random import draw_seed
 from ._repair import nearest_of_rank, path_order
+from ._targets import per_row_labels
 from .exceptions import LowValidityWarning
 
 __all__ = [
@@ -139,7 +140,9 @@ class ClosedLoopMixin:
             if self.n_classes_ > 2:
                 shift = rng.randint(1, self.n_classes_, size=len(y_check))
                 other = (y_check.argmax(axis=1) + shift) % self.n_classes_
-                targets["other_class"] = np.asarray(self.classes_)[other]
+                targets["other_class"] = per_row_labels(
+                    np.asarray(self.classes_)[other]
+                )
         else:
             values = rng.permutation(np.asarray(y_check, dtype=float))
             half = 0.25 * self.output_scale_
@@ -585,19 +588,17 @@ class ClosedLoopMixin:
         lacking = np.flatnonzero(~(graded > REJECTED).any(axis=1))
         if len(lacking):
             deep = depth * DEEPER_REFERENCES_FACTOR
-            deeper, deeper_graded = self._scored_copies(
-                batch,
-                rows[lacking],
-                Xt[lacking],
-                target.take(lacking),
-                deep,
-                filtered=False,
-            )
             several = np.pad(several, ((0, 0), (0, deep - depth)), constant_values=-1)
             graded = np.pad(
                 graded, ((0, 0), (0, deep - depth)), constant_values=REJECTED
             )
-            several[lacking], graded[lacking] = deeper, deeper_graded
+            # A block's copies take about as much memory as a path's batch.
+            block = max(16, 2**24 // (deep * Xt.shape[1]))
+            for start in range(0, len(lacking), block):
+                part = lacking[start : start + block]
+                several[part], graded[part] = self._scored_copies(
+                    batch, rows[part], Xt[part], target.take(part), deep, filtered=False
+                )
         nearest = nearest_of_rank(several, rank)
         # Plausible copies first; a row with none takes the valid ones.
         accepted = graded >= graded.max(axis=1, keepdims=True)

@@ -19,6 +19,7 @@ from ._base import (
 )
 from ._docstrings import fill_shared_docs
 from ._predictor import CLASSIFICATION
+from ._targets import align_target
 from ._threads import single_blas_thread
 from .backends.losses import kl_divergence, reconstruction_distance, reconstruction_loss
 from .backends.modules import ImageCVAE, SeriesCVAE, TabularCVAE
@@ -402,7 +403,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
                 f"X_cf has {len(X_cf_checked)} rows for {len(X_checked)} rows of X"
             )
         y_model = self.predictor_.predict(X_checked)
-        resolved = self._resolve(target, y_model)
+        resolved = self._resolve(align_target(target, X), y_model)
         return self._paper2_metric(
             self.encoder_.transform(X_checked),
             self.encoder_.transform(X_cf_checked),

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, is_regressor
 
 from .exceptions import PredictorError, TaskGuessWarning
 
@@ -107,7 +108,8 @@ class Predictor:
 
     # -- calling the model -------------------------------------------------
 
-    def _call_torch(self, X):
+    def _call_torch_raw(self, X):
+        """Return a torch module's outputs on ``X`` as they are, in float64."""
         module = self.model
         array = np.asarray(X, dtype=np.float32)
         device = self._device()
@@ -127,7 +129,16 @@ class Predictor:
         finally:
             for submodule, training in modes:
                 submodule.training = training
-        out = out.detach().cpu().double().numpy()
+        return out.detach().cpu().double().numpy()
+
+    def _call_torch(self, X):
+        """Return a torch module's outputs, read as the task says.
+
+        Several outputs per row that are not probabilities are soft-maxed
+        (logits); with ``task="classification"`` one output per row is a
+        binary classifier's logit.
+        """
+        out = self._call_torch_raw(X)
         if self.task != REGRESSION and out.ndim == 2 and out.shape[1] >= 2:
             looks_like_proba = (
                 np.all(out >= 0)
@@ -137,11 +148,7 @@ class Predictor:
             if not looks_like_proba:
                 # A classification module conventionally returns logits.
                 out = torch.softmax(torch.from_numpy(out), dim=1).numpy()
-        elif (
-            self.task == CLASSIFICATION
-            and out.ndim in (1, 2)
-            and out.size == len(array)
-        ):
+        elif self.task == CLASSIFICATION and out.ndim in (1, 2) and out.size == len(X):
             # One logit per row: a binary classifier in the BCEWithLogits style.
             p = 1.0 / (1.0 + np.exp(-out.reshape(-1)))
             out = np.column_stack([1.0 - p, p])
@@ -152,6 +159,11 @@ class Predictor:
             if self.kind == "torch":
                 out = self._call_torch(X)
             else:
+                if isinstance(X, np.ndarray) and not X.flags.writeable:
+                    # Decoded rows can be read-only views (pandas'
+                    # copy-on-write); a skorch net would warn that torch
+                    # cannot share them, and the user's model may write.
+                    X = X.copy()
                 out = self.predict_fn(X)
         except PredictorError:
             raise
@@ -299,36 +311,13 @@ class Predictor:
         if self.task == "auto":
             is_proba_shaped = out.ndim == 2 and out.shape[1] >= 2
             self.task_ = CLASSIFICATION if is_proba_shaped else REGRESSION
-            if not is_proba_shaped and _look_like_labels(out):
-                warnings.warn(
-                    f"{_describe(self.predict_fn)} returned one whole number "
-                    f"per row ({_some_values(out)}), taken as a regression "
-                    "model's values. If they are class labels, pass the fitted "
-                    "classifier itself or a function returning probabilities "
-                    "of shape (n, n_classes); pass task='regression' to say "
-                    "it is a regression model",
-                    TaskGuessWarning,
-                    stacklevel=4,
-                )
-            elif not is_proba_shaped and _look_like_probabilities(out):
-                # predict_proba(X)[:, 1] or a sigmoid output: a binary
-                # classifier's probability of one class, or a regression
-                # model of a rate; only the user knows which.
-                warnings.warn(
-                    f"{_describe(self.predict_fn)} returned one value per row, "
-                    f"all within [0, 1] ({_some_values(out)}), taken as a "
-                    "regression model's values. If they are a binary "
-                    "classifier's probability of one class, give the model as "
-                    "a function returning both columns, shape (n, 2), e.g. "
-                    "np.column_stack([1 - p, p]), or the fitted classifier "
-                    "itself (task='classification' reads a torch module's "
-                    "single output as a logit); pass task='regression' to say "
-                    "it is a regression model",
-                    TaskGuessWarning,
-                    stacklevel=4,
-                )
+            # A scikit-learn regressor (or its bound predict) says what it is.
+            declared = _is_regressor(getattr(self.model, "__self__", self.model))
+            if not (is_proba_shaped or declared):
+                self._warn_if_classifier_like(out)
         else:
             self.task_ = self.task
+            self._warn_if_sigmoid_read_as_logit(sample, out)
         if self.task_ == CLASSIFICATION:
             self.n_outputs_ = out.shape[1] if out.ndim == 2 else 0
         else:
@@ -347,6 +336,59 @@ class Predictor:
                 )
             self.classes_ = classes
         return self
+
+    def _warn_if_sigmoid_read_as_logit(self, sample, out):
+        """Warn when a torch classifier's single output looks like a sigmoid's.
+
+        With ``task="classification"`` one output per row is a logit; a
+        module ending in a sigmoid gives outputs within [0, 1], which as
+        logits put every row in class 1 with probability 0.5 to 0.73.
+        """
+        if self.kind != "torch" or self.task != CLASSIFICATION or out.ndim != 2:
+            return
+        width = np.asarray(self._call_torch_raw(sample)).reshape(len(sample), -1)
+        if width.shape[1] != 1 or not _look_like_probabilities(width):
+            return
+        warnings.warn(
+            f"{_describe(self.predict_fn)} returns one value per row, all "
+            f"within [0, 1] ({_some_values(width)}), as a sigmoid's are; with "
+            "task='classification' a single output is read as a logit, which "
+            "puts every row in class 1. Drop the final sigmoid, or return both "
+            "probabilities, shape (n, 2)",
+            TaskGuessWarning,
+            stacklevel=4,
+        )
+
+    def _warn_if_classifier_like(self, out):
+        """Warn when one value per row, read as regression, may be a classifier's."""
+        if _look_like_labels(out):
+            advice = (
+                f"one whole number per row ({_some_values(out)}), taken as a "
+                "regression model's values. If they are class labels, pass the "
+                "fitted classifier itself or a function returning probabilities "
+                "of shape (n, n_classes)"
+            )
+        elif _look_like_probabilities(out):
+            # predict_proba(X)[:, 1] or a sigmoid output: a binary
+            # classifier's probability of one class, or a regression model
+            # of a rate; only the user knows which.
+            advice = (
+                f"one value per row, all within [0, 1] ({_some_values(out)}), "
+                "taken as a regression model's values. If they are a binary "
+                "classifier's probability of one class, give the model as a "
+                "function returning both columns, shape (n, 2), e.g. "
+                "np.column_stack([1 - p, p]), or the fitted classifier itself "
+                "(wrap a torch module that ends in a sigmoid so: "
+                "task='classification' would read its single output as a logit)"
+            )
+        else:
+            return
+        warnings.warn(
+            f"{_describe(self.predict_fn)} returned {advice}; pass "
+            "task='regression' to say it is a regression model",
+            TaskGuessWarning,
+            stacklevel=5,
+        )
 
     def predict(self, X) -> np.ndarray:
         """Return the model's outputs for ``X``, checked, in batches.
@@ -445,6 +487,16 @@ def _look_like_labels(out):
     """Whether 1-D outputs are whole numbers, as class labels would be."""
     values = out.reshape(-1)
     return out.size > 0 and bool(np.all(values == np.round(values)))
+
+
+def _is_regressor(obj):
+    """Whether ``obj`` is a scikit-learn regressor (not any callable or module)."""
+    if not isinstance(obj, BaseEstimator):
+        return False
+    try:
+        return bool(is_regressor(obj))
+    except (AttributeError, TypeError):
+        return False
 
 
 def _look_like_probabilities(out):

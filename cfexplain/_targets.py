@@ -19,9 +19,12 @@ import pandas as pd
 from ._predictor import CLASSIFICATION, REGRESSION
 from .exceptions import TargetError
 
-__all__ = ["ResolvedTarget", "align_target", "resolve_target"]
+__all__ = ["ResolvedTarget", "align_target", "per_row_labels", "resolve_target"]
 
 _PROBA_ATOL = 1e-3
+#: Probabilities of a soft target closer than this tie: float32 arithmetic
+#: (a target computed by a network) leaves differences of about 1e-7.
+_TIE_ATOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -141,38 +144,42 @@ def _check_proba(proba, n_classes):
             f"a probability target needs {n_classes} values per row (one per "
             f"class), got {proba.shape[-1]}"
         )
-    if not np.all(np.isfinite(proba)) or np.any(proba < 0) or np.any(proba > 1):
-        raise TargetError("probability targets must be finite and within [0, 1]")
-    sums = proba.sum(axis=-1)
-    if np.any(np.abs(sums - 1) > _PROBA_ATOL):
-        raise TargetError(
-            f"probability targets must sum to 1, got a row summing to "
-            f"{np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1))]:.4g}"
-        )
+    problem = _probability_problem(proba)
+    if problem is not None:
+        raise TargetError(problem)
     proba = proba / proba.sum(axis=-1, keepdims=True)
     # Validity of a soft target is judged by its most likely class
     # (ResolvedTarget.is_met): a tie names none, and argmax would
     # quietly pick the first.
     top = proba.max(axis=-1, keepdims=True)
-    tied = np.flatnonzero((proba >= top - 1e-12).sum(axis=-1) > 1)
+    tied = np.flatnonzero((proba >= top - _TIE_ATOL).sum(axis=-1) > 1)
     if len(tied):
         row = np.atleast_2d(proba)[tied[0]]
         raise TargetError(
             "a probability target is reached when the model's most likely "
             "class is the target's, so it needs a single most likely class; "
-            f"classes {np.flatnonzero(row >= row.max() - 1e-12).tolist()} tie"
+            f"classes {np.flatnonzero(row >= row.max() - _TIE_ATOL).tolist()} tie"
             f"{f' in row {tied[0]}' if proba.ndim == 2 else ''}: give the class "
             "you aim for a higher probability than the others"
         )
     return proba
 
 
+def _probability_problem(proba):
+    """Say why rows are not probability vectors, or ``None`` if they are."""
+    if not np.all(np.isfinite(proba)) or np.any(proba < 0) or np.any(proba > 1):
+        return "probability targets must be finite and within [0, 1]"
+    sums = np.ravel(proba.sum(axis=-1))
+    if np.any(np.abs(sums - 1) > _PROBA_ATOL):
+        return (
+            "probability targets must sum to 1, got a row summing to "
+            f"{sums[np.argmax(np.abs(sums - 1))]:.4g}"
+        )
+    return None
+
+
 def _could_be_probabilities(array):
-    return (
-        np.all(np.isfinite(array))
-        and np.all((array >= 0) & (array <= 1))
-        and abs(array.sum() - 1) <= _PROBA_ATOL
-    )
+    return _probability_problem(np.asarray(array, dtype=float)) is None
 
 
 def _opposite(y_model):
@@ -250,7 +257,11 @@ def _resolve_regression(target, n, tolerance):
     if isinstance(target, str):
         raise TargetError(
             f"target={target!r} is not meaningful for a regression model; give a "
-            "value, an interval (low, high), or one value or interval per row"
+            "value, an interval (low, high), or one value or interval per row. "
+            "The model was read as a regression model because it returns one "
+            "value per row: if it is a classifier, have it return probabilities "
+            "of shape (n, n_classes), or pass task='classification' (a torch "
+            "module's single output is then read as a logit)"
         )
     if isinstance(target, tuple) and len(target) == 2:
         low, high = (np.full(n, float(bound)) for bound in target)
@@ -273,19 +284,24 @@ def _resolve_regression(target, n, tolerance):
         raise TargetError("regression targets must be finite numbers")
     if np.any(low > high):
         row = int(np.argmax(low > high))
+        # One interval for every row needs no row number.
+        where = f" at row {row}" if np.ndim(target) == 2 else ""
         raise TargetError(
-            f"target interval has low > high ({low[row]} > {high[row]}) at row {row}"
+            f"target interval has low > high ({low[row]} > {high[row]}){where}"
         )
     return low, high
 
 
 def align_target(target, X):
-    """Match a pandas target to the rows of ``X`` by index label, as pandas does.
+    """Match a pandas per-row target to the rows of ``X`` by index label.
 
     A per-row target given as a :class:`pandas.Series` (labels, values) or
     :class:`pandas.DataFrame` (probability rows, intervals) belongs to the
-    rows of ``X`` with the same index labels, whatever their order; read by
-    position it would give rows each other's targets without a word.
+    rows of ``X`` with the same index labels, whatever their order, as
+    pandas aligns; read by position it would give rows each other's targets
+    without a word. Against a :class:`pandas.MultiIndex` (``explain``'s
+    counterfactuals, one level per original row and answer) a target
+    indexed by the original rows matches the first level.
 
     Parameters
     ----------
@@ -299,34 +315,63 @@ def align_target(target, X):
     Returns
     -------
     object
-        ``target``, as a numpy array in the order of ``X``'s rows when it
-        was a Series or DataFrame.
+        ``target`` as a numpy array: in the order of ``X``'s rows when its
+        index holds every label of ``X``'s index; as it is when it has not
+        one entry per row either (a soft target over the classes, a single
+        row of probabilities).
 
     Raises
     ------
     TargetError
-        If ``X`` has an index and the target lacks some of its labels, or
-        either index repeats a label and they differ.
+        For a target with one entry per row of ``X`` whose index lacks
+        labels of ``X``'s index or repeats labels.
     """
     if not isinstance(target, (pd.Series, pd.DataFrame)):
         return target
     index = getattr(X, "index", None)
-    if not isinstance(index, pd.Index) or target.index.equals(index):
+    if not isinstance(index, pd.Index):
         return target.to_numpy()
-    fix = "give it X's index, or pass target.to_numpy() to match rows by position"
-    if not (index.is_unique and target.index.is_unique):
-        raise TargetError(
-            "a pandas target is matched to the rows of X by index label, and "
-            f"an index that repeats labels differs from the other's: {fix}"
-        )
-    missing = index.difference(target.index)
-    if len(missing):
-        raise TargetError(
-            "a pandas target is matched to the rows of X by index label, and "
-            f"its index lacks labels of X's index, e.g. {missing[:5].tolist()}: "
-            f"{fix}"
-        )
-    return target.reindex(index).to_numpy()
+    if isinstance(index, pd.MultiIndex) and not isinstance(target.index, pd.MultiIndex):
+        index = index.get_level_values(0)
+    if target.index.equals(index):
+        return target.to_numpy()
+    if target.index.is_unique and index.isin(target.index).all():
+        return target.reindex(index).to_numpy()
+    if len(target) != len(index):
+        return target.to_numpy()
+    missing = index[~index.isin(target.index)]
+    problem = (
+        f"lacks labels of X's index, e.g. {missing[:5].tolist()}"
+        if len(missing)
+        else "repeats labels"
+    )
+    raise TargetError(
+        "a pandas target with one entry per row is matched to the rows of X "
+        f"by index label, and its index {problem}: give it X's index, or pass "
+        "target.to_numpy() to match rows by position"
+    )
+
+
+def per_row_labels(values):
+    """Return a per-row target as an object array of labels.
+
+    Where the library slices a per-row target itself (chunks, partitions,
+    the self-check's rows), a slice as long as the model has classes must
+    not be read as a probability vector (:func:`resolve_target` reads
+    object arrays as labels or values only). Arrays of another rank are
+    returned as they are.
+
+    Parameters
+    ----------
+    values : array-like
+        Labels or regression values, one per row.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    values = np.asarray(values)
+    return values.astype(object) if values.ndim == 1 else values
 
 
 def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):

@@ -34,7 +34,7 @@ from pandas.api.types import (
     is_string_dtype,
 )
 
-from .exceptions import CfexplainError, InvalidDataError
+from .exceptions import CfexplainError, InvalidDataError, PredictorError
 
 __all__ = ["build_adult_classifier", "main"]
 
@@ -423,6 +423,12 @@ def _read_rows(path, index_col=None, dtypes=None, drop=None):
 # -- loading and saving ----------------------------------------------------------------
 
 
+def _share(mask):
+    """Percentage of True, rounded down: 3 misses of 800 are not "100%"."""
+    share = float(np.mean(mask)) * 100 if len(mask) else 0.0
+    return f"{math.floor(share * 10) / 10:g}%"
+
+
 def _load(path, what):
     """Load a pickled or joblib-saved object."""
     import joblib
@@ -437,7 +443,10 @@ def _load(path, what):
         raise CommandError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     except Exception as exc:  # unpickling raises anything a pickle asks for
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise CommandError(f"cannot load the {what} in {path}: {reason}") from exc
+        raise CommandError(
+            f"cannot load the {what} in {path}: {reason} (is it a file written "
+            "by joblib.dump or pickle.dump?)"
+        ) from exc
 
 
 def _load_explainer(path):
@@ -570,7 +579,7 @@ def _explain(args) -> int:
         where = f"; wrote {args.output}" if destination is sys.stdout else ""
         print(
             f"explained {len(out)} rows: {int(valid.sum())} counterfactuals reach "
-            f"the target ({valid.mean():.0%}){where}",
+            f"the target ({_share(valid)}){where}",
             file=destination,
             flush=True,
         )
@@ -635,6 +644,7 @@ def _as_the_model_reads(model, X, args):
 
 def _fit(args) -> int:
     from . import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+    from ._predictor import REGRESSION
 
     method = {
         "gan": CounterfactualGAN,
@@ -656,7 +666,17 @@ def _fit(args) -> int:
     )
     _step(args, f"fitting {method.__name__} (epochs: {args.epochs}) ...")
     start = time.perf_counter()
-    explainer.fit(X, predict_fn=model)
+    try:
+        explainer.fit(X, predict_fn=model)
+    except PredictorError as exc:
+        predictor = getattr(explainer, "predictor_", None)
+        if args.method == "cvae" and getattr(predictor, "task_", None) == REGRESSION:
+            # The estimator's advice names classes; here options are asked for.
+            raise CommandError(
+                "--method cvae explains classifiers only, and the model returns "
+                "regression values: use --method gan or --method ae"
+            ) from exc
+        raise
     seconds = time.perf_counter() - start
     _step(args, f"saving the explainer to {args.output} ...")
     import pickle

@@ -74,9 +74,12 @@ class CfexplainWarning(UserWarning):
 class TaskGuessWarning(CfexplainWarning):
     """The task of the model under explanation was guessed from its outputs.
 
-    Issued by ``fit`` with ``task="auto"`` when a model returns one whole
-    number per row: taken as regression values, though they may be class
-    labels. Pass ``task`` explicitly, or the classifier itself, to say which.
+    Issued by ``fit`` with ``task="auto"`` when a model that is not a
+    scikit-learn regressor returns one value per row that could belong to a
+    classifier: whole numbers (class labels?) or values within [0, 1] (the
+    probability of one class?). They are taken as regression values. Pass
+    ``task`` explicitly, the classifier itself, or a function returning the
+    probabilities of every class to say which.
     """
 
 

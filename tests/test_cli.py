@@ -314,7 +314,10 @@ def test_a_named_index_column_gets_a_hint(tmp_path, table, explainer_path, capsy
     [
         (lambda e, d, t: ["explain", str(t / "no.pkl"), str(d)], ["no.pkl", "no such"]),
         (lambda e, d, t: ["explain", str(e), str(t / "no.csv")], ["no.csv", "no such"]),
-        (lambda e, d, t: ["explain", str(d), str(d)], ["cannot load the explainer"]),
+        (
+            lambda e, d, t: ["explain", str(d), str(d)],
+            ["cannot load the explainer", "joblib.dump or pickle.dump"],
+        ),
         (lambda e, d, t: ["explain", str(e), str(t)], ["is a directory"]),
         (lambda e, d, t: ["explain", str(e), str(d), "--target", "7"], ["7"]),
         (
@@ -527,3 +530,37 @@ def test_fit_reads_true_false_text_as_the_model_was_trained(tmp_path, capsys):
     explainer = pickle.loads(output.read_bytes())
     assert pd.api.types.is_string_dtype(explainer.feature_dtypes_in_["telephone"])
     assert set(explainer.transform(table.iloc[:5])["telephone"]) <= {"True", "False"}
+
+
+def test_share_rounds_down():
+    from cfexplain.cli import _share
+
+    assert _share(np.r_[np.ones(797, bool), np.zeros(3, bool)]) == "99.6%"
+    assert _share(np.ones(5, bool)) == "100%"
+    assert _share(np.zeros(0, bool)) == "0%"
+
+
+def test_fit_cvae_for_a_regressor_names_the_other_methods(
+    tmp_path, model_files, capsys
+):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    data, _, _ = model_files
+    frame = pd.read_csv(data, index_col="id")
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
+            remainder="passthrough",
+        ),
+        LinearRegression(),
+    ).fit(frame.drop(columns="y"), frame["hours"] * 2.0)
+    model_path = tmp_path / "regressor.joblib"
+    joblib.dump(model, model_path)
+    args = ["fit", str(data), str(model_path), "-o", str(tmp_path / "e.pkl")]
+    args += ["--target-column", "y", "--index-col", "id", "--method", "cvae"]
+    args += ["--epochs", "1", "--quiet"]
+    status = main(args)
+    assert_one_line_error(capsys, status, "--method gan or --method ae")

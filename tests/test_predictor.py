@@ -11,7 +11,7 @@ from sklearn.svm import LinearSVC
 from skorch import NeuralNetClassifier
 
 from cfexplain._predictor import as_predictor
-from cfexplain.exceptions import PredictorError
+from cfexplain.exceptions import PredictorError, TaskGuessWarning
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +190,41 @@ def test_a_read_only_array_reaches_a_torch_module_without_a_warning(data):
         warnings.simplefilter("error")
         out = as_predictor(module).predict(X)
     assert out.shape == (len(X), 2)
+
+
+def test_a_read_only_array_reaches_other_models_writable(data):
+    # A skorch net would warn that torch cannot share it; a model may write.
+    X, y = data
+    X = X.copy()
+    X.flags.writeable = False
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(dim=1)),
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    ).fit(X.copy(), y.astype(np.int64))
+    seen = []
+
+    def proba(rows):
+        seen.append(rows.flags.writeable)
+        return module_level_proba(rows)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert as_predictor(net).predict(X).shape == (len(X), 2)
+        as_predictor(proba).predict(X)
+    assert seen and all(seen)
+    assert not X.flags.writeable
+
+
+def test_a_sigmoid_output_read_as_a_logit_warns(data):
+    X, _ = data
+    module = torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Sigmoid())
+    with pytest.warns(TaskGuessWarning, match=r"as a sigmoid's are.*final sigmoid"):
+        as_predictor(module, task="classification").check(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TaskGuessWarning)
+        as_predictor(torch.nn.Linear(4, 1), task="classification").check(X * 100)
 
 
 def test_torch_single_logit_binary_with_task(data):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cfexplain._targets import align_target, resolve_target
+from cfexplain._targets import align_target, per_row_labels, resolve_target
 from cfexplain.exceptions import TargetError
 
 Y3 = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3]])
@@ -116,10 +116,46 @@ def test_pandas_targets_follow_the_index_of_x():
     np.testing.assert_array_equal(align_target(labels, X.to_numpy()), labels)
     assert align_target("opposite", X) == "opposite"
     with pytest.raises(TargetError, match=r"lacks labels of X's index, e.g. \[12\]"):
-        align_target(pd.Series([1, 2], index=[10, 11]), X)
-    repeated = X.set_axis([10, 10, 11])
+        align_target(pd.Series([1, 2, 3], index=[10, 11, 13]), X)
     with pytest.raises(TargetError, match="repeats labels"):
-        align_target(labels, repeated)
+        align_target(pd.Series([1, 2, 3], index=[10, 11, 11]), X.set_axis([10, 10, 11]))
+    # Targets without one entry per row are not per-row targets: a soft
+    # target indexed by class, a single row of probabilities.
+    soft = pd.Series([0.3, 0.7], index=["no", "yes"])
+    np.testing.assert_array_equal(align_target(soft, X), [0.3, 0.7])
+    one_row = pd.DataFrame([[0.2, 0.8]], columns=["no", "yes"])
+    np.testing.assert_array_equal(align_target(one_row, X), [[0.2, 0.8]])
+    # explain's counterfactuals: (row, counterfactual) against row labels.
+    answers = pd.DataFrame(
+        {"a": range(6)},
+        index=pd.MultiIndex.from_product([[10, 11, 12], [0, 1]]),
+    )
+    np.testing.assert_array_equal(
+        align_target(labels, answers), ["b", "b", "c", "c", "a", "a"]
+    )
+
+
+def test_per_row_labels_are_never_read_as_probabilities():
+    # A chunk or partition of per-row float labels as long as the model has
+    # classes: read as labels, as the whole target was.
+    binary = np.array([[0.9, 0.1], [0.2, 0.8]])
+    labels = per_row_labels(np.array([1.0, 0.0]))
+    assert resolve(labels, binary, np.array([0.0, 1.0])).labels.tolist() == [1, 0]
+    values = resolve_target(
+        per_row_labels(np.array([2.0, 3.0])), binary[:, 0], task="regression"
+    )
+    assert values.low.tolist() == [2.0, 3.0]
+    rows = np.array([[0.2, 0.8], [0.6, 0.4]])
+    assert per_row_labels(rows) is rows
+
+
+def test_a_reversed_interval_names_a_row_only_for_per_row_intervals():
+    y = np.zeros(3)
+    with pytest.raises(TargetError) as one:
+        resolve_target((0.6, 0.2), y, task="regression")
+    assert "at row" not in str(one.value)
+    with pytest.raises(TargetError, match="at row 1"):
+        resolve_target(np.array([[0, 1], [3, 1], [0, 1]]), y, task="regression")
 
 
 def test_regression_targets():

@@ -14,6 +14,7 @@ import pytest
 from cf_testing import FAST, FAST_AUTOENCODER, frame_proba, make_mixed_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,6 +26,7 @@ from cfexplain import (
     CounterfactualGAN,
     InvalidDataError,
     TaskGuessWarning,
+    metrics,
 )
 
 ESTIMATORS = {
@@ -274,6 +276,43 @@ def test_a_pandas_target_is_matched_to_the_rows_by_index(fitted):
     pd.testing.assert_frame_equal(fitted.transform(X, target=shuffled), by_position)
     explanation = fitted.explain(X, target=shuffled)
     np.testing.assert_array_equal(explanation.target, other)
+
+
+def test_per_row_float_labels_survive_chunks_as_long_as_the_classes():
+    # Float class labels; chunks of 4 leave a last chunk of 2 rows, as many
+    # as the classes: still labels, as for the whole call.
+    X, y = numeric_data()
+    clf = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y.astype(float))
+    cf = CounterfactualGAN(**FAST).fit(X, clf.predict_proba)
+    rows = X.iloc[:6]
+    target = 1.0 - clf.predict(rows)
+    whole = cf.transform(rows, target=target)
+    cf.set_params(chunk_size=4)
+    pd.testing.assert_frame_equal(cf.transform(rows, target=target), whole)
+
+
+def test_validity_of_explain_answers_with_a_series_target():
+    X, y = numeric_data()
+    clf = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    cf = CounterfactualGAN(**FAST).fit(X, clf.predict_proba)
+    rows = X.iloc[:8]
+    target = pd.Series(1 - clf.predict(rows), index=rows.index).iloc[::-1]
+    explanation = cf.explain(rows, target=target, n_counterfactuals=2)
+    valid = metrics.validity(
+        clf, explanation.counterfactuals, target=target, reduce=None
+    )
+    np.testing.assert_array_equal(valid, explanation.valid.reshape(-1))
+
+
+def test_a_scikit_learn_regressor_of_a_rate_is_not_questioned():
+    X, _ = numeric_data()
+    rate = positive_class_probability(X)
+    regressor = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TaskGuessWarning)
+        for model in (regressor, regressor.predict):
+            cf = CounterfactualGAN(**FAST).fit(X, model)
+            assert cf.predictor_.task_ == "regression"
 
 
 def test_a_regression_target_outside_the_model_s_range_is_named():

@@ -74,16 +74,17 @@ def unseen_category_pairs(
 
     Parameters
     ----------
-    X : pandas.DataFrame of shape (n_samples, n_features)
-        Original rows.
-    X_cf : pandas.DataFrame of shape (n_samples, n_features)
+    X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+        Original rows. Arrays count as categorical only the positions named
+        in ``categorical_features``.
+    X_cf : pandas.DataFrame or array-like of shape (n_samples, n_features)
         One counterfactual per row of ``X``, in the same order, with the
         same columns.
-    reference : pandas.DataFrame
+    reference : pandas.DataFrame or array-like of shape (n_rows, n_features)
         The rows that say which pairs occur, typically the model's training
         rows (the more rows, the more absent pairs are expected often
-        enough to count). It must have ``X``'s columns; extra columns are
-        ignored.
+        enough to count). It must have ``X``'s columns; extra columns of a
+        DataFrame are ignored.
     categorical_features : list, optional
         Overrides the detection of categorical features (see
         :func:`~cfexplain.metrics.l0`). By default ``category``, boolean

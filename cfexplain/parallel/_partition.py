@@ -21,6 +21,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .._predictor import CLASSIFICATION
+from .._targets import per_row_labels
 from ..exceptions import InvalidDataError, UnreachedTargetWarning
 
 __all__ = ["PartitionTransformer", "prepare_request"]
@@ -212,7 +213,7 @@ class PartitionTransformer:
         features = _in_fitted_dtypes(frame[names], explainer.feature_dtypes_in_)
         target = self.target
         if len(self.target_columns) == 1:
-            target = frame[self.target_columns[0]].to_numpy()
+            target = per_row_labels(frame[self.target_columns[0]].to_numpy())
         elif self.target_columns:
             target = frame[self.target_columns].to_numpy(dtype=float)
         with warnings.catch_warnings():

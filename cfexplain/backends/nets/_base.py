@@ -83,6 +83,13 @@ class _NoCriterion(torch.nn.Module):
         raise RuntimeError("counterfactual nets compute their losses in train_step")
 
 
+def _shows_colours(sink):
+    """Whether ANSI colour codes printed by ``sink`` reach a terminal or a notebook."""
+    if sink is not print:
+        return False
+    return sys.stdout.isatty() or "ipykernel" in sys.modules
+
+
 class EpochLog(PrintLog):
     """skorch's table of epochs (``verbose=1``), with the first epoch's columns.
 
@@ -91,7 +98,8 @@ class EpochLog(PrintLog):
     prints the header of the first epoch, so such a value would shift the
     rows it appears in out from under their headers. It stays in the
     history (``net_.history``), out of the table. The table is coloured
-    only on a terminal: piped or logged output gets no ANSI codes.
+    only on a terminal or in a notebook: piped or logged output gets no ANSI
+    codes.
     """
 
     def initialize(self):
@@ -105,7 +113,7 @@ class EpochLog(PrintLog):
         if self.columns_ is None:
             self.columns_ = set(row)
         text = super().table({k: v for k, v in row.items() if k in self.columns_})
-        if not sys.stdout.isatty():
+        if not _shows_colours(self.sink):
             text = _ANSI_CODE.sub("", text)
         return text
 
