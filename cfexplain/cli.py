@@ -549,11 +549,35 @@ def _parse_target(target, explainer):
     return target
 
 
+def _check_categories(explainer, X, path):
+    """Name the first cell holding a category the explainer was not fitted on.
+
+    The explainer would refuse it too, but without the file's line.
+    """
+    encoder = getattr(explainer, "encoder_", None)
+    categories = getattr(encoder, "categories_", None) or {}
+    for name in getattr(encoder, "categorical_features_", ()):
+        if name not in X.columns or name not in categories:
+            continue
+        known = pd.Index(categories[name])
+        unseen = ~X[name].isin(known)
+        if unseen.any():
+            raise _bad_cell(
+                path,
+                name,
+                X[name],
+                _first(unseen),
+                f"is not a category the explainer was fitted on ({_names(known, 8)})",
+            )
+
+
 def _explain(args) -> int:
     explainer = _load_explainer(args.explainer)
     target = _parse_target(args.target, explainer)
     dtypes = getattr(explainer, "feature_dtypes_in_", None)
     X, has_index, decimals = _read_rows(args.data, args.index_col, dtypes)
+    if dtypes is not None:
+        _check_categories(explainer, X, args.data)
     csv_columns = list(X.columns) if dtypes is None else list(decimals)
     explanation = explainer.explain(X if dtypes is not None else X.to_numpy(), target)
     counterfactuals = explanation.counterfactuals

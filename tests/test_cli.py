@@ -274,7 +274,7 @@ def edit_cell(table, column, value, row=2):
         ("hours", "fast", ["'hours'", "'fast'", "float64"]),
         ("member", "yes", ["'member'", "'yes'", "boolean"]),
         ("level", "medium", ["'level'", "'medium'", "'low', 'high', 'mid'"]),
-        ("color", "purple", ["'color'", "purple"]),  # the explainer's own check
+        ("color", "purple", ["'color'", "line 4", "'purple'", "'blue'"]),
     ],
 )
 def test_a_bad_value_is_one_line_naming_column_row_and_value(
