@@ -423,10 +423,15 @@ def _read_rows(path, index_col=None, dtypes=None, drop=None):
 # -- loading and saving ----------------------------------------------------------------
 
 
+def _percent(fraction):
+    """Return a fraction as a percentage, rounded down: 797/800 is not "100%"."""
+    # Rounded first, so that 0.29 * 1000 = 289.99999999999997 stays 29.0 %.
+    return f"{math.floor(round(float(fraction) * 1000, 6)) / 10:g}%"
+
+
 def _share(mask):
-    """Percentage of True, rounded down: 3 misses of 800 are not "100%"."""
-    share = float(np.mean(mask)) * 100 if len(mask) else 0.0
-    return f"{math.floor(share * 10) / 10:g}%"
+    """Percentage of True in ``mask``, rounded down (see :func:`_percent`)."""
+    return _percent(np.mean(mask) if len(mask) else 0.0)
 
 
 def _load(path, what):
@@ -723,7 +728,9 @@ def _fit(args) -> int:
         if key.startswith("validity_")
     }
     if validity:
-        figures = ", ".join(f"{name} {value:.0%}" for name, value in validity.items())
+        figures = ", ".join(
+            f"{name} {_percent(value)}" for name, value in validity.items()
+        )
         summary += (
             f"; self-check validity on {report.get('n_rows', '?')} rows: {figures}"
         )

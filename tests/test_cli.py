@@ -538,6 +538,7 @@ def test_share_rounds_down():
     assert _share(np.r_[np.ones(797, bool), np.zeros(3, bool)]) == "99.6%"
     assert _share(np.ones(5, bool)) == "100%"
     assert _share(np.zeros(0, bool)) == "0%"
+    assert _share(np.r_[np.ones(29, bool), np.zeros(71, bool)]) == "29%"
 
 
 def test_fit_cvae_for_a_regressor_names_the_other_methods(
