@@ -128,7 +128,7 @@ class Constraints:
             column = X[name]
             values = column.to_numpy(dtype=float)
             if pd.api.types.is_integer_dtype(column.dtype):
-                low, high = math.ceil(low), math.floor(high)
+                low, high = _integer_bounds(low, high)
                 if low > high:
                     raise ConstraintError(
                         f"bounds {self.bounds[name]} of the integer feature "
@@ -164,6 +164,13 @@ class Constraints:
                     f"value, which lies below its {shown}",
                     "Relax the bounds or the direction, or leave these rows out",
                 )
+
+
+def _integer_bounds(low, high):
+    """Return the bounds an integer can take; a half-open side stays infinite."""
+    low = math.ceil(low) if np.isfinite(low) else low
+    high = math.floor(high) if np.isfinite(high) else high
+    return low, high
 
 
 def _show(bound):
@@ -298,7 +305,7 @@ def _apply_numeric(original, counterfactual, name, constraints, is_integer):
     if name in constraints.bounds:
         low, high = constraints.bounds[name]
         if is_integer:
-            low, high = math.ceil(low), math.floor(high)
+            low, high = _integer_bounds(low, high)
         # The rows passed Constraints.check_feasible, so an increasing
         # feature starts at most at `high` and a decreasing one at least at
         # `low`: clipping keeps the direction.

@@ -138,7 +138,7 @@ def _labels_to_index(labels, classes):
     return np.asarray(index, dtype=int)
 
 
-def _check_proba(proba, n_classes):
+def _check_proba(proba, n_classes, classes=None):
     if proba.shape[-1] != n_classes:
         raise TargetError(
             f"a probability target needs {n_classes} values per row (one per "
@@ -155,10 +155,12 @@ def _check_proba(proba, n_classes):
     tied = np.flatnonzero((proba >= top - _TIE_ATOL).sum(axis=-1) > 1)
     if len(tied):
         row = np.atleast_2d(proba)[tied[0]]
+        names = np.arange(n_classes) if classes is None else np.asarray(classes)
+        tie = names[np.flatnonzero(row >= row.max() - _TIE_ATOL)].tolist()
         raise TargetError(
             "a probability target is reached when the model's most likely "
             "class is the target's, so it needs a single most likely class; "
-            f"classes {np.flatnonzero(row >= row.max() - _TIE_ATOL).tolist()} tie"
+            f"classes {tie} tie"
             f"{f' in row {tied[0]}' if proba.ndim == 2 else ''}: give the class "
             "you aim for a higher probability than the others"
         )
@@ -197,7 +199,7 @@ def _resolve_classification(target, y_model, classes):
         return _opposite(y_model)
     array = np.asarray(target)
     if array.dtype.kind in "f" and array.ndim == 2:
-        proba = _check_proba(array.astype(float), n_classes)
+        proba = _check_proba(array.astype(float), n_classes, classes)
         if len(proba) not in (1, n):
             raise TargetError(
                 f"a matrix of probability targets needs one row per instance "
@@ -228,7 +230,7 @@ def _resolve_classification(target, y_model, classes):
                     )
             else:
                 try:
-                    proba = _check_proba(array.astype(float), n_classes)
+                    proba = _check_proba(array.astype(float), n_classes, classes)
                 except TargetError as error:
                     if interval_hint and isinstance(target, tuple):
                         raise TargetError(f"{error}{interval_hint}") from None
@@ -264,6 +266,12 @@ def _resolve_regression(target, n, tolerance):
             "module's single output is then read as a logit)"
         )
     if isinstance(target, tuple) and len(target) == 2:
+        if any(not isinstance(bound, numbers.Real) for bound in target):
+            raise TargetError(
+                f"a target interval needs two numbers, got {target!r}; for a "
+                "half-open interval give a bound beyond the model's values "
+                "(an explainer's output_range_ has them)"
+            )
         low, high = (np.full(n, float(bound)) for bound in target)
     else:
         array = np.asarray(target, dtype=float)
@@ -281,7 +289,11 @@ def _resolve_regression(target, n, tolerance):
                 f"array of shape ({n}, 2) of intervals"
             )
     if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-        raise TargetError("regression targets must be finite numbers")
+        raise TargetError(
+            "regression targets must be finite numbers; for a half-open "
+            "interval give a bound beyond the model's values (an explainer's "
+            "output_range_ has them)"
+        )
     if np.any(low > high):
         row = int(np.argmax(low > high))
         # One interval for every row needs no row number.

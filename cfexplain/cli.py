@@ -35,6 +35,7 @@ from pandas.api.types import (
 )
 
 from .exceptions import CfexplainError, InvalidDataError, PredictorError
+from .explanation import free_name
 
 __all__ = ["build_adult_classifier", "main"]
 
@@ -508,13 +509,6 @@ def _significant(values, digits=PREDICTION_DIGITS):
     ]
 
 
-def _free_name(name, taken):
-    """``name``, or ``cf_name`` (``cf_cf_name``, ...) when a column has it."""
-    while name in taken:
-        name = f"cf_{name}"
-    return name
-
-
 # -- cfexplain explain -----------------------------------------------------------------
 
 
@@ -600,8 +594,8 @@ def _explain(args) -> int:
     predicted = explanation.predicted(explanation.y_counterfactual)
     if explanation.classes is None:
         predicted = _significant(predicted)
-    out[_free_name("valid", out.columns)] = valid
-    out[_free_name("prediction", out.columns)] = predicted
+    out[free_name("valid", out.columns)] = valid
+    out[free_name("prediction", out.columns)] = predicted
     _write_csv(out, args.output, index=has_index)
     if not args.quiet:
         destination = sys.stdout if args.output not in (None, "-") else sys.stderr

@@ -10,6 +10,13 @@ import pandas as pd
 __all__ = ["Explanation"]
 
 
+def free_name(name, taken):
+    """Return ``name``, or ``cf_name`` (``cf_cf_name``, ...) when ``taken`` has it."""
+    while name in taken:
+        name = f"cf_{name}"
+    return name
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Counterfactual explanations of a batch of rows.
@@ -97,8 +104,11 @@ class Explanation:
             The counterfactual's features, then ``prediction`` (class label
             or value), ``original_prediction``, ``target``, ``valid`` and
             ``changes`` (the changed features joined by ``"; "``), indexed like
-            :attr:`counterfactuals`. For images there are no feature columns
-            and the index is ``(row, counterfactual)`` positions.
+            :attr:`counterfactuals`. Where a feature already has one of these
+            names, the added column is called ``cf_<name>`` (``cf_cf_<name>``,
+            ...) and the feature keeps its values. For images there are no
+            feature columns and the index is ``(row, counterfactual)``
+            positions.
         """
         k = self.n_counterfactuals
         if isinstance(self.counterfactuals, pd.DataFrame):
@@ -111,18 +121,24 @@ class Explanation:
                     names=["row", "counterfactual"],
                 )
             )
-        frame["prediction"] = self.predicted(self.y_counterfactual)
-        frame["original_prediction"] = np.repeat(
-            self.predicted(self.y_original), k, axis=0
-        )
         target = np.asarray(self.target)
         labels = np.empty(len(target), dtype=object)
         # Regression targets are (low, high) intervals: one tuple per row (a
         # plain object array of tuples would become two-dimensional).
         labels[:] = [tuple(pair) for pair in target] if target.ndim == 2 else target
-        frame["target"] = np.repeat(labels, k)
-        frame["valid"] = self.valid.reshape(-1)
-        frame["changes"] = ["; ".join(c) for row in self.changes for c in row]
+        added = {
+            "prediction": self.predicted(self.y_counterfactual),
+            "original_prediction": np.repeat(
+                self.predicted(self.y_original), k, axis=0
+            ),
+            "target": np.repeat(labels, k),
+            "valid": self.valid.reshape(-1),
+            "changes": ["; ".join(c) for row in self.changes for c in row],
+        }
+        features = set(frame.columns)
+        for name, values in added.items():
+            # A feature of the same name keeps its values.
+            frame[free_name(name, features)] = values
         return frame
 
     def __str__(self):

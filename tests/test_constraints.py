@@ -47,6 +47,21 @@ def test_parse_accepts_positions_and_open_bounds():
     assert constraints.frozen_features().tolist() == [0, 0, 1, 0]
 
 
+@pytest.mark.parametrize(
+    "bounds", [(None, 50), (-np.inf, 50), (25, None), (25, np.inf)]
+)
+def test_half_open_bounds_on_an_integer_feature(bounds):
+    # age is int64: its finite side rounds inwards, the open one stays open.
+    X = make_mixed_frame(n=40)
+    X = X[(X["age"] >= 25) & (X["age"] <= 50)]
+    explainer = CounterfactualGAN(**FAST).fit(make_mixed_frame(), frame_proba)
+    X_cf = explainer.transform(X, bounds={"age": bounds})
+    low = -np.inf if bounds[0] is None else bounds[0]
+    high = np.inf if bounds[1] is None else bounds[1]
+    assert X_cf["age"].between(low, high).all()
+    assert X_cf["age"].dtype == np.int64
+
+
 def test_apply_rules_on_a_hand_made_case():
     X = pd.DataFrame({"age": [30, 60], "hours": [40.0, 40.0]})
     X_cf = pd.DataFrame({"age": [20, 70], "hours": [10.0, 55.5]})

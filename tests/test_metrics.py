@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,7 +7,7 @@ from cf_testing import FAST, frame_proba, frame_value
 from sklearn.model_selection import GridSearchCV
 
 from cfexplain import CounterfactualGAN, metrics
-from cfexplain.exceptions import TargetError
+from cfexplain.exceptions import InvalidDataError, TargetError
 
 
 def flipped(X):
@@ -111,3 +113,44 @@ def test_single_scorers_match_metrics(mixed_frame):
     )
     with pytest.raises(ValueError, match="unknown counterfactual metric"):
         metrics.make_counterfactual_scorer("accuracy")
+
+
+def test_report_of_a_method_that_answered_one_row(mixed_frame):
+    X = mixed_frame.iloc[:20]
+    X_cf = flipped(X).astype({"age": float, "member": object})
+    X_cf.iloc[1:] = np.nan
+    row = metrics.counterfactual_report(frame_proba, X, X_cf).iloc[0]
+    assert row["coverage"] == pytest.approx(0.05) and row["validity"] == 0.05
+    assert np.isnan(row["mmd2"]) and np.isfinite(row["l1"])
+
+
+def test_validity_with_the_originals_as_target_says_where_they_go(mixed_frame):
+    X = mixed_frame.iloc[:10]
+    with pytest.raises(TargetError, match=r"validity\(model, X_cf, X=X\)"):
+        metrics.validity(frame_proba, X, flipped(X))
+
+
+def test_validity_of_a_value_target_without_tolerance_warns(mixed_frame):
+    X = mixed_frame.iloc[:10]
+    with pytest.warns(UserWarning, match="tolerance=0 is met only by exactly"):
+        metrics.validity(frame_value, X, target=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.validity(frame_value, X, target=3.0, tolerance=0.5)
+        metrics.validity(frame_value, X, target=(2.0, 4.0))
+
+
+def test_missing_values_in_sparsity_metrics_say_what_to_do(mixed_frame):
+    X = mixed_frame.iloc[:5]
+    X_cf = X.copy()
+    X_cf["hours"] = np.nan
+    with pytest.raises(InvalidDataError, match="leave out rows a method could not"):
+        metrics.l1(X, X_cf)
+
+
+def test_class_mmd2_scorer_on_a_regression_says_which_scorers_fit(mixed_frame):
+    values = frame_value(mixed_frame)
+    interval = (float(values.min()), float(values.max()))
+    cf = CounterfactualGAN(**FAST, target=interval).fit(mixed_frame, frame_value)
+    with pytest.raises(ValueError, match="counterfactual_scorers"):
+        metrics.class_mmd2_scorer(cf, mixed_frame.iloc[:10], None)

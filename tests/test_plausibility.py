@@ -234,6 +234,21 @@ def test_metric_values_the_reference_lacks_and_missing_values():
     assert unseen_category_pairs(X, X_cf, reference, min_expected_rows=6) == 0.0
 
 
+def test_metric_leaves_out_rows_a_method_could_not_answer(households):
+    X, singles = households
+    originals = singles.iloc[:2]
+    answers = originals.copy()
+    answers["status"] = ["married", None]  # row 1: no answer
+    answers["role"] = ["child", None]
+    answers["x"] = [originals["x"].iloc[0], np.nan]
+    assert unseen_category_pairs(originals, answers, X) == 1.0
+    assert unseen_category_pairs(originals, answers, X, reduce=None).tolist() == [
+        True,
+        False,
+    ]
+    assert np.isnan(unseen_category_pairs(originals.iloc[1:], answers.iloc[1:], X))
+
+
 def test_metric_on_arrays_with_categorical_positions_and_few_categories():
     reference = np.repeat(np.array([[0, 0, 1.5], [1, 1, 2.5]]), 10, axis=0)
     X = np.array([[0, 0, 1.5]])

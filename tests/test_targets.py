@@ -70,7 +70,7 @@ def test_a_tie_between_classes_reaches_no_target():
         (None, r"no target given"),
         (np.zeros((2, 2, 2)), r"cannot read a classification target"),
         # Validity is judged by the target's most likely class: a tie has none.
-        (np.array([0.4, 0.4, 0.2]), r"classes \[0, 1\] tie: give the class"),
+        (np.array([0.4, 0.4, 0.2]), r"classes \['a', 'b'\] tie: give the class"),
         (np.array([[0.1, 0.8, 0.1]] * 2 + [[0.5, 0.0, 0.5]]), r"tie in row 2"),
         (np.array([0.1, 0.9]), r"a probability vector needs one value per class"),
     ],
@@ -147,6 +147,12 @@ def test_per_row_labels_are_never_read_as_probabilities():
     assert values.low.tolist() == [2.0, 3.0]
     rows = np.array([[0.2, 0.8], [0.6, 0.4]])
     assert per_row_labels(rows) is rows
+
+
+@pytest.mark.parametrize("target", [(None, 2.0), (1.0, None), (5.0, np.inf)])
+def test_a_half_open_interval_says_how_to_write_it(target):
+    with pytest.raises(TargetError, match="beyond the model's values"):
+        resolve_target(target, np.zeros(3), task="regression")
 
 
 def test_a_reversed_interval_names_a_row_only_for_per_row_intervals():

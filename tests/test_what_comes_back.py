@@ -267,6 +267,19 @@ def test_outputs_within_0_and_1_are_taken_as_regression_with_a_warning():
         CounterfactualGAN(**FAST, task="regression").fit(X, positive_class_probability)
 
 
+def test_features_named_like_explain_s_columns_keep_their_values():
+    names = ["age", "prediction", "color", "valid"]
+    X = renamed(make_mixed_frame(), names)
+    cf = CounterfactualGAN(**FAST).fit(X, ByPosition())
+    explanation = cf.explain(X.iloc[:5], n_counterfactuals=2)
+    frame = explanation.to_frame()
+    pd.testing.assert_frame_equal(frame[names], explanation.counterfactuals)
+    np.testing.assert_array_equal(
+        frame["cf_prediction"], explanation.predicted(explanation.y_counterfactual)
+    )
+    np.testing.assert_array_equal(frame["cf_valid"], explanation.valid.reshape(-1))
+
+
 def test_a_pandas_target_is_matched_to_the_rows_by_index(fitted):
     X = make_mixed_frame().iloc[:12]
     labels = fitted.predictor_.classes_[frame_proba(X).argmax(axis=1)]

@@ -16,7 +16,8 @@ import pandas as pd
 from .._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
 from ..exceptions import InvalidDataError
 from ._representation import _categorical_values
-from ._sparsity import _check_option, _paired, _reduce
+from ._sparsity import _check_option, _paired
+from ._validity import covered_rows
 
 __all__ = ["unseen_category_pairs"]
 
@@ -99,8 +100,10 @@ def unseen_category_pairs(
     Returns
     -------
     float or numpy.ndarray of bool, shape (n_samples,)
-        Lower is better. 0 when the data have fewer than two categorical
-        features.
+        Lower is better. Rows of ``X_cf`` with missing values (a method's
+        unanswered rows, as :func:`validity` counts them) are left out of
+        the share and are False per row; NaN when no row is answered. 0
+        when the data have fewer than two categorical features.
 
     Raises
     ------
@@ -144,15 +147,19 @@ def unseen_category_pairs(
     data, categorical, _ = _paired(X, X_cf, categorical_features, reference)
     if len(data["reference"]) == 0:
         raise InvalidDataError("reference has no rows")
-    if len(categorical) < 2:
-        return _reduce(np.zeros(len(data["X"]), dtype=bool), reduce)
-    n_categories, reference_codes, (original, counterfactual) = _codes(
-        *(
-            _categorical_values(data[name], categorical)
-            for name in ("reference", "X", "X_cf")
+    # Rows a method could not answer (missing values) hold no pair.
+    covered = covered_rows(data["X_cf"])
+    flagged = np.zeros(len(covered), dtype=bool)
+    if len(categorical) >= 2 and covered.any():
+        n_categories, reference_codes, (original, counterfactual) = _codes(
+            _categorical_values(data["reference"], categorical),
+            _categorical_values(data["X"], categorical)[covered],
+            _categorical_values(data["X_cf"], categorical)[covered],
         )
-    )
-    pairs = CategoryPairs(
-        reference_codes, n_categories, min_expected_rows=float(min_expected_rows)
-    )
-    return _reduce(pairs.introduced_unseen(original, counterfactual), reduce)
+        pairs = CategoryPairs(
+            reference_codes, n_categories, min_expected_rows=float(min_expected_rows)
+        )
+        flagged[covered] = pairs.introduced_unseen(original, counterfactual)
+    if reduce is None:
+        return flagged
+    return float(flagged[covered].mean()) if covered.any() else float("nan")

@@ -71,7 +71,9 @@ def counterfactual_report(
         ``unseen_category_pairs`` (share of counterfactuals bringing in a
         pair of categories ``reference`` lacks although it expects it in 5
         rows or more; :func:`unseen_category_pairs`). Sparsity, MMD² and
-        plausibility are computed on covered rows. On images
+        plausibility are computed on covered rows (MMD² is NaN with fewer
+        than two; with none, only ``n``, ``coverage`` and ``validity``
+        are given). On images
         and series every value is a numerical feature, so ``l1`` is in
         standard deviations of each value over ``reference``, not in pixel
         units (``benchmarks/mnist.py`` reports the mean absolute pixel
@@ -91,7 +93,13 @@ def counterfactual_report(
         row["l0"] = l0(X_ok, X_cf_ok, features="all", **shared)
         row["l0_categorical"] = l0(X_ok, X_cf_ok, features="categorical", **shared)
         row["l1"] = l1(X_ok, X_cf_ok, reference=reference, **shared)
-        row["mmd2"] = mmd2(X_cf_ok, reference, reference=reference, **shared)
+        # The unbiased MMD² needs two counterfactuals (as a class of
+        # class_conditional_mmd2 does, where one gives NaN).
+        row["mmd2"] = (
+            mmd2(X_cf_ok, reference, reference=reference, **shared)
+            if covered.sum() >= 2
+            else float("nan")
+        )
         if isinstance(X, pd.DataFrame):
             categorical, _ = split_features(X, categorical_features)
             if len(categorical) >= 2:

@@ -294,8 +294,12 @@ def _check_finite(values, name, columns=None):
         bad = np.flatnonzero(~finite.all(axis=0))
         labels = bad.tolist() if columns is None else [columns[i] for i in bad]
         where = "features at positions" if columns is None else "columns"
+        # Another method's unanswered rows come back as missing values.
         raise InvalidDataError(
-            f"{name} has NaN or infinite values in {where} {labels[:10]}"
+            f"{name} has NaN or infinite values in {where} {labels[:10]}; "
+            "leave out rows a method could not answer, or use "
+            "counterfactual_report, which scores the answered rows and reports "
+            "coverage"
         )
     return values
 

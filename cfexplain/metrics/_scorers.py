@@ -40,7 +40,11 @@ def _validity(explainer, X, X_cf):
 def _class_mmd2(explainer, X, X_cf):
     predictor = explainer.predictor_
     if predictor.task_ != CLASSIFICATION:
-        raise ValueError("class_mmd2 needs a classifier under explanation")
+        raise ValueError(
+            "class_mmd2 needs a classifier under explanation; for a regression "
+            "model score with counterfactual_scorers(['validity', 'l0', 'l1', "
+            "'mmd2'])"
+        )
     classes = predictor.classes_
     per_class = class_conditional_mmd2(
         X_cf,

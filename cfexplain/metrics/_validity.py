@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from .._predictor import as_predictor
+from .._predictor import REGRESSION, as_predictor
 from .._targets import align_target, resolve_target
 from ..exceptions import TargetError
 
@@ -40,6 +42,13 @@ def _take(X, mask):
     return X[mask] if isinstance(X, pd.DataFrame) else np.asarray(X)[mask]
 
 
+def _is_value(target):
+    """Whether a regression target is a value (or one per row), not intervals."""
+    if isinstance(target, (str, tuple)):
+        return False
+    return np.ndim(target) in (0, 1)
+
+
 def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="mean"):
     """Share of counterfactuals for which the real model predicts the target.
 
@@ -58,7 +67,9 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
     X : pandas.DataFrame or array-like, optional
         The original rows; required for ``"opposite"``.
     tolerance : float, default=0.0
-        Half-width around a regression value target.
+        Half-width around a regression value target. The explainers accept
+        ``regression_tolerance * output_scale_`` around a value; with 0 only
+        the exact value counts, and a warning says so.
     reduce : {"mean", None}, default="mean"
         ``None`` returns the per-row boolean mask instead of the share.
 
@@ -74,6 +85,12 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
     TargetError
         For an impossible target, or ``"opposite"`` without ``X``.
     """
+    if isinstance(target, pd.DataFrame) and isinstance(X_cf, pd.DataFrame):
+        if target.shape == X_cf.shape and list(target.columns) == list(X_cf.columns):
+            raise TargetError(
+                "target holds rows with the counterfactuals' columns: the "
+                "originals go in X=, as in validity(model, X_cf, X=X)"
+            )
     predictor = as_predictor(model)
     target = align_target(target, X_cf)
     covered = covered_rows(X_cf)
@@ -90,6 +107,15 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
         y_cf = predictor.predict(_take(X_cf, covered))
         if reference_output is None:
             reference_output = np.zeros((len(covered),) + y_cf.shape[1:])
+        if predictor.task_ == REGRESSION and tolerance == 0 and _is_value(target):
+            warnings.warn(
+                "a regression value target with tolerance=0 is met only by "
+                "exactly that value; pass the tolerance the counterfactuals "
+                "were made with (an explainer's regression_tolerance * "
+                "output_scale_) or an interval (low, high)",
+                UserWarning,
+                stacklevel=2,
+            )
         resolved = resolve_target(
             target,
             reference_output,
