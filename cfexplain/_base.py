@@ -649,13 +649,28 @@ class BaseCounterfactualExplainer(
         resolved = self._resolve(align_target(target, X), np.zeros(len(unreached)))
         low, high = output_range
         outside = unreached & ((resolved.high < low) | (resolved.low > high))
-        if not outside.any():
-            return ""
-        return (
-            f"; {int(outside.sum())} of them ask for values outside the range "
-            f"the model gives the training rows ({low:.4g} to {high:.4g}), "
-            "which no change of a realistic row may reach"
-        )
+        note = ""
+        if outside.any():
+            note = (
+                f"; {int(outside.sum())} of them ask for values outside the "
+                f"range the model gives the training rows ({low:.4g} to "
+                f"{high:.4g}), which no change of a realistic row may reach"
+            )
+        reference = getattr(self, "reference_", None)
+        if reference is not None:
+            # Inside the range, but where the model's outputs leave a gap:
+            # no training row shows (or guides a repair to) such a value.
+            values = np.sort(np.asarray(reference.y_model, dtype=float))
+            rows = np.flatnonzero(unreached & ~outside)
+            first = np.searchsorted(values, resolved.low[rows], side="left")
+            last = np.searchsorted(values, resolved.high[rows], side="right")
+            in_gap = int((first == last).sum())
+            if in_gap:
+                note += (
+                    f"; {in_gap} ask for values no training row's output "
+                    "comes within (a gap between the model's outputs)"
+                )
+        return note
 
     @single_blas_thread
     def _transform_with_validity(self, X, target, constraints, *, check_all=False):

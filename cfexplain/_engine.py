@@ -235,12 +235,22 @@ class CandidateEngineMixin:
 
         The smallest change that gives such a row its target is none (a
         named class the row already has, a value already in its interval):
-        every one of its answers is the row.
+        every one of its answers is the row, unless the call's constraints
+        would change it (a value outside its bounds).
         """
         met = np.flatnonzero(batch.target.is_met(batch.y_model))
+        adapter = self.adapter_
+        if len(met) and batch.constraints.alters_rows:
+            # A row outside the call's bounds is no answer as it is: it
+            # keeps its constrained candidate, which the model then judges
+            # and the repairs fix like any other.
+            originals = adapter.take_rows(batch.rows, met)
+            clipped = batch.constraints.apply(
+                originals, adapter.take_rows(batch.rows, met)
+            )
+            met = met[~adapter.changed_features(originals, clipped).any(axis=1)]
         if not len(met):
             return candidates
-        adapter = self.adapter_
         n = len(batch.Xt)
         k = len(candidates.counterfactuals) // n
         positions = (np.arange(k)[:, None] * n + met).reshape(-1)

@@ -4,6 +4,8 @@ The contract every explainer keeps on series (format, determinism,
 constraints, pickles, seeds) is in ``test_contract.py``.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from cf_testing import (
@@ -375,3 +377,23 @@ def test_series_take_a_training_series_window_when_it_costs_less():
         for answer in (default, compared)
     ]
     assert (costs[1] <= costs[0] + 1e-9).all()
+
+
+def test_a_channel_constant_in_training_stays_as_it_was():
+    # The CVAE reconstructs: without the rule its error moved the channel.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 2, 16)).astype(np.float32)
+    X[:, 1] = 5.0
+    cf = CounterfactualCVAE(**FAST_AUTOENCODER, modality="series").fit(
+        X, _late_mean_positive
+    )
+    assert cf.encoder_.constant_channels_.tolist() == [False, True]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X_cf = cf.transform(X[:8])
+    np.testing.assert_array_equal(X_cf[:, 1], X[:8, 1])
+
+
+def _late_mean_positive(X):
+    positive = np.asarray(X)[:, 0, 8:].mean(axis=1) > 0
+    return np.column_stack([~positive, positive]).astype(float)

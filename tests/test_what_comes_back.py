@@ -328,6 +328,38 @@ def test_a_scikit_learn_regressor_of_a_rate_is_not_questioned():
             assert cf.predictor_.task_ == "regression"
 
 
+def step_value(X):
+    """A regression model with two values only: 0 and 10."""
+    return np.where(np.asarray(X, dtype=float)[:, 0] > 0, 10.0, 0.0)
+
+
+def test_a_regression_target_between_the_model_s_values_is_named():
+    X, _ = numeric_data()
+    cf = CounterfactualAE(**FAST_AUTOENCODER, task="regression").fit(X, step_value)
+    with pytest.warns(Warning, match=r"5 ask for values no training row's output"):
+        cf.transform(X.iloc[:5], target=5.0)
+
+
+def test_rows_at_their_target_still_hold_the_call_s_bounds():
+    # Rows the model already puts at the target are answered with
+    # themselves, unless the call's bounds would change them.
+    X = make_mixed_frame()
+    cf = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    rows = X.iloc[:20]
+    own = frame_proba(rows).argmax(axis=1)
+    high = float(rows["hours"].median())
+    X_cf = _quietly(cf.transform, rows, target=own, bounds={"hours": (0, high)})
+    assert (X_cf["hours"] <= high).all()
+    inside = (rows["hours"] <= high).to_numpy()
+    pd.testing.assert_frame_equal(X_cf[inside], rows[inside])
+
+
+def _quietly(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **kwargs)
+
+
 def test_a_regression_target_outside_the_model_s_range_is_named():
     X, _ = numeric_data()
     cf = CounterfactualAE(**FAST_AUTOENCODER, task="regression").fit(

@@ -131,6 +131,20 @@ class SeriesAdapter(ArrayAdapter):
             immutable, bounds, monotonic, series_shape=self.encoder_.series_shape_
         )
 
+    def decode(self, Xt, originals):
+        """Decode to the fitted shape and dtype; constant channels stay as they were.
+
+        A channel that never varies in the training series carries nothing
+        a counterfactual could change: a reconstruction (the CVAE's)
+        would otherwise move it by its reconstruction error. Encoders
+        fitted before ``constant_channels_`` existed decode as before.
+        """
+        decoded = self.encoder_.inverse_transform(Xt)
+        constant = getattr(self.encoder_, "constant_channels_", None)
+        if constant is not None and constant.any():
+            decoded[:, constant] = np.asarray(originals)[:, constant]
+        return decoded
+
     def change_unit(self):
         """Return each channel's training standard deviation, ``(n_channels, 1)``."""
         return self.encoder_.scale_[:, None]

@@ -95,6 +95,8 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
     mean_, scale_ : numpy.ndarray of shape (n_channels,)
         Training mean and standard deviation of each channel (1 where a
         channel is constant, to float64 rounding).
+    constant_channels_ : numpy.ndarray of bool, shape (n_channels,)
+        Channels with no spread in the training series.
     dtype_ : numpy.dtype
         The dtype of the series given to ``fit``.
     n_features_in_ : int
@@ -143,6 +145,7 @@ class SeriesEncoder(TransformerMixin, BaseEstimator):
         scale = values.std(axis=(0, 2))
         # A channel whose spread is float64 rounding of its level is constant.
         constant = scale <= 1e-12 * (np.abs(self.mean_) + 1.0)
+        self.constant_channels_ = constant
         self.scale_ = np.where(constant, 1.0, scale)
         self.n_features_in_ = int(np.prod(self.series_shape_))
         self.layout_ = FeatureLayout(
