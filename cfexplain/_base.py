@@ -598,7 +598,8 @@ class BaseCounterfactualExplainer(
             Same type, columns, dtypes and index as ``X``. ``X`` itself is
             never modified. Integer features come back whole, float
             features at the precision of their training values (at most
-            six decimals).
+            six decimals). Series come back in the dtype of the series
+            the explainer was fitted on.
 
         Raises
         ------

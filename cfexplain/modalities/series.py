@@ -83,6 +83,10 @@ def _runs(flags):
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
+#: Line styles of a series' channels in :meth:`SeriesAdapter.plot`.
+_CHANNEL_STYLES = ("-", "--", ":", "-.")
+
+
 class SeriesAdapter(ArrayAdapter):
     """Equal-length time series in the aeon/sktime layout.
 
@@ -184,8 +188,10 @@ class SeriesAdapter(ArrayAdapter):
     def plot(explanation, ax=None):
         """One panel per series (at most 6): original, counterfactuals, the change.
 
-        Every channel is drawn; the change (counterfactual minus original)
-        of the first counterfactual is shaded.
+        Every channel is drawn, in a line style of its own (the original in
+        grey, each counterfactual in a colour of its own); the change
+        (counterfactual minus original) of the first counterfactual is
+        shaded.
         """
         import matplotlib.pyplot as plt
 
@@ -203,23 +209,38 @@ class SeriesAdapter(ArrayAdapter):
         for i, panel in enumerate(axes):
             original = np.asarray(explanation.original[i], dtype=float)
             steps = np.arange(original.shape[-1])
+            several = len(original) > 1
+
+            def label(text, channel, several=several):
+                # One legend entry per channel when there are several.
+                return f"{text}, channel {channel}" if several else text
+
             for channel, values in enumerate(original):
-                label = "original" if channel == 0 else None
-                panel.plot(steps, values, color="0.3", lw=1.2, label=label)
+                panel.plot(
+                    steps,
+                    values,
+                    color="0.3",
+                    lw=1.2,
+                    ls=_CHANNEL_STYLES[channel % len(_CHANNEL_STYLES)],
+                    label=label("original", channel),
+                )
             for j in range(k):
                 cf = np.asarray(explanation.counterfactuals[i * k + j], dtype=float)
                 mark = "" if explanation.valid[i, j] else " (not valid)"
+                text = f"counterfactual {j}: predicted {predicted_cf[i * k + j]}{mark}"
                 for channel, values in enumerate(cf):
-                    label = (
-                        f"counterfactual {j}: predicted {predicted_cf[i * k + j]}{mark}"
-                        if channel == 0
-                        else None
+                    panel.plot(
+                        steps,
+                        values,
+                        color=f"C{j}",
+                        lw=1.0,
+                        ls=_CHANNEL_STYLES[channel % len(_CHANNEL_STYLES)],
+                        label=label(text, channel),
                     )
-                    panel.plot(steps, values, lw=1.0, label=label)
                 if j == 0:
                     for channel in range(len(original)):
                         panel.fill_between(
-                            steps, original[channel], cf[channel], alpha=0.2
+                            steps, original[channel], cf[channel], color="C0", alpha=0.2
                         )
             panel.set_title(f"original: predicted {predicted[i]}", fontsize=9)
             # Beside the panel: changes are often at the ends of the series.
