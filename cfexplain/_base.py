@@ -30,7 +30,7 @@ from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import align_target, per_row_labels, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
-from .exceptions import InvalidDataError, UnreachedTargetWarning
+from .exceptions import InvalidDataError, LowValidityWarning, UnreachedTargetWarning
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
 
@@ -315,8 +315,11 @@ class BaseCounterfactualExplainer(
                     warnings.warn(
                         "the model predicts a single class on all training rows; "
                         "the generator never sees the other classes and will "
-                        "hardly reach them",
-                        UserWarning,
+                        "hardly reach them. Check that the model is the fitted "
+                        "one and takes X as given (its columns, scale and "
+                        "dtype), or fit on rows the model puts in several "
+                        "classes",
+                        LowValidityWarning,
                         stacklevel=2,
                     )
             else:
@@ -611,6 +614,10 @@ class BaseCounterfactualExplainer(
             high``, a form of the other task). A well-formed target the
             model does not reach for some rows is reported by an
             :class:`~cfexplain.UnreachedTargetWarning` instead.
+        ConstraintError
+            For rows the constraints leave no counterfactual (a frozen
+            value outside its bounds, ...) or constraints that freeze
+            everything.
         PredictorError
             If the model fails on the data.
         """

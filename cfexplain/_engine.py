@@ -25,6 +25,7 @@ from ._candidates import (
 )
 from ._random import torch_generator
 from ._targets import align_target
+from .exceptions import ConstraintError
 
 __all__ = ["ACCEPTED", "IMPLAUSIBLE", "REJECTED", "CandidateEngineMixin"]
 
@@ -278,6 +279,12 @@ class CandidateEngineMixin:
         parsed = self._parsed_constraints(constraints)
         parsed.check_feasible(adapter.as_rows(X_checked))
         frozen = parsed.frozen_features()
+        if len(frozen) and frozen.all():
+            raise ConstraintError(
+                "the constraints freeze every feature (or every value of a "
+                "series or image): no counterfactual can change anything; "
+                "leave some free (immutable, or a smaller mask)"
+            )
         return CandidateBatch(
             X=X,
             rows=adapter.as_rows(X_checked),

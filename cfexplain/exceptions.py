@@ -87,8 +87,10 @@ class LowValidityWarning(CfexplainWarning):
     """A fitted explainer's self-check found too few valid counterfactuals.
 
     Issued at the end of ``fit`` when fewer than 90 % of the counterfactuals
-    of the held-out rows reach their target by the real model;
-    ``fit_report_`` holds the figures.
+    of the held-out rows reach their target by the real model
+    (``fit_report_`` holds the figures), when the generator alone reaches
+    under 10 % of them, and at the start of ``fit`` when the model puts
+    every training row in one class.
     """
 
 

@@ -164,3 +164,9 @@ def test_constraints_never_violated(explainer, spec):
             if name == "age":
                 low, high = np.ceil(low), np.floor(high)
             assert (x_cf >= low - 1e-9).all() and (x_cf <= high + 1e-9).all()
+
+
+def test_constraints_that_freeze_everything_raise():
+    explainer = CounterfactualGAN(**FAST).fit(make_mixed_frame(), frame_proba)
+    with pytest.raises(ConstraintError, match="freeze every feature"):
+        explainer.transform(make_mixed_frame(n=5), immutable=FEATURES)

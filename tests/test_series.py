@@ -167,14 +167,17 @@ def test_unreached_targets_under_constraints_name_the_series_constraints():
     cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
         series, series_proba
     )
-    # Every time point frozen: no series can move.
+    # Every time point but the last frozen: no series can move its peak.
     with pytest.warns(UnreachedTargetWarning) as caught:
-        cf.transform(series, immutable={"channels": [0]})
+        cf.transform(series, immutable={"windows": [(0, 23)]})
     message = next(
         str(w.message) for w in caught if issubclass(w.category, UnreachedTargetWarning)
     )
     assert "frozen windows or channels, bounds" in message
     assert "monotonic" not in message
+    # Every time point frozen: nothing can change, said up front.
+    with pytest.raises(ConstraintError, match="freeze every feature"):
+        cf.transform(series, immutable={"channels": [0]})
 
 
 # -- how changes read ----------------------------------------------------------------
