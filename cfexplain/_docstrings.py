@@ -114,8 +114,10 @@ validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity
     reached with the real model in ``fit_report_`` and warns with a
-    :class:`~cfexplain.LowValidityWarning` below 0.9. With 0 the self-check
-    uses training rows. On small data few rows are held out (5 of 50
+    :class:`~cfexplain.LowValidityWarning` below 0.9. With 0, or a share
+    that rounds to no row or leaves fewer than 2 to train on, the
+    self-check uses training rows (``fit_report_["held_out"]`` is then
+    False). On small data few rows are held out (5 of 50
     series at 0.1), and their validity is a rough estimate: on GunPoint
     the AE's 5 held-out series were all valid while 89 % of the test
     series were; hold out more rows, or check on your own, when the data
