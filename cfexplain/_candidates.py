@@ -60,20 +60,21 @@ def fixed_noise(width, n_rows, n_candidates, seed):
     return np.concatenate(blocks).astype(np.float32, copy=False)
 
 
-def rank_candidates(costs, valid, n_first):
+def rank_candidates(costs, grade, n_first):
     """Order each row's candidates: the best of the first ``n_first``, then the rest.
 
-    Valid candidates come before invalid ones (a higher grade before a
-    lower one), each group by increasing cost; the sort is stable, so ties
-    keep the candidate order (the noise-free one first).
+    A higher grade comes first (valid before invalid), each grade by
+    increasing cost; the sort is stable, so ties keep the candidate order
+    (the noise-free one first).
 
     Parameters
     ----------
     costs : numpy.ndarray of float, shape (n, k)
         Lower is better.
-    valid : numpy.ndarray of bool or int, shape (n, k)
-        Whether each candidate reaches its target by the real model, or its
-        grade (higher is better; see ``cfexplain._engine.ACCEPTED``).
+    grade : numpy.ndarray of bool or int, shape (n, k)
+        Each candidate's grade, higher is better (see
+        ``cfexplain._engine.ACCEPTED``), or whether it reaches its target by
+        the real model.
     n_first : int
         Column 0 of the answer is the best among the first ``n_first``
         candidates (``transform``'s answer).
@@ -84,7 +85,7 @@ def rank_candidates(costs, valid, n_first):
         Candidate numbers per row.
     """
     n = len(costs)
-    worse = -np.asarray(valid, dtype=np.int64)
+    worse = -np.asarray(grade, dtype=np.int64)
     best = np.lexsort((costs[:, :n_first], worse[:, :n_first]), axis=1)[:, 0]
     order = np.lexsort((costs, worse), axis=1)
     others = order[order != best[:, None]].reshape(n, -1)
