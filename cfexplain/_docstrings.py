@@ -101,10 +101,12 @@ training_row_candidates : bool, default=False
     ``reference_`` (as it does for ``max_rounds=2``); set it before fit.
 plausible_categories : bool, default=True
     Tables: whether a counterfactual the model accepts must also bring in
-    no pair of category values that no training row holds although their
-    frequencies would put it in five rows or more (a pair its original
-    holds does not count); answers that do go through the repairs, and
-    keep their answer where no repair is both valid and plausible
+    no pair of category values that the training rows lack although their
+    frequencies would put it in five rows or more ("lack": hold in none,
+    or in under 1 % of those rows, as Adult's single male "Wife" where 819
+    are expected; a pair its original holds does not count); answers
+    that do go through the repairs, and keep their answer where no repair
+    is both valid and plausible
     (:mod:`cfexplain._plausibility`). On Adult 6.4 % of the
     GAN's and 6.7 % of the AE's counterfactuals held such a pair, nearly
     all a marital status changed while the relationship stayed (a

@@ -423,7 +423,7 @@ class CandidateEngineMixin:
         """Flag counterfactuals (at ``positions``) unlike any training data.
 
         See :meth:`~cfexplain.modalities.ModalityAdapter.introduced_implausibility`
-        (tables: a pair of categories no training row holds).
+        (tables: a pair of categories the training rows lack).
         """
         keys = batch.plausibility_keys
         if keys is None or not len(row_of):

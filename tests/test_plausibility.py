@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
-from cfexplain._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
+from cfexplain._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.metrics import unseen_category_pairs
 from cfexplain.preprocessing import TabularEncoder
@@ -116,6 +116,32 @@ def test_pairs_of_rare_categories_are_absent_by_chance():
     assert MIN_EXPECTED_ROWS == 5
 
 
+def test_a_pair_held_far_below_its_expected_rows_counts_as_unseen():
+    # 2,000 rows: (0, 0) and (1, 1) in 999 each, (0, 1) in 2 (a data
+    # error, expected in ~500 were the features independent: 0.4 %), and
+    # (1, 0) absent. Both count; at 0.2 % the pair held by 2 rows does not.
+    codes = np.array([[0, 0]] * 999 + [[1, 1]] * 999 + [[0, 1]] * 2)
+    originals = np.array([[1, 1], [0, 0]])
+    counterfactuals = np.array([[0, 1], [1, 0]])
+    pairs = CategoryPairs(codes, [2, 2])
+    assert pairs.introduced_unseen(originals, counterfactuals).tolist() == [True, True]
+    assert RARE_FRACTION == 0.01
+    for fraction in (0.0, 0.002):
+        absent_only = CategoryPairs(codes, [2, 2], rare_fraction=fraction)
+        flagged = absent_only.introduced_unseen(originals, counterfactuals)
+        assert flagged.tolist() == [False, True]
+
+
+def test_metric_takes_the_rare_fraction():
+    reference = pd.DataFrame(
+        {"a": ["x"] * 999 + ["y"] * 999 + ["x"] * 2, "b": ["u"] * 999 + ["v"] * 1001}
+    )
+    X = pd.DataFrame({"a": ["y"], "b": ["v"]})
+    X_cf = pd.DataFrame({"a": ["x"], "b": ["v"]})
+    assert unseen_category_pairs(X, X_cf, reference) == 1.0
+    assert unseen_category_pairs(X, X_cf, reference, rare_fraction=0) == 0.0
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     st.integers(1, 4).flatmap(
@@ -128,6 +154,9 @@ def test_pairs_of_rare_categories_are_absent_by_chance():
     st.data(),
 )
 def test_training_rows_are_never_flagged(training, data):
+    # Up to 30 rows: no pair is expected in 100 rows or more, so only
+    # absent pairs count (RARE_FRACTION), and every training row's pairs are
+    # present.
     k, codes = training
     pairs = CategoryPairs(codes, [k, k, k])
     originals = np.array(
@@ -265,6 +294,9 @@ def test_metric_on_arrays_with_categorical_positions_and_few_categories():
         ({"min_expected_rows": 0}, ValueError, "positive number"),
         ({"min_expected_rows": True}, ValueError, "positive number"),
         ({"reduce": "sum"}, ValueError, "reduce must be one of"),
+        ({"rare_fraction": 1.0}, ValueError, r"a number in \[0, 1\)"),
+        ({"rare_fraction": -0.1}, ValueError, "rare_fraction must be"),
+        ({"rare_fraction": "1%"}, ValueError, "rare_fraction must be"),
     ],
 )
 def test_metric_rejects_bad_parameters(households, kwargs, error, match):

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._plausibility import MIN_EXPECTED_ROWS, CategoryPairs
+from .._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
 from ..exceptions import InvalidDataError
 from ._representation import _categorical_values
 from ._sparsity import _check_option, _paired
@@ -51,17 +51,23 @@ def unseen_category_pairs(
     *,
     categorical_features=None,
     min_expected_rows=MIN_EXPECTED_ROWS,
+    rare_fraction=RARE_FRACTION,
     reduce="mean",
 ):
     r"""Share of counterfactuals that bring in a pair of categories the data lack.
 
     A pair of values, category :math:`a` of feature :math:`i` and category
-    :math:`b` of feature :math:`j`, is *unseen* when no row of ``reference``
-    holds both although independence would put them together in
+    :math:`b` of feature :math:`j`, is *unseen* when the rows of
+    ``reference`` hold both in fewer than ``rare_fraction`` of the
+    :math:`E_{ab}` rows independence would put them together in, or in
+    none, although
 
-    .. math:: \frac{n_a \, n_b}{n} \ge \texttt{min\_expected\_rows}
+    .. math:: E_{ab} = \frac{n_a \, n_b}{n} \ge \texttt{min\_expected\_rows}
 
     of its :math:`n` rows (:math:`n_a`, :math:`n_b`: rows holding each).
+    The fraction counts a pair a handful of rows hold against thousands
+    expected as lacking: on Adult, 1 male "Wife" of 819 expected is a
+    data-entry error, not a place for a counterfactual to go.
     The threshold keeps out pairs of rare categories, which a small table
     lacks by chance; 5 is the expected count the chi-squared test of
     independence asks of each cell (Cochran 1954). A counterfactual brings
@@ -93,6 +99,9 @@ def unseen_category_pairs(
     min_expected_rows : float, default=5
         Rows of ``reference`` an absent pair would have under independence,
         at least, for it to count as unseen.
+    rare_fraction : float, default=0.01
+        Share of :math:`E_{ab}` under which a pair that ``reference`` holds
+        still counts as unseen; 0 counts absent pairs only.
     reduce : {"mean", None}, default="mean"
         ``"mean"`` returns the share of counterfactuals (0 to 1) that bring
         in an unseen pair; None returns a boolean per row.
@@ -111,8 +120,9 @@ def unseen_category_pairs(
         If ``X``, ``X_cf`` and ``reference`` do not share the columns, ``X``
         and ``X_cf`` differ in number of rows, or an input is empty.
     ValueError
-        If ``min_expected_rows`` is not a positive number or ``reduce`` is
-        not one of its options.
+        If ``min_expected_rows`` is not a positive number,
+        ``rare_fraction`` is not in [0, 1) or ``reduce`` is not one of its
+        options.
 
     References
     ----------
@@ -144,6 +154,14 @@ def unseen_category_pairs(
         raise ValueError(
             f"min_expected_rows must be a positive number, got {min_expected_rows!r}"
         )
+    if (
+        not isinstance(rare_fraction, numbers.Real)
+        or isinstance(rare_fraction, bool)
+        or not 0 <= rare_fraction < 1
+    ):
+        raise ValueError(
+            f"rare_fraction must be a number in [0, 1), got {rare_fraction!r}"
+        )
     data, categorical, _ = _paired(X, X_cf, categorical_features, reference)
     if len(data["reference"]) == 0:
         raise InvalidDataError("reference has no rows")
@@ -157,7 +175,10 @@ def unseen_category_pairs(
             _categorical_values(data["X_cf"], categorical)[covered],
         )
         pairs = CategoryPairs(
-            reference_codes, n_categories, min_expected_rows=float(min_expected_rows)
+            reference_codes,
+            n_categories,
+            min_expected_rows=float(min_expected_rows),
+            rare_fraction=float(rare_fraction),
         )
         flagged[covered] = pairs.introduced_unseen(original, counterfactual)
     if reduce is None:

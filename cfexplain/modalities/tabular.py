@@ -214,7 +214,7 @@ class TabularAdapter(ModalityAdapter):
         ).astype(np.int64)
 
     def introduced_implausibility(self, original_keys, counterfactuals):
-        """Flag counterfactuals holding a pair of categories no training row holds.
+        """Flag counterfactuals holding a pair of categories the training rows lack.
 
         Pairs the original already holds do not count (see
         :mod:`cfexplain._plausibility`).
