@@ -135,9 +135,35 @@ class ReferenceRows:
         -------
         numpy.ndarray of float64
         """
-        distances = np.zeros((len(Xt), self.n_features))
-        np.add.at(distances.T, self.feature_of_column, np.abs(Xt - reference).T)
+        difference = np.abs(Xt - reference).astype(np.float64, copy=False)
+        starts, features = self._feature_runs
+        if starts is None:
+            distances = np.zeros((len(Xt), self.n_features))
+            np.add.at(distances.T, self.feature_of_column, difference.T)
+            return distances
+        # One sum per run of columns, in column order as np.add.at would
+        # add them, at a fraction of its time (on Adult it took 7 ms of
+        # the AE's 190 ms transform).
+        distances = np.empty((len(Xt), self.n_features))
+        distances[:, features] = np.add.reduceat(difference, starts, axis=1)
         return distances
+
+    @cached_property
+    def _feature_runs(self):
+        """Return each feature's column start and the feature of each run.
+
+        ``(None, None)`` unless every feature's encoded columns are
+        contiguous and every feature has some.
+        """
+        columns = self.feature_of_column
+        starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]])
+        features = columns[starts]
+        if (
+            len(np.unique(features)) != len(features)
+            or len(features) != self.n_features
+        ):
+            return None, None
+        return starts, features
 
     def nearest(self, Xt, resolved, frozen, rank=None, block=1024):
         """Return the nearest reference row reaching each row's target.

@@ -136,3 +136,34 @@ def test_shortened_moves_keep_the_share_asked_for_in_the_columns_dtypes():
     )
     back = adapter.shorten_numeric_moves(originals, moved, 0.0)
     pd.testing.assert_frame_equal(back[["age", "hours"]], originals[["age", "hours"]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    # Runs of up to 20 columns of a feature (a one-hot block of 20
+    # categories), features in any order, possibly split or missing.
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(1, 20)), min_size=1, max_size=6
+    ).map(lambda runs: [feature for feature, n in runs for _ in range(n)]),
+    st.integers(1, 5),
+    st.integers(0, 2**31 - 1),
+)
+def test_feature_distances_sum_each_feature_s_columns(columns, n_rows, seed):
+    # Contiguous runs take the reduceat path, interleaved features (a
+    # feature whose columns are not side by side) or a feature without
+    # columns the general one; both equal the sum per feature.
+    from cfexplain._repair import ReferenceRows
+
+    feature_of_column = np.array(columns)
+    rng = np.random.RandomState(seed)
+    Xt = rng.normal(size=(n_rows, len(columns))).astype(np.float32)
+    goal = rng.normal(size=(n_rows, len(columns))).astype(np.float32)
+    reference = ReferenceRows(
+        goal, np.zeros((n_rows, 2)), "classification", feature_of_column
+    )
+    expected = np.zeros((n_rows, feature_of_column.max() + 1))
+    for column, feature in enumerate(feature_of_column):
+        expected[:, feature] += np.abs(Xt[:, column] - goal[:, column])
+    distances = reference.feature_distances(Xt, goal)
+    assert distances.dtype == np.float64
+    np.testing.assert_array_equal(distances, expected)
