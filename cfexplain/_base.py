@@ -353,6 +353,7 @@ class BaseCounterfactualExplainer(
                     max_rows=min(REFERENCE_ROWS, max(100, 2**24 // Xt.shape[1])),
                     seed=draw_seed(self.random_seed_ + 3),
                 )
+                self.reference_ = self._without_implausible_rows(self.reference_)
             with torch_seeded(self.random_seed_):
                 self._fit_backend(Xt[train], y_model[train], labels)
             # Rows the constructor's constraints leave no counterfactual cannot

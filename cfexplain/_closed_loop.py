@@ -101,6 +101,27 @@ class ClosedLoopMixin:
     engine's ``_candidates``, ``_decode`` and ``_score``.
     """
 
+    def _without_implausible_rows(self, reference):
+        """Drop the pool's training rows that hold what the training data lack.
+
+        With ``plausible_categories``, a training-row path towards such a
+        row would bring in a pair the check rejects: on a table where one
+        married "child" sits among 800 households, the singles' nearest
+        married row was that one, and their answers kept the pair. Rows
+        are dropped after the pool's sample is drawn, so the other rows
+        stay those of the sample. A pool that would lose every row is kept
+        whole.
+        """
+        if not self.plausible_categories:
+            return reference
+        keys = self.adapter_.plausibility_keys(reference.Xt)
+        if keys is None:
+            return reference
+        implausible = self.adapter_.implausible_keys(keys)
+        if not implausible.any() or implausible.all():
+            return reference
+        return reference.subset(~implausible)
+
     def _split_for_self_check(self, n_rows):
         """Return the positions of the training rows and of the self-check's rows.
 
@@ -255,7 +276,7 @@ class ClosedLoopMixin:
             if repair == self._repair_by_generator:
                 rejected = ~np.asarray(batch.target.is_met(y_cf), dtype=bool)
             else:
-                # Valid answers that bring in what the data never shows
+                # Valid answers that bring in what the training data lack
                 # (plausible_categories) take the training-row path, whose
                 # rows are real; they keep their answer if it finds none
                 # both valid and plausible. The generator, applied to its

@@ -31,7 +31,7 @@ __all__ = ["ACCEPTED", "IMPLAUSIBLE", "REJECTED", "CandidateEngineMixin"]
 
 #: Grades of a scored candidate (:meth:`CandidateEngineMixin._grade`): the
 #: model puts it off its target; at its target, but it brings in what the
-#: training data never shows (``plausible_categories``); at its target and
+#: training data lack (``plausible_categories``); at its target and
 #: plausible. Each choice of the engine takes the highest grade there is.
 REJECTED, IMPLAUSIBLE, ACCEPTED = 0, 1, 2
 
@@ -389,7 +389,7 @@ class CandidateEngineMixin:
         """Return the model's outputs on decoded candidates and their grades.
 
         :data:`ACCEPTED` where the model puts a candidate at its target and
-        it brings in nothing the training data never shows
+        it brings in nothing the training data lack
         (:meth:`_implausible`), :data:`IMPLAUSIBLE` where only the first
         holds, :data:`REJECTED` where the model puts it off its target.
         The engine prefers a higher grade, then a lower cost.

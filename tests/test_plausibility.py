@@ -68,6 +68,19 @@ def test_answers_hold_only_pairs_the_data_shows(households, name):
     assert (status_proba(X_cf)[:, 1] > 0.5).all()
 
 
+def test_a_pair_the_data_hold_only_as_an_error_is_repaired_too():
+    # 800 households and one married child, where independence predicts
+    # about 200: the explainer treats the pair as lacking, as if absent.
+    X = make_households(n=800)
+    X.loc[0, ["status", "role"]] = ["married", "child"]
+    singles = X[X["status"] == "single"].iloc[:40]
+    explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
+    X_cf = explainer.transform(singles)
+    assert (status_proba(X_cf)[:, 1] > 0.5).all()
+    assert not unseen_pairs(X_cf).any()
+    assert unseen_category_pairs(singles, X_cf, X) == 0.0
+
+
 def test_without_a_plausible_answer_the_valid_one_stays(households):
     # With the role immutable no valid answer is plausible: the check must
     # not cost validity.
@@ -126,6 +139,8 @@ def test_a_pair_held_far_below_its_expected_rows_counts_as_unseen():
     pairs = CategoryPairs(codes, [2, 2])
     assert pairs.introduced_unseen(originals, counterfactuals).tolist() == [True, True]
     assert RARE_FRACTION == 0.01
+    # The two training rows that hold the rare pair hold an unseen pair.
+    assert np.flatnonzero(pairs.holds_unseen(codes)).tolist() == [1998, 1999]
     for fraction in (0.0, 0.002):
         absent_only = CategoryPairs(codes, [2, 2], rare_fraction=fraction)
         flagged = absent_only.introduced_unseen(originals, counterfactuals)
@@ -153,7 +168,7 @@ def test_metric_takes_the_rare_fraction():
     ),
     st.data(),
 )
-def test_training_rows_are_never_flagged(training, data):
+def test_small_tables_never_flag_their_training_rows(training, data):
     # Up to 30 rows: no pair is expected in 100 rows or more, so only
     # absent pairs count (RARE_FRACTION), and every training row's pairs are
     # present.
@@ -297,6 +312,8 @@ def test_metric_on_arrays_with_categorical_positions_and_few_categories():
         ({"rare_fraction": 1.0}, ValueError, r"a number in \[0, 1\)"),
         ({"rare_fraction": -0.1}, ValueError, "rare_fraction must be"),
         ({"rare_fraction": "1%"}, ValueError, "rare_fraction must be"),
+        ({"rare_fraction": True}, ValueError, "rare_fraction must be"),
+        ({"rare_fraction": float("nan")}, ValueError, "rare_fraction must be"),
     ],
 )
 def test_metric_rejects_bad_parameters(households, kwargs, error, match):

@@ -149,15 +149,19 @@ def test_shortened_moves_keep_the_share_asked_for_in_the_columns_dtypes():
     st.integers(0, 2**31 - 1),
 )
 def test_feature_distances_sum_each_feature_s_columns(columns, n_rows, seed):
-    # Contiguous runs take the reduceat path, interleaved features (a
-    # feature whose columns are not side by side) or a feature without
-    # columns the general one; both equal the sum per feature.
+    # Each feature's distance is the sum of its columns' absolute
+    # differences, added in column order (as np.add.at adds them), whether
+    # its columns are side by side or not, and 0 for a feature without
+    # columns.
     from cfexplain._repair import ReferenceRows
 
     feature_of_column = np.array(columns)
     rng = np.random.RandomState(seed)
-    Xt = rng.normal(size=(n_rows, len(columns))).astype(np.float32)
-    goal = rng.normal(size=(n_rows, len(columns))).astype(np.float32)
+    # float64 values with magnitudes from 1e-3 to 1e3: their sums round,
+    # so another order of the additions would show.
+    scale = 10.0 ** rng.uniform(-3, 3, size=(n_rows, len(columns)))
+    Xt = rng.normal(size=scale.shape) * scale
+    goal = rng.normal(size=scale.shape)
     reference = ReferenceRows(
         goal, np.zeros((n_rows, 2)), "classification", feature_of_column
     )

@@ -1,9 +1,10 @@
-"""Plausibility of counterfactuals: pairs of categories the data never show.
+"""Plausibility of counterfactuals: pairs of categories the data lack.
 
 The metric twin of the explainers' ``plausible_categories`` check
 (:mod:`cfexplain._plausibility`), for the output of any method: it tells
-how many counterfactuals hold a combination of categories that real rows do
-not, such as a "Never-Married" "Husband" on Adult.
+how many counterfactuals hold a combination of categories that real rows
+lack (hold in none, or only as a rare data error), such as a
+"Never-Married" "Husband" on Adult.
 """
 
 from __future__ import annotations
@@ -89,19 +90,22 @@ def unseen_category_pairs(
         same columns.
     reference : pandas.DataFrame or array-like of shape (n_rows, n_features)
         The rows that say which pairs occur, typically the model's training
-        rows (the more rows, the more absent pairs are expected often
-        enough to count). It must have ``X``'s columns; extra columns of a
-        DataFrame are ignored.
+        rows (the more rows, the more pairs are expected often enough for
+        their absence or rarity to count). It must have ``X``'s columns;
+        extra columns of a DataFrame are ignored.
     categorical_features : list, optional
         Overrides the detection of categorical features (see
         :func:`~cfexplain.metrics.l0`). By default ``category``, boolean
         and string columns are categorical.
     min_expected_rows : float, default=5
-        Rows of ``reference`` an absent pair would have under independence,
-        at least, for it to count as unseen.
+        :math:`E_{ab}`, the rows of ``reference`` a pair would have under
+        independence, at least, for it to count as unseen.
     rare_fraction : float, default=0.01
         Share of :math:`E_{ab}` under which a pair that ``reference`` holds
-        still counts as unseen; 0 counts absent pairs only.
+        still counts as unseen; 0 counts absent pairs only. It matters
+        only for pairs expected in more than ``1 / rare_fraction`` rows
+        (100 at the default): on a small ``reference`` few pairs are, and
+        the training rows, not a test split, are the reference to pass.
     reduce : {"mean", None}, default="mean"
         ``"mean"`` returns the share of counterfactuals (0 to 1) that bring
         in an unseen pair; None returns a boolean per row.

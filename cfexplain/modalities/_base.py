@@ -347,8 +347,26 @@ class ModalityAdapter:
         """
         return None
 
+    def implausible_keys(self, keys):
+        """Flag rows whose own keys hold what the training data lack.
+
+        Fit keeps such training rows out of the training-row path's pool:
+        a path towards one would bring in what the check rejects.
+
+        Parameters
+        ----------
+        keys : numpy.ndarray of shape (n, ...)
+            :meth:`plausibility_keys` of the rows.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+            All False by default.
+        """
+        return np.zeros(len(keys), dtype=bool)
+
     def introduced_implausibility(self, original_keys, counterfactuals):
-        """Flag counterfactuals that bring in what the training data never shows.
+        """Flag counterfactuals that bring in what the training data lack.
 
         The candidate engine accepts a counterfactual when the model puts it
         at its target and it is not flagged here, and repairs the others
