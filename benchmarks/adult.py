@@ -13,7 +13,11 @@ Reported per setting: validity (real model), L1 on standardised numerical
 features, categorical L0, MMD² against the test split and the
 class-conditional MMD²_0 / MMD²_1, the share of answers bringing in a pair
 of categories the training rows lack ("unseen pairs",
-:func:`cfexplain.metrics.unseen_category_pairs`), fit seconds, end-to-end
+:func:`cfexplain.metrics.unseen_category_pairs` against the training rows:
+``unseen_pairs`` in the JSON; its ``unseen_category_pairs`` is
+:func:`~cfexplain.metrics.counterfactual_report`'s, against the test
+split, whose 6,513 rows expect fewer pairs often enough to count), fit
+seconds, end-to-end
 transform rows/s (DataFrame in, DataFrame out; the median of 5 calls after a
 warm-up) and the ratio of that time to one ``predict_proba`` call on the
 same rows (the median of 5), and the process's peak memory.

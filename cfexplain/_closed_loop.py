@@ -673,7 +673,9 @@ class ClosedLoopMixin:
             Xt[owner],
             reference.Xt[several[owner, slot]],
         )
-        decoded = self._decode(batch, rows[owner], copies.astype(np.float32))
+        decoded = self._decode(
+            batch, rows[owner], copies.astype(np.float32), revert_negligible=False
+        )
         _, graded[owner, slot] = self._grade(batch, rows[owner], decoded)
         return several, graded
 
@@ -857,7 +859,9 @@ class ClosedLoopMixin:
         step, row = np.nonzero(np.arange(length)[:, None] < n_movable[None, :])
         prefixes = (rank[row] <= step[:, None]) & movable[row]
         row_of = rows[row]
-        decoded = self._decode(batch, row_of, build(prefixes, row))
+        decoded = self._decode(
+            batch, row_of, build(prefixes, row), revert_negligible=False
+        )
         y_forward, grade_prefix = self._grade(batch, row_of, decoded)
         grade = np.full((length, r), REJECTED)
         grade[step, row] = grade_prefix
@@ -887,7 +891,11 @@ class ClosedLoopMixin:
         if len(owner):
             without = copied[owner].copy()
             without[np.arange(len(owner)), feature] = False
-            scored.append(self._decode(batch, rows[owner], build(without, owner)))
+            scored.append(
+                self._decode(
+                    batch, rows[owner], build(without, owner), revert_negligible=False
+                )
+            )
             y_without, grade_without = self._grade(batch, rows[owner], scored[-1])
             spare = grade_without >= needed[owner]
             y_scored.append(y_without)
@@ -901,7 +909,14 @@ class ClosedLoopMixin:
             idx = np.flatnonzero(n_needless > 1)
             together = np.zeros(len(idx), dtype=bool)
             if len(idx):
-                scored.append(self._decode(batch, rows[idx], build(trimmed[idx], idx)))
+                scored.append(
+                    self._decode(
+                        batch,
+                        rows[idx],
+                        build(trimmed[idx], idx),
+                        revert_negligible=False,
+                    )
+                )
                 y_together, grade_together = self._grade(batch, rows[idx], scored[-1])
                 together = grade_together >= needed[idx]
                 y_scored.append(y_together)

@@ -103,17 +103,18 @@ plausible_categories : bool, default=True
     Tables: whether a counterfactual the model accepts must also bring in
     no pair of category values that the training rows lack although their
     frequencies would put it in five rows or more ("lack": hold in none,
-    or in under 1 % of those rows, as Adult's single male "Wife" where 819
-    are expected; a pair its original holds does not count); answers
-    that do go through the repairs, and keep their answer where no repair
-    is both valid and plausible
-    (:mod:`cfexplain._plausibility`). Without the check, 6.9 % of the
-    GAN's and 27 % of the AE's Adult counterfactuals (MLP, defaults) hold
-    such a pair, nearly all a marital status changed while the
-    relationship stayed (a "Never-Married" "Husband", a married spouse
-    "Not-in-family"); with it, under 0.05 % do, for about 12 % of the GAN's
-    transform speed and a fifth of the AE's (README, Adult benchmarks).
-    Other modalities ignore it.
+    or in under 1 % of the rows those frequencies predict, as Adult's
+    single male "Wife" where 819 are expected; a pair its original holds
+    does not count). Answers that do go through the repairs, and keep
+    their answer where no repair is both valid and plausible
+    (:mod:`cfexplain._plausibility`); training rows that hold such a pair
+    are left out of the repairs' pool at fit. Without the check, 6.9 % of
+    the GAN's and 27 % of the AE's Adult counterfactuals (MLP, defaults)
+    hold such a pair (21 % of the AE's a rare one), nearly all a marital
+    status changed while the relationship stayed (a "Never-Married"
+    "Husband", a "Married" spouse "Not-in-family"); with it, under 0.05 %
+    do, for about 12 % of the GAN's transform speed and a fifth of the
+    AE's (README, Adult benchmarks). Other modalities ignore it.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity
@@ -141,7 +142,10 @@ numeric_tolerance : float, default=0.05
     Numbers (tables: in training standard deviations; images: in units of
     the full grey range) that moved at most this much get their original
     value back: such changes are noise of the network's continuous outputs,
-    not explanations. 0 keeps the raw outputs.""",
+    not explanations. 0 keeps the raw outputs. The training-row path's
+    copies keep their values (they are a real row's, and the path gives
+    back every change the model does not need): reverted, a copy of a
+    row just across the model's boundary fell back short of it.""",
     "training": """
 device : str, default="auto"
     ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string. On

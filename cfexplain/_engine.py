@@ -373,16 +373,21 @@ class CandidateEngineMixin:
         """Return what ``n_candidates="auto"`` means (1 unless a backend says)."""
         return 1
 
-    def _decode(self, batch, row_of, Xt):
+    def _decode(self, batch, row_of, Xt, *, revert_negligible=True):
         """Decode encoded candidates in one batch, against their original rows.
 
         ``row_of[i]`` is the original row of candidate ``i``; negligible
-        changes are reverted and the constraints applied against it.
+        changes (``numeric_tolerance``, the noise of a network's continuous
+        outputs) are reverted, unless ``revert_negligible`` is False, and
+        the constraints applied against it.
         """
         adapter = self.adapter_
         originals = adapter.take_rows(batch.rows, row_of)
         decoded = adapter.decode(Xt, originals)
-        adapter.revert_negligible_changes(originals, decoded, self.numeric_tolerance)
+        if revert_negligible:
+            adapter.revert_negligible_changes(
+                originals, decoded, self.numeric_tolerance
+            )
         return batch.constraints.apply(originals, decoded)
 
     def _grade(self, batch, row_of, decoded):

@@ -644,3 +644,25 @@ def test_rows_whose_nearest_copies_all_fail_look_deeper(monkeypatch):
     assert (deep["b"] == rows["b"]).all()
     assert (model(deep)[:, 1] == 1).all()
     assert not (model(shallow)[:, 1] == 1).all()
+
+
+@pytest.mark.filterwarnings("ignore::cfexplain.LowValidityWarning")
+def test_a_path_reaches_a_training_row_a_hair_across_the_boundary():
+    # The model's boundary is at x = 0 and every training row of class 1
+    # lies a hair across it (x = 0.01, under numeric_tolerance of x's
+    # spread): a path's copy of such a row reaches the class only if that
+    # small move is not reverted as a network's negligible change (it was:
+    # both rows stayed in class 0).
+    rng = np.random.RandomState(0)
+    n = 400
+    x = np.where(rng.rand(n) < 0.5, rng.uniform(-3, -0.02, n), 0.01)
+    X = pd.DataFrame({"x": x.round(2), "z": rng.normal(size=n).round(2)})
+
+    def proba(rows):
+        p = (rows["x"].to_numpy() > 0).astype(float)
+        return np.column_stack([1 - p, p])
+
+    explainer = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, proba)
+    originals = pd.DataFrame({"x": [-0.02, -0.03], "z": [0.0, 0.5]})
+    X_cf = explainer.transform(originals, target=1)
+    assert (proba(X_cf)[:, 1] == 1).all()
