@@ -30,7 +30,12 @@ from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import align_target, per_row_labels, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
-from .exceptions import InvalidDataError, LowValidityWarning, UnreachedTargetWarning
+from .exceptions import (
+    ImplausibleCounterfactualWarning,
+    InvalidDataError,
+    LowValidityWarning,
+    UnreachedTargetWarning,
+)
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
 
@@ -621,9 +626,19 @@ class BaseCounterfactualExplainer(
             everything.
         PredictorError
             If the model fails on the data.
+
+        Warns
+        -----
+        UnreachedTargetWarning
+            With the number of counterfactuals the model puts off their
+            target.
+        ImplausibleCounterfactualWarning
+            With the number of valid counterfactuals that keep a pair of
+            categories the training rows lack (tables,
+            ``plausible_categories=True``).
         """
         check_is_fitted(self, "adapter_")
-        output, valid = self._transform_with_validity(
+        output, valid, implausible = self._transform_with_validity(
             X, target, (immutable, bounds, monotonic)
         )
         if valid is not None and not valid.all():
@@ -642,6 +657,21 @@ class BaseCounterfactualExplainer(
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,
             )
+        if implausible is not None:
+            # Unreached rows are reported above; these are valid answers.
+            kept = implausible if valid is None else implausible & valid
+            if kept.any():
+                warnings.warn(
+                    f"{int(kept.sum())} of {len(kept)} counterfactuals bring in "
+                    "a pair of categories the training rows lack: no answer "
+                    "both valid and plausible was found for them (often an "
+                    "immutable category's value that no training row of the "
+                    "target class holds); cfexplain.metrics."
+                    "unseen_category_pairs(X, X_cf, X_train, reduce=None) "
+                    "marks them",
+                    ImplausibleCounterfactualWarning,
+                    stacklevel=3,
+                )
         return output
 
     def _outside_output_range(self, X, target, unreached):
@@ -689,6 +719,9 @@ class BaseCounterfactualExplainer(
         with the input. The validity mask is the model's verdict on each
         counterfactual, shape ``(n_samples,)``; it is ``None`` when ranking
         did not call the model and ``check_all`` does not ask for the call.
+        The third value flags the counterfactuals that bring in what the
+        training data lack (``plausible_categories``), ``None`` where the
+        check does not run.
         """
         n_rows, chunk = _n_rows(X), self._chunk_rows()
         # Before chunks slice a per-row target by position.
@@ -707,14 +740,16 @@ class BaseCounterfactualExplainer(
                 )
                 for start in range(0, n_rows, chunk)
             ]
-        masks = [valid for _, valid in parts]
+        masks = [valid for _, valid, _ in parts]
         valid = None if any(m is None for m in masks) else np.concatenate(masks)
+        flags = [implausible for _, _, implausible in parts]
+        implausible = None if any(f is None for f in flags) else np.concatenate(flags)
         if len(parts) == 1:
-            return parts[0][0], valid
-        outputs = [output for output, _ in parts]
+            return parts[0][0], valid, implausible
+        outputs = [output for output, _, _ in parts]
         if isinstance(outputs[0], pd.DataFrame):
-            return pd.concat(outputs), valid
-        return np.concatenate(outputs), valid
+            return pd.concat(outputs), valid, implausible
+        return np.concatenate(outputs), valid, implausible
 
     def __dask_tokenize__(self):
         """Return a deterministic token, so Dask can hash a fitted explainer.
@@ -750,13 +785,25 @@ class BaseCounterfactualExplainer(
         return int(np.clip(2**24 // width, 1024, 32768))
 
     def _transform_chunk(self, X, target, constraints, check_all):
-        """Return one chunk's counterfactuals (user format) and validity mask."""
+        """Return one chunk's answers (user format) and their two masks.
+
+        See :meth:`_transform_with_validity`.
+        """
         candidates = self._candidates(X, target, constraints, 1)
         valid = None
         if candidates.y_counterfactual is not None or check_all:
             y_counterfactual = self._model_outputs(candidates)
             valid = np.asarray(candidates.target.is_met(y_counterfactual), dtype=bool)
-        return self.adapter_.to_user(X, candidates.counterfactuals), valid
+        implausible = None
+        if candidates.plausibility_keys is not None:
+            implausible = self.adapter_.introduced_implausibility(
+                candidates.plausibility_keys, candidates.counterfactuals
+            )
+        return (
+            self.adapter_.to_user(X, candidates.counterfactuals),
+            valid,
+            implausible,
+        )
 
     def _check_constraints(self, X, constraints):
         """Raise a ConstraintError for rows of ``X`` the constraints leave no answer."""

@@ -160,6 +160,9 @@ class CandidateSet:
     y_counterfactual : numpy.ndarray or None
         The model's outputs on ``counterfactuals`` when ranking computed
         them, else ``None``.
+    plausibility_keys : numpy.ndarray or None
+        The originals' keys of the plausibility check (tables: category
+        codes), ``None`` without the check.
     """
 
     rows: object
@@ -167,3 +170,4 @@ class CandidateSet:
     target: object
     counterfactuals: object
     y_counterfactual: np.ndarray | None
+    plausibility_keys: np.ndarray | None = None

@@ -12,6 +12,8 @@ batch layout, ranking) are in :mod:`cfexplain._candidates`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -89,7 +91,7 @@ class CandidateEngineMixin:
             batch, self._generated_candidates(batch, k)
         )
         if not repair or not (self.max_rounds or self.training_row_candidates):
-            return candidates
+            return replace(candidates, plausibility_keys=batch.plausibility_keys)
         y_cf = np.asarray(self._model_outputs(candidates))
         if k == 1:
             counterfactuals, y_cf = self._repair(
@@ -130,7 +132,12 @@ class CandidateEngineMixin:
                 batch, counterfactuals, y_cf, repeat
             )
         return CandidateSet(
-            batch.rows, batch.y_model, batch.target, counterfactuals, y_cf
+            batch.rows,
+            batch.y_model,
+            batch.target,
+            counterfactuals,
+            y_cf,
+            batch.plausibility_keys,
         )
 
     def _compare_keeping_distinct(self, repeated, counterfactuals, y_cf, k):

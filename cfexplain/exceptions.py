@@ -11,6 +11,7 @@ __all__ = [
     "CfexplainError",
     "CfexplainWarning",
     "ConstraintError",
+    "ImplausibleCounterfactualWarning",
     "InvalidDataError",
     "LowValidityWarning",
     "PredictorError",
@@ -101,6 +102,19 @@ class PixelScaleWarning(CfexplainWarning):
     scikit-learn's 8x8 digits, 0-16): the generator then sees every pixel
     as nearly black. Pass them as floats in [0, 1] (divide by their
     maximum), or as uint8 0-255.
+    """
+
+
+class ImplausibleCounterfactualWarning(CfexplainWarning):
+    """Some valid counterfactuals bring in what the training data lack.
+
+    Issued by ``transform`` with ``plausible_categories=True`` when, for
+    some rows, the repairs found no answer both valid and plausible, so a
+    valid answer holding a pair of categories the training rows lack was
+    kept (validity is never traded for plausibility). This happens mostly
+    when an immutable category's value is held by no training row of the
+    target class. :func:`cfexplain.metrics.unseen_category_pairs` with
+    ``reduce=None`` marks the rows.
     """
 
 

@@ -67,12 +67,13 @@ def rows():
 def _local(explainer, X, target, **constraints):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return explainer._transform_with_validity(
+        output, valid, _ = explainer._transform_with_validity(
             X[FEATURES],
             target,
             tuple(constraints.get(k) for k in ("immutable", "bounds", "monotonic")),
             check_all=True,
         )
+    return output, valid
 
 
 def _assert_same_features(result, expected, **kwargs):

@@ -1,4 +1,6 @@
-"""Counterfactuals bring in no pair of categories the training data never shows."""
+"""Counterfactuals bring in no pair of categories the training data lack."""
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -7,7 +9,12 @@ from cf_testing import FAST, FAST_AUTOENCODER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
+from cfexplain import (
+    CounterfactualAE,
+    CounterfactualCVAE,
+    CounterfactualGAN,
+    ImplausibleCounterfactualWarning,
+)
 from cfexplain._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.metrics import unseen_category_pairs
@@ -84,11 +91,23 @@ def test_a_pair_the_data_hold_only_as_an_error_is_repaired_too():
 def test_without_a_plausible_answer_the_valid_one_stays(households):
     # With the role immutable no valid answer is plausible: the check must
     # not cost validity.
+    # It is reported: every answer is a married child, and transform says
+    # so; without the constraint no answer keeps a lacking pair, and no
+    # warning comes.
     X, singles = households
     explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
-    X_cf = explainer.transform(singles, immutable=["role"])
+    with pytest.warns(ImplausibleCounterfactualWarning) as record:
+        X_cf = explainer.transform(singles, immutable=["role"])
     assert (status_proba(X_cf)[:, 1] > 0.5).all()
     assert (X_cf["role"] == singles["role"]).all()
+    n = int(unseen_pairs(X_cf).sum())
+    assert n == len(singles)
+    assert str(record[0].message).startswith(f"{n} of {len(singles)} counterfactuals")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImplausibleCounterfactualWarning)
+        explainer.transform(singles)
+        explainer.set_params(plausible_categories=False)
+        explainer.transform(singles, immutable=["role"])
 
 
 def test_explain_answers_hold_only_seen_pairs(households):

@@ -221,7 +221,7 @@ class PartitionTransformer:
                 # The valid column reports these rows; a worker's warning
                 # would be lost anyway.
                 warnings.simplefilter("ignore", UnreachedTargetWarning)
-            output, valid = explainer._transform_with_validity(
+            output, valid, _ = explainer._transform_with_validity(
                 features, target, self.constraints, check_all=True
             )
         for name in names:
