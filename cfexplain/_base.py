@@ -874,6 +874,11 @@ class BaseCounterfactualExplainer(
         stacked = adapter.renumber(adapter.take_rows(candidates.counterfactuals, order))
         y_cf = np.asarray(self._model_outputs(candidates))[order]
         valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
+        plausible = None
+        if candidates.plausibility_keys is not None:
+            plausible = ~adapter.introduced_implausibility(
+                np.repeat(candidates.plausibility_keys, k, axis=0), stacked
+            ).reshape(n, k)
         originals = adapter.take_rows(rows, np.repeat(np.arange(n), k))
         flat_changes = adapter.describe_changes(originals, stacked)
         if isinstance(stacked, pd.DataFrame):
@@ -895,6 +900,7 @@ class BaseCounterfactualExplainer(
             changes=[flat_changes[i * k : (i + 1) * k] for i in range(n)],
             classes=self.classes_,
             modality=self.modality_,
+            plausible=plausible,
         )
 
     @single_blas_thread

@@ -52,6 +52,11 @@ class Explanation:
     modality : str, default="tabular"
         The kind of data (``"tabular"``, ``"image"``, ``"series"``), which says how
         :meth:`plot` draws it.
+    plausible : numpy.ndarray of bool, shape (n, k), optional
+        Tables with ``plausible_categories=True``: whether each
+        counterfactual brings in no pair of categories the training rows
+        lack (:mod:`cfexplain._plausibility`); ``None`` where the check
+        does not run.
 
     Notes
     -----
@@ -70,6 +75,7 @@ class Explanation:
     changes: list
     classes: np.ndarray | None = None
     modality: str = "tabular"
+    plausible: np.ndarray | None = None
 
     @property
     def n_counterfactuals(self) -> int:
@@ -102,7 +108,8 @@ class Explanation:
         -------
         pandas.DataFrame
             The counterfactual's features, then ``prediction`` (class label
-            or value), ``original_prediction``, ``target``, ``valid`` and
+            or value), ``original_prediction``, ``target``, ``valid``,
+            ``plausible`` (where the check ran, see :attr:`plausible`) and
             ``changes`` (the changed features joined by ``"; "``), indexed like
             :attr:`counterfactuals`. Where a feature already has one of these
             names, the added column is called ``cf_<name>`` (``cf_cf_<name>``,
@@ -133,8 +140,10 @@ class Explanation:
             ),
             "target": np.repeat(labels, k),
             "valid": self.valid.reshape(-1),
-            "changes": ["; ".join(c) for row in self.changes for c in row],
         }
+        if self.plausible is not None:
+            added["plausible"] = self.plausible.reshape(-1)
+        added["changes"] = ["; ".join(c) for row in self.changes for c in row]
         features = set(frame.columns)
         for name, values in added.items():
             # A feature of the same name keeps its values.
@@ -165,6 +174,8 @@ class Explanation:
             answers = [self._answer_bytes(i * k + j) for j in range(k)]
             for j in range(k):
                 status = "valid" if self.valid[i, j] else "not valid"
+                if self.plausible is not None and not self.plausible[i, j]:
+                    status += ", brings in a category pair the data lack"
                 if regression:
                     status += f", predicted {predicted_cf[i * k + j]:.4g}"
                 earlier = answers.index(answers[j])

@@ -222,6 +222,24 @@ def test_category_codes_agree_for_string_and_object_columns():
         encoder.category_codes(unseen)
 
 
+def test_explain_marks_answers_that_keep_a_lacking_pair(households):
+    X, singles = households
+    explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
+    rows = singles.iloc[:5]
+    kept = explainer.explain(rows, immutable=["role"], n_counterfactuals=2)
+    assert kept.plausible.shape == (5, 2)
+    frame = kept.to_frame()
+    np.testing.assert_array_equal(frame["plausible"], ~unseen_pairs(frame))
+    assert not kept.plausible[:, 0].any()
+    assert "brings in a category pair the data lack" in str(kept)
+    free = explainer.explain(rows)
+    assert free.plausible.all() and "category pair" not in str(free)
+    explainer.set_params(plausible_categories=False)
+    unchecked = explainer.explain(rows)
+    assert unchecked.plausible is None
+    assert "plausible" not in unchecked.to_frame().columns
+
+
 def test_explainers_fit_before_the_check_answer_as_before(households):
     # An explainer pickled before the check existed has no category pairs.
     X, singles = households
