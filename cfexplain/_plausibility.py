@@ -147,13 +147,7 @@ class CategoryPairs:
         -------
         numpy.ndarray of bool, shape (n,)
         """
-        flagged = np.zeros(len(codes), dtype=bool)
-        for i, j, position_i, position_j, unseen in self.pairs_:
-            new = (codes[:, i] != original_codes[:, i]) | (
-                codes[:, j] != original_codes[:, j]
-            )
-            flagged |= new & unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
-        return flagged
+        return self._holding_unseen(codes, original_codes)
 
     def holds_unseen(self, codes):
         """Flag rows that hold an unseen pair, whatever their original.
@@ -166,7 +160,16 @@ class CategoryPairs:
         -------
         numpy.ndarray of bool, shape (n,)
         """
+        return self._holding_unseen(codes)
+
+    def _holding_unseen(self, codes, original_codes=None):
+        """Flag rows holding an unseen pair (one their original lacks, if given)."""
         flagged = np.zeros(len(codes), dtype=bool)
         for i, j, position_i, position_j, unseen in self.pairs_:
-            flagged |= unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
+            held = unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
+            if original_codes is not None:
+                held &= (codes[:, i] != original_codes[:, i]) | (
+                    codes[:, j] != original_codes[:, j]
+                )
+            flagged |= held
         return flagged

@@ -9,15 +9,13 @@ lack (hold in none, or only as a rare data error), such as a
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
 from .._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
 from ..exceptions import InvalidDataError
 from ._representation import _categorical_values
-from ._sparsity import _check_option, _paired
+from ._sparsity import _check_option, _check_real, _paired
 from ._validity import covered_rows
 
 __all__ = ["unseen_category_pairs"]
@@ -150,22 +148,12 @@ def unseen_category_pairs(
     1.0
     """
     _check_option(reduce, ("mean", None), "reduce")
-    if (
-        not isinstance(min_expected_rows, numbers.Real)
-        or isinstance(min_expected_rows, bool)
-        or not min_expected_rows > 0
-    ):
-        raise ValueError(
-            f"min_expected_rows must be a positive number, got {min_expected_rows!r}"
-        )
-    if (
-        not isinstance(rare_fraction, numbers.Real)
-        or isinstance(rare_fraction, bool)
-        or not 0 <= rare_fraction < 1
-    ):
-        raise ValueError(
-            f"rare_fraction must be a number in [0, 1), got {rare_fraction!r}"
-        )
+    min_expected_rows = _check_real(
+        min_expected_rows, "min_expected_rows", lambda v: v > 0, "a positive number"
+    )
+    rare_fraction = _check_real(
+        rare_fraction, "rare_fraction", lambda v: 0 <= v < 1, "a number in [0, 1)"
+    )
     data, categorical, _ = _paired(X, X_cf, categorical_features, reference)
     if len(data["reference"]) == 0:
         raise InvalidDataError("reference has no rows")
@@ -181,8 +169,8 @@ def unseen_category_pairs(
         pairs = CategoryPairs(
             reference_codes,
             n_categories,
-            min_expected_rows=float(min_expected_rows),
-            rare_fraction=float(rare_fraction),
+            min_expected_rows=min_expected_rows,
+            rare_fraction=rare_fraction,
         )
         flagged[covered] = pairs.introduced_unseen(original, counterfactual)
     if reduce is None:

@@ -26,15 +26,21 @@ def _check_option(value, options, name):
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
 
 
-def _check_tolerance(value, name):
+def _check_real(value, name, within, requirement):
+    """Return ``value`` as a float if it is a real number (not a bool) ``within``."""
     if (
         not isinstance(value, numbers.Real)
         or isinstance(value, bool)
-        or not np.isfinite(value)
-        or value < 0
+        or not within(value)
     ):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        raise ValueError(f"{name} must be {requirement}, got {value!r}")
     return float(value)
+
+
+def _check_tolerance(value, name):
+    return _check_real(
+        value, name, lambda v: np.isfinite(v) and v >= 0, "a non-negative number"
+    )
 
 
 def _paired(X, X_cf, categorical_features, reference=None):
