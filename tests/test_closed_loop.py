@@ -322,8 +322,51 @@ def test_a_path_scores_only_the_prefixes_a_row_has(mixed_frame, forest, monkeypa
     assert len(movable) == 1
     n_movable = movable[0]
     assert n_movable.min() < n_movable.max()  # padding would have cost rows
-    # The path's first model call is its forward batch.
-    assert scored[0] == n_movable.sum()
+    # The path's first model call is its first forward batch: every row's
+    # shortest prefixes, as many as it has up to FIRST_PREFIXES.
+    first = closed_loop.FIRST_PREFIXES
+    assert scored[0] == np.minimum(n_movable, first).sum()
+    assert scored[0] < n_movable.sum()  # the longer ones wait for a second batch
+
+
+def _both_high(frame):
+    """Class 1 where age and hours are both high: most paths copy two features."""
+    both = (frame["age"].to_numpy() > 45) & (frame["hours"].to_numpy() > 42)
+    return np.column_stack([~both, both]).astype(float)
+
+
+def test_a_path_scores_no_candidate_twice(mixed_frame, monkeypatch):
+    # The forward batches score each prefix once; the backward batch leaves
+    # out giving back the last copied feature, which is the prefix before
+    # the answer (or the original), already rejected.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, _both_high)
+    grade = type(cf)._grade
+    seen = []
+
+    def recording_grade(self, batch, row_of, decoded):
+        frame = self.adapter_.in_fit_format(decoded).reset_index(drop=True)
+        frame.insert(0, "row_of", np.asarray(row_of))
+        seen.append(frame)
+        return grade(self, batch, row_of, decoded)
+
+    monkeypatch.setattr(type(cf), "_grade", recording_grade)
+    monkeypatch.setattr(type(cf), "_repair_by_generator", _nothing_repaired)
+    X = mixed_frame[_both_high(mixed_frame)[:, 1] == 0]
+    X_cf = cf.transform(X, target=1)
+    assert (_both_high(X_cf)[:, 1] == 1).all()
+    # Every call is the path's (the generator's candidates are graded
+    # without a call of _grade): forward, backward (each copied feature but
+    # the last given back), together.
+    assert len(seen) >= 2
+    path = pd.concat(seen, ignore_index=True)
+    assert not path.astype(str).duplicated().any()
+    # No candidate of the path is an original: those are rejected already.
+    originals = X.reset_index(drop=True).iloc[path["row_of"]].astype(str)
+    assert (
+        not (path.drop(columns="row_of").astype(str).to_numpy() == originals.to_numpy())
+        .all(axis=1)
+        .any()
+    )
 
 
 def _nothing_repaired(self, batch, rejected, current, y_current):
