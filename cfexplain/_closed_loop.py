@@ -672,15 +672,28 @@ class ClosedLoopMixin:
         owner, slot = np.nonzero(several >= 0)
         if not len(owner):
             return several, graded
-        copies = np.where(
-            batch.frozen_columns[rows[owner]] > 0,
-            Xt[owner],
-            reference.Xt[several[owner, slot]],
-        )
+        pool_rows = reference.Xt[several[owner, slot]]
+        copies = np.where(batch.frozen_columns[rows[owner]] > 0, Xt[owner], pool_rows)
         decoded = self._decode(
             batch, rows[owner], copies.astype(np.float32), revert_negligible=False
         )
-        _, graded[owner, slot] = self._grade(batch, rows[owner], decoded)
+        # A copy that shares its training row's frozen values is that row,
+        # where the constraints only freeze values: the model's output on it
+        # is the one fit recorded, at the target (the nearest rows are
+        # searched among those). Only the other copies are scored. With
+        # Race and Sex immutable on Adult, most of the nearest rows share
+        # them (frozen features weigh FROZEN_DISTANCE_WEIGHT in the search).
+        y_copies = reference.y_model[several[owner, slot]]
+        if batch.constraints.only_freezes:
+            changed = np.flatnonzero((copies != pool_rows).any(axis=1))
+        else:
+            changed = np.arange(len(owner))
+        if len(changed):
+            y_copies = np.array(y_copies, copy=True)
+            y_copies[changed] = self.predictor_.predict(
+                self.adapter_.in_fit_format(self.adapter_.take_rows(decoded, changed))
+            )
+        graded[owner, slot] = self._grades(batch, rows[owner], decoded, y_copies)
         return several, graded
 
     def _unclipped_rows(self, batch, rows):

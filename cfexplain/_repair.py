@@ -219,9 +219,7 @@ class ReferenceRows:
             if depth == 1:
                 order = distance.argmin(axis=1)[:, None]
             else:
-                # Stable, so equal distances keep the pool's order as
-                # argmin does.
-                order = np.argsort(distance, axis=1, kind="stable")[:, :depth]
+                order = _nearest_columns(distance, depth)
             finite = np.isfinite(np.take_along_axis(distance, order, axis=1))
             chosen[part, : order.shape[1]] = np.where(finite, candidates[order], -1)
         return chosen
@@ -322,6 +320,41 @@ def nearest_of_rank(several, rank):
     n_found = (several >= 0).sum(axis=1)
     column = np.minimum(rank, np.maximum(n_found - 1, 0))
     return several[np.arange(len(several)), column]
+
+
+def _nearest_columns(distance, depth):
+    """Return each row's ``depth`` smallest columns, smallest first, ``(r, depth)``.
+
+    The same as ``np.argsort(distance, axis=1, kind="stable")[:, :depth]``
+    (equal distances keep the pool's order, as ``argmin`` does) without
+    sorting whole rows: ``torch.topk`` finds each row's ``depth + 1``
+    smallest, whose order is the answer where no two of them are equal;
+    rows with such ties sort the columns up to their ``depth``-th smallest
+    distance by (distance, column). With Race and Sex immutable on Adult,
+    the full sorts took a fifth of the AE's transform.
+    """
+    r, m = distance.shape
+    if depth >= m:
+        return np.argsort(distance, axis=1, kind="stable")
+    values, chosen = torch.topk(
+        torch.from_numpy(distance), depth + 1, dim=1, largest=False, sorted=True
+    )
+    values, chosen = values.numpy(), chosen.numpy()[:, :depth].astype(np.int64)
+    tied = np.flatnonzero((values[:, 1:] == values[:, :-1]).any(axis=1))
+    if not len(tied):
+        return chosen
+    part = distance[tied]
+    kth = values[tied, depth - 1]
+    rows, columns = np.nonzero(part <= kth[:, None])
+    order = np.lexsort((columns, part[rows, columns], rows))
+    rows, columns = rows[order], columns[order]
+    # Position of each kept column within its row, nearest first.
+    counts = np.bincount(rows, minlength=len(tied))
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    place = np.arange(len(rows)) - start[rows]
+    first = place < depth
+    chosen[tied[rows[first]], place[first]] = columns[first]
+    return chosen
 
 
 def _binary_columns(X):

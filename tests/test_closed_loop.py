@@ -709,3 +709,50 @@ def test_a_path_reaches_a_training_row_a_hair_across_the_boundary():
     originals = pd.DataFrame({"x": [-0.02, -0.03], "z": [0.0, 0.5]})
     X_cf = explainer.transform(originals, target=1)
     assert (proba(X_cf)[:, 1] == 1).all()
+
+
+def test_copies_that_are_their_training_rows_are_not_scored_again(
+    mixed_frame, forest, monkeypatch
+):
+    # Under immutable features only, a constrained copy of a training row
+    # that shares the original's frozen values is the training row itself:
+    # its grade comes from the output fit recorded, and only the other
+    # copies go through the model. The grades are those of scoring all.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    X = mixed_frame.iloc[:40]
+    batch = cf._batch(X, None, (["color"], None, None))
+    assert batch.constraints.only_freezes
+    rows = np.arange(len(X))
+    target = batch.target.take(rows)
+    predict, scored = cf.predictor_.predict, []
+
+    def counting_predict(frame):
+        scored.append(len(frame))
+        return predict(frame)
+
+    monkeypatch.setattr(cf.predictor_, "predict", counting_predict)
+    # Deep enough that some of the nearest rows hold another colour.
+    several, graded = cf._scored_copies(batch, rows, batch.Xt, target, 60)
+    owner, slot = np.nonzero(several >= 0)
+    frozen = batch.frozen_columns[owner] > 0
+    pool = cf.reference_.Xt[several[owner, slot]]
+    differs = (frozen & (batch.Xt[owner] != pool)).any(axis=1)
+    assert 0 < differs.sum() < len(owner)
+    assert sum(scored) == differs.sum()
+
+    monkeypatch.setattr(
+        type(batch.constraints), "only_freezes", property(lambda self: False)
+    )
+    scored.clear()
+    several_all, graded_all = cf._scored_copies(batch, rows, batch.Xt, target, 60)
+    assert sum(scored) == len(owner)
+    np.testing.assert_array_equal(several_all, several)
+    np.testing.assert_array_equal(graded_all, graded)
+
+
+def test_only_freezes_says_whether_constraints_clip_values():
+    from cfexplain._constraints import Constraints
+
+    assert Constraints(immutable=("a",)).only_freezes
+    assert not Constraints(bounds={"b": (0, 1)}).only_freezes
+    assert not Constraints(monotonic={"b": 1}).only_freezes

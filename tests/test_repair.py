@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfexplain import CounterfactualGAN
-from cfexplain._repair import _binary_columns, _l1_distances
+from cfexplain._repair import _binary_columns, _l1_distances, _nearest_columns
 
 
 @settings(max_examples=60, deadline=None)
@@ -44,6 +44,29 @@ def test_l1_distances_equal_cdist_in_float64(seed, n_binary, n_continuous, heavy
     assert got.dtype == torch.float64 and got.shape == (7, 11)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(got.argmin(dim=1), expected.argmin(dim=1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_rows=st.integers(1, 12),
+    n_columns=st.integers(1, 40),
+    depth=st.integers(1, 45),
+    levels=st.integers(1, 6),
+    share_inf=st.sampled_from([0.0, 0.3, 0.9]),
+)
+def test_nearest_columns_equal_a_stable_sort(
+    seed, n_rows, n_columns, depth, levels, share_inf
+):
+    # Few distinct distances make ties, which must keep the pool's order;
+    # infinite distances (rows out of reach) sort last.
+    rng = np.random.default_rng(seed)
+    distance = rng.integers(0, levels, (n_rows, n_columns)).astype(np.float64)
+    distance[rng.random(distance.shape) < share_inf] = np.inf
+    expected = np.argsort(distance, axis=1, kind="stable")[:, :depth]
+    got = _nearest_columns(distance, depth)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_binary_columns():
