@@ -13,6 +13,8 @@ from cf_testing import (
     frame_value,
     make_mixed_frame,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
 
 from cfexplain import CounterfactualGAN, Explanation
@@ -253,3 +255,50 @@ def test_numeric_tolerance_reverts_small_moves(fitted, mixed_frame):
     assert (default["hours"][~kept] == raw["hours"][~kept]).all()
     fitted.set_params(max_rounds=2)
     assert clone(fitted).numeric_tolerance == 0.05
+
+
+def _older_half(frame):
+    older = frame["age"].to_numpy() > 44
+    return np.column_stack([~older, older]).astype(float)
+
+
+def test_a_move_that_reaches_no_training_value_is_reverted():
+    # A loss that is 0 or at least 400 in every training row: 0 -> 120 and
+    # 0 -> 350 pass no training value, whatever the standard deviation
+    # says (0.05 of it is about 30 here), so they are reverted; a move that
+    # reaches 400, or passes it, is kept. Down: 1900 -> 1600 passes none.
+    rng = np.random.RandomState(0)
+    loss = np.where(rng.rand(300) < 0.8, 0, rng.choice([400, 1500, 1900], 300))
+    X = pd.DataFrame({"loss": loss, "age": rng.randint(18, 70, 300)})
+    cf = CounterfactualGAN(**FAST).fit(X, _older_half)
+    assert 120 > 0.05 * cf.adapter_.numeric_std_["loss"]
+    originals = pd.DataFrame({"loss": [0, 0, 0, 0, 1900, 1900], "age": 30})
+    moved = pd.DataFrame({"loss": [120, 350, 400, 600, 1600, 1500], "age": 30})
+    reverted = moved.copy()
+    cf.adapter_.revert_negligible_changes(originals, reverted, 0.05)
+    assert reverted["loss"].tolist() == [0, 0, 400, 600, 1900, 1500]
+    assert reverted["loss"].dtype == moved["loss"].dtype
+    # numeric_tolerance=0 keeps every raw output, these moves included.
+    untouched = moved.copy()
+    cf.adapter_.revert_negligible_changes(originals, untouched, 0.0)
+    pd.testing.assert_frame_equal(untouched, moved)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    support=st.lists(st.integers(-20, 20), min_size=1, max_size=15, unique=True),
+    moves=st.lists(st.tuples(st.integers(-25, 25), st.integers(-25, 25)), max_size=20),
+)
+def test_reaching_no_training_value_matches_counting_them(support, moves):
+    from cfexplain.modalities.tabular import _reaches_no_training_value
+
+    values = np.sort(np.array(support, dtype=float))
+    before = np.array([m[0] for m in moves], dtype=float)
+    after = np.array([m[1] for m in moves], dtype=float)
+    got = _reaches_no_training_value(before, after, values)
+    for b, a, flag in zip(before, after, got, strict=True):
+        if a > b:
+            reached = ((values > b) & (values <= a)).sum()
+        else:
+            reached = ((values >= a) & (values < b)).sum()
+        assert flag == (a != b and reached == 0)

@@ -29,6 +29,39 @@ MAX_DECIMALS = 6
 #: Share of a float feature's training values that may have more decimals
 #: than the precision it is given (see :func:`_decimals`).
 ODD_PRECISION_SHARE = 0.01
+#: Most distinct training values kept per number for the rule that a move
+#: reaching none of them is negligible (beyond, values evenly spaced in
+#: rank: 80 kB a feature).
+SUPPORT_VALUES = 10_000
+
+
+def _support(column):
+    """Return the sorted distinct values a number takes in the training rows.
+
+    At most :data:`SUPPORT_VALUES`, evenly spaced in rank (each a training
+    value); missing values are left out.
+    """
+    values = np.sort(pd.to_numeric(column, errors="coerce").astype(float).dropna())
+    values = np.unique(values)
+    if len(values) > SUPPORT_VALUES:
+        values = values[np.linspace(0, len(values) - 1, SUPPORT_VALUES).astype(int)]
+    return values
+
+
+def _reaches_no_training_value(before, after, support):
+    """Flag moves that pass no value the training rows hold.
+
+    Up, no training value lies in ``(before, after]``; down, none in
+    ``[after, before)``. In rank terms such a number did not move: Capital
+    Loss 0 -> 29 on Adult, whose smallest loss after 0 is 155.
+    """
+    up = np.searchsorted(support, after, "right") - np.searchsorted(
+        support, before, "right"
+    )
+    down = np.searchsorted(support, before, "left") - np.searchsorted(
+        support, after, "left"
+    )
+    return ((after > before) & (up == 0)) | ((after < before) & (down == 0))
 
 
 def _decimals(values, dtype):
@@ -179,6 +212,9 @@ class TabularAdapter(ModalityAdapter):
         self.numeric_decimals_ = {
             label: _decimals(rows[label], rows[label].dtype)
             for label in self.numerical_features_
+        }
+        self.numeric_support_ = {
+            label: _support(rows[label]) for label in self.numerical_features_
         }
         feature_of_column = np.empty(encoder.layout_.n_columns, dtype=np.int64)
         for span in encoder.layout_.spans:
@@ -336,14 +372,26 @@ class TabularAdapter(ModalityAdapter):
         A generator's continuous outputs rarely reproduce a number exactly,
         so a feature the network meant to keep can come out a hair off
         (Capital Loss 1902 -> 1898): reverting makes the counterfactual
-        sparser and its explanation readable.
+        sparser and its explanation readable. A move that reaches no value
+        the training rows hold (:func:`_reaches_no_training_value`) is
+        reverted too, however long: in a new-user trial, a quarter of the
+        AE's answers for a regression model on Adult moved Capital Loss
+        from 0 to 20-39, amounts no training row holds (the smallest loss
+        is 155), and the model's output was the same without them.
         """
         if not tolerance:
             return
+        support = getattr(self, "numeric_support_", {})  # fit before it existed
         for name, std in self.numeric_std_.items():
             before, after = originals[name], counterfactuals[name]
-            moved = np.abs(after.to_numpy(dtype=float) - before.to_numpy(dtype=float))
+            before_values = before.to_numpy(dtype=float)
+            after_values = after.to_numpy(dtype=float)
+            moved = np.abs(after_values - before_values)
             negligible = moved <= tolerance * std
+            if name in support:
+                negligible |= _reaches_no_training_value(
+                    before_values, after_values, support[name]
+                )
             if negligible.any():
                 # Through the column's own (maybe nullable) dtype, by position.
                 counterfactuals[name] = pd.Series(
