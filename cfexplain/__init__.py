@@ -22,6 +22,7 @@ from .exceptions import (
     TaskGuessWarning,
     TrainingError,
     UnreachedTargetWarning,
+    WeakGeneratorWarning,
 )
 from .explanation import Explanation
 
@@ -44,6 +45,7 @@ __all__ = [
     "TaskGuessWarning",
     "TrainingError",
     "UnreachedTargetWarning",
+    "WeakGeneratorWarning",
     "__version__",
     "datasets",
     "metrics",

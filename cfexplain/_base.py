@@ -554,7 +554,7 @@ class BaseCounterfactualExplainer(
         )
 
     def _target_condition(self, resolved):
-        condition = resolved.condition()
+        condition = resolved.condition(getattr(self, "output_range_", None))
         if self.predictor_.task_ != CLASSIFICATION:
             condition = condition.copy()
             condition[:, 0] = (condition[:, 0] - self.output_mean_) / self.output_scale_
@@ -592,8 +592,9 @@ class BaseCounterfactualExplainer(
             most likely other class), a class label as in ``classes_``, one
             label per row, a probability vector or a matrix of them (soft
             targets). Regression: a value (reached within
-            ``regression_tolerance``), an interval ``(low, high)``, one value
-            per row or an ``(n, 2)`` array of intervals. A per-row target
+            ``regression_tolerance``), an interval ``(low, high)`` (``None``
+            or an infinite bound leaves a side open: ``(45, None)``), one
+            value per row or an ``(n, 2)`` array of intervals. A per-row target
             given as a pandas Series or DataFrame is matched to the rows of
             ``X`` by index label, as pandas aligns. See the user guide's
             section on targets.
@@ -647,12 +648,20 @@ class BaseCounterfactualExplainer(
                 for given in (immutable, bounds, monotonic)
                 + (self.immutable, self.bounds, self.monotonic)
             )
+            odd = ""
+            if implausible is not None and (implausible & ~valid).any():
+                # The best attempt of such a row may also bring in a pair of
+                # categories the data lack (a female "Husband"): say so too.
+                odd = (
+                    f"; {int((implausible & ~valid).sum())} of them also bring "
+                    "in a pair of categories the training rows lack"
+                )
             warnings.warn(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
                 "reach their target according to the model (explain() marks "
                 "them in its valid mask); "
                 f"{self._remedies(constrained=constrained)} may reach more"
-                f"{self._outside_output_range(X, target, ~valid)}",
+                f"{self._outside_output_range(X, target, ~valid)}{odd}",
                 UnreachedTargetWarning,
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,

@@ -22,7 +22,7 @@ from ._predictor import CLASSIFICATION
 from ._random import draw_seed
 from ._repair import nearest_of_rank, path_order
 from ._targets import per_row_labels
-from .exceptions import LowValidityWarning
+from .exceptions import LowValidityWarning, WeakGeneratorWarning
 
 __all__ = [
     "CONSTRAINED_REFERENCES",
@@ -152,7 +152,9 @@ class ClosedLoopMixin:
         validity with and without the transform-time repairs, and the
         surrogate's agreement with the real model on the rows and on their
         counterfactuals. Warns with :class:`~cfexplain.LowValidityWarning`
-        when validity is below :data:`LOW_VALIDITY`.
+        when validity is below :data:`LOW_VALIDITY`, with
+        :class:`~cfexplain.WeakGeneratorWarning` when it is not but the
+        generator alone is below :data:`LOW_GENERATOR_VALIDITY`.
         """
         if not len(X_check):
             # No row the constraints allow to explain: nothing to measure.
@@ -198,12 +200,14 @@ class ClosedLoopMixin:
         generator = min(
             v for k, v in report.items() if k.startswith("generator_validity_")
         )
+        category = LowValidityWarning
         if worst < LOW_VALIDITY:
             problem = (
                 f"only {worst:.0%} of the self-check's {len(y_check)} rows got "
                 "a counterfactual the model accepts"
             )
         elif generator < LOW_GENERATOR_VALIDITY:
+            category = WeakGeneratorWarning
             # Valid, but the repairs made (nearly) every answer: slower, and
             # copies of training rows' values rather than the generator's.
             problem = (
@@ -222,7 +226,7 @@ class ClosedLoopMixin:
         warnings.warn(
             f"{type(self).__name__}: {problem}; fit_report_ has the figures. "
             f"Try {self._remedies(fitting=True)}",
-            LowValidityWarning,
+            category,
             stacklevel=3,
         )
         return report

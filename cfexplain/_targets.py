@@ -81,19 +81,47 @@ class ResolvedTarget:
             return (y_model.argmax(axis=1) == self.labels) & unique_top
         return (y_model >= self.low) & (y_model <= self.high)
 
-    def condition(self) -> np.ndarray:
+    def condition(self, output_range=None) -> np.ndarray:
         """Return the target as float32 conditioning input for a generator.
+
+        Parameters
+        ----------
+        output_range : tuple of float, optional
+            ``(lowest, highest)`` output of the model on its training rows.
+            An open side of an interval (``±inf``) is closed there for the
+            generator, which saw only targets inside that range while
+            training: ``(45, inf)`` conditions like ``(45, highest)`` (or
+            like the value 45 where 45 is beyond it). Validity still
+            counts every value above 45.
 
         Returns
         -------
         numpy.ndarray of float32
             ``proba`` for classifiers; for regressors two columns, the
             interval's middle and half-width.
+
+        Raises
+        ------
+        TargetError
+            An interval is open and no ``output_range`` is given.
         """
         if self.task == CLASSIFICATION:
             return self.proba.astype(np.float32)
-        middle = (self.low + self.high) / 2
-        half_width = (self.high - self.low) / 2
+        low, high = self.low, self.high
+        open_low, open_high = np.isinf(low), np.isinf(high)
+        if open_low.any() or open_high.any():
+            if output_range is None:
+                raise TargetError(
+                    "a half-open interval needs the range of the model's "
+                    "outputs on its training rows, which this explainer does "
+                    "not hold (it was fit by an older version): fit it again, "
+                    "or give both bounds"
+                )
+            lowest, highest = output_range
+            low = np.where(open_low, np.minimum(lowest, high), low)
+            high = np.where(open_high, np.maximum(highest, low), high)
+        middle = (low + high) / 2
+        half_width = (high - low) / 2
         return np.column_stack([middle, half_width]).astype(np.float32)
 
     def take(self, index) -> ResolvedTarget:
@@ -266,13 +294,20 @@ def _resolve_regression(target, n, tolerance):
             "module's single output is then read as a logit)"
         )
     if isinstance(target, tuple) and len(target) == 2:
-        if any(not isinstance(bound, numbers.Real) for bound in target):
+        if any(
+            bound is not None and not isinstance(bound, numbers.Real)
+            for bound in target
+        ):
             raise TargetError(
                 f"a target interval needs two numbers, got {target!r}; for a "
-                "half-open interval give a bound beyond the model's values "
-                "(an explainer's output_range_ has them)"
+                "half-open interval give None (or an infinite number) on the "
+                "open side, e.g. (45, None)"
             )
-        low, high = (np.full(n, float(bound)) for bound in target)
+        # None leaves a side open, as in bounds=.
+        low, high = (
+            np.full(n, default if bound is None else float(bound))
+            for bound, default in zip(target, (-np.inf, np.inf), strict=True)
+        )
     else:
         array = np.asarray(target, dtype=float)
         if array.ndim == 0:
@@ -288,11 +323,20 @@ def _resolve_regression(target, n, tolerance):
                 f"{n} rows: use a value, (low, high), {n} values or an "
                 f"array of shape ({n}, 2) of intervals"
             )
-    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+    if np.isnan(low).any() or np.isnan(high).any():
         raise TargetError(
-            "regression targets must be finite numbers; for a half-open "
-            "interval give a bound beyond the model's values (an explainer's "
-            "output_range_ has them)"
+            "regression targets must be numbers, not NaN; for a half-open "
+            "interval give None (or an infinite number) on the open side, "
+            "e.g. (45, None)"
+        )
+    if (np.isinf(low) & (low > 0)).any() or (np.isinf(high) & (high < 0)).any():
+        raise TargetError(
+            "a target interval cannot start at +inf or end at -inf: no value lies in it"
+        )
+    if (np.isinf(low) & np.isinf(high)).any():
+        raise TargetError(
+            "a target interval needs at least one finite bound: (-inf, inf) "
+            "holds every value, so every row already reaches it"
         )
     if np.any(low > high):
         row = int(np.argmax(low > high))
@@ -407,8 +451,9 @@ def resolve_target(target, y_model, *, task, classes=None, tolerance=0.0):
           single most likely class.
 
         Regression: a value (reached within ``tolerance``), an interval
-        ``(low, high)``, one value per row, or an ``(n, 2)`` array of
-        intervals.
+        ``(low, high)`` (closed; ``None`` or an infinite bound leaves a side
+        open: ``(45, None)`` is "at least 45"), one value per row, or an
+        ``(n, 2)`` array of intervals (``±inf`` for open sides).
     y_model : numpy.ndarray
         The model's outputs on the original rows: probabilities ``(n, k)`` or
         values ``(n,)``. ``"opposite"`` is read off them, and they fix ``n``.

@@ -14,6 +14,7 @@ __all__ = [
     "ImplausibleCounterfactualWarning",
     "InvalidDataError",
     "LowValidityWarning",
+    "WeakGeneratorWarning",
     "PredictorError",
     "TaskGuessWarning",
     "TargetError",
@@ -90,8 +91,22 @@ class LowValidityWarning(CfexplainWarning):
     Issued at the end of ``fit`` when fewer than 90 % of the counterfactuals
     of the held-out rows reach their target by the real model
     (``fit_report_`` holds the figures), when the generator alone reaches
-    under 10 % of them, and at the start of ``fit`` when the model puts
-    every training row in one class.
+    under 10 % of them (as its subclass :class:`WeakGeneratorWarning`), and
+    at the start of ``fit`` when the model puts every training row in one
+    class.
+    """
+
+
+class WeakGeneratorWarning(LowValidityWarning):
+    """The counterfactuals are valid, but the generator alone made few of them.
+
+    Issued at the end of ``fit`` when the self-check's counterfactuals reach
+    their target (90 % or more) but the generator, before the closed loop's
+    repairs, reaches under 10 % of them: the answers are then mostly built
+    from training rows, at the cost of more model calls, and more training
+    or a larger ``prediction_weight`` may help. A :class:`LowValidityWarning`,
+    so filters of that class cover it; its name says that validity is not
+    what is low.
     """
 
 

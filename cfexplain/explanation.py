@@ -160,9 +160,14 @@ class Explanation:
         for i, label in enumerate(labels):
             if regression:
                 low, high = np.asarray(self.target[i], dtype=float)
+                if np.isinf(high):
+                    wanted = f"at least {low:.4g}"
+                elif np.isinf(low):
+                    wanted = f"at most {high:.4g}"
+                else:
+                    wanted = f"{low:.4g} to {high:.4g}"
                 lines.append(
-                    f"row {label}: predicted {predicted[i]:.4g}, target "
-                    f"{low:.4g} to {high:.4g}"
+                    f"row {label}: predicted {predicted[i]:.4g}, target {wanted}"
                 )
             else:
                 lines.append(

@@ -302,3 +302,18 @@ def test_reaching_no_training_value_matches_counting_them(support, moves):
         else:
             reached = ((values >= a) & (values < b)).sum()
         assert flag == (a != b and reached == 0)
+
+
+def test_half_open_regression_intervals(mixed_frame):
+    # "At least 150": None (or inf) leaves a side open; every answer the
+    # model puts at 150 or more counts, above the training outputs too.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_value)
+    X = mixed_frame[frame_value(mixed_frame) < 150].iloc[:20]
+    for target in [(150.0, None), (150.0, np.inf)]:
+        X_cf = cf.transform(X, target=target)
+        assert (frame_value(X_cf) >= 150.0).all()
+    at_most = cf.transform(X.iloc[:5], target=(None, 90.0))
+    assert (frame_value(at_most) <= 90.0).all()
+    text = str(cf.explain(X.iloc[:2], target=(150.0, None)))
+    assert "target at least 150" in text
+    assert "target at most 90" in str(cf.explain(X.iloc[:1], target=(None, 90.0)))

@@ -14,6 +14,7 @@ from cfexplain import (
     CounterfactualCVAE,
     CounterfactualGAN,
     ImplausibleCounterfactualWarning,
+    UnreachedTargetWarning,
 )
 from cfexplain._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
 from cfexplain.exceptions import InvalidDataError
@@ -398,3 +399,24 @@ def test_metric_properties(rows, data, threshold):
         originals, shuffled, reference, min_expected_rows=threshold * 2, reduce=None
     )
     assert not (strict & ~loose).any()
+
+
+def test_unreached_answers_with_a_lacking_pair_are_counted_in_the_warning(
+    households, monkeypatch
+):
+    # An answer that misses its target is the best attempt; when it also
+    # holds a pair the data lack, the unreached-target warning says so (the
+    # implausibility warning counts valid answers only).
+    X, singles = households
+    explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
+    queries = singles.iloc[:4]
+    valid = np.array([False, False, True, True])
+    implausible = np.array([True, False, True, False])
+    monkeypatch.setattr(
+        type(explainer),
+        "_transform_with_validity",
+        lambda self, X, target, constraints: (X, valid, implausible),
+    )
+    with pytest.warns(UnreachedTargetWarning, match="; 1 of them also bring in"):
+        with pytest.warns(ImplausibleCounterfactualWarning, match="^1 of 4"):
+            explainer.transform(queries)

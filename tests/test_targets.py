@@ -149,12 +149,6 @@ def test_per_row_labels_are_never_read_as_probabilities():
     assert per_row_labels(rows) is rows
 
 
-@pytest.mark.parametrize("target", [(None, 2.0), (1.0, None), (5.0, np.inf)])
-def test_a_half_open_interval_says_how_to_write_it(target):
-    with pytest.raises(TargetError, match="beyond the model's values"):
-        resolve_target(target, np.zeros(3), task="regression")
-
-
 def test_a_reversed_interval_names_a_row_only_for_per_row_intervals():
     y = np.zeros(3)
     with pytest.raises(TargetError) as one:
@@ -180,9 +174,68 @@ def test_regression_targets():
         ("opposite", "not meaningful for a regression model"),
         ((3, 1), r"low > high \(3.0 > 1.0\)"),
         (np.ones(4), r"cannot read a regression target of shape \(4,\)"),
-        (np.nan, "must be finite"),
+        (np.nan, "must be numbers, not NaN"),
+        (np.inf, r"cannot start at \+inf"),
     ],
 )
 def test_impossible_regression_targets(target, match):
     with pytest.raises(TargetError, match=match):
         resolve_target(target, np.zeros(3), task="regression")
+
+
+@pytest.mark.parametrize(
+    "target, low, high",
+    [
+        ((45, None), 45.0, np.inf),
+        ((None, 10.5), -np.inf, 10.5),
+        ((45, np.inf), 45.0, np.inf),
+        ((-np.inf, 3), -np.inf, 3.0),
+    ],
+)
+def test_half_open_intervals_leave_a_side_open(target, low, high):
+    resolved = resolve_target(target, np.zeros(3), task="regression")
+    np.testing.assert_array_equal(resolved.low, np.full(3, low))
+    np.testing.assert_array_equal(resolved.high, np.full(3, high))
+    met = resolved.is_met(np.array([-1e9, 20.0, 1e9]))
+    expected = (np.array([-1e9, 20.0, 1e9]) >= low) & (
+        np.array([-1e9, 20.0, 1e9]) <= high
+    )
+    np.testing.assert_array_equal(met, expected)
+
+
+def test_per_row_intervals_may_be_open():
+    target = np.array([[1.0, np.inf], [-np.inf, 2.0]])
+    resolved = resolve_target(target, np.zeros(2), task="regression")
+    assert resolved.is_met(np.array([1e12, -1e12])).all()
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ((None, None), "at least one finite bound"),
+        ((-np.inf, np.inf), "at least one finite bound"),
+        ((np.inf, None), "cannot start at \\+inf"),
+        ((None, -np.inf), "cannot start at \\+inf or end at -inf"),
+        ((np.nan, 3.0), "not NaN"),
+        (("a", 3.0), "half-open interval give None"),
+    ],
+)
+def test_unusable_intervals_raise(target, message):
+    with pytest.raises(TargetError, match=message):
+        resolve_target(target, np.zeros(2), task="regression")
+
+
+def test_an_open_side_conditions_at_the_end_of_the_output_range():
+    resolved = resolve_target(
+        np.array([[45.0, np.inf], [-np.inf, 10.0], [200.0, np.inf], [5.0, 7.0]]),
+        np.zeros(4),
+        task="regression",
+    )
+    condition = resolved.condition((0.0, 100.0))
+    # (45, 100), (0, 10), the value 200 (beyond the range), (5, 7): middle
+    # and half-width.
+    np.testing.assert_allclose(
+        condition, [[72.5, 27.5], [5.0, 5.0], [200.0, 0.0], [6.0, 1.0]]
+    )
+    with pytest.raises(TargetError, match="fit it again, or give both bounds"):
+        resolved.condition()
