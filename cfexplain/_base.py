@@ -359,6 +359,12 @@ class BaseCounterfactualExplainer(
                     seed=draw_seed(self.random_seed_ + 3),
                 )
                 self.reference_ = self._without_implausible_rows(self.reference_)
+                # The pool's own rows, so that a constrained copy equal to
+                # one is graded with the output recorded here.
+                self.reference_.rows = adapter.take_rows(
+                    adapter.as_rows(_take(X_checked, train)),
+                    self.reference_.positions,
+                )
             with torch_seeded(self.random_seed_):
                 self._fit_backend(Xt[train], y_model[train], labels)
             # Rows the constructor's constraints leave no counterfactual cannot
@@ -653,8 +659,8 @@ class BaseCounterfactualExplainer(
                 # The best attempt of such a row may also bring in a pair of
                 # categories the data lack (a female "Husband"): say so too.
                 odd = (
-                    f"; {int((implausible & ~valid).sum())} of them also bring "
-                    "in a pair of categories the training rows lack"
+                    f"; {int((implausible & ~valid).sum())} of them also hold "
+                    "a pair of categories the training rows lack"
                 )
             warnings.warn(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "

@@ -676,24 +676,28 @@ class ClosedLoopMixin:
         owner, slot = np.nonzero(several >= 0)
         if not len(owner):
             return several, graded
-        pool_rows = reference.Xt[several[owner, slot]]
-        copies = np.where(batch.frozen_columns[rows[owner]] > 0, Xt[owner], pool_rows)
+        pool = several[owner, slot]
+        copies = np.where(
+            batch.frozen_columns[rows[owner]] > 0, Xt[owner], reference.Xt[pool]
+        )
         decoded = self._decode(
             batch, rows[owner], copies.astype(np.float32), revert_negligible=False
         )
-        # A copy that shares its training row's frozen values is that row,
-        # where the constraints only freeze values: the model's output on it
-        # is the one fit recorded, at the target (the nearest rows are
-        # searched among those). Only the other copies are scored. With
-        # Race and Sex immutable on Adult, most of the nearest rows share
-        # them (frozen features weigh FROZEN_DISTANCE_WEIGHT in the search).
-        y_copies = reference.y_model[several[owner, slot]]
-        if batch.constraints.only_freezes:
-            changed = np.flatnonzero((copies != pool_rows).any(axis=1))
-        else:
-            changed = np.arange(len(owner))
+        # A copy that is its training row as the model read it at fit (the
+        # original shares the row's frozen values, and the decoding gives
+        # back the row exactly) has the output fit recorded: at the target,
+        # since the nearest rows are searched among those. Only the other
+        # copies are scored. With Race and Sex immutable on Adult most of
+        # the nearest rows share them (frozen features weigh
+        # FROZEN_DISTANCE_WEIGHT in the search).
+        y_copies = reference.y_model[pool]  # a copy: fancy indexing
+        changed = np.arange(len(owner))
+        if getattr(reference, "rows", None) is not None:  # fit before it existed
+            same = self.adapter_.equal_rows(
+                decoded, self.adapter_.take_rows(reference.rows, pool)
+            )
+            changed = np.flatnonzero(~same)
         if len(changed):
-            y_copies = np.array(y_copies, copy=True)
             y_copies[changed] = self.predictor_.predict(
                 self.adapter_.in_fit_format(self.adapter_.take_rows(decoded, changed))
             )
@@ -932,6 +936,9 @@ class ClosedLoopMixin:
         # that candidate is not scored again.
         owner, feature = np.nonzero(copied & reached[:, None])
         last_copied = rank[owner, feature] == first_step[owner]
+        # The original's own output (batch.y_model) stands for its decoded
+        # encoding here; a row at its target never takes a path (it is its
+        # own answer), so its candidate is rejected either way.
         original_met = np.asarray(
             batch.target.take(rows).is_met(np.asarray(batch.y_model)[rows]), bool
         )

@@ -84,11 +84,6 @@ class Constraints:
         """Whether :meth:`apply` can change a row (a copied training row too)."""
         return bool(self.immutable or self.bounds or self.monotonic)
 
-    @property
-    def only_freezes(self) -> bool:
-        """Whether :meth:`apply` changes nothing but frozen (immutable) values."""
-        return not (self.bounds or self.monotonic)
-
     def apply(self, X, X_cf):
         """Correct decoded counterfactuals in place; see :func:`apply_constraints`."""
         return apply_constraints(X, X_cf, self)
@@ -387,11 +382,6 @@ class ImageConstraints:
         """Whether :meth:`apply` can change an image."""
         return self.mask is not None
 
-    @property
-    def only_freezes(self) -> bool:
-        """Whether :meth:`apply` changes nothing but frozen values (always)."""
-        return True
-
     def apply(self, X, X_cf):
         """Copy the frozen values of ``X`` into ``X_cf``, in place.
 
@@ -500,11 +490,6 @@ class SeriesConstraints:
     def alters_rows(self) -> bool:
         """Whether :meth:`apply` can change a series (a copied training series too)."""
         return self.mask is not None or bool(self.bounds)
-
-    @property
-    def only_freezes(self) -> bool:
-        """Whether :meth:`apply` changes nothing but frozen values (no bounds)."""
-        return not self.bounds
 
     def apply(self, X, X_cf):
         """Clip bounded channels, then copy the frozen values, in place.

@@ -142,10 +142,10 @@ numeric_tolerance : float, default=0.05
     Numbers (tables: in training standard deviations; images: in units of
     the full grey range) that moved at most this much get their original
     value back: such changes are noise of the network's continuous outputs,
-    not explanations. On tables, so does a number whose move reaches no
-    value the training rows hold (Capital Loss 0 -> 29 on Adult, whose
-    smallest loss is 155): in rank terms it did not move. 0 keeps the raw
-    outputs. The training-row path's
+    not explanations. On tables, so does a number whose move, of at most
+    one training standard deviation, reaches no value the training rows
+    hold (Capital Loss 0 -> 29 on Adult, whose smallest loss is 155): in
+    rank terms it did not move. 0 keeps the raw outputs. The training-row path's
     copies keep their values (they are a real row's, and the path gives
     back every change the model does not need): reverted, a copy of a
     row just across the model's boundary fell back short of it.""",
@@ -189,7 +189,8 @@ output_mean_, output_scale_ : float
     (regression), which scale the generator's targets.
 output_range_ : tuple of float
     The lowest and highest of those values (regression): a target outside
-    them is out of reach, and ``transform``'s warning says so.
+    them is out of reach, and ``transform``'s warning says so; the open side
+    of a half-open interval target is closed there for the generator.
 modality_ : str
     The kind of data seen in fit (``"tabular"``, ``"image"``).
 adapter_ : ModalityAdapter

@@ -60,12 +60,21 @@ class ReferenceRows:
         The model's task.
     feature_of_column : numpy.ndarray of int, shape (n_encoded,)
         Original feature of each encoded column.
+    positions : numpy.ndarray of int, shape (m,), optional
+        Position of each pool row among the rows :meth:`sample` was given.
+    rows : object, optional
+        The pool's rows as the model reads them (the modality adapter's
+        format), when the caller keeps them: a constrained copy equal to
+        its training row is then graded with ``y_model`` instead of a model
+        call.
     """
 
     Xt: np.ndarray
     y_model: np.ndarray
     task: str
     feature_of_column: np.ndarray
+    positions: np.ndarray | None = None
+    rows: object = None
 
     @classmethod
     def sample(cls, Xt, y_model, task, feature_of_column, max_rows, seed):
@@ -85,20 +94,33 @@ class ReferenceRows:
         -------
         ReferenceRows
         """
+        positions = np.arange(len(Xt))
         if len(Xt) > max_rows:
-            keep = np.random.RandomState(seed).choice(len(Xt), max_rows, replace=False)
-            Xt, y_model = Xt[keep], np.asarray(y_model)[keep]
+            positions = np.random.RandomState(seed).choice(
+                len(Xt), max_rows, replace=False
+            )
+            Xt, y_model = Xt[positions], np.asarray(y_model)[positions]
         return cls(
             np.asarray(Xt, dtype=np.float32),
             np.asarray(y_model),
             task,
             np.asarray(feature_of_column),
+            positions,
         )
 
     def subset(self, keep):
-        """Return the pool of the rows ``keep`` flags (a boolean mask)."""
+        """Return the pool of the rows ``keep`` flags (a boolean mask).
+
+        The kept rows (``rows``) are left to the caller, which knows their
+        format; ``positions`` follow the mask.
+        """
+        positions = None if self.positions is None else self.positions[keep]
         return type(self)(
-            self.Xt[keep], self.y_model[keep], self.task, self.feature_of_column
+            self.Xt[keep],
+            self.y_model[keep],
+            self.task,
+            self.feature_of_column,
+            positions,
         )
 
     @cached_property
@@ -334,8 +356,10 @@ def _nearest_columns(distance, depth):
     the full sorts took a fifth of the AE's transform.
     """
     r, m = distance.shape
-    if depth >= m:
-        return np.argsort(distance, axis=1, kind="stable")
+    if 2 * depth >= m:
+        # Most of each row is wanted: a full sort costs no more, and tied
+        # rows would otherwise sort most of their columns one by one.
+        return np.argsort(distance, axis=1, kind="stable")[:, :depth]
     values, chosen = torch.topk(
         torch.from_numpy(distance), depth + 1, dim=1, largest=False, sorted=True
     )

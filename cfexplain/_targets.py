@@ -325,9 +325,10 @@ def _resolve_regression(target, n, tolerance):
             )
     if np.isnan(low).any() or np.isnan(high).any():
         raise TargetError(
-            "regression targets must be numbers, not NaN; for a half-open "
-            "interval give None (or an infinite number) on the open side, "
-            "e.g. (45, None)"
+            "regression targets must be numbers, not NaN (None in an array "
+            "becomes NaN); for a half-open interval give None on the open "
+            "side of a (low, high) tuple, e.g. (45, None), or an infinite "
+            "number, e.g. np.inf in an (n, 2) array of intervals"
         )
     if (np.isinf(low) & (low > 0)).any() or (np.isinf(high) & (high < 0)).any():
         raise TargetError(

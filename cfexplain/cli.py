@@ -527,7 +527,10 @@ def _parse_target(target, explainer):
         low, colon, high = target.partition(":")
         try:
             if colon:
-                return (float(low), float(high))
+                # An empty side is open: 45: is "at least 45".
+                return tuple(
+                    None if not bound.strip() else float(bound) for bound in (low, high)
+                )
             return float(target)
         except ValueError:
             raise CommandError(

@@ -14,12 +14,12 @@ __all__ = [
     "ImplausibleCounterfactualWarning",
     "InvalidDataError",
     "LowValidityWarning",
-    "WeakGeneratorWarning",
     "PredictorError",
     "TaskGuessWarning",
     "TargetError",
     "TrainingError",
     "UnreachedTargetWarning",
+    "WeakGeneratorWarning",
 ]
 
 

@@ -565,3 +565,24 @@ def test_fit_cvae_for_a_regressor_names_the_other_methods(
     args += ["--epochs", "1", "--quiet"]
     status = main(args)
     assert_one_line_error(capsys, status, "--method gan or --method ae")
+
+
+def test_an_empty_side_of_a_target_interval_is_open(
+    tmp_path, table, regressor_path, capsys
+):
+    from cfexplain.cli import _parse_target
+
+    explainer = pickle.loads(regressor_path.read_bytes())
+    assert _parse_target("150:", explainer) == (150.0, None)
+    assert _parse_target(":150", explainer) == (None, 150.0)
+    assert _parse_target("100:200", explainer) == (100.0, 200.0)
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    table.iloc[:8].to_csv(data, index=False)
+    assert (
+        main(
+            ["explain", str(regressor_path), str(data), "--target=150:", "-o", str(out)]
+        )
+        == 0
+    )
+    assert (pd.read_csv(out)["prediction"] >= 150).all()
+    capsys.readouterr()

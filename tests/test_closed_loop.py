@@ -714,16 +714,14 @@ def test_a_path_reaches_a_training_row_a_hair_across_the_boundary():
 def test_copies_that_are_their_training_rows_are_not_scored_again(
     mixed_frame, forest, monkeypatch
 ):
-    # Under immutable features only, a constrained copy of a training row
-    # that shares the original's frozen values is the training row itself:
-    # its grade comes from the output fit recorded, and only the other
-    # copies go through the model. The grades are those of scoring all.
+    # A constrained copy of a training row that shares the original's
+    # frozen values decodes to that training row: its grade comes from the
+    # output fit recorded, and only the other copies go through the model.
+    # The grades are those of scoring all (an explainer without the pool's
+    # rows, as one fit before they were kept).
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
     X = mixed_frame.iloc[:40]
-    batch = cf._batch(X, None, (["color"], None, None))
-    assert batch.constraints.only_freezes
     rows = np.arange(len(X))
-    target = batch.target.take(rows)
     predict, scored = cf.predictor_.predict, []
 
     def counting_predict(frame):
@@ -731,28 +729,43 @@ def test_copies_that_are_their_training_rows_are_not_scored_again(
         return predict(frame)
 
     monkeypatch.setattr(cf.predictor_, "predict", counting_predict)
-    # Deep enough that some of the nearest rows hold another colour.
-    several, graded = cf._scored_copies(batch, rows, batch.Xt, target, 60)
-    owner, slot = np.nonzero(several >= 0)
-    frozen = batch.frozen_columns[owner] > 0
-    pool = cf.reference_.Xt[several[owner, slot]]
-    differs = (frozen & (batch.Xt[owner] != pool)).any(axis=1)
-    assert 0 < differs.sum() < len(owner)
-    assert sum(scored) == differs.sum()
+    for constraints in [(["color"], None, None), (["color"], None, {"age": 1})]:
+        batch = cf._batch(X, None, constraints)
+        target = batch.target.take(rows)
+        scored.clear()
+        # Deep enough that some of the nearest rows hold another colour.
+        several, graded = cf._scored_copies(batch, rows, batch.Xt, target, 60)
+        owner, slot = np.nonzero(several >= 0)
+        pool = several[owner, slot]
+        copies = np.where(
+            batch.frozen_columns[owner] > 0, batch.Xt[owner], cf.reference_.Xt[pool]
+        )
+        decoded = cf._decode(
+            batch, owner, copies.astype(np.float32), revert_negligible=False
+        )
+        same = cf.adapter_.equal_rows(decoded, cf.reference_.rows.iloc[pool])
+        assert 0 < same.sum() < len(owner)
+        assert sum(scored) == (~same).sum()
 
-    monkeypatch.setattr(
-        type(batch.constraints), "only_freezes", property(lambda self: False)
+        pool_rows = cf.reference_.rows
+        monkeypatch.setattr(cf.reference_, "rows", None)
+        scored.clear()
+        several_all, graded_all = cf._scored_copies(batch, rows, batch.Xt, target, 60)
+        monkeypatch.setattr(cf.reference_, "rows", pool_rows)
+        assert sum(scored) == len(owner)
+        np.testing.assert_array_equal(several_all, several)
+        np.testing.assert_array_equal(graded_all, graded)
+
+
+def test_the_pool_keeps_its_training_rows(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    reference = cf.reference_
+    assert len(reference.rows) == len(reference.Xt) == len(reference.positions)
+    # The rows are training rows, as fit read them, in the pool's order.
+    pd.testing.assert_frame_equal(
+        reference.rows,
+        mixed_frame.iloc[reference.rows.index.map(mixed_frame.index.get_loc)],
     )
-    scored.clear()
-    several_all, graded_all = cf._scored_copies(batch, rows, batch.Xt, target, 60)
-    assert sum(scored) == len(owner)
-    np.testing.assert_array_equal(several_all, several)
-    np.testing.assert_array_equal(graded_all, graded)
-
-
-def test_only_freezes_says_whether_constraints_clip_values():
-    from cfexplain._constraints import Constraints
-
-    assert Constraints(immutable=("a",)).only_freezes
-    assert not Constraints(bounds={"b": (0, 1)}).only_freezes
-    assert not Constraints(monotonic={"b": 1}).only_freezes
+    np.testing.assert_allclose(
+        cf.encoder_.transform(reference.rows), reference.Xt, atol=1e-6
+    )

@@ -272,11 +272,22 @@ def test_a_move_that_reaches_no_training_value_is_reverted():
     X = pd.DataFrame({"loss": loss, "age": rng.randint(18, 70, 300)})
     cf = CounterfactualGAN(**FAST).fit(X, _older_half)
     assert 120 > 0.05 * cf.adapter_.numeric_std_["loss"]
-    originals = pd.DataFrame({"loss": [0, 0, 0, 0, 1900, 1900], "age": 30})
-    moved = pd.DataFrame({"loss": [120, 350, 400, 600, 1600, 1500], "age": 30})
+    # A move longer than a standard deviation (about 590) is deliberate:
+    # 400 -> 1400 stays though it reaches no training value; 400 -> 900
+    # does not.
+    originals = pd.DataFrame({"loss": [0, 0, 0, 0, 1900, 1900, 400, 400], "age": 30})
+    moved = pd.DataFrame(
+        {"loss": [120, 350, 400, 600, 1600, 1500, 1400, 900], "age": 30}
+    )
     reverted = moved.copy()
     cf.adapter_.revert_negligible_changes(originals, reverted, 0.05)
-    assert reverted["loss"].tolist() == [0, 0, 400, 600, 1900, 1500]
+    assert reverted["loss"].tolist() == [0, 0, 400, 600, 1900, 1500, 1400, 400]
+    # An explainer fit before the rule existed has no support kept: only the
+    # standard deviations count.
+    del cf.adapter_.numeric_support_
+    older = moved.copy()
+    cf.adapter_.revert_negligible_changes(originals, older, 0.05)
+    pd.testing.assert_frame_equal(older, moved)
     assert reverted["loss"].dtype == moved["loss"].dtype
     # numeric_tolerance=0 keeps every raw output, these moves included.
     untouched = moved.copy()

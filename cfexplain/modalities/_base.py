@@ -213,6 +213,25 @@ class ModalityAdapter:
         return rows[positions]
 
     @staticmethod
+    def equal_rows(rows, other):
+        """Flag the rows of two aligned batches that hold the same values.
+
+        Parameters
+        ----------
+        rows, other : numpy.ndarray
+            Batches of the same length (arrays; frames override).
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+            NaN equals nothing.
+        """
+        n = len(rows)
+        return (
+            np.asarray(rows).reshape(n, -1) == np.asarray(other).reshape(n, -1)
+        ).all(axis=1)
+
+    @staticmethod
     def stack_rows(parts):
         """Concatenate batches of rows (arrays; frames override).
 
