@@ -144,7 +144,7 @@ numeric_tolerance : float, default=0.05
     value back: such changes are noise of the network's continuous outputs,
     not explanations. On tables, so does a number whose move, of at most
     one training standard deviation, reaches no value the training rows
-    hold (Capital Loss 0 -> 29 on Adult, whose smallest loss is 155): in
+    hold (Capital Loss 0 -> 29 on Adult, whose smallest non-zero loss is 155): in
     rank terms it did not move. 0 keeps the raw outputs. The training-row path's
     copies keep their values (they are a real row's, and the path gives
     back every change the model does not need): reverted, a copy of a
