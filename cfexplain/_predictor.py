@@ -170,7 +170,13 @@ class Predictor:
         except Exception as exc:
             shape = getattr(X, "shape", None)
             hint = ""
-            if shape is not None and len(shape) >= 3 and self.kind != "torch":
+            said = str(exc).lower()
+            if (
+                shape is not None
+                and len(shape) >= 3
+                and self.kind != "torch"
+                and ("dim" in said or "shape" in said)
+            ):
                 # Series and images reach the model as they are.
                 hint = (
                     "; a scikit-learn model fitted on flattened series or "

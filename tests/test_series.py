@@ -7,6 +7,7 @@ constraints, pickles, seeds) is in ``test_contract.py``.
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from cf_testing import (
     FAST,
@@ -89,6 +90,31 @@ def test_ragged_nested_lists_are_refused():
     ragged = [[[1.0, 2.0, 3.0]], [[1.0, 2.0]]]
     with pytest.raises(InvalidDataError, match="equal-length|unequal"):
         CounterfactualAE(modality="series").fit(ragged, series_proba)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_list_of_unequal_arrays_is_refused_at_fit(channels):
+    # numpy cannot hold (3, 60) and (3, 59) arrays even as objects: fit
+    # named numpy's broadcasting error instead of the unequal lengths.
+    ragged = [np.zeros((channels, 60 - i % 2), np.float32) for i in range(6)]
+    with pytest.raises(InvalidDataError, match="equal-length series"):
+        CounterfactualAE(modality="series").fit(ragged, series_proba)
+
+
+def test_a_nested_dataframe_is_named_for_what_it_is():
+    nested = pd.DataFrame({"dim_0": [pd.Series(np.arange(5.0))] * 3})
+    with pytest.raises(InvalidDataError, match="sktime's nested format"):
+        SeriesEncoder().fit(nested)
+    flat = pd.DataFrame(np.zeros((3, 5)))
+    with pytest.raises(InvalidDataError, match=r"got a DataFrame of shape \(3, 5\)"):
+        SeriesEncoder().fit(flat)
+
+
+def test_a_two_dimensional_array_gets_both_possible_fixes():
+    with pytest.raises(InvalidDataError) as error:
+        SeriesEncoder().fit(np.zeros((3, 60)))
+    assert r"X[:, None, :]" in str(error.value)
+    assert "X[None]" in str(error.value)
 
 
 # -- constraints ---------------------------------------------------------------------
@@ -229,6 +255,32 @@ def test_explanations_plot_one_panel_per_series():
     assert axes[0].get_title().startswith("original: ")
 
 
+def test_multichannel_explanations_plot_one_panel_per_channel():
+    # Channels on their own axes keep their own scales: one row per series,
+    # one panel per channel, each with the original and both answers.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = make_series(n=40, channels=2)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+        series, PeakHeight()
+    )
+    explanation = cf.explain(series[:3], n_counterfactuals=2)
+    axes = explanation.plot()
+    assert axes.shape == (3, 2)
+    assert axes[0, 1].get_title() == "channel 1"
+    assert len(axes[2, 1].get_lines()) == 3  # the original and 2 answers
+    np.testing.assert_allclose(
+        axes[2, 1].get_lines()[0].get_ydata(), series[2, 1], rtol=1e-6
+    )
+    _, too_few = plt.subplots(2, 2)
+    with pytest.raises(ValueError, match="needs 6 axes"):
+        explanation.plot(ax=too_few)
+    plt.close("all")
+
+
 # -- real data, every explainer, a black box -----------------------------------------
 
 
@@ -250,6 +302,17 @@ def test_a_model_of_flattened_series_given_as_it_is_gets_a_hint(gunpoint):
         CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
             X[:150], flat_model.predict_proba
         )
+
+
+def test_a_model_failing_for_another_reason_gets_no_flattening_hint():
+    def broken(X):
+        return 1 / 0
+
+    with pytest.raises(PredictorError, match="ZeroDivisionError") as error:
+        CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
+            make_series(n=20), broken
+        )
+    assert "flatten_samples" not in str(error.value)
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,14 @@ def _ndim(X):
     try:
         return np.asarray(X).ndim
     except ValueError:  # ragged nested lists
+        pass
+    try:
         return np.asarray(X, dtype=object).ndim
+    except ValueError:
+        # A list of arrays of unequal shapes, which numpy cannot even hold
+        # as objects: the list adds an axis to its items', and the adapter
+        # then names the unequal lengths.
+        return 1 + _ndim(X[0])
 
 
 def resolve_modality(X, modality, *, supported, estimator_name):

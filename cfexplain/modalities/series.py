@@ -83,10 +83,6 @@ def _runs(flags):
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
-#: Line styles of a series' channels in :meth:`SeriesAdapter.plot`.
-_CHANNEL_STYLES = ("-", "--", ":", "-.")
-
-
 class SeriesAdapter(ArrayAdapter):
     """Equal-length time series in the aeon/sktime layout.
 
@@ -186,64 +182,92 @@ class SeriesAdapter(ArrayAdapter):
 
     @staticmethod
     def plot(explanation, ax=None):
-        """One panel per series (at most 6): original, counterfactuals, the change.
+        """One row per series (at most 6), one panel per channel (at most 6).
 
-        Every channel is drawn, in a line style of its own (the original in
-        grey, each counterfactual in a colour of its own); the change
-        (counterfactual minus original) of the first counterfactual is
-        shaded.
+        Each panel overlays the channel's original (grey) and its
+        counterfactuals (a colour each), and shades the change of the first
+        counterfactual (counterfactual minus original). Channels get panels
+        of their own so that each keeps its own scale.
+
+        Parameters
+        ----------
+        explanation : Explanation
+        ax : matplotlib Axes or array of them, optional
+            At least ``n_series * n_channels`` panels, filled row by row;
+            by default a new figure.
+
+        Returns
+        -------
+        numpy.ndarray of Axes
+            Shape ``(n_series,)`` for univariate series, else ``(n_series,
+            n_channels)``.
+
+        Raises
+        ------
+        ValueError
+            ``ax`` holds fewer panels than the plot needs.
         """
         import matplotlib.pyplot as plt
 
         n = min(len(explanation.original), 6)
         k = explanation.n_counterfactuals
+        n_channels = np.asarray(explanation.original[0]).shape[0]
+        c = min(n_channels, 6)
         if ax is None:
             _, axes = plt.subplots(
-                n, 1, figsize=(8, 2.2 * n), squeeze=False, layout="constrained"
+                n,
+                c,
+                figsize=(4.0 + 3.2 * c, 2.2 * n),
+                squeeze=False,
+                layout="constrained",
             )
-            axes = axes[:, 0]
         else:
-            axes = np.atleast_1d(ax)[:n]
+            given = np.asarray(ax, dtype=object).reshape(-1)
+            if len(given) < n * c:
+                raise ValueError(
+                    f"the plot needs {n * c} axes ({n} series x {c} channels), "
+                    f"got {len(given)}; pass ax=None for a new figure"
+                )
+            axes = given[: n * c].reshape(n, c)
         predicted = explanation.predicted(explanation.y_original)
         predicted_cf = explanation.predicted(explanation.y_counterfactual)
-        for i, panel in enumerate(axes):
+        for i in range(n):
             original = np.asarray(explanation.original[i], dtype=float)
             steps = np.arange(original.shape[-1])
-            several = len(original) > 1
-
-            def label(text, channel, several=several):
-                # One legend entry per channel when there are several.
-                return f"{text}, channel {channel}" if several else text
-
-            for channel, values in enumerate(original):
+            for channel in range(c):
+                panel = axes[i, channel]
                 panel.plot(
-                    steps,
-                    values,
-                    color="0.3",
-                    lw=1.2,
-                    ls=_CHANNEL_STYLES[channel % len(_CHANNEL_STYLES)],
-                    label=label("original", channel),
+                    steps, original[channel], color="0.3", lw=1.2, label="original"
                 )
-            for j in range(k):
-                cf = np.asarray(explanation.counterfactuals[i * k + j], dtype=float)
-                mark = "" if explanation.valid[i, j] else " (not valid)"
-                text = f"counterfactual {j}: predicted {predicted_cf[i * k + j]}{mark}"
-                for channel, values in enumerate(cf):
+                for j in range(k):
+                    cf = np.asarray(explanation.counterfactuals[i * k + j], dtype=float)
+                    mark = "" if explanation.valid[i, j] else " (not valid)"
                     panel.plot(
                         steps,
-                        values,
+                        cf[channel],
                         color=f"C{j}",
                         lw=1.0,
-                        ls=_CHANNEL_STYLES[channel % len(_CHANNEL_STYLES)],
-                        label=label(text, channel),
+                        label=(
+                            f"counterfactual {j}: predicted "
+                            f"{predicted_cf[i * k + j]}{mark}"
+                        ),
                     )
-                if j == 0:
-                    for channel in range(len(original)):
+                    if j == 0:
                         panel.fill_between(
                             steps, original[channel], cf[channel], color="C0", alpha=0.2
                         )
-            panel.set_title(f"original: predicted {predicted[i]}", fontsize=9)
-            # Beside the panel: changes are often at the ends of the series.
-            panel.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        axes[-1].set_xlabel("time point")
-        return axes
+                title = f"original: predicted {predicted[i]}"
+                if n_channels > 1:
+                    title = f"channel {channel}" + (
+                        f"; {title}" if channel == 0 else ""
+                    )
+                panel.set_title(title, fontsize=9)
+            # Beside the row: changes are often at the ends of the series.
+            axes[i, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        for panel in axes[-1]:
+            panel.set_xlabel("time point")
+        if n_channels > c:
+            axes[0, -1].figure.suptitle(
+                f"the first {c} of {n_channels} channels", fontsize=9
+            )
+        return axes[:, 0] if n_channels == 1 else axes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -34,6 +35,14 @@ def as_series_array(X, name="X"):
     """
     if hasattr(X, "detach"):  # a torch tensor
         X = X.detach().cpu().numpy()
+    if isinstance(X, pd.DataFrame) and X.shape[1] and X.map(_is_sequence).any().any():
+        raise InvalidDataError(
+            f"{name} is a DataFrame whose cells hold series (sktime's nested "
+            "format); series are arrays of shape (n_cases, n_channels, "
+            "n_timepoints): convert it, e.g. np.stack([np.stack([np.asarray"
+            f"(cell) for cell in row]) for row in {name}.to_numpy()])"
+        )
+    kind = "a DataFrame" if isinstance(X, pd.DataFrame) else "an array"
     try:
         array = np.asarray(X)
     except ValueError as exc:  # ragged nested lists
@@ -49,13 +58,16 @@ def as_series_array(X, name="X"):
     if array.ndim != 3:
         fix = ""
         if array.ndim == 2:
+            values = f"{name}.to_numpy()" if kind == "a DataFrame" else name
             fix = (
                 f"; univariate series of shape (n_cases, n_timepoints) take "
-                f"a channel axis: {name}[:, None, :]"
+                f"a channel axis: {values}[:, None, :], and one multivariate "
+                f"series of shape (n_channels, n_timepoints) a case axis: "
+                f"{values}[None]"
             )
         raise InvalidDataError(
             f"{name} must hold series of shape (n_cases, n_channels, "
-            f"n_timepoints), got an array of shape {array.shape}{fix}"
+            f"n_timepoints), got {kind} of shape {array.shape}{fix}"
         )
     if (
         array.dtype == object
@@ -74,6 +86,11 @@ def as_series_array(X, name="X"):
             f"{name} contains missing or infinite values; impute them first"
         )
     return array
+
+
+def _is_sequence(cell):
+    """Whether a DataFrame cell holds a series rather than a number."""
+    return isinstance(cell, (pd.Series, np.ndarray, list, tuple))
 
 
 class SeriesEncoder(TransformerMixin, BaseEstimator):
