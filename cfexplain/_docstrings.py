@@ -130,7 +130,9 @@ validation_fraction : float, default=0.1
 chunk_size : int or "auto", default="auto"
     Rows :meth:`transform` encodes, generates, decodes and checks at a time,
     so its memory does not grow with the number of rows; the answer is the
-    same for any chunk size. ``"auto"`` takes about 16 million encoded
+    same for any chunk size, up to float rounding where the model's own
+    kernels depend on the batch (a user's 1-D CNN moved series values by
+    4e-7). ``"auto"`` takes about 16 million encoded
     values a chunk, between 1,024 and 32,768 rows (32,768 rows of Adult,
     about 21,000 MNIST images).""",
     "regression_tolerance": """
