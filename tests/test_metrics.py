@@ -154,3 +154,18 @@ def test_class_mmd2_scorer_on_a_regression_says_which_scorers_fit(mixed_frame):
     cf = CounterfactualGAN(**FAST, target=interval).fit(mixed_frame, frame_value)
     with pytest.raises(ValueError, match="counterfactual_scorers"):
         metrics.class_mmd2_scorer(cf, mixed_frame.iloc[:10], None)
+
+
+def test_report_on_series_leaves_out_categorical_sparsity():
+    # Every value of a series is a number: l0_categorical would always be 0.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2, 8)).astype(np.float32)
+    X_cf = X + 0.5
+
+    def proba(series):
+        score = np.asarray(series).reshape(len(series), -1).mean(axis=1)
+        return np.column_stack([score <= 0, score > 0]).astype(float)
+
+    report = metrics.counterfactual_report(proba, X, X_cf)
+    assert "l0_categorical" not in report.columns
+    assert {"validity", "l0", "l1", "mmd2"} <= set(report.columns)

@@ -63,7 +63,7 @@ def counterfactual_report(
     pandas.DataFrame
         One row with columns ``n`` (rows explained), ``coverage`` (share
         with a counterfactual), ``validity``, ``l0`` (changed features per
-        row), ``l0_categorical``, ``l1`` (on standardised numerical
+        row), ``l0_categorical`` (tables only), ``l1`` (on standardised numerical
         features), ``mmd2`` (counterfactuals vs reference) and, for
         classifiers, ``mmd2_<class>`` for each class (counterfactuals the
         model predicts as that class vs reference rows it predicts as that
@@ -91,7 +91,9 @@ def counterfactual_report(
     if covered.any():
         shared = {"categorical_features": categorical_features}
         row["l0"] = l0(X_ok, X_cf_ok, features="all", **shared)
-        row["l0_categorical"] = l0(X_ok, X_cf_ok, features="categorical", **shared)
+        if np.ndim(X_ok) <= 2:
+            # Series and images have no categorical values: always 0 there.
+            row["l0_categorical"] = l0(X_ok, X_cf_ok, features="categorical", **shared)
         row["l1"] = l1(X_ok, X_cf_ok, reference=reference, **shared)
         # The unbiased MMD² needs two counterfactuals (as a class of
         # class_conditional_mmd2 does, where one gives NaN).
