@@ -769,3 +769,29 @@ def test_the_pool_keeps_its_training_rows(mixed_frame, forest):
     np.testing.assert_allclose(
         cf.encoder_.transform(reference.rows), reference.Xt, atol=1e-6
     )
+
+
+def _first_channel_late_mean_above_half(X):
+    """Class 1 where channel 0's second half averages above 0.5."""
+    late = np.asarray(X, dtype=float)[:, 0, 12:].mean(axis=1) > 0.5
+    return np.column_stack([~late, late]).astype(float)
+
+
+def test_a_series_window_is_copied_on_the_channels_the_model_needs():
+    # Three channels, the class on channel 0 alone: the reference series
+    # differs on all three, but the answer copies the window on channel 0
+    # and leaves the other two as they were.
+    rng = np.random.RandomState(0)
+    X = 0.05 * rng.normal(size=(96, 3, 24)).astype(np.float32)
+    X[48:, :, 12:] += 1.0  # the reference's late steps, every channel
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}, modality="series").fit(
+        X, _first_channel_late_mean_above_half
+    )
+    batch = cf._batch(X[:4], None, (None, None, None))
+    goal = np.repeat(cf.encoder_.transform(X[48:49]), 4, axis=0)
+    reached, decoded, y = cf._window_path(batch, np.arange(4), batch.Xt, goal)
+    assert reached.all()
+    assert (_first_channel_late_mean_above_half(decoded)[:, 1] == 1).all()
+    np.testing.assert_array_equal(np.asarray(y).argmax(axis=1), 1)
+    np.testing.assert_array_equal(decoded[:, 1:], X[:4, 1:])
+    assert (decoded[:, 0] != X[:4, 0]).any(axis=1).all()
