@@ -162,6 +162,30 @@ class CategoryPairs:
         """
         return self._holding_unseen(codes)
 
+    def introduced_sides(self, original_codes, codes):
+        """Flag, per row, the categorical features of the unseen pairs it brings in.
+
+        A pair counts as :meth:`introduced_unseen` counts it; of its two
+        features, those whose category differs from the original's are
+        flagged (the ones a change brought in).
+
+        Parameters
+        ----------
+        original_codes, codes : numpy.ndarray of int, shape (n, n_categorical)
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n, n_categorical)
+        """
+        sides = np.zeros(codes.shape, dtype=bool)
+        changed = codes != original_codes
+        for i, j, position_i, position_j, unseen in self.pairs_:
+            held = unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
+            held &= changed[:, i] | changed[:, j]
+            sides[:, i] |= held & changed[:, i]
+            sides[:, j] |= held & changed[:, j]
+        return sides
+
     def _holding_unseen(self, codes, original_codes=None):
         """Flag rows holding an unseen pair (one their original lacks, if given)."""
         flagged = np.zeros(len(codes), dtype=bool)

@@ -420,3 +420,65 @@ def test_unreached_answers_with_a_lacking_pair_are_counted_in_the_warning(
     with pytest.warns(UnreachedTargetWarning, match="; 1 of them also hold a pair"):
         with pytest.warns(ImplausibleCounterfactualWarning, match="^1 of 4"):
             explainer.transform(queries)
+
+
+def status_or_x_proba(X):
+    """Class 1 for the married, or for anyone with x above 1."""
+    positive = (X["status"].to_numpy() == "married") | (X["x"].to_numpy() > 1.0)
+    p = np.where(positive, 0.9, 0.1)
+    return np.column_stack([1 - p, p])
+
+
+def test_a_lacking_pair_is_given_back_where_the_model_still_agrees(households):
+    # Answers that make a child married (a pair the data lack) are valid;
+    # where the raised x alone keeps them valid, giving the status back
+    # makes them plausible too, and that answer replaces them. Where it
+    # does not, they stay (the warning and mask report them).
+    X, singles = households
+    explainer = CounterfactualGAN(**FAST).fit(X, status_or_x_proba)
+    queries = singles[singles["x"] < 0.5].iloc[:6]
+    batch = explainer._batch(queries, 1, (["role"], None, None))
+    answers = queries.copy()
+    answers["status"] = "married"
+    answers.loc[answers.index[:3], "x"] = 1.5
+    y = status_or_x_proba(answers)
+    rows = np.arange(len(queries))
+    assert unseen_pairs(answers).all() and (y[:, 1] > 0.5).all()
+    repaired, y_repaired = explainer._give_back_lacking_pairs(batch, rows, answers, y)
+    assert repaired["status"].tolist() == ["single"] * 3 + ["married"] * 3
+    assert repaired["x"].tolist() == answers["x"].tolist()
+    assert (repaired["role"] == queries["role"]).all()
+    np.testing.assert_allclose(y_repaired, status_or_x_proba(repaired))
+    assert (y_repaired[:, 1] > 0.5).all()
+
+
+def test_reverts_give_back_the_category_that_brought_the_pair_in(households):
+    # Only the answer holding a lacking pair gets a candidate, with the
+    # changed side of the pair given back and the dtypes kept.
+    X, singles = households
+    explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
+    adapter = explainer.adapter_
+    originals = singles.iloc[:2].reset_index(drop=True)
+    answers = originals.copy()
+    answers.loc[0, "status"] = "married"  # a married child
+    answers.loc[1, ["status", "role"]] = ["married", "spouse"]  # plausible
+    keys = adapter.plausibility_keys(explainer.encoder_.transform(originals))
+    owner, candidates = adapter.plausible_reverts(keys, originals, answers)
+    assert owner.tolist() == [0]
+    assert candidates["status"].tolist() == ["single"]
+    assert candidates.dtypes.equals(answers.dtypes)
+
+
+def test_introduced_sides_flag_the_changed_features_of_unseen_pairs():
+    # (0, 1) and (1, 0) are unseen. A change of the second feature brings
+    # in (0, 1): that side is flagged; a change of both brings in (1, 0)
+    # from (0, 1): both; a change to a seen pair flags nothing.
+    codes = np.repeat(np.array([[0, 0], [1, 1]]), 20, axis=0)
+    pairs = CategoryPairs(codes, [2, 2])
+    originals = np.array([[0, 0], [0, 1], [0, 0]])
+    counterfactuals = np.array([[0, 1], [1, 0], [1, 1]])
+    sides = pairs.introduced_sides(originals, counterfactuals)
+    assert sides.tolist() == [[False, True], [True, True], [False, False]]
+    assert (
+        sides.any(axis=1) == pairs.introduced_unseen(originals, counterfactuals)
+    ).all()

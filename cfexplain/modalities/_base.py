@@ -384,6 +384,28 @@ class ModalityAdapter:
         """
         return np.zeros(len(keys), dtype=bool)
 
+    def plausible_reverts(self, original_keys, originals, counterfactuals):
+        """Return candidates that give back what made counterfactuals implausible.
+
+        The closed loop's last resort for valid answers still flagged by
+        :meth:`introduced_implausibility`.
+
+        Parameters
+        ----------
+        original_keys : numpy.ndarray of shape (n, ...)
+            :meth:`plausibility_keys` of each counterfactual's original.
+        originals, counterfactuals : object
+            Aligned rows in this adapter's format.
+
+        Returns
+        -------
+        tuple or None
+            ``(owner, candidates)``: for each candidate the position of its
+            counterfactual, and the candidates, in order of preference per
+            owner; ``None`` (the default) where the modality has none.
+        """
+        return None
+
     def introduced_implausibility(self, original_keys, counterfactuals):
         """Flag counterfactuals that bring in what the training data lack.
 

@@ -264,6 +264,49 @@ class TabularAdapter(ModalityAdapter):
         """
         return self.category_pairs_.holds_unseen(keys)
 
+    def plausible_reverts(self, original_keys, originals, counterfactuals):
+        """Give back the categories that bring in a pair the training rows lack.
+
+        For each counterfactual holding such pairs, one candidate per
+        category a change brought into one of them (that category given
+        its original value back), then one with all of them given back.
+        Frozen categories never changed, so they are never among them. See
+        :meth:`ModalityAdapter.plausible_reverts`.
+        """
+        pairs = getattr(self, "category_pairs_", None)
+        if pairs is None or not pairs.pairs_:
+            return None
+        codes = self.encoder_.category_codes(self.in_fit_format(counterfactuals))
+        sides = pairs.introduced_sides(original_keys, codes)
+        holding = np.flatnonzero(sides.any(axis=1))
+        if not len(holding):
+            return None
+        owner, feature = np.nonzero(sides[holding])
+        revert = np.zeros((len(owner), sides.shape[1]), dtype=bool)
+        revert[np.arange(len(owner)), feature] = True
+        several = np.flatnonzero(sides[holding].sum(axis=1) > 1)
+        owner = np.concatenate([holding[owner], holding[several]])
+        revert = np.concatenate([revert, sides[holding[several]]])
+        # Candidates of one counterfactual together, the single reverts first.
+        order = np.argsort(owner, kind="stable")
+        owner, revert = owner[order], revert[order]
+        label_of = dict(
+            zip(self.encoder_.layout_.features, self.feature_names_, strict=True)
+        )
+        labels = [label_of[n] for n in self.encoder_.categorical_features_]
+        candidates = counterfactuals.iloc[owner].copy()
+        before = originals.iloc[owner]
+        for column, label in enumerate(labels):
+            flags = revert[:, column]
+            if flags.any():
+                values = np.where(
+                    flags, before[label].to_numpy(), candidates[label].to_numpy()
+                )
+                candidates[label] = pd.Series(values, index=candidates.index).astype(
+                    candidates[label].dtype
+                )
+        return owner, candidates
+
     def introduced_implausibility(self, original_keys, counterfactuals):
         """Flag counterfactuals holding a pair of categories the training rows lack.
 
