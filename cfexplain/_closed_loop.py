@@ -328,8 +328,9 @@ class ClosedLoopMixin:
         Such answers try giving back the categories that brought the pairs
         in (:meth:`~cfexplain.modalities.ModalityAdapter.plausible_reverts`,
         one batch, one model call) and keep the first the model accepts
-        that brings in nothing the data lack; the others stay as they are,
-        reported by ``transform``'s warning and ``explain``'s mask. Only the
+        that brings in nothing the data lack (the sparsest); the others
+        stay as they are, reported by ``transform``'s warning and
+        ``explain``'s mask. Only the
         path's ``rows`` are looked at: the others were already accepted.
         """
         if batch.plausibility_keys is None or not batch.constraints.alters_rows:
@@ -948,8 +949,10 @@ class ClosedLoopMixin:
         copy &= ~frozen[owner]
         change = np.where(copy, np.abs(goal_series[owner] - x_series[owner]), 0.0)
         change = change.sum(axis=(1, 2))
-        # A channel the window leaves as it is changes nothing on its own.
-        keep = change > 0
+        # A channel the window leaves as it is changes nothing on its own, and
+        # a series with one free channel already has this answer.
+        full = window_of[owner][:, None, :] & ~frozen[owner]
+        keep = (change > 0) & (copy != full).any(axis=(1, 2))
         owner, copy, change = owner[keep], copy[keep], change[keep]
         if not len(owner):
             return

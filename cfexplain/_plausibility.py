@@ -162,6 +162,29 @@ class CategoryPairs:
         """
         return self._holding_unseen(codes)
 
+    def __setstate__(self, state):
+        """Read pickles of every version.
+
+        Explainers fitted before pairs needed an expected count kept
+        ``(i, j, seen)`` entries (every absent pair counted); they become
+        this version's entries with the same meaning.
+        """
+        pairs = []
+        for entry in state.get("pairs_", []):
+            if len(entry) == 3:
+                i, j, seen = entry
+                table = np.zeros((seen.shape[0] + 1, seen.shape[1] + 1), dtype=bool)
+                table[:-1, :-1] = ~seen
+                entry = (
+                    i,
+                    j,
+                    np.arange(seen.shape[0]),
+                    np.arange(seen.shape[1]),
+                    table,
+                )
+            pairs.append(entry)
+        self.__dict__.update({**state, "pairs_": pairs})
+
     def introduced_sides(self, original_codes, codes):
         """Flag, per row, the categorical features of the unseen pairs it brings in.
 

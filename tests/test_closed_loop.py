@@ -795,3 +795,11 @@ def test_a_series_window_is_copied_on_the_channels_the_model_needs():
     np.testing.assert_array_equal(np.asarray(y).argmax(axis=1), 1)
     np.testing.assert_array_equal(decoded[:, 1:], X[:4, 1:])
     assert (decoded[:, 0] != X[:4, 0]).any(axis=1).all()
+
+
+def test_equal_rows_compares_categoricals_of_other_categories():
+    from cfexplain.modalities.tabular import TabularAdapter
+
+    a = pd.DataFrame({"c": pd.Categorical(["x", "y"], categories=["x", "y", "z"])})
+    b = pd.DataFrame({"c": pd.Categorical(["x", "z"], categories=["x", "z"])})
+    assert TabularAdapter.equal_rows(a, b).tolist() == [True, False]

@@ -482,3 +482,45 @@ def test_introduced_sides_flag_the_changed_features_of_unseen_pairs():
     assert (
         sides.any(axis=1) == pairs.introduced_unseen(originals, counterfactuals)
     ).all()
+
+
+def test_giving_back_prefers_the_answer_with_fewest_changes():
+    # (a1, b1) is a pair the data lack and the model looks at x only: all
+    # three give-backs are valid, and the one giving both back, which
+    # changes fewest features, is kept.
+    rng = np.random.RandomState(0)
+    n = 400
+    a = rng.choice(["a0", "a1"], n)
+    b = np.where(a == "a1", "b0", rng.choice(["b0", "b1"], n))
+    X = pd.DataFrame({"x": rng.normal(size=n).round(2), "a": a, "b": b})
+
+    def x_proba(frame):
+        p = np.where(frame["x"].to_numpy() > 0.5, 0.9, 0.1)
+        return np.column_stack([1 - p, p])
+
+    explainer = CounterfactualGAN(**FAST).fit(X, x_proba)
+    queries = pd.DataFrame({"x": [0.0], "a": ["a0"], "b": ["b0"]})
+    answers = pd.DataFrame({"x": [1.0], "a": ["a1"], "b": ["b1"]})
+    # A loose bound: constrained, without changing these rows.
+    batch = explainer._batch(queries, 1, (None, {"x": (-10.0, 10.0)}, None))
+    keys = batch.plausibility_keys
+    owner, candidates = explainer.adapter_.plausible_reverts(keys, queries, answers)
+    assert owner.tolist() == [0, 0, 0]
+    assert candidates[["a", "b"]].values.tolist()[0] == ["a0", "b0"]
+    repaired, _ = explainer._give_back_lacking_pairs(
+        batch, np.arange(1), answers, x_proba(answers)
+    )
+    assert repaired[["a", "b"]].values.tolist() == [["a0", "b0"]]
+
+
+def test_category_pairs_pickled_before_expected_counts_still_read():
+    # Explainers fitted before pairs needed an expected count kept
+    # (i, j, seen) entries, every absent pair counting.
+    seen = np.array([[True, False], [False, True]])
+    old = CategoryPairs.__new__(CategoryPairs)
+    old.__setstate__({"pairs_": [(0, 1, seen)]})
+    originals = np.array([[0, 0], [1, 1]])
+    assert old.introduced_unseen(originals, np.array([[0, 1], [1, 1]])).tolist() == [
+        True,
+        False,
+    ]

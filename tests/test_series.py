@@ -275,9 +275,12 @@ def test_multichannel_explanations_plot_one_panel_per_channel():
     np.testing.assert_allclose(
         axes[2, 1].get_lines()[0].get_ydata(), series[2, 1], rtol=1e-6
     )
-    _, too_few = plt.subplots(2, 2)
-    with pytest.raises(ValueError, match="needs 6 axes"):
-        explanation.plot(ax=too_few)
+    # Given axes take as many whole series as fit, row by row.
+    _, four = plt.subplots(2, 2)
+    assert explanation.plot(ax=four).shape == (2, 2)
+    _, one = plt.subplots()
+    with pytest.raises(ValueError, match="one series takes 2 axes"):
+        explanation.plot(ax=one)
     plt.close("all")
 
 
@@ -466,3 +469,19 @@ def test_a_channel_constant_in_training_stays_as_it_was():
 def _late_mean_positive(X):
     positive = np.asarray(X)[:, 0, 8:].mean(axis=1) > 0
     return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_a_ragged_list_with_modality_auto_names_the_unequal_lengths():
+    ragged = [np.zeros((3, 60 - i % 2), np.float32) for i in range(6)]
+    with pytest.raises(InvalidDataError, match="equal-length series"):
+        CounterfactualAE().fit(ragged, series_proba)
+
+
+def test_a_dataframe_given_as_series_at_fit_gets_the_series_messages():
+    nested = pd.DataFrame({"dim_0": [pd.Series(np.arange(5.0))] * 4})
+    with pytest.raises(InvalidDataError, match="sktime's nested format"):
+        CounterfactualAE(modality="series").fit(nested, series_proba)
+    with pytest.raises(InvalidDataError, match=r"X.to_numpy\(\)\[:, None, :\]"):
+        CounterfactualAE(modality="series").fit(
+            pd.DataFrame(np.zeros((4, 5))), series_proba
+        )

@@ -95,7 +95,11 @@ def resolve_modality(X, modality, *, supported, estimator_name):
     ndim = 2 if is_frame else _ndim(X)
     if modality == "auto":
         if ndim == 3:
-            shape = tuple(np.shape(X))
+            try:
+                shape = tuple(np.shape(X))
+            except ValueError:  # a ragged list of series
+                as_series_array(X)
+                raise
             raise InvalidDataError(
                 f"X is a 3-D array of shape {shape}, which could be time series "
                 f"(n_cases={shape[0]}, n_channels={shape[1]}, "
@@ -110,6 +114,9 @@ def resolve_modality(X, modality, *, supported, estimator_name):
                 f"{_SHAPES['image']}"
             )
     elif is_frame and modality != "tabular":
+        if modality == "series":
+            # Its own checks name a nested or a flat frame for what it is.
+            as_series_array(X)
         raise InvalidDataError(
             f"modality={modality!r} needs {_SHAPES[modality]}, got a DataFrame"
         )

@@ -193,8 +193,9 @@ class SeriesAdapter(ArrayAdapter):
         ----------
         explanation : Explanation
         ax : matplotlib Axes or array of them, optional
-            At least ``n_series * n_channels`` panels, filled row by row;
-            by default a new figure.
+            Panels filled row by row, ``n_channels`` (at most 6) per
+            series: as many series are drawn as whole rows fit; by default
+            a new figure.
 
         Returns
         -------
@@ -205,7 +206,7 @@ class SeriesAdapter(ArrayAdapter):
         Raises
         ------
         ValueError
-            ``ax`` holds fewer panels than the plot needs.
+            ``ax`` holds fewer panels than one series' channels.
         """
         import matplotlib.pyplot as plt
 
@@ -223,11 +224,12 @@ class SeriesAdapter(ArrayAdapter):
             )
         else:
             given = np.asarray(ax, dtype=object).reshape(-1)
-            if len(given) < n * c:
+            if len(given) < c:
                 raise ValueError(
-                    f"the plot needs {n * c} axes ({n} series x {c} channels), "
-                    f"got {len(given)}; pass ax=None for a new figure"
+                    f"one series takes {c} axes (one per channel), got "
+                    f"{len(given)}; pass ax=None for a new figure"
                 )
+            n = min(n, len(given) // c)
             axes = given[: n * c].reshape(n, c)
         predicted = explanation.predicted(explanation.y_original)
         predicted_cf = explanation.predicted(explanation.y_counterfactual)
@@ -266,7 +268,7 @@ class SeriesAdapter(ArrayAdapter):
             axes[i, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         for panel in axes[-1]:
             panel.set_xlabel("time point")
-        if n_channels > c:
+        if n_channels > c and ax is None:
             axes[0, -1].figure.suptitle(
                 f"the first {c} of {n_channels} channels", fontsize=9
             )

@@ -267,9 +267,9 @@ class TabularAdapter(ModalityAdapter):
     def plausible_reverts(self, original_keys, originals, counterfactuals):
         """Give back the categories that bring in a pair the training rows lack.
 
-        For each counterfactual holding such pairs, one candidate per
-        category a change brought into one of them (that category given
-        its original value back), then one with all of them given back.
+        For each counterfactual holding such pairs, one candidate with all
+        the categories a change brought into them given their original
+        values back, then one per such category alone (the sparsest first).
         Frozen categories never changed, so they are never among them. See
         :meth:`ModalityAdapter.plausible_reverts`.
         """
@@ -287,8 +287,9 @@ class TabularAdapter(ModalityAdapter):
         several = np.flatnonzero(sides[holding].sum(axis=1) > 1)
         owner = np.concatenate([holding[owner], holding[several]])
         revert = np.concatenate([revert, sides[holding[several]]])
-        # Candidates of one counterfactual together, the single reverts first.
-        order = np.argsort(owner, kind="stable")
+        # Candidates of one counterfactual together, those giving back the
+        # most categories first: accepted, they change the fewest features.
+        order = np.lexsort((-revert.sum(axis=1), owner))
         owner, revert = owner[order], revert[order]
         label_of = dict(
             zip(self.encoder_.layout_.features, self.feature_names_, strict=True)
@@ -342,12 +343,18 @@ class TabularAdapter(ModalityAdapter):
         """
         same = np.ones(len(rows), dtype=bool)
         for left, right in zip(rows.columns, other.columns, strict=True):
-            equal = (
-                rows[left]
-                .reset_index(drop=True)
-                .eq(other[right].reset_index(drop=True))
-            )
-            same &= equal.fillna(False).to_numpy(dtype=bool)
+            a = rows[left].reset_index(drop=True)
+            b = other[right].reset_index(drop=True)
+            if isinstance(a.dtype, pd.CategoricalDtype) or isinstance(
+                b.dtype, pd.CategoricalDtype
+            ):
+                # Categoricals compare only with the same categories.
+                a, b = a.astype(object), b.astype(object)
+            try:
+                equal = a.eq(b).fillna(False).to_numpy(dtype=bool)
+            except TypeError:  # values that do not compare are not equal
+                equal = np.zeros(len(a), dtype=bool)
+            same &= equal
         return same
 
     @staticmethod

@@ -35,7 +35,9 @@ def as_series_array(X, name="X"):
     """
     if hasattr(X, "detach"):  # a torch tensor
         X = X.detach().cpu().numpy()
-    if isinstance(X, pd.DataFrame) and X.shape[1] and X.map(_is_sequence).any().any():
+    if isinstance(X, pd.DataFrame) and any(
+        X[column].map(_is_sequence).any() for column in X.columns
+    ):
         raise InvalidDataError(
             f"{name} is a DataFrame whose cells hold series (sktime's nested "
             "format); series are arrays of shape (n_cases, n_channels, "
