@@ -76,6 +76,12 @@ SHORTER_MOVES = (0.25, 0.5, 0.75)
 FIRST_PREFIXES = 2
 
 
+def _first_of_each(positions, owner):
+    """Return the first of ``positions`` for each owner (grouped by owner)."""
+    owners = owner[positions]
+    return positions[np.r_[True, owners[1:] != owners[:-1]]]
+
+
 def _improves(batch, rows, grade, y_current):
     """Whether a repair's answers beat the current ones of ``rows``.
 
@@ -376,7 +382,7 @@ class ClosedLoopMixin:
         if not len(accepted):
             return found, current, y_current
         # Candidates come grouped by owner, in order of preference.
-        first = accepted[np.r_[True, owner[accepted][1:] != owner[accepted][:-1]]]
+        first = _first_of_each(accepted, owner)
         found[owner[first]] = True
         y_all = np.asarray(y_current).copy()
         y_all[owner[first]] = np.asarray(y_candidates)[first]
@@ -970,7 +976,7 @@ class ClosedLoopMixin:
         candidates = np.flatnonzero(valid)
         # Per series, the accepted one-channel window with the least change.
         order = candidates[np.lexsort((change[candidates], owner[candidates]))]
-        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        first = _first_of_each(order, owner)
         source[owner[first]] = len(scored) - 1
         position[owner[first]] = first
 
@@ -1063,14 +1069,9 @@ class ClosedLoopMixin:
         # (or the original), which the forward batches already rejected:
         # that candidate is not scored again.
         owner, feature = np.nonzero(copied & reached[:, None])
-        last_copied = rank[owner, feature] == first_step[owner]
-        # The original's own output (batch.y_model) stands for its decoded
-        # encoding here; a row at its target never takes a path (it is its
-        # own answer), so its candidate is rejected either way.
-        original_met = np.asarray(
-            batch.target.take(rows).is_met(np.asarray(batch.y_model)[rows]), bool
-        )
-        known_rejected = last_copied & ((first_step[owner] > 0) | ~original_met[owner])
+        # (A row whose original is at its target never takes a path: it is
+        # its own answer, so the original is a rejected candidate too.)
+        known_rejected = rank[owner, feature] == first_step[owner]
         owner, feature = owner[~known_rejected], feature[~known_rejected]
         if len(owner):
             without = copied[owner].copy()

@@ -147,7 +147,7 @@ class CategoryPairs:
         -------
         numpy.ndarray of bool, shape (n,)
         """
-        return self._holding_unseen(codes, original_codes)
+        return self.introduced_sides(original_codes, codes).any(axis=1)
 
     def holds_unseen(self, codes):
         """Flag rows that hold an unseen pair, whatever their original.
@@ -160,7 +160,10 @@ class CategoryPairs:
         -------
         numpy.ndarray of bool, shape (n,)
         """
-        return self._holding_unseen(codes)
+        flagged = np.zeros(len(codes), dtype=bool)
+        for _, _, held in self._held_pairs(codes):
+            flagged |= held
+        return flagged
 
     def __setstate__(self, state):
         """Read pickles of every version.
@@ -202,21 +205,12 @@ class CategoryPairs:
         """
         sides = np.zeros(codes.shape, dtype=bool)
         changed = codes != original_codes
-        for i, j, position_i, position_j, unseen in self.pairs_:
-            held = unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
-            held &= changed[:, i] | changed[:, j]
+        for i, j, held in self._held_pairs(codes):
             sides[:, i] |= held & changed[:, i]
             sides[:, j] |= held & changed[:, j]
         return sides
 
-    def _holding_unseen(self, codes, original_codes=None):
-        """Flag rows holding an unseen pair (one their original lacks, if given)."""
-        flagged = np.zeros(len(codes), dtype=bool)
+    def _held_pairs(self, codes):
+        """Yield ``(i, j, held)``: which rows hold an unseen pair of features i, j."""
         for i, j, position_i, position_j, unseen in self.pairs_:
-            held = unseen[position_i[codes[:, i]], position_j[codes[:, j]]]
-            if original_codes is not None:
-                held &= (codes[:, i] != original_codes[:, i]) | (
-                    codes[:, j] != original_codes[:, j]
-                )
-            flagged |= held
-        return flagged
+            yield i, j, unseen[position_i[codes[:, i]], position_j[codes[:, j]]]

@@ -47,8 +47,7 @@ def _support(column):
     reaching none when it passes fewer than about one in 10,000 of them);
     missing values are left out.
     """
-    values = np.sort(pd.to_numeric(column, errors="coerce").astype(float).dropna())
-    values = np.unique(values)
+    values = np.unique(pd.to_numeric(column, errors="coerce").astype(float).dropna())
     if len(values) > SUPPORT_VALUES:
         values = values[np.linspace(0, len(values) - 1, SUPPORT_VALUES).astype(int)]
     return values
