@@ -627,3 +627,22 @@ def test_string_columns_take_the_fast_lookup_with_the_same_answers_and_errors():
     Y = pd.DataFrame({"c": pd.array(["b", "c"], dtype="string"), "x": [1.0, 2.0]})
     encoder.fit(Y)
     np.testing.assert_array_equal(encoder.transform(Y)[:, :2], np.eye(2))
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object])
+def test_string_columns_decode_as_they_would_from_objects(dtype):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"c": pd.Series(rng.choice(["a", "bb", "ccc"], 50)).astype(dtype), "x": 1.0}
+    )
+    encoder = TabularEncoder(numerical="minmax").fit(X)
+    scores = rng.normal(size=(50, encoder.layout_.n_columns))
+    decoded = encoder.inverse_transform(scores, index=range(10, 60))
+    expected = encoder.categories_["c"][scores[:, :3].argmax(axis=1)]
+    pd.testing.assert_series_equal(
+        decoded["c"],
+        pd.Series(expected, index=range(10, 60), dtype=X["c"].dtype, name="c"),
+    )
+    # A new fit brings new categories: no decoding of the old fit is reused.
+    encoder.fit(X.assign(c=X["c"].str.upper()))
+    assert set(encoder.inverse_transform(scores)["c"]) <= {"A", "BB", "CCC"}
