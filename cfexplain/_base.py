@@ -894,6 +894,12 @@ class BaseCounterfactualExplainer(
             plausible = ~adapter.introduced_implausibility(
                 np.repeat(candidates.plausibility_keys, k, axis=0), stacked
             ).reshape(n, k)
+        elif self.plausible_categories and (
+            getattr(adapter, "category_pairs_", None) is not None
+        ):
+            # The check runs, but the training rows lack no pair of
+            # categories: no answer can bring one in.
+            plausible = np.ones((n, k), dtype=bool)
         originals = adapter.take_rows(rows, np.repeat(np.arange(n), k))
         flat_changes = adapter.describe_changes(originals, stacked)
         if isinstance(stacked, pd.DataFrame):

@@ -391,6 +391,10 @@ class CandidateEngineMixin:
         adapter = self.adapter_
         originals = adapter.take_rows(batch.rows, row_of)
         decoded = adapter.decode(Xt, originals)
+        # Features a candidate left as they were (a path's features not
+        # copied) decode only to float32 precision: they get the original's
+        # exact value, whatever the tolerance.
+        adapter.keep_unmoved_values(originals, decoded, Xt == batch.Xt[row_of])
         if revert_negligible:
             adapter.revert_negligible_changes(
                 originals, decoded, self.numeric_tolerance

@@ -332,7 +332,19 @@ TRANSFORM_ERRORS = [
         lambda: rows().assign(color="purple"),
         {},
         InvalidDataError,
-        "'purple' not seen during fit",
+        r"'purple' not seen during fit \(in the row with index 100, 6 rows in all;",
+    ),
+    (
+        "unseen category in one row",
+        lambda: (
+            rows()
+            .set_axis(list("abcdef"))
+            .astype({"color": object})
+            .assign(color=lambda X: X["color"].where(X.index != "c", "purple"))
+        ),
+        {},
+        InvalidDataError,
+        r"'purple' not seen during fit \(in the row with index 'c', known:",
     ),
     (
         "text in a number column",

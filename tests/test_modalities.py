@@ -21,6 +21,7 @@ from cf_testing import (
 from cfexplain import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.modalities import ADAPTERS, ModalityAdapter, resolve_modality
+from cfexplain.modalities.tabular import TabularAdapter
 
 EXPLAINERS = [
     lambda **kw: CounterfactualGAN(**FAST, **kw),
@@ -204,3 +205,12 @@ def test_cycle_loss_is_zero_for_a_generator_that_changes_nothing(mixed_frame):
     noise = torch.zeros(len(X), net.module_.noise_width, device=net.device)
     batch = GeneratorBatch(X, cond, cond, mask, noise, X)
     assert cycle_consistency_loss(net, batch).item() == pytest.approx(0.0)
+
+
+def test_changes_read_positionally_with_digits_enough_to_differ():
+    original = pd.DataFrame({"income": [51910.23, 0.4002], "n": [3, 3], "c": "a"})
+    answer = pd.DataFrame({"income": [42070.5, 0.40021], "n": [4, 3], "c": "b"})
+    assert TabularAdapter.describe_changes(original, answer) == [
+        ["income: 51910 -> 42070", "n: 3 -> 4", "c: a -> b"],
+        ["income: 0.4002 -> 0.40021", "c: a -> b"],
+    ]

@@ -241,6 +241,29 @@ def test_explain_marks_answers_that_keep_a_lacking_pair(households):
     assert "plausible" not in unchecked.to_frame().columns
 
 
+def test_explain_marks_every_answer_plausible_where_no_pair_lacks():
+    # Independent categories: the training rows hold every pair, so no
+    # answer can bring one in; the mask says so rather than None.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=240).round(2),
+            "a": rng.choice(["a0", "a1"], 240),
+            "b": rng.choice(["b0", "b1", "b2"], 240),
+        }
+    )
+
+    def x_proba(frame):
+        p = 1 / (1 + np.exp(-4.0 * frame["x"].to_numpy()))
+        return np.column_stack([1 - p, p])
+
+    explainer = CounterfactualGAN(**FAST).fit(X, x_proba)
+    explanation = explainer.explain(X.iloc[:4], n_counterfactuals=2)
+    assert explanation.plausible.shape == (4, 2) and explanation.plausible.all()
+    explainer.set_params(plausible_categories=False)
+    assert explainer.explain(X.iloc[:4]).plausible is None
+
+
 def test_explainers_fit_before_the_check_answer_as_before(households):
     # An explainer pickled before the check existed has no category pairs.
     X, singles = households

@@ -427,6 +427,23 @@ class ModalityAdapter:
         """
         return np.zeros(len(counterfactuals), dtype=bool)
 
+    def keep_unmoved_values(self, originals, counterfactuals, unmoved_columns):
+        """Give features whose encoding a candidate kept their original value, in place.
+
+        Decoding a float32 encoding gives float64 numbers back only to about
+        1e-7; a feature a candidate did not move (a training-row path's
+        features not copied) would otherwise come back a hair off its
+        original and read as a change.
+
+        Parameters
+        ----------
+        originals, counterfactuals : object
+            Aligned rows in the adapter's format.
+        unmoved_columns : numpy.ndarray of bool, shape (n, n_encoded)
+            Where a candidate's encoding equals its original's.
+        """
+        raise NotImplementedError
+
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Give values that barely moved their original value back, in place.
 
@@ -497,6 +514,17 @@ class ArrayAdapter(ModalityAdapter):
     def change_unit(self):
         """Return what ``numeric_tolerance`` is measured in, broadcast to a row."""
         raise NotImplementedError
+
+    def keep_unmoved_values(self, originals, counterfactuals, unmoved_columns):
+        """Give values whose encoding a candidate kept their original, in place.
+
+        The encoders flatten each row in C order: column ``j`` is value ``j``.
+        """
+        np.copyto(
+            counterfactuals,
+            originals,
+            where=unmoved_columns.reshape(counterfactuals.shape),
+        )
 
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Revert values that moved at most ``tolerance`` :meth:`change_unit`'s."""

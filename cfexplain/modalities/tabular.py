@@ -16,12 +16,30 @@ from ._base import ModalityAdapter
 __all__ = ["TabularAdapter"]
 
 
-def _format_value(value) -> str:
+def _format_value(value, digits=4) -> str:
+    """Write a value for a change's text: floats to ``digits`` significant digits.
+
+    Floats are written positionally (51910, not 5.191e+04), whole ones as
+    integers.
+    """
     if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return str(float(value))
         if float(value).is_integer():
             return str(int(value))
-        return f"{value:.4g}"
+        return np.format_float_positional(
+            value, precision=digits, unique=False, fractional=False, trim="-"
+        )
     return str(value)
+
+
+def _format_change(before, after):
+    """Write ``"before -> after"`` with digits enough to tell the two apart."""
+    for digits in range(4, 18):
+        written = _format_value(before, digits), _format_value(after, digits)
+        if written[0] != written[1]:
+            break
+    return f"{written[0]} -> {written[1]}"
 
 
 #: Most decimals a float feature is rounded to (see :func:`_decimals`).
@@ -438,6 +456,28 @@ class TabularAdapter(ModalityAdapter):
             numerical_features=self.numerical_features_,
         )
 
+    def keep_unmoved_values(self, originals, counterfactuals, unmoved_columns):
+        """Give float features whose encoding a candidate kept their original value.
+
+        Only float columns need it: integers, booleans and categories
+        decode exactly. See :meth:`ModalityAdapter.keep_unmoved_values`.
+        """
+        for position, name in enumerate(self.feature_names_):
+            after = counterfactuals[name]
+            if not pd.api.types.is_float_dtype(after.dtype):
+                continue
+            columns = self.feature_of_column_ == position
+            unmoved = unmoved_columns[:, columns].all(axis=1)
+            before_values = originals[name].to_numpy(dtype=float)
+            after_values = after.to_numpy(dtype=float)
+            restore = unmoved & (before_values != after_values)
+            if restore.any():
+                # Through the column's own (maybe nullable) dtype, by position.
+                counterfactuals[name] = pd.Series(
+                    np.where(restore, originals[name].to_numpy(), after.to_numpy()),
+                    index=after.index,
+                ).astype(after.dtype)
+
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Revert numbers that moved at most ``tolerance`` training std's.
 
@@ -558,8 +598,7 @@ class TabularAdapter(ModalityAdapter):
         after = counterfactual.to_numpy(dtype=object)
         return [
             [
-                f"{columns[j]}: {_format_value(before[i, j])} -> "
-                f"{_format_value(after[i, j])}"
+                f"{columns[j]}: {_format_change(before[i, j], after[i, j])}"
                 for j in np.flatnonzero(changed[i])
             ]
             for i in range(len(changed))

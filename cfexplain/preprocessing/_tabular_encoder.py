@@ -658,7 +658,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         codes = self._fast_category_codes(series, name)
         if codes is None:
             values = _category_values(series, name)
-            codes = _category_codes(values, self.categories_[name], name)
+            # Arrays get positional labels of our own, per chunk: not named.
+            index = series.index if self._input_array_dtype is None else None
+            codes = _category_codes(values, self.categories_[name], name, index)
         return codes
 
     def _fast_category_codes(self, series, name):
@@ -930,8 +932,12 @@ def _first_unhashable(values):
     return None
 
 
-def _category_codes(values, categories, name):
-    """Return the positions of ``values`` among ``categories``; unseen ones raise."""
+def _category_codes(values, categories, name, index=None):
+    """Return the positions of ``values`` among ``categories``; unseen ones raise.
+
+    ``index``, the rows' labels where the user gave them, names the first
+    row holding an unseen category in the error.
+    """
     try:
         codes = _object_index(categories).get_indexer(_object_index(values))
     except TypeError as error:
@@ -941,13 +947,18 @@ def _category_codes(values, categories, name):
         ) from error
     unseen = codes < 0
     if unseen.any():
-        value = values[int(np.argmax(unseen))]
+        row = int(np.argmax(unseen))
+        value = values[row]
         known = ", ".join(repr(c) for c in categories[:_QUOTED_CATEGORIES])
         if len(categories) > _QUOTED_CATEGORIES:
             known += ", ..."
+        where = "" if index is None else f"in the row with index {index[row]!r}, "
+        n_unseen = int(unseen.sum())
+        if n_unseen > 1:
+            where += f"{n_unseen} rows in all; "
         raise InvalidDataError(
             f"column {name!r} has category {value!r} not seen during fit "
-            f"(known: {known})"
+            f"({where}known: {known})"
         )
     return codes
 
