@@ -5,7 +5,8 @@ gives rows whose counterfactual misses its target more chances, each one
 batched round of generation or construction, decoding and model calls:
 
 1. the generator applied to its own output (a second step from where the
-   first one stopped);
+   first one stopped); tables take it after the path, for the rows the
+   path leaves;
 2. a *training-row path*: the nearest training row that the real model
    already puts in the target class is valid and realistic by construction;
    the original moves towards it feature by feature, largest difference

@@ -12,6 +12,8 @@ from cf_testing import (
     frame_proba_3,
     frame_value,
     make_mixed_frame,
+    make_series,
+    series_proba,
 )
 from sklearn.ensemble import RandomForestClassifier
 
@@ -21,6 +23,7 @@ from cfexplain import (
     CounterfactualGAN,
     LowValidityWarning,
     UnreachedTargetWarning,
+    WeakGeneratorWarning,
 )
 from cfexplain import _closed_loop as closed_loop
 from cfexplain.modalities import ADAPTERS
@@ -152,6 +155,44 @@ def test_repairs_keep_the_constraints(mixed_frame, forest):
     assert X_cf.loc[inside, "hours"].between(30, 50).all()
     # Still one row per input row, in the input's format.
     assert X_cf.index.equals(X.index) and (X_cf.dtypes == X.dtypes).all()
+
+
+def repairs_run(explainer, X, monkeypatch):
+    """Return the repair rounds ``transform(X)`` runs, in order, with their rows."""
+    rounds = []
+    run_round = closed_loop.ClosedLoopMixin._repair_round
+
+    def spy(self, repair, batch, rows, counterfactuals, y_cf):
+        rounds.append((repair.__name__, len(rows)))
+        return run_round(self, repair, batch, rows, counterfactuals, y_cf)
+
+    monkeypatch.setattr(closed_loop.ClosedLoopMixin, "_repair_round", spy)
+    explainer.transform(X)
+    monkeypatch.undo()
+    return rounds
+
+
+def test_tables_take_the_path_before_the_generators_second_step(
+    mixed_frame, forest, monkeypatch
+):
+    # The path answers the rows it is given; the generator's second step
+    # only gets those it leaves rejected. Series keep the generator first.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    rounds = repairs_run(cf, mixed_frame, monkeypatch)
+    assert rounds[0][0] == "_repair_by_training_rows" and rounds[0][1] > 0
+    later = [n for name, n in rounds[1:] if name == "_repair_by_generator"]
+    assert all(n <= rounds[0][1] for n in later)
+    X = make_series(n=96, length=24)
+    series = CounterfactualAE(
+        **FAST_AUTOENCODER, modality="series", prediction_weight=0.0
+    )
+    with pytest.warns(WeakGeneratorWarning):
+        series.fit(X[:64], predict_fn=series_proba)
+    rounds = repairs_run(series, X[64:], monkeypatch)
+    assert [name for name, _ in rounds] == [
+        "_repair_by_generator",
+        "_repair_by_training_rows",
+    ]
 
 
 def test_training_row_paths_give_back_unneeded_changes(mixed_frame, forest):
