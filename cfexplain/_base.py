@@ -744,8 +744,9 @@ class BaseCounterfactualExplainer(
         if n_rows <= chunk:
             parts = [self._transform_chunk(X, target, constraints, check_all)]
         else:
-            # Conflicts are reported with positions in the whole input.
-            self._check_constraints(X, constraints)
+            # Conflicts and unseen categories are reported with positions in
+            # the whole input (a chunk of an array starts again at 0).
+            self._check_whole_input(X, constraints)
             parts = [
                 self._transform_chunk(
                     _take(X, slice(start, start + chunk)),
@@ -820,13 +821,19 @@ class BaseCounterfactualExplainer(
             implausible,
         )
 
-    def _check_constraints(self, X, constraints):
-        """Raise a ConstraintError for rows of ``X`` the constraints leave no answer."""
+    def _check_whole_input(self, X, constraints):
+        """Raise for rows of ``X`` that no answer can serve, naming their place.
+
+        A :class:`~cfexplain.ConstraintError`, or the
+        :class:`~cfexplain.InvalidDataError` of a category ``fit`` did not
+        see (tables), naming rows by their place in the whole of ``X``.
+        """
         adapter = self.adapter_
-        parsed = self._parsed_constraints(constraints)
-        parsed.check_feasible(
-            adapter.as_rows(adapter.check_input(self, X, reset=False))
-        )
+        rows = adapter.as_rows(adapter.check_input(self, X, reset=False))
+        self._parsed_constraints(constraints).check_feasible(rows)
+        category_codes = getattr(self.encoder_, "category_codes", None)
+        if category_codes is not None:
+            category_codes(adapter.in_fit_format(rows))
 
     @single_blas_thread
     def explain(

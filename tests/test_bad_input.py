@@ -440,6 +440,19 @@ def test_bad_transform_input_gets_a_clear_error(fitted, build, kwargs, error, ma
         fitted.transform(build(), **kwargs)
 
 
+def test_an_unseen_category_in_a_later_chunk_is_named_by_its_place(fitted):
+    # An array given to an explainer fit on a frame is cut into chunks that
+    # each start again at 0: the row is named by its place in the whole input.
+    X = rows(12).astype({"color": object})
+    X.iloc[9, X.columns.get_loc("color")] = "purple"
+    fitted.set_params(chunk_size=4)
+    try:
+        with pytest.raises(InvalidDataError, match="in the row with index 9, known"):
+            fitted.transform(X.to_numpy())
+    finally:
+        fitted.set_params(chunk_size="auto")
+
+
 def test_transform_before_fit_says_so():
     for make in ESTIMATORS.values():
         with pytest.raises(NotFittedError, match="not fitted yet"):

@@ -107,6 +107,7 @@ def test_every_adapter_implements_the_protocol():
         "decode",
         "parse_constraints",
         "revert_negligible_changes",
+        "keep_unmoved_values",
         "changed_features",
         "describe_changes",
         "plot",
@@ -213,4 +214,9 @@ def test_changes_read_positionally_with_digits_enough_to_differ():
     assert TabularAdapter.describe_changes(original, answer) == [
         ["income: 51910 -> 42070", "n: 3 -> 4", "c: a -> b"],
         ["income: 0.4002 -> 0.40021", "c: a -> b"],
+    ]
+    # Every digit of the integer part is written: never "123500".
+    wide = pd.DataFrame({"income": [123456.7]})
+    assert TabularAdapter.describe_changes(wide, wide + 3.3) == [
+        ["income: 123457 -> 123460"]
     ]

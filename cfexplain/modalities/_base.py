@@ -442,7 +442,6 @@ class ModalityAdapter:
         unmoved_columns : numpy.ndarray of bool, shape (n, n_encoded)
             Where a candidate's encoding equals its original's.
         """
-        raise NotImplementedError
 
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Give values that barely moved their original value back, in place.
@@ -522,7 +521,7 @@ class ArrayAdapter(ModalityAdapter):
         """
         np.copyto(
             counterfactuals,
-            originals,
+            np.asarray(originals).astype(counterfactuals.dtype, copy=False),
             where=unmoved_columns.reshape(counterfactuals.shape),
         )
 
@@ -532,7 +531,13 @@ class ArrayAdapter(ModalityAdapter):
             return
         moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
         negligible = moved <= tolerance * self.change_unit()
-        np.copyto(counterfactuals, originals, where=negligible)
+        # Originals given in another dtype than fit's (float64 series of an
+        # int64 fit) are cast: numpy refuses to copy them as they are.
+        np.copyto(
+            counterfactuals,
+            np.asarray(originals).astype(counterfactuals.dtype, copy=False),
+            where=negligible,
+        )
 
     @staticmethod
     def changed_features(original, counterfactual):

@@ -28,14 +28,19 @@ def _format_value(value, digits=4) -> str:
         if float(value).is_integer():
             return str(int(value))
         return np.format_float_positional(
-            value, precision=digits, unique=False, fractional=False, trim="-"
+            value, precision=digits, unique=True, fractional=False, trim="-"
         )
     return str(value)
 
 
 def _format_change(before, after):
     """Write ``"before -> after"`` with digits enough to tell the two apart."""
-    for digits in range(4, 18):
+    start = 4
+    for value in (before, after):
+        if isinstance(value, (float, np.floating)) and np.isfinite(value) and value:
+            # Every digit of the integer part: 123456.7 is not "123500".
+            start = max(start, int(np.floor(np.log10(abs(value)))) + 1)
+    for digits in range(min(start, 17), 18):
         written = _format_value(before, digits), _format_value(after, digits)
         if written[0] != written[1]:
             break
@@ -457,16 +462,20 @@ class TabularAdapter(ModalityAdapter):
         )
 
     def keep_unmoved_values(self, originals, counterfactuals, unmoved_columns):
-        """Give float features whose encoding a candidate kept their original value.
+        """Give numbers whose encoding a candidate kept their original value.
 
-        Only float columns need it: integers, booleans and categories
-        decode exactly. See :meth:`ModalityAdapter.keep_unmoved_values`.
+        Categories and integers decode exactly; floats (also in an object
+        column of an array) only to float32 precision. See
+        :meth:`ModalityAdapter.keep_unmoved_values`.
         """
-        for position, name in enumerate(self.feature_names_):
+        position_of = {name: j for j, name in enumerate(self.feature_names_)}
+        for name in self.numerical_features_:
             after = counterfactuals[name]
-            if not pd.api.types.is_float_dtype(after.dtype):
+            if pd.api.types.is_integer_dtype(after.dtype) or pd.api.types.is_bool_dtype(
+                after.dtype
+            ):
                 continue
-            columns = self.feature_of_column_ == position
+            columns = self.feature_of_column_ == position_of[name]
             unmoved = unmoved_columns[:, columns].all(axis=1)
             before_values = originals[name].to_numpy(dtype=float)
             after_values = after.to_numpy(dtype=float)
