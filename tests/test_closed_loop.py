@@ -871,3 +871,22 @@ def test_equal_rows_compares_categoricals_of_other_categories():
     a = pd.DataFrame({"c": pd.Categorical(["x", "y"], categories=["x", "y", "z"])})
     b = pd.DataFrame({"c": pd.Categorical(["x", "z"], categories=["x", "z"])})
     assert TabularAdapter.equal_rows(a, b).tolist() == [True, False]
+
+
+def test_numbers_in_an_object_array_keep_their_exact_values():
+    rng = np.random.RandomState(0)
+    X = np.empty((400, 3), dtype=object)
+    X[:, 0], X[:, 1] = rng.normal(size=400), rng.normal(size=400)
+    X[:, 2] = rng.choice(["u", "v"], 400)
+
+    def proba(rows):
+        p = 1 / (1 + np.exp(-4 * np.asarray(rows)[:, 0].astype(float)))
+        return np.column_stack([1 - p, p])
+
+    cf = CounterfactualGAN(**{**FAST, "prediction_weight": 0.0})
+    with pytest.warns(LowValidityWarning):
+        cf.fit(X, proba)
+    X_cf = cf.transform(X[:40])
+    # Only x0 counts for the model: x1 comes back to the last bit.
+    assert (X_cf[:, 1] == X[:40, 1]).all()
+    assert all(len(row[0]) == 1 for row in cf.explain(X[:5]).changes)

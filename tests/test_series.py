@@ -487,3 +487,17 @@ def test_a_dataframe_given_as_series_at_fit_gets_the_series_messages():
         CounterfactualAE(modality="series").fit(
             pd.DataFrame(np.zeros((4, 5))), series_proba
         )
+
+
+def test_series_fitted_as_integers_explain_float_series():
+    # The originals are cast to the fitted dtype where values are given
+    # back (numpy refuses to copy float64 into int64 as they are).
+    X = np.rint(make_series(n=96, length=24) * 10).astype(np.int64)
+
+    def proba(series):
+        return series_proba(np.asarray(series, dtype=np.float32) / 10)
+
+    explainer = CounterfactualAE(**FAST_AUTOENCODER, modality="series")
+    explainer.fit(X[:64], predict_fn=proba)
+    X_cf = explainer.transform(X[64:].astype(np.float64))
+    assert X_cf.dtype == np.int64 and X_cf.shape == (32, 1, 24)
