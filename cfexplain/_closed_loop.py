@@ -443,7 +443,9 @@ class ClosedLoopMixin:
         valid one of the two with the lower cost (:meth:`_answer_costs`):
         the distance moved plus the distance to the target class's
         training rows, so sparsity and realism count in the same units.
-        It costs a path (several model calls) for every row.
+        It costs a path (several model calls) for every row. Under
+        constraints, a valid answer that still brings in a lacking pair
+        then gets :meth:`_give_back_lacking_pairs`.
 
         Parameters
         ----------
@@ -489,14 +491,15 @@ class ClosedLoopMixin:
         better = rows[
             (grade_other > grade) | ((grade_other == grade) & (other < current))
         ]
-        if not len(better):
-            return counterfactuals, y_cf
-        counterfactuals = adapter.replace_rows(
-            counterfactuals, better, adapter.take_rows(path, better)
-        )
-        y_cf = y_cf.copy()
-        y_cf[better] = y_path[better]
-        return counterfactuals, y_cf
+        if len(better):
+            counterfactuals = adapter.replace_rows(
+                counterfactuals, better, adapter.take_rows(path, better)
+            )
+            y_cf = y_cf.copy()
+            y_cf[better] = y_path[better]
+        # Where both answers keep a lacking pair, the last resort of the
+        # repairs (under constraints).
+        return self._give_back_lacking_pairs(batch, rows, counterfactuals, y_cf)
 
     def _answer_costs(self, batch, rows, counterfactuals, y_cf):
         """Return the grade and the cost of each row's answer.

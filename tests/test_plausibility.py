@@ -475,6 +475,34 @@ def test_a_lacking_pair_is_given_back_where_the_model_still_agrees(households):
     assert (y_repaired[:, 1] > 0.5).all()
 
 
+def test_training_row_candidates_give_back_lacking_pairs_too(households, monkeypatch):
+    # Where the training-row candidate is no better (here: the path finds
+    # nothing), a valid answer that keeps a lacking pair still gets the
+    # give-back, as it does after the repairs.
+    X, singles = households
+    explainer = CounterfactualGAN(**FAST, training_row_candidates=True)
+    explainer.fit(X, status_or_x_proba)
+    queries = singles[singles["x"] < 0.5].iloc[:6]
+    batch = explainer._batch(queries, 1, (["role"], None, None))
+    answers = queries.copy()
+    answers["status"] = "married"
+    answers.loc[answers.index[:3], "x"] = 1.5
+    monkeypatch.setattr(
+        type(explainer),
+        "_repair_by_training_rows",
+        lambda self, batch, rows, current, y_current, **kw: (
+            np.zeros(len(rows), dtype=bool),
+            current,
+            y_current,
+        ),
+    )
+    repaired, y_repaired = explainer._compare_training_rows(
+        batch, answers, status_or_x_proba(answers)
+    )
+    assert repaired["status"].tolist() == ["single"] * 3 + ["married"] * 3
+    np.testing.assert_allclose(y_repaired, status_or_x_proba(repaired))
+
+
 def test_reverts_give_back_the_category_that_brought_the_pair_in(households):
     # Only the answer holding a lacking pair gets a candidate, with the
     # changed side of the pair given back and the dtypes kept.
