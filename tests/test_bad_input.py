@@ -309,7 +309,7 @@ TRANSFORM_ERRORS = [
         lambda: rows()[["hours", "age", "color", "member"]],
         {},
         InvalidDataError,
-        "order",
+        r"(?s)order.*pass X\[explainer.feature_names_in_\]",
     ),
     (
         "column renamed",

@@ -170,7 +170,14 @@ class TabularAdapter(ModalityAdapter):
             except (TypeError, ValueError) as exc:
                 # scikit-learn's rule for column names (all strings, or none
                 # kept) and its messages, e.g. for names of mixed types.
-                raise InvalidDataError(str(exc)) from exc
+                message = str(exc)
+                fitted = getattr(self, "feature_names_", None)
+                if not reset and fitted is not None and set(X.columns) == set(fitted):
+                    message += (
+                        "\nThe columns are those of fit in another order: pass "
+                        "X[explainer.feature_names_in_]."
+                    )
+                raise InvalidDataError(message) from exc
             if len(X) == 0:
                 raise InvalidDataError("X has 0 samples; at least one is required")
             if reset:
