@@ -473,6 +473,19 @@ class ModalityAdapter:
         raise NotImplementedError
 
 
+def _give_back(counterfactuals, originals, where):
+    """Copy the originals' values into ``counterfactuals`` where ``where`` holds.
+
+    Originals given in another dtype than fit's (a float64 series of an
+    int64 fit) are cast: numpy refuses to copy them as they are.
+    """
+    np.copyto(
+        counterfactuals,
+        np.asarray(originals).astype(counterfactuals.dtype, copy=False),
+        where=where,
+    )
+
+
 class ArrayAdapter(ModalityAdapter):
     """Base of the adapters whose rows are arrays of values (images, series).
 
@@ -519,10 +532,8 @@ class ArrayAdapter(ModalityAdapter):
 
         The encoders flatten each row in C order: column ``j`` is value ``j``.
         """
-        np.copyto(
-            counterfactuals,
-            np.asarray(originals).astype(counterfactuals.dtype, copy=False),
-            where=unmoved_columns.reshape(counterfactuals.shape),
+        _give_back(
+            counterfactuals, originals, unmoved_columns.reshape(counterfactuals.shape)
         )
 
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
@@ -531,13 +542,7 @@ class ArrayAdapter(ModalityAdapter):
             return
         moved = np.abs(counterfactuals.astype(float) - originals.astype(float))
         negligible = moved <= tolerance * self.change_unit()
-        # Originals given in another dtype than fit's (float64 series of an
-        # int64 fit) are cast: numpy refuses to copy them as they are.
-        np.copyto(
-            counterfactuals,
-            np.asarray(originals).astype(counterfactuals.dtype, copy=False),
-            where=negligible,
-        )
+        _give_back(counterfactuals, originals, negligible)
 
     @staticmethod
     def changed_features(original, counterfactual):

@@ -92,6 +92,18 @@ def _reaches_no_training_value(before, after, support):
     return ((after > before) & (up == 0)) | ((after < before) & (down == 0))
 
 
+def _give_back(rows, originals, label, where):
+    """Give ``rows[label]`` the originals' values where ``where`` holds, in place.
+
+    By position, through the column's own (maybe nullable) dtype.
+    """
+    after = rows[label]
+    rows[label] = pd.Series(
+        np.where(where, originals[label].to_numpy(), after.to_numpy()),
+        index=after.index,
+    ).astype(after.dtype)
+
+
 def _decimals(values, dtype):
     """Return the fewest decimals (0 to 6) that hold the values, or None.
 
@@ -327,14 +339,8 @@ class TabularAdapter(ModalityAdapter):
         candidates = counterfactuals.iloc[owner].copy()
         before = originals.iloc[owner]
         for column, label in enumerate(labels):
-            flags = revert[:, column]
-            if flags.any():
-                values = np.where(
-                    flags, before[label].to_numpy(), candidates[label].to_numpy()
-                )
-                candidates[label] = pd.Series(values, index=candidates.index).astype(
-                    candidates[label].dtype
-                )
+            if revert[:, column].any():
+                _give_back(candidates, before, label, revert[:, column])
         return owner, candidates
 
     def introduced_implausibility(self, original_keys, counterfactuals):
@@ -488,11 +494,7 @@ class TabularAdapter(ModalityAdapter):
             after_values = after.to_numpy(dtype=float)
             restore = unmoved & (before_values != after_values)
             if restore.any():
-                # Through the column's own (maybe nullable) dtype, by position.
-                counterfactuals[name] = pd.Series(
-                    np.where(restore, originals[name].to_numpy(), after.to_numpy()),
-                    index=after.index,
-                ).astype(after.dtype)
+                _give_back(counterfactuals, originals, name, restore)
 
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Revert numbers that moved at most ``tolerance`` training std's.
@@ -524,11 +526,7 @@ class TabularAdapter(ModalityAdapter):
                     )
                 )
             if negligible.any():
-                # Through the column's own (maybe nullable) dtype, by position.
-                counterfactuals[name] = pd.Series(
-                    np.where(negligible, before.to_numpy(), after.to_numpy()),
-                    index=after.index,
-                ).astype(after.dtype)
+                _give_back(counterfactuals, originals, name, negligible)
 
     def shorten_numeric_moves(self, originals, counterfactuals, keep):
         """Return the counterfactuals with each number moved ``keep`` of its way.
