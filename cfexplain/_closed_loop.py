@@ -212,6 +212,10 @@ class ClosedLoopMixin:
         if self.surrogate_ is not None:
             Xt_check = self.encoder_.transform(X_check)
             report["surrogate_agreement"] = self.surrogate_.fidelity(Xt_check, y_check)
+            if self.predictor_.task_ == CLASSIFICATION:
+                report["surrogate_balanced_agreement"] = self.surrogate_.fidelity(
+                    Xt_check, y_check, balanced=True
+                )
             cf = self.adapter_.to_user(X_check, candidates.counterfactuals)
             report["surrogate_agreement_counterfactuals"] = self.surrogate_.fidelity(
                 self.encoder_.transform(cf), self._model_outputs(candidates)

@@ -179,7 +179,10 @@ fit_report_ : dict
     transform-time repairs (``generator_validity_*``), and, when the
     explainer trained a surrogate of the model (not the CVAE on tables, which
     trains without the model's gradients), the surrogate's agreement with
-    the model on the rows and on their counterfactuals.
+    the model on the rows (``surrogate_agreement``; for classifiers also
+    ``surrogate_balanced_agreement``, averaged over the classes the model
+    predicts, which a rare class cannot hide in) and on their
+    counterfactuals (``surrogate_agreement_counterfactuals``).
     Also recorded in ``net_.history[-1]`` as ``fit_*``.
 reference_ : ReferenceRows or None
     Up to 5,000 encoded training rows and the model's outputs on them, the

@@ -106,8 +106,12 @@ def test_fit_report_measures_validity_on_held_out_rows(make, mixed_frame):
 def test_fit_report_for_multiclass_and_regression(mixed_frame):
     multi = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba_3)
     assert "validity_other_class" in multi.fit_report_
+    assert 0.0 <= multi.fit_report_["surrogate_balanced_agreement"] <= 1.0
     regression = CounterfactualAE(**FAST_AUTOENCODER).fit(mixed_frame, frame_value)
     assert {"validity_value", "validity_interval"} <= set(regression.fit_report_)
+    # R² has no classes to balance over.
+    assert "surrogate_balanced_agreement" not in regression.fit_report_
+    assert "surrogate_agreement" in regression.fit_report_
 
 
 def test_low_self_check_validity_warns_with_advice(mixed_frame, forest):

@@ -46,3 +46,17 @@ def test_seeded_fits_are_identical_and_leave_global_rng():
 def test_bad_task():
     with pytest.raises(ValueError, match="task must be"):
         Surrogate(task="ranking").fit(np.zeros((4, 2)), np.zeros(4))
+
+
+def test_balanced_agreement_counts_a_rare_class_as_much_as_a_common_one(monkeypatch):
+    surrogate = Surrogate(task="classification")
+    # The model puts 3 rows of 100 in class 1; the surrogate never does, and
+    # gets one of the 97 class-0 rows wrong as class 2 (a class the model
+    # never predicts here, which must not enter the average).
+    model = np.eye(3)[[0] * 97 + [1] * 3]
+    guess = np.eye(3)[[0] * 96 + [2] + [0] * 3]
+    monkeypatch.setattr(surrogate, "predict", lambda Xt: guess)
+    assert surrogate.fidelity(None, model) == pytest.approx(0.96)
+    assert surrogate.fidelity(None, model, balanced=True) == pytest.approx(
+        (96 / 97 + 0 / 3) / 2
+    )
