@@ -749,6 +749,10 @@ def test_rows_whose_nearest_copies_all_fail_look_deeper(monkeypatch):
     model = _SumAbove()
     cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
     rows = pd.DataFrame({"a": [0.0, 0.02, 0.05], "b": [0.0, 0.01, 0.02]})
+    # The path alone: the search of single features would reach them too.
+    monkeypatch.setattr(
+        CounterfactualGAN, "_search_unreached", lambda self, batch, cf, y: (cf, y)
+    )
 
     def answers(factor):
         monkeypatch.setattr(closed_loop, "DEEPER_REFERENCES_FACTOR", factor)
@@ -759,6 +763,51 @@ def test_rows_whose_nearest_copies_all_fail_look_deeper(monkeypatch):
     assert (deep["b"] == rows["b"]).all()
     assert (model(deep)[:, 1] == 1).all()
     assert not (model(shallow)[:, 1] == 1).all()
+
+
+class _HighAOrNegativeBWithY:
+    """Class 1 where a > 0.9, or where b < 0 and c is "y"."""
+
+    def __call__(self, X):
+        a, b, c = X["a"].to_numpy(), X["b"].to_numpy(), X["c"].to_numpy()
+        positive = (a > 0.9) | ((b < 0.0) & (c == "y"))
+        return np.column_stack([~positive, positive]).astype(float)
+
+
+def test_rows_no_path_reaches_get_a_search_of_their_free_features(monkeypatch):
+    # The class-1 training rows all have a > 0.9; the rows to explain hold
+    # a and c immutable (a < 0.5, c = "y"), so every constrained copy of a
+    # class-1 row keeps their a and moves only b, to 0.2 or more: class 0.
+    # A value of b below 0, which class-0 training rows (with c = "x")
+    # hold, reaches class 1: the search of single features finds it.
+    rng = np.random.RandomState(0)
+    high = pd.DataFrame(
+        {"a": rng.uniform(0.95, 1.0, 60), "b": rng.uniform(0.2, 1.0, 60), "c": "x"}
+    )
+    low = pd.DataFrame(
+        {
+            "a": rng.uniform(0.0, 0.5, 240),
+            "b": rng.uniform(-0.4, 1.0, 240),
+            "c": rng.choice(["x", "y"], 240),
+        }
+    )
+    model = _HighAOrNegativeBWithY()
+    low = low[model(low)[:, 1] == 0]
+    X = pd.concat([high, low], ignore_index=True)
+    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, model)
+    rows = pd.DataFrame({"a": [0.1, 0.3, 0.2], "b": [0.5, 0.8, 0.3], "c": "y"})
+    frozen = ["a", "c"]
+    searched = _without_unreached_warnings(cf.transform, rows, immutable=frozen)
+    assert (model(searched)[:, 1] == 1).all()
+    assert (searched[frozen] == rows[frozen]).all().all()
+    # A value of b that a training row holds (up to the float32 encoding).
+    gap = np.abs(searched["b"].to_numpy()[:, None] - X["b"].to_numpy()[None, :])
+    assert (gap.min(axis=1) < 1e-5).all() and (searched["b"] < 0).all()
+    monkeypatch.setattr(
+        CounterfactualGAN, "_search_unreached", lambda self, batch, cf, y: (cf, y)
+    )
+    unsearched = _without_unreached_warnings(cf.transform, rows, immutable=frozen)
+    assert not (model(unsearched)[:, 1] == 1).any()
 
 
 @pytest.mark.filterwarnings("ignore::cfexplain.LowValidityWarning")
