@@ -421,6 +421,13 @@ TRANSFORM_ERRORS = [
         "immutable",
     ),
     (
+        "one row as a Series",
+        lambda: rows().iloc[0],
+        {},
+        InvalidDataError,
+        r"X.iloc\[\[i\]\]",
+    ),
+    (
         "integer bounds without an integer",
         rows,
         {"bounds": {"age": (40.1, 40.9)}},

@@ -170,6 +170,14 @@ class TabularAdapter(ModalityAdapter):
 
         See :meth:`ModalityAdapter.check_input`.
         """
+        if isinstance(X, pd.Series):
+            # Most often one row taken with X.iloc[i]; scikit-learn's own
+            # message (and its feature-name warning first) does not say so.
+            raise InvalidDataError(
+                "X is a pandas Series, but rows are explained as a 2-D table; "
+                "for one row, take it as a one-row DataFrame: X.iloc[[i]] or "
+                "X.loc[[label]] (double brackets), or row.to_frame().T"
+            )
         if isinstance(X, pd.DataFrame):
             if isinstance(X.columns, pd.MultiIndex):
                 raise InvalidDataError(
