@@ -513,18 +513,28 @@ class ClosedLoopMixin:
 
         Tables only (a training-row path of features), after the path:
         :meth:`_repair_by_feature_search` on every row whose answer the
-        model still rejects. It costs nothing where the path reached every
-        row (on Adult, every setting of the benchmark).
+        model still rejects (for ``explain``, a row's first answer only:
+        the search has one answer per row, which its other answers would
+        repeat). It costs nothing where the path reached every row (on
+        Adult, every setting of the benchmark). Valid answers it finds that
+        bring in a lacking pair then get :meth:`_give_back_lacking_pairs`.
         """
         if self.adapter_.training_row_path != "features" or self.reference_ is None:
             return counterfactuals, y_cf
         met = np.asarray(batch.target.is_met(y_cf), dtype=bool)
         rows = np.flatnonzero(~met)
+        if batch.reference_rank is not None:
+            rows = rows[batch.reference_rank[rows] == 0]
         if not len(rows):
             return counterfactuals, y_cf
-        return self._repair_round(
-            self._repair_by_feature_search, batch, rows, counterfactuals, y_cf
+        counterfactuals, y_cf = self._repair_round(
+            partial(self._repair_by_feature_search, values=self._feature_values()),
+            batch,
+            rows,
+            counterfactuals,
+            y_cf,
         )
+        return self._give_back_lacking_pairs(batch, rows, counterfactuals, y_cf)
 
     def _feature_values(self):
         """Return the values the feature search tries (:class:`FeatureValues`).
@@ -543,7 +553,7 @@ class ClosedLoopMixin:
         ]
         return FeatureValues.from_rows(pool, self.adapter_.feature_of_column_, numbers)
 
-    def _repair_by_feature_search(self, batch, rejected, current, y_current):
+    def _repair_by_feature_search(self, batch, rejected, current, y_current, *, values):
         """Change free features one at a time until the model agrees.
 
         Greedy (see :mod:`cfexplain._feature_search`): each step tries, in
@@ -552,16 +562,17 @@ class ClosedLoopMixin:
         model accepts (best grade, then the L1 distance on the encoding
         from the original), or else the one nearest the target
         (:func:`~cfexplain._feature_search.target_margin`) and goes on, for
-        at most :data:`~cfexplain._feature_search.SEARCH_STEPS` steps. A
-        row reached with several changes then tries giving back each one
-        alone (one more batch) and keeps the cheapest the model accepts.
+        at most :data:`~cfexplain._feature_search.SEARCH_STEPS` steps; a row
+        none of whose candidates comes nearer the target than it stands
+        stops there. A row reached with several changes then tries giving
+        back each one alone (one more batch) and keeps the cheapest the
+        model accepts. ``values`` are the :class:`FeatureValues` tried.
 
         Returns
         -------
         found, counterfactuals, y_cf
             As for :meth:`_repair_by_generator`.
         """
-        values = self._feature_values()
         frozen = np.asarray(batch.frozen_features, dtype=bool)
         n_rows, n_encoded = len(rejected), batch.Xt.shape[1]
         originals = np.asarray(batch.Xt[rejected], dtype=np.float32)
@@ -571,14 +582,19 @@ class ClosedLoopMixin:
         found = np.zeros(n_rows, dtype=bool)
         grade_of = np.full(n_rows, REJECTED)
         y_of = {}
+        # Where each row stands: the search starts from the original.
+        target = batch.target.take(rejected)
+        margin_of = target_margin(target, np.asarray(batch.y_model)[rejected])
+        stuck = np.zeros(n_rows, dtype=bool)
         # Rows per batch: about 2**22 encoded values of candidates at once.
         block = max(1, 2**22 // max(1, values.n_candidates() * n_encoded))
         for _ in range(SEARCH_STEPS):
-            active = np.flatnonzero(~found & free.any(axis=1))
+            active = np.flatnonzero(~found & ~stuck & free.any(axis=1))
             for start in range(0, len(active), block):
                 part = active[start : start + block]
                 local, feature, Xt = values.candidates(state[part], free[part])
                 if not len(local):
+                    stuck[part] = True
                     continue
                 owner = part[local]
                 decoded = self._decode(
@@ -593,13 +609,17 @@ class ClosedLoopMixin:
                     found[row], grade_of[row], y_of[row] = True, grade[at], y[at]
                     state[row] = Xt[at]
                     changed[row, feature[at]] = True
-                # The others take the change nearest the target and go on.
-                margin = target_margin(batch.target.take(rejected[owner]), y)
-                moving = ~found[owner]
-                for row, at in _best_per_row(owner, -margin, cost, keep=moving).items():
-                    state[row] = Xt[at]
+                # The others take the change nearest the target and go on,
+                # if it comes nearer than they stand.
+                margin = target_margin(target.take(owner), y)
+                nearer = ~found[owner] & (margin > margin_of[owner])
+                moved = _best_per_row(owner, -margin, cost, keep=nearer)
+                for row, at in moved.items():
+                    state[row], margin_of[row] = Xt[at], margin[at]
                     changed[row, feature[at]] = True
                     free[row, feature[at]] = False
+                left = part[~found[part]]
+                stuck[left[~np.isin(left, list(moved))]] = True
         reached = np.flatnonzero(found)
         if not len(reached):
             return found, current, y_current
@@ -906,7 +926,7 @@ class ClosedLoopMixin:
                 several[part, :deep], graded[part, :deep] = self._scored_copies(
                     batch, rows[part], Xt[part], target.take(part), deep, filtered=False
                 )
-                graded[part, deep:] = REJECTED
+                several[part, deep:], graded[part, deep:] = -1, REJECTED
             graded[np.arange(width)[None, :] >= own_deep[:, None]] = REJECTED
         nearest = nearest_of_rank(several, rank)
         # Plausible copies first; a row with none takes the valid ones.

@@ -77,10 +77,11 @@ max_rounds : {0, 1, 2}, default=2
     instead). With 2, tables take the path first and the generator's
     second step only where the path leaves a row rejected (on Adult the
     path answered most of the generator's rows anyway, faster and
-    sparser); series take the generator's step first. With 2, a table's
-    rows still rejected then get a greedy search of their free features
-    (up to 4 steps of one model call: each free feature at a few values
-    training rows hold, the change nearest the target kept; a row reached
+    sparser); series take the generator's step first. With 2 (and with
+    ``training_row_candidates``), a table's rows still rejected then get a
+    greedy search of their free features (up to 4 steps of one model
+    call: each free feature at a few values training rows hold, the
+    change nearest the target kept while it comes nearer; a row reached
     gives back any one change the model does not need), which finds small
     changes no training row of the target class shows: under immutable
     features on COMPAS it reached the 8 to 12 rows of 500 the path had

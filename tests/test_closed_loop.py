@@ -278,12 +278,19 @@ def test_transform_reports_rows_it_could_not_repair(mixed_frame):
     assert "mask); looser constraints" in str(caught[0].message)
 
 
-def test_explain_starts_with_the_repaired_answer(mixed_frame, forest):
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("immutable", [None, ["age", "hours"]])
+def test_explain_starts_with_the_repaired_answer(mixed_frame, forest, k, immutable):
+    # Under constraints too: a row's first path looks as deep as transform's,
+    # whatever the depth its later answers need.
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
     X = mixed_frame.iloc[:30]
-    exp = cf.explain(X, n_counterfactuals=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedTargetWarning)
+        exp = cf.explain(X, n_counterfactuals=k, immutable=immutable)
+        answers = cf.transform(X, immutable=immutable)
     first = exp.counterfactuals.xs(0, level="counterfactual")
-    pd.testing.assert_frame_equal(first, cf.transform(X), check_names=False)
+    pd.testing.assert_frame_equal(first, answers, check_names=False)
 
 
 def step_on_age(X):
