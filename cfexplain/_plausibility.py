@@ -34,7 +34,13 @@ import itertools
 
 import numpy as np
 
-__all__ = ["MIN_EXPECTED_ROWS", "RARE_FRACTION", "CategoryPairs"]
+__all__ = [
+    "MIN_EXPECTED_ROWS",
+    "NUMBER_RANGES",
+    "RARE_FRACTION",
+    "CategoryPairs",
+    "number_range_edges",
+]
 
 #: Training rows a pair of categories would have if the two features were
 #: independent, at least, for its absence from the training rows to count:
@@ -57,6 +63,46 @@ MIN_EXPECTED_ROWS = 5
 #: "Husband" (1 of 3,485) and the male "Wife" (1 of 819); German credit's
 #: 3 stay 3.
 RARE_FRACTION = 0.01
+
+#: Ranges a number is cut into, at quantiles of its training values, to
+#: pair it with categories: a category and a range of a number count as a
+#: pair too. A column derived from another (COMPAS's age category from the
+#: age) then holds: a 27-year-old "Less than 25" is a pair the training rows
+#: lack, where without ranges the GAN left 7-27 % of the COMPAS answers
+#: that changed one of the two inconsistent. Twenty ranges (5 % of the
+#: rows each) resolve such a cut to within a few years of age; the counts
+#: of the pairs stay large enough for the rule of
+#: :data:`MIN_EXPECTED_ROWS`.
+NUMBER_RANGES = 20
+
+
+def number_range_edges(values, n_ranges=NUMBER_RANGES):
+    """Return the edges that cut a number's training values into ranges.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        The number's training values (NaN ignored).
+    n_ranges : int, default=NUMBER_RANGES
+        Ranges wanted; fewer where values repeat (a count that is mostly 0
+        gets a few).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Increasing edges, each halfway between two neighbouring distinct
+        training values, so that a value read back off the float32
+        encoding falls in its own range. ``np.searchsorted(edges, value,
+        side="right")`` is a value's range.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    distinct = np.unique(values[np.isfinite(values)])
+    if len(distinct) < 2:
+        return np.zeros(0)
+    cuts = np.quantile(values[np.isfinite(values)], np.linspace(0, 1, n_ranges + 1))
+    above = np.unique(np.searchsorted(distinct, cuts[1:-1], side="left"))
+    above = above[(above >= 1) & (above < len(distinct))]
+    return (distinct[above - 1] + distinct[above]) / 2
 
 
 class CategoryPairs:
@@ -81,6 +127,11 @@ class CategoryPairs:
     rare_fraction : float, default=RARE_FRACTION
         Share of the expected rows under which a pair counts; 0 counts only
         absent pairs.
+    numeric_columns : sequence of int, default=()
+        Columns of ``codes`` that hold the ranges of numbers
+        (:func:`number_range_edges`) rather than categories: they pair with
+        categories, not with each other (two numbers' joint spread is no
+        category mistake).
 
     Attributes
     ----------
@@ -100,8 +151,10 @@ class CategoryPairs:
         *,
         min_expected_rows=MIN_EXPECTED_ROWS,
         rare_fraction=RARE_FRACTION,
+        numeric_columns=(),
     ):
         codes = np.asarray(codes, dtype=np.int64)
+        numeric = set(numeric_columns)
         n_rows = len(codes)
         counts = [
             np.bincount(codes[:, f], minlength=n_categories[f])
@@ -109,6 +162,8 @@ class CategoryPairs:
         ]
         self.pairs_ = []
         for i, j in itertools.combinations(range(codes.shape[1]), 2):
+            if i in numeric and j in numeric:
+                continue
             # Only categories frequent enough to be expected in some pair
             # get a row of the table: memory stays small with many rare
             # categories.

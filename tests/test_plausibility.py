@@ -16,7 +16,12 @@ from cfexplain import (
     ImplausibleCounterfactualWarning,
     UnreachedTargetWarning,
 )
-from cfexplain._plausibility import MIN_EXPECTED_ROWS, RARE_FRACTION, CategoryPairs
+from cfexplain._plausibility import (
+    MIN_EXPECTED_ROWS,
+    RARE_FRACTION,
+    CategoryPairs,
+    number_range_edges,
+)
 from cfexplain.exceptions import InvalidDataError
 from cfexplain.metrics import unseen_category_pairs
 from cfexplain.preprocessing import TabularEncoder
@@ -278,8 +283,74 @@ def test_keys_read_off_the_encoding_are_the_category_codes(households):
     explainer = CounterfactualGAN(**FAST).fit(X, status_proba)
     adapter, encoder = explainer.adapter_, explainer.encoder_
     keys = adapter.plausibility_keys(encoder.transform(X))
-    np.testing.assert_array_equal(keys, encoder.category_codes(X))
+    n_categorical = len(encoder.categorical_features_)
+    np.testing.assert_array_equal(keys[:, :n_categorical], encoder.category_codes(X))
+    # Then the number's range, read off its encoding as off the rows.
+    edges = adapter.number_range_edges_[0]
+    np.testing.assert_array_equal(
+        keys[:, n_categorical], np.searchsorted(edges, X["x"], side="right")
+    )
     assert keys.dtype == np.int64
+
+
+def test_number_ranges_cut_halfway_between_training_values():
+    values = np.repeat(np.arange(18, 70), 3).astype(float)
+    edges = number_range_edges(values, n_ranges=4)
+    assert len(edges) == 3
+    assert np.all(edges % 1 == 0.5)  # between whole numbers
+    ranges = np.searchsorted(edges, values, side="right")
+    np.testing.assert_array_equal(np.bincount(ranges), [39, 39, 39, 39])
+    # A count that is mostly 0 gets the ranges its values allow.
+    counts = np.r_[np.zeros(95), np.arange(1, 6)]
+    np.testing.assert_array_equal(number_range_edges(counts), [0.5])
+    assert len(number_range_edges(np.full(10, 3.0))) == 0
+
+
+def test_numbers_pair_with_categories_not_with_each_other():
+    # Columns 0 and 1 are numbers' ranges, 2 a category; range 0 of each
+    # number never meets range 1 of the other, nor category 1.
+    rows = np.array([[0, 0, 0]] * 40 + [[1, 1, 1]] * 40)
+    pairs = CategoryPairs(rows, [2, 2, 2], numeric_columns=[0, 1])
+    assert {(i, j) for i, j, *_ in pairs.pairs_} == {(0, 2), (1, 2)}
+    assert pairs.holds_unseen(np.array([[0, 0, 0], [0, 0, 1]])).tolist() == [
+        False,
+        True,
+    ]
+
+
+def make_ages(n=1200, seed=0):
+    """A band derived from the age, as COMPAS's age category is."""
+    rng = np.random.RandomState(seed)
+    age = rng.randint(18, 70, size=n)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "band": np.where(age < 30, "young", "older"),
+            "x": rng.normal(size=n).round(2),
+        }
+    )
+
+
+def age_proba(X):
+    """A classifier of the age alone: class 1 from about 40."""
+    p = 1 / (1 + np.exp(-(X["age"].to_numpy() - 40.0) / 3.0))
+    return np.column_stack([1 - p, p])
+
+
+@pytest.mark.parametrize("name", EXPLAINERS)
+def test_a_band_derived_from_a_number_stays_consistent(name):
+    X = make_ages()
+    young = X[X["age"] < 26].iloc[:20]
+    explainer = EXPLAINERS[name]().fit(X, age_proba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = explainer.explain(young)
+    answers = exp.counterfactuals.xs(0, level="counterfactual")
+    consistent = answers["band"].eq(np.where(answers["age"] < 30, "young", "older"))
+    # Every answer marked plausible is consistent; the valid ones are
+    # plausible wherever some answer could be.
+    assert consistent[exp.plausible[:, 0]].all()
+    assert consistent[exp.valid[:, 0]].mean() >= 0.9
 
 
 # -- the metric: cfexplain.metrics.unseen_category_pairs --------------------------

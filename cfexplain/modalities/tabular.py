@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._constraints import parse_constraints
-from .._plausibility import CategoryPairs
+from .._plausibility import CategoryPairs, number_range_edges
 from ..exceptions import InvalidDataError
 from ..preprocessing import TabularEncoder
 from ..preprocessing._tabular_encoder import cast_columns
@@ -281,11 +281,42 @@ class TabularAdapter(ModalityAdapter):
             len(encoder.categories_[name]) for name in encoder.categorical_features_
         ]
         self.category_pairs_ = None
-        if len(categories) >= 2:
+        # Numbers pair with categories through ranges of their values.
+        self.number_range_edges_ = [
+            number_range_edges(rows[label].astype(float))
+            for label in self.numerical_features_
+        ]
+        # In the order of numerical_features_ (both follow the columns).
+        self.number_decodings_ = encoder.numeric_decodings()
+        sizes = categories + [len(e) + 1 for e in self.number_range_edges_]
+        if categories and len(sizes) >= 2:
             self.category_pairs_ = CategoryPairs(
-                encoder.category_codes(X_checked), categories
+                self._keys_of_rows(X_checked),
+                sizes,
+                numeric_columns=range(len(categories), len(sizes)),
             )
         return self
+
+    def _number_edges(self):
+        """Return the number ranges' edges (none for explainers fitted before them)."""
+        return getattr(self, "number_range_edges_", None) or []
+
+    def _keys_of_rows(self, rows):
+        """Return the plausibility keys of rows in the user's format.
+
+        Each categorical feature's category position, then each number's
+        range (:func:`~cfexplain._plausibility.number_range_edges`).
+        """
+        codes = self.encoder_.category_codes(self.in_fit_format(rows))
+        edges = self._number_edges()
+        if not edges:
+            return codes
+        frame = self.as_rows(rows)
+        ranges = [
+            np.searchsorted(e, frame[label].astype("float64").to_numpy(), side="right")
+            for label, e in zip(self.numerical_features_, edges, strict=True)
+        ]
+        return np.column_stack([codes, *ranges]).astype(np.int64)
 
     def plausibility_keys(self, Xt):
         """Return the rows' category codes, or ``None`` with no pair to check.
@@ -298,11 +329,25 @@ class TabularAdapter(ModalityAdapter):
         pairs = getattr(self, "category_pairs_", None)
         if pairs is None or not pairs.pairs_:
             return None
+        Xt = np.asarray(Xt)
         spans = {span.feature: span for span in self.encoder_.layout_.spans}
         blocks = [spans[name] for name in self.encoder_.categorical_features_]
-        return np.column_stack(
-            [np.asarray(Xt)[:, b.start : b.stop].argmax(axis=1) for b in blocks]
-        ).astype(np.int64)
+        keys = [Xt[:, b.start : b.stop].argmax(axis=1) for b in blocks]
+        edges = self._number_edges()
+        if edges:
+            # A number's value read off its encoding (float32: the edges
+            # lie halfway between training values, far from its rounding).
+            for decoding, e in zip(self.number_decodings_, edges, strict=True):
+                if decoding.mode_start is None:
+                    mode = np.zeros(len(Xt), dtype=np.int64)
+                else:
+                    mode = Xt[:, decoding.mode_start : decoding.mode_stop].argmax(1)
+                value = (
+                    np.asarray(decoding.scales)[mode] * Xt[:, decoding.scalar_column]
+                    + np.asarray(decoding.offsets)[mode]
+                )
+                keys.append(np.searchsorted(e, value, side="right"))
+        return np.column_stack(keys).astype(np.int64)
 
     def implausible_keys(self, keys):
         """Flag rows holding a pair of categories the training rows lack.
@@ -325,8 +370,9 @@ class TabularAdapter(ModalityAdapter):
         pairs = getattr(self, "category_pairs_", None)
         if pairs is None or not pairs.pairs_:
             return None
-        codes = self.encoder_.category_codes(self.in_fit_format(counterfactuals))
-        sides = pairs.introduced_sides(original_keys, codes)
+        sides = pairs.introduced_sides(
+            original_keys, self._keys_of_rows(counterfactuals)
+        )
         holding = np.flatnonzero(sides.any(axis=1))
         if not len(holding):
             return None
@@ -344,6 +390,7 @@ class TabularAdapter(ModalityAdapter):
             zip(self.encoder_.layout_.features, self.feature_names_, strict=True)
         )
         labels = [label_of[n] for n in self.encoder_.categorical_features_]
+        labels += self.numerical_features_[: len(self._number_edges())]
         candidates = counterfactuals.iloc[owner].copy()
         before = originals.iloc[owner]
         for column, label in enumerate(labels):
@@ -357,8 +404,9 @@ class TabularAdapter(ModalityAdapter):
         Pairs the original already holds do not count (see
         :mod:`cfexplain._plausibility`).
         """
-        codes = self.encoder_.category_codes(self.in_fit_format(counterfactuals))
-        return self.category_pairs_.introduced_unseen(original_keys, codes)
+        return self.category_pairs_.introduced_unseen(
+            original_keys, self._keys_of_rows(counterfactuals)
+        )
 
     def loss_arguments(self):
         """Return how numbers decode and their spreads, for the sparsity loss.
