@@ -21,6 +21,12 @@ rare pair without any check). A pair counts when the
 training rows hold it in under :data:`RARE_FRACTION` (1 %) of the rows
 independence predicts.
 
+A number pairs with categories through its range (:data:`NUMBER_RANGES`
+quantile ranges of its training values), not with other numbers: a column
+derived from another (COMPAS's age category from the age) then stays
+consistent, where a generator moving the age alone made a 27-year-old
+"Less than 25".
+
 Pairwise co-occurrence is the simplest of the data-manifold checks of the
 counterfactual literature (the "feasibility" of Mahajan et al. 2019, the
 density checks of FACE, Poyiadzi et al. 2020): it needs no model, and the
@@ -68,11 +74,13 @@ RARE_FRACTION = 0.01
 #: pair it with categories: a category and a range of a number count as a
 #: pair too. A column derived from another (COMPAS's age category from the
 #: age) then holds: a 27-year-old "Less than 25" is a pair the training rows
-#: lack, where without ranges the GAN left 7-27 % of the COMPAS answers
-#: that changed one of the two inconsistent. Twenty ranges (5 % of the
-#: rows each) resolve such a cut to within a few years of age; the counts
-#: of the pairs stay large enough for the rule of
-#: :data:`MIN_EXPECTED_ROWS`.
+#: lack. Without ranges, of the COMPAS answers (500 test rows, defaults)
+#: that moved the age or its category, 69 % (GAN) to 96 % (CVAE) were
+#: consistent with a logistic regression, 72-95 % with boosted trees;
+#: with them, all, at the same validity (1.000) and sparsity. Twenty
+#: ranges (5 % of the rows each) resolve such a cut to within a few years
+#: of age while a pair with a frequent category still reaches the
+#: expected rows of :data:`MIN_EXPECTED_ROWS` on a few thousand rows.
 NUMBER_RANGES = 20
 
 
