@@ -291,7 +291,7 @@ class TabularAdapter(ModalityAdapter):
         sizes = categories + [len(e) + 1 for e in self.number_range_edges_]
         if categories and len(sizes) >= 2:
             self.category_pairs_ = CategoryPairs(
-                self._keys_of_rows(X_checked),
+                self._keys_of_rows(rows),
                 sizes,
                 numeric_columns=range(len(categories), len(sizes)),
             )
