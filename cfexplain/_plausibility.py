@@ -101,18 +101,12 @@ def number_range_edges(values, n_ranges=NUMBER_RANGES):
         Increasing edges, each halfway between two neighbouring distinct
         training values, so that a value read back off the float32
         encoding falls in its own range. ``np.searchsorted(edges, value,
-        side="right")`` is a value's range. A number with at most
-        ``n_ranges`` distinct values gets one range per value: a code
-        stored as a number (Adult's ``education-num`` beside its
-        ``education``) then pairs value by value, where quantiles would
-        put its rare low values in one range.
+        side="right")`` is a value's range.
     """
     values = np.asarray(values, dtype=np.float64)
     distinct = np.unique(values[np.isfinite(values)])
     if len(distinct) < 2:
         return np.zeros(0)
-    if len(distinct) <= n_ranges:
-        return (distinct[:-1] + distinct[1:]) / 2
     cuts = np.quantile(values[np.isfinite(values)], np.linspace(0, 1, n_ranges + 1))
     above = np.unique(np.searchsorted(distinct, cuts[1:-1], side="left"))
     above = above[(above >= 1) & (above < len(distinct))]
