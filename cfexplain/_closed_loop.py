@@ -16,7 +16,6 @@ import warnings
 from functools import partial
 
 import numpy as np
-import pandas as pd
 
 from ._engine import ACCEPTED, IMPLAUSIBLE, REJECTED
 from ._feature_search import SEARCH_STEPS, FeatureValues, target_margin
@@ -539,18 +538,15 @@ class ClosedLoopMixin:
     def _feature_values(self):
         """Return the values the feature search tries (:class:`FeatureValues`).
 
-        Taken from the repairs' pool of training rows, decoded once per
-        call (a few milliseconds for 5,000 rows) to rank each number's
-        values.
+        Taken from the repairs' pool of training rows; each number's values,
+        read off their encoding, rank them.
         """
         encoder = self.encoder_
         pool = self.reference_.Xt
-        decoded = pd.DataFrame(encoder.inverse_transform(pool))
-        numerical = set(encoder.numerical_features_)
-        numbers = [
-            decoded.iloc[:, f].to_numpy(dtype=np.float64) if name in numerical else None
-            for f, name in enumerate(encoder.layout_.features)
-        ]
+        features = encoder.layout_.features
+        numbers = [None] * len(features)
+        for decoding in encoder.numeric_decodings():
+            numbers[features.index(decoding.feature)] = decoding.values(pool)
         return FeatureValues.from_rows(pool, self.adapter_.feature_of_column_, numbers)
 
     def _repair_by_feature_search(self, batch, rejected, current, y_current, *, values):

@@ -338,15 +338,7 @@ class TabularAdapter(ModalityAdapter):
             # A number's value read off its encoding (float32: the edges
             # lie halfway between training values, far from its rounding).
             for decoding, e in zip(self.number_decodings_, edges, strict=True):
-                if decoding.mode_start is None:
-                    mode = np.zeros(len(Xt), dtype=np.int64)
-                else:
-                    mode = Xt[:, decoding.mode_start : decoding.mode_stop].argmax(1)
-                value = (
-                    np.asarray(decoding.scales)[mode] * Xt[:, decoding.scalar_column]
-                    + np.asarray(decoding.offsets)[mode]
-                )
-                keys.append(np.searchsorted(e, value, side="right"))
+                keys.append(np.searchsorted(e, decoding.values(Xt), side="right"))
         return np.column_stack(keys).astype(np.int64)
 
     def implausible_keys(self, keys):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "CATEGORY",
     "CONTINUOUS",
@@ -196,3 +198,23 @@ class NumericDecoding:
     mode_stop: int | None
     scales: tuple
     offsets: tuple
+
+    def values(self, Xt):
+        """Return the feature's values read off encoded rows (numpy, no clipping).
+
+        Parameters
+        ----------
+        Xt : numpy.ndarray of shape (n, n_encoded)
+            Encoded rows.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n,)
+        """
+        Xt = np.asarray(Xt)
+        if self.mode_start is None:
+            mode = np.zeros(len(Xt), dtype=np.int64)
+        else:
+            mode = Xt[:, self.mode_start : self.mode_stop].argmax(axis=1)
+        scalar = Xt[:, self.scalar_column].astype(np.float64)
+        return np.asarray(self.scales)[mode] * scalar + np.asarray(self.offsets)[mode]
