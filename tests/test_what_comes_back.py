@@ -562,6 +562,49 @@ def test_float_features_come_back_at_the_precision_of_their_training_values():
     assert (X_cf["age"] != X["age"]).any()
 
 
+SEX_CODES = (-0.044642, 0.05068)  # two standardised values, as in diabetes
+
+
+def flagged_proba(X):
+    """A classifier that the float flag ``sex`` moves, beside frame_proba's."""
+    shift = np.where(X["sex"].to_numpy(dtype=float) > 0, 2.0, -2.0)
+    p = frame_proba(X)[:, 1]
+    p = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift)))
+    return np.column_stack([1 - p, p])
+
+
+def test_a_float_flag_takes_one_of_its_two_training_values():
+    X = make_mixed_frame(n=160)
+    X["sex"] = np.random.RandomState(1).choice(SEX_CODES, size=len(X))
+    cf = CounterfactualAE(**FAST_AUTOENCODER).fit(X, flagged_proba)
+    X_cf = cf.transform(X)
+    assert X_cf["sex"].dtype == np.float64
+    assert X_cf["sex"].isin(SEX_CODES).all()
+    assert (X_cf["sex"] != X["sex"]).any()
+    # A new row's third value, left unchanged, is its own answer's.
+    odd = X.iloc[:4].copy()
+    odd["sex"] = 0.003
+    adapter = cf.adapter_
+    kept = adapter._at_data_precision(odd, odd.copy())
+    np.testing.assert_array_equal(kept["sex"], odd["sex"])
+    moved = odd.copy()
+    moved["sex"] = [0.04, -0.03, 0.003, np.nan]
+    snapped = adapter._at_data_precision(odd, moved)["sex"].to_numpy()
+    np.testing.assert_array_equal(
+        snapped, [SEX_CODES[1], SEX_CODES[0], 0.003, np.nan]
+    )
+
+
+def test_only_float_features_with_two_values_are_flags():
+    from cfexplain.modalities.tabular import _flag_values
+
+    float64 = np.dtype("float64")
+    assert _flag_values(np.array([0.5, -0.5, 0.5, np.nan]), float64) == (-0.5, 0.5)
+    assert _flag_values(np.array([0.0, 1.0, 2.0]), float64) is None
+    assert _flag_values(np.array([1.0, 1.0]), float64) is None
+    assert _flag_values(np.array([0, 1]), np.dtype("int64")) is None
+
+
 def test_float_features_of_fine_precision_are_not_rounded():
     from cfexplain.modalities.tabular import _decimals
 

@@ -130,6 +130,23 @@ def _decimals(values, dtype):
     return None
 
 
+def _flag_values(values, dtype):
+    """Return a float feature's two training values, or None.
+
+    A float column holding exactly two distinct values is a flag or a
+    two-valued code stored as floats (scikit-learn's diabetes data keeps
+    ``sex`` as two standardised values): its counterfactuals take one of
+    the two, as an integer 0/1 flag stays 0 or 1, rather than a value
+    between them that no row has. Other features (integers, booleans,
+    floats with one value or with three or more) get None.
+    """
+    if not pd.api.types.is_float_dtype(dtype):
+        return None
+    values = np.asarray(values, dtype=np.float64)
+    distinct = np.unique(values[np.isfinite(values)])
+    return (float(distinct[0]), float(distinct[1])) if len(distinct) == 2 else None
+
+
 def _differs(a, b) -> bool:
     if isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
         return not np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12)
@@ -270,6 +287,10 @@ class TabularAdapter(ModalityAdapter):
         }
         self.numeric_support_ = {
             label: _support(rows[label]) for label in self.numerical_features_
+        }
+        self.numeric_flag_values_ = {
+            label: _flag_values(rows[label], rows[label].dtype)
+            for label in self.numerical_features_
         }
         feature_of_column = np.empty(encoder.layout_.n_columns, dtype=np.int64)
         for span in encoder.layout_.spans:
@@ -495,8 +516,26 @@ class TabularAdapter(ModalityAdapter):
 
         A value within half a step of that precision from the original is
         the original: a change finer than the data's own precision is no
-        change. Modified in place and returned.
+        change. A float feature with two training values
+        (:func:`_flag_values`) takes the nearer of the two. Modified in
+        place and returned.
         """
+        # Fitted before flags were read: no feature is one.
+        for name, flag in getattr(self, "numeric_flag_values_", {}).items():
+            column = counterfactuals[name]
+            if flag is None or not pd.api.types.is_float_dtype(column.dtype):
+                continue
+            values = column.to_numpy(dtype=float)
+            before = originals[name].to_numpy(dtype=float)
+            low, high = flag
+            nearer = np.where(np.abs(values - low) <= np.abs(values - high), low, high)
+            # An unchanged value stays, even one of neither (a new row's);
+            # a missing value stays missing.
+            kept = (values == before) | np.isnan(values)
+            snapped = np.where(kept, values, nearer)
+            counterfactuals[name] = pd.Series(snapped, index=column.index).astype(
+                column.dtype
+            )
         for name, decimals in getattr(self, "numeric_decimals_", {}).items():
             column = counterfactuals[name]
             if decimals is None or not pd.api.types.is_float_dtype(column.dtype):
