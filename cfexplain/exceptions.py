@@ -104,7 +104,11 @@ class WeakGeneratorWarning(LowValidityWarning):
     their target (90 % or more) but the generator, before the closed loop's
     repairs, reaches under 10 % of them: the answers are then mostly built
     from training rows, at the cost of more model calls, and more training
-    or a larger ``prediction_weight`` may help. A :class:`LowValidityWarning`,
+    or a larger ``prediction_weight`` may help. The message names the kind
+    of target (opposite class, another class, a regression interval); a
+    regression's single value, a point the generator seldom lands on
+    exactly, is reported in ``fit_report_`` but not warned about. A
+    :class:`LowValidityWarning`,
     so filters of that class cover it; its name says that validity is not
     what is low.
     """

@@ -176,6 +176,33 @@ def repairs_run(explainer, X, monkeypatch):
     return rounds
 
 
+def test_the_generator_is_judged_on_the_targets_it_is_trained_to_reach():
+    from cfexplain._closed_loop import weakest_generator_figure
+
+    # A regression's single value is a point the generator seldom lands on:
+    # its figure is reported, the interval's is judged.
+    report = {
+        "generator_validity_value": 0.06,
+        "validity_value": 1.0,
+        "generator_validity_interval": 0.34,
+        "validity_interval": 1.0,
+    }
+    assert weakest_generator_figure(report) == ("interval", 0.34)
+    report = {
+        "generator_validity_opposite": 0.5,
+        "generator_validity_other_class": 0.07,
+        "validity_opposite": 1.0,
+    }
+    assert weakest_generator_figure(report) == ("other_class", 0.07)
+
+
+def test_a_weak_generator_warning_names_the_kind_of_target(mixed_frame):
+    with pytest.warns(WeakGeneratorWarning, match="of the self-check's opposite "):
+        CounterfactualGAN(**FAST, prediction_weight=0.0).fit(
+            mixed_frame, frame_proba
+        )
+
+
 def test_tables_take_the_path_before_the_generators_second_step(
     mixed_frame, forest, monkeypatch
 ):
