@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._closed_loop import REFERENCE_ROWS, ClosedLoopMixin
+from ._closed_loop import REFERENCE_ROWS, SMALL_TABLE_ROWS, ClosedLoopMixin
 from ._device import reproducible_cuda_kernels, resolve_device
 from ._engine import CandidateEngineMixin
 from ._guidance import differentiable_model, surrogate_callbacks
@@ -140,7 +140,7 @@ class BaseCounterfactualExplainer(
             StrOptions({"auto"}),
         ],
         "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
-        "training_row_candidates": ["boolean"],
+        "training_row_candidates": ["boolean", StrOptions({"auto"})],
         "plausible_categories": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "chunk_size": [
@@ -210,6 +210,9 @@ class BaseCounterfactualExplainer(
                 surrogate.device = "cpu"
         # Explainers pickled before the parameter existed behave as before.
         state.setdefault("training_row_candidates", False)
+        if "adapter_" in state and "training_row_candidates_" not in state:
+            # Fitted before "auto": the parameter was a bool.
+            state["training_row_candidates_"] = bool(state["training_row_candidates"])
         state.setdefault("plausible_categories", True)
         super().__setstate__(state)
 
@@ -221,6 +224,20 @@ class BaseCounterfactualExplainer(
         return tags
 
     # -- input handling ----------------------------------------------------------------
+
+    def _resolve_training_row_candidates(self, adapter, n_rows):
+        """Return whether ``fit`` turns the training-row candidates on.
+
+        ``"auto"``: on for a table of at most :data:`SMALL_TABLE_ROWS` rows,
+        where a generator trained on few rows makes less sparse answers
+        and the path's extra model calls cost little; off for larger
+        tables, whose generators are trained on enough rows for their
+        throughput to be the point, and for series and images.
+        """
+        value = self.training_row_candidates
+        if not isinstance(value, str):
+            return bool(value)
+        return adapter.name == "tabular" and n_rows <= SMALL_TABLE_ROWS
 
     def _resolve_model(self, y, predict_fn):
         if predict_fn is None and y is not None and not _is_array_like(y):
@@ -347,7 +364,10 @@ class BaseCounterfactualExplainer(
             # The pool of the training-row repairs: only where they can run, since
             # it keeps training rows inside the fitted explainer.
             self.reference_ = None
-            keeps_pool = self.max_rounds >= 2 or self.training_row_candidates
+            self.training_row_candidates_ = self._resolve_training_row_candidates(
+                adapter, len(Xt)
+            )
+            keeps_pool = self.max_rounds >= 2 or self.training_row_candidates_
             if keeps_pool and adapter.training_row_path is not None:
                 self.reference_ = ReferenceRows.sample(
                     Xt[train],

@@ -50,6 +50,10 @@ LOW_GENERATOR_VALIDITY = 0.1
 FEW_SELF_CHECK_ROWS = 50
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
+#: Most training rows of a table for which ``training_row_candidates="auto"``
+#: is on (scikit-learn's ``HistGradientBoosting*`` turns its
+#: ``early_stopping="auto"`` on past the same size).
+SMALL_TABLE_ROWS = 10_000
 #: The constraints each modality takes, as the warnings name them.
 CONSTRAINT_KINDS = {
     "tabular": "immutable, bounds, monotonic",
@@ -258,6 +262,18 @@ class ClosedLoopMixin:
         )
         return report
 
+    def _uses_training_row_candidates(self):
+        """Whether every row also gets the training-row path's answer.
+
+        ``training_row_candidates`` as set, or for ``"auto"`` what ``fit``
+        chose (``training_row_candidates_``): on for a table of at most
+        :data:`SMALL_TABLE_ROWS` training rows.
+        """
+        value = self.training_row_candidates
+        if isinstance(value, str):  # "auto"
+            return bool(getattr(self, "training_row_candidates_", False))
+        return bool(value)
+
     def _remedies(self, fitting=False, constrained=False):
         """Say what may reach more targets, naming only what this explainer has.
 
@@ -272,7 +288,7 @@ class ClosedLoopMixin:
             remedies.append("a larger prediction_weight")
         if "n_candidates" in self._get_param_names():
             remedies.append("more n_candidates")
-        if self.max_rounds < 2 and not self.training_row_candidates:
+        if self.max_rounds < 2 and not self._uses_training_row_candidates():
             # With training-row candidates every row already takes the path.
             remedies.append("max_rounds=2 (repairs)")
         if len(remedies) == 1:
@@ -305,7 +321,7 @@ class ClosedLoopMixin:
         """
         rounds = (self._repair_by_generator, self._repair_by_training_rows)
         rounds = rounds[: self.max_rounds]
-        if self.training_row_candidates:
+        if self._uses_training_row_candidates():
             # _compare_training_rows follows the path for every row next.
             rounds = rounds[:1]
         elif len(rounds) == 2 and self.adapter_.training_row_path in PATH_FIRST:

@@ -201,7 +201,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         surrogate_refresh_rows=1024,
         numeric_tolerance=0.05,
         max_rounds=2,
-        training_row_candidates=False,
+        training_row_candidates="auto",
         plausible_categories=True,
         validation_fraction=0.1,
         chunk_size="auto",

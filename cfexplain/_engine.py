@@ -90,14 +90,14 @@ class CandidateEngineMixin:
         candidates = self._unchanged_at_target(
             batch, self._generated_candidates(batch, k)
         )
-        if not repair or not (self.max_rounds or self.training_row_candidates):
+        if not repair or not (self.max_rounds or self._uses_training_row_candidates()):
             return replace(candidates, plausibility_keys=batch.plausibility_keys)
         y_cf = np.asarray(self._model_outputs(candidates))
         if k == 1:
             counterfactuals, y_cf = self._repair(
                 batch, candidates.counterfactuals, y_cf
             )
-            if self.training_row_candidates:
+            if self._uses_training_row_candidates():
                 counterfactuals, y_cf = self._compare_training_rows(
                     batch, counterfactuals, y_cf
                 )
@@ -109,7 +109,7 @@ class CandidateEngineMixin:
             counterfactuals, y_cf = self._repair(
                 repeated, candidates.counterfactuals, y_cf
             )
-            if self.training_row_candidates:
+            if self._uses_training_row_candidates():
                 counterfactuals, y_cf = self._compare_keeping_distinct(
                     repeated, counterfactuals, y_cf, k
                 )

@@ -278,7 +278,9 @@ def test_transform_takes_the_best_ranked_valid_candidate(mixed_frame):
 
 @pytest.mark.parametrize(("mode", "resolved"), [("enc-dec", 2), ("cond-mix", 1)])
 def test_n_candidates_auto_depends_on_the_mode(mixed_frame, mode, resolved):
-    cf = CounterfactualCVAE(mode=mode, max_rounds=0, **FAST_AUTOENCODER)
+    cf = CounterfactualCVAE(
+        mode=mode, max_rounds=0, training_row_candidates=False, **FAST_AUTOENCODER
+    )
     assert cf.get_params()["n_candidates"] == "auto"
     cf.fit(mixed_frame, frame_proba)
     X = mixed_frame.iloc[:40]

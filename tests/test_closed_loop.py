@@ -136,7 +136,9 @@ def _validity(model, X, X_cf):
 
 
 def test_repairs_reach_the_targets_of_a_tree_model(mixed_frame, forest):
-    raw = CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
+    raw = CounterfactualGAN(max_rounds=0, training_row_candidates=False, **FAST).fit(
+        mixed_frame, forest
+    )
     repaired = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
     X = mixed_frame
     before = _validity(forest, X, raw.transform(X))
@@ -198,9 +200,7 @@ def test_the_generator_is_judged_on_the_targets_it_is_trained_to_reach():
 
 def test_a_weak_generator_warning_names_the_kind_of_target(mixed_frame):
     with pytest.warns(WeakGeneratorWarning, match="of the self-check's opposite "):
-        CounterfactualGAN(**FAST, prediction_weight=0.0).fit(
-            mixed_frame, frame_proba
-        )
+        CounterfactualGAN(**FAST, prediction_weight=0.0).fit(mixed_frame, frame_proba)
 
 
 def test_tables_take_the_path_before_the_generators_second_step(
@@ -208,7 +208,8 @@ def test_tables_take_the_path_before_the_generators_second_step(
 ):
     # The path answers the rows it is given; the generator's second step
     # only gets those it leaves rejected. Series keep the generator first.
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    cf = CounterfactualGAN(**FAST, training_row_candidates=False)
+    cf.fit(mixed_frame, forest)
     rounds = repairs_run(cf, mixed_frame, monkeypatch)
     assert rounds[0][0] == "_repair_by_training_rows" and rounds[0][1] > 0
     later = [n for name, n in rounds[1:] if name == "_repair_by_generator"]
@@ -268,7 +269,7 @@ def test_transform_reports_rows_it_could_not_repair(mixed_frame):
         # Class 1 whatever the row: "opposite" can never be reached.
         return np.tile([0.0, 1.0], (len(X), 1))
 
-    cf = CounterfactualGAN(**FAST, task="classification")
+    cf = CounterfactualGAN(**FAST, task="classification", training_row_candidates=False)
     with pytest.warns(UserWarning):  # the model predicts a single class
         cf.fit(make_mixed_frame(), unreachable)
     with pytest.warns(UnreachedTargetWarning, match="30 of 30") as caught:
@@ -280,7 +281,9 @@ def test_transform_reports_rows_it_could_not_repair(mixed_frame):
     exp = cf.explain(mixed_frame.iloc[:5])
     assert not exp.valid.any()
     ae = CounterfactualAE(
-        **{**FAST_AUTOENCODER, "max_rounds": 1}, task="classification"
+        **{**FAST_AUTOENCODER, "max_rounds": 1},
+        task="classification",
+        training_row_candidates=False,
     )
     with pytest.warns(UserWarning):
         ae.fit(make_mixed_frame(), unreachable)
@@ -347,13 +350,17 @@ def test_no_training_rows_are_kept_when_no_path_can_run(mixed_frame):
     assert (
         CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba).reference_ is not None
     )
-    one_round = CounterfactualGAN(max_rounds=1, **FAST).fit(mixed_frame, frame_proba)
-    assert one_round.reference_ is None
+    one_round = CounterfactualGAN(max_rounds=1, training_row_candidates=False, **FAST)
+    assert one_round.fit(mixed_frame, frame_proba).reference_ is None
+    # On a small table "auto" takes the training-row candidates, which need it.
+    auto = CounterfactualGAN(max_rounds=1, **FAST).fit(mixed_frame, frame_proba)
+    assert auto.training_row_candidates_ and auto.reference_ is not None
 
 
 def test_noise_free_generators_make_no_repeated_candidates(mixed_frame):
     cf = CounterfactualGAN(
-        **{**FAST, "noise_dim": 0, "n_candidates": 4, "max_rounds": 0}
+        **{**FAST, "noise_dim": 0, "n_candidates": 4, "max_rounds": 0},
+        training_row_candidates=False,
     )
     cf.fit(mixed_frame, frame_proba)
     calls = []
@@ -379,7 +386,9 @@ def test_path_answers_are_the_rows_they_scored(monkeypatch):
     X["b"] = np.clip(X["a"] + rng.normal(0, 0.02, 600), 0, 1)
     X["c"] = 0.3 + 0.4 * X["c"]
     X["k"] = rng.choice(["x", "y", "z"], 600)
-    cf = CounterfactualGAN(**{**FAST, "max_epochs": 1}).fit(X, _either_of_two_twins)
+    cf = CounterfactualGAN(
+        **{**FAST, "max_epochs": 1}, training_row_candidates=False
+    ).fit(X, _either_of_two_twins)
     path, gather = type(cf)._repair_by_training_rows, type(cf)._gather_scored
     sources, checked = np.zeros(3, dtype=int), []
 
@@ -541,7 +550,8 @@ def test_training_row_candidates_keep_the_cheaper_valid_answer(
 ):
     from cfexplain._candidates import CandidateSet
 
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    cf = CounterfactualGAN(**FAST, training_row_candidates=False)
+    cf.fit(mixed_frame, frame_proba)
     X = mixed_frame
 
     def far_training_rows(batch, k):
@@ -589,13 +599,52 @@ def test_training_row_candidates_keep_the_constraints(mixed_frame, forest):
     assert exp.valid.shape == (10, 2) and exp.valid[:, 0].mean() >= 0.9
 
 
+def test_training_row_candidates_auto_is_on_for_small_tables_only(
+    mixed_frame, forest, monkeypatch
+):
+    from cfexplain import _base
+
+    cf = CounterfactualGAN(**FAST)
+    assert cf.get_params()["training_row_candidates"] == "auto"
+    assert cf.fit(mixed_frame, forest).training_row_candidates_ is True
+    # Past SMALL_TABLE_ROWS (10,000) the generator answers alone.
+    monkeypatch.setattr(_base, "SMALL_TABLE_ROWS", len(mixed_frame) - 1)
+    assert cf.fit(mixed_frame, forest).training_row_candidates_ is False
+    assert CounterfactualGAN(**FAST, training_row_candidates=True).fit(
+        mixed_frame, forest
+    ).training_row_candidates_
+    # Series and images keep it off unless asked.
+    X = make_series(n=64, length=24)
+    series = CounterfactualAE(**FAST_AUTOENCODER, modality="series")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert series.fit(X, predict_fn=series_proba).training_row_candidates_ is False
+
+
+def test_explainers_pickled_before_auto_keep_their_choice(mixed_frame, forest):
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    state = cf.__getstate__()
+    state.pop("training_row_candidates_")
+    state["training_row_candidates"] = False
+    old = CounterfactualGAN.__new__(CounterfactualGAN)
+    old.__setstate__(state)
+    assert old.training_row_candidates_ is False
+    # An unfitted one stays unfitted.
+    unfitted = CounterfactualGAN(**FAST).__getstate__()
+    fresh = CounterfactualGAN.__new__(CounterfactualGAN)
+    fresh.__setstate__(unfitted)
+    assert not hasattr(fresh, "training_row_candidates_")
+
+
 def test_training_row_candidates_need_the_training_rows_fit_keeps(mixed_frame, forest):
     kept = CounterfactualGAN(
         **{**FAST, "max_rounds": 0}, training_row_candidates=True
     ).fit(mixed_frame, forest)
     assert kept.reference_ is not None
     assert kept.transform(mixed_frame.iloc[:20]).shape == (20, mixed_frame.shape[1])
-    without = CounterfactualGAN(**{**FAST, "max_rounds": 1}).fit(mixed_frame, forest)
+    without = CounterfactualGAN(
+        **{**FAST, "max_rounds": 1}, training_row_candidates=False
+    ).fit(mixed_frame, forest)
     without.set_params(training_row_candidates=True)
     with pytest.raises(ValueError, match="training_row_candidates=True"):
         without.transform(mixed_frame.iloc[:20])

@@ -242,7 +242,7 @@ def test_numeric_tolerance_reverts_small_moves(fitted, mixed_frame):
     # training-row path copies real values and gives back every change the
     # model does not need, so its copies are not reverted.
     X = mixed_frame.iloc[:40]
-    fitted.set_params(max_rounds=1)
+    fitted.set_params(max_rounds=1, training_row_candidates=False)
     raw = fitted.set_params(numeric_tolerance=0.0).transform(X)
     huge = fitted.set_params(numeric_tolerance=1e6).transform(X)
     fitted.set_params(numeric_tolerance=0.05)
@@ -253,7 +253,7 @@ def test_numeric_tolerance_reverts_small_moves(fitted, mixed_frame):
     default = fitted.transform(X)
     assert (default["hours"][kept] == X["hours"][kept]).all()
     assert (default["hours"][~kept] == raw["hours"][~kept]).all()
-    fitted.set_params(max_rounds=2)
+    fitted.set_params(max_rounds=2, training_row_candidates="auto")
     assert clone(fitted).numeric_tolerance == 0.05
 
 

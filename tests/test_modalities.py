@@ -133,7 +133,9 @@ def _count_model_calls(explainer):
 
 
 def test_candidates_are_decoded_and_scored_in_one_batch(mixed_frame):
-    cf = CounterfactualCVAE(n_candidates=8, max_rounds=0, **FAST_AUTOENCODER)
+    cf = CounterfactualCVAE(
+        n_candidates=8, max_rounds=0, training_row_candidates=False, **FAST_AUTOENCODER
+    )
     cf.fit(mixed_frame, frame_proba)
     calls = _count_model_calls(cf)
     with patch.object(
@@ -147,7 +149,9 @@ def test_candidates_are_decoded_and_scored_in_one_batch(mixed_frame):
 
 
 def test_transform_scores_the_cheapest_candidates_first(mixed_frame):
-    cf = CounterfactualCVAE(n_candidates=8, max_rounds=0, **FAST_AUTOENCODER)
+    cf = CounterfactualCVAE(
+        n_candidates=8, max_rounds=0, training_row_candidates=False, **FAST_AUTOENCODER
+    )
     cf.fit(mixed_frame, frame_proba)
     X = mixed_frame.iloc[:30]
     calls = _count_model_calls(cf)
@@ -167,7 +171,8 @@ def test_transform_scores_the_cheapest_candidates_first(mixed_frame):
 def test_single_candidate_transform_without_repairs_never_calls_the_model(
     mixed_frame,
 ):
-    cf = CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, frame_proba)
+    cf = CounterfactualGAN(max_rounds=0, training_row_candidates=False, **FAST)
+    cf.fit(mixed_frame, frame_proba)
     calls = _count_model_calls(cf)
     cf.transform(mixed_frame.iloc[:30])
     assert calls == [30]

@@ -590,9 +590,7 @@ def test_a_float_flag_takes_one_of_its_two_training_values():
     moved = odd.copy()
     moved["sex"] = [0.04, -0.03, 0.003, np.nan]
     snapped = adapter._at_data_precision(odd, moved)["sex"].to_numpy()
-    np.testing.assert_array_equal(
-        snapped, [SEX_CODES[1], SEX_CODES[0], 0.003, np.nan]
-    )
+    np.testing.assert_array_equal(snapped, [SEX_CODES[1], SEX_CODES[0], 0.003, np.nan])
 
 
 def test_only_float_features_with_two_values_are_flags():
