@@ -34,6 +34,7 @@ from .exceptions import (
     ImplausibleCounterfactualWarning,
     InvalidDataError,
     LowValidityWarning,
+    OutsideBoundsWarning,
     UnreachedTargetWarning,
 )
 from .explanation import Explanation
@@ -668,6 +669,10 @@ class BaseCounterfactualExplainer(
         output, valid, implausible = self._transform_with_validity(
             X, target, (immutable, bounds, monotonic)
         )
+        if self.bounds if bounds is None else bounds:
+            adapter = self.adapter_
+            rows = adapter.as_rows(adapter.check_input(self, X, reset=False))
+            self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
         if valid is not None and not valid.all():
             constrained = any(
                 given is not None
@@ -708,6 +713,28 @@ class BaseCounterfactualExplainer(
                     stacklevel=3,
                 )
         return output
+
+    def _warn_outside_bounds(self, rows, constraints):
+        """Warn that rows outside the bounds were clipped into them.
+
+        :class:`~cfexplain.OutsideBoundsWarning`, counting the rows and
+        naming the features (or channels); ``rows`` are the originals as
+        the adapter holds them, ``constraints`` the call's.
+        """
+        outside, features = self._parsed_constraints(constraints).outside_bounds(rows)
+        if outside.any():
+            kind = "channels" if self.modality_ == "series" else "features"
+            warnings.warn(
+                f"{int(outside.sum())} of {len(outside)} originals hold values "
+                f"outside the bounds of the {kind} {features}; their "
+                "counterfactuals are clipped into the bounds whether or not "
+                "the model needs it. To explain them as they are, bound with a "
+                "range their values respect, or leave those rows out",
+                OutsideBoundsWarning,
+                # Past transform or explain (and scikit-learn's set_output
+                # wrapper), to the caller.
+                stacklevel=4,
+            )
 
     def _outside_output_range(self, X, target, unreached):
         """Say how many unreached regression targets the model never gives.
@@ -909,6 +936,8 @@ class BaseCounterfactualExplainer(
         k = n_counterfactuals
         candidates = self._candidates(X, target, (immutable, bounds, monotonic), k)
         adapter, rows, resolved = self.adapter_, candidates.rows, candidates.target
+        if self.bounds if bounds is None else bounds:
+            self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
         n = len(candidates.y_model)
         # Candidate-major to row-major: all counterfactuals of row 0, then
         # of row 1, ...

@@ -122,6 +122,33 @@ class Constraints:
             ok &= ~conflict
         return ok
 
+    def outside_bounds(self, X):
+        """Return which rows hold a value outside its feature's bounds.
+
+        Their counterfactuals are clipped into the bounds whether or not
+        the model needs it (``transform`` warns with
+        :class:`~cfexplain.OutsideBoundsWarning`).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Original rows, with the fitted features as columns.
+
+        Returns
+        -------
+        rows : numpy.ndarray of bool, shape (n_rows,)
+        features : list
+            The bounded features some row lies outside of.
+        """
+        rows, features = np.zeros(len(X), dtype=bool), []
+        for name, (low, high) in self.bounds.items():
+            values = X[name].to_numpy(dtype=float)
+            outside = (values < low) | (values > high)
+            if outside.any():
+                rows |= outside
+                features.append(name)
+        return rows, features
+
     def _conflicts(self, X):
         """Yield ``(feature, rows in conflict, values, why, fix)`` per conflict."""
         for name, (low, high) in self.bounds.items():
@@ -406,6 +433,10 @@ class ImageConstraints:
         """Return ``True`` for every image (see :meth:`check_feasible`)."""
         return np.ones(len(X), dtype=bool)
 
+    def outside_bounds(self, X):
+        """Return no row and no feature: images take no bounds."""
+        return np.zeros(len(X), dtype=bool), []
+
 
 def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
     """Check constraints given for images.
@@ -517,6 +548,22 @@ class SeriesConstraints:
             frozen = X[:, channel][:, self.mask[channel]]
             outside = ((frozen < low) | (frozen > high)).any(axis=1)
             yield channel, outside
+
+    def outside_bounds(self, X):
+        """Return which series hold a value outside its channel's bounds.
+
+        See :meth:`Constraints.outside_bounds`; ``X`` is an array of shape
+        ``(n, n_channels, n_timepoints)`` and the features are channels.
+        """
+        X = np.asarray(X)
+        rows, channels = np.zeros(len(X), dtype=bool), []
+        for channel, (low, high) in self.bounds.items():
+            values = X[:, channel]
+            outside = ((values < low) | (values > high)).any(axis=1)
+            if outside.any():
+                rows |= outside
+                channels.append(channel)
+        return rows, channels
 
     def check_feasible(self, X):
         """Raise if frozen values of some series lie outside their channel's bounds.

@@ -14,6 +14,7 @@ __all__ = [
     "ImplausibleCounterfactualWarning",
     "InvalidDataError",
     "LowValidityWarning",
+    "OutsideBoundsWarning",
     "PredictorError",
     "TaskGuessWarning",
     "TargetError",
@@ -134,6 +135,18 @@ class ImplausibleCounterfactualWarning(CfexplainWarning):
     when an immutable category's value is held by no training row of the
     target class. :func:`cfexplain.metrics.unseen_category_pairs` with
     ``reduce=None`` marks the rows.
+    """
+
+
+class OutsideBoundsWarning(CfexplainWarning):
+    """Some originals hold values outside the bounds a call sets.
+
+    Bounds hold for the whole counterfactual, so ``transform`` and
+    ``explain`` clip such values into them whether or not the model needs
+    the change: on z-normalised series bounded at (-1.5, 1.5), nearly every
+    beat was reshaped that way. The message counts the rows and names the
+    features (or channels); bound with a range the originals respect, or
+    leave those rows out, to explain them as they are.
     """
 
 

@@ -610,9 +610,11 @@ def test_training_row_candidates_auto_is_on_for_small_tables_only(
     # Past SMALL_TABLE_ROWS (10,000) the generator answers alone.
     monkeypatch.setattr(_base, "SMALL_TABLE_ROWS", len(mixed_frame) - 1)
     assert cf.fit(mixed_frame, forest).training_row_candidates_ is False
-    assert CounterfactualGAN(**FAST, training_row_candidates=True).fit(
-        mixed_frame, forest
-    ).training_row_candidates_
+    assert (
+        CounterfactualGAN(**FAST, training_row_candidates=True)
+        .fit(mixed_frame, forest)
+        .training_row_candidates_
+    )
     # Series and images keep it off unless asked.
     X = make_series(n=64, length=24)
     series = CounterfactualAE(**FAST_AUTOENCODER, modality="series")

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,7 +7,7 @@ from cf_testing import FAST, frame_proba, make_mixed_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfexplain import ConstraintError, CounterfactualGAN
+from cfexplain import ConstraintError, CounterfactualGAN, OutsideBoundsWarning
 from cfexplain._constraints import apply_constraints, parse_constraints
 
 FEATURES = ["age", "hours", "color", "member"]
@@ -170,3 +172,20 @@ def test_constraints_that_freeze_everything_raise():
     explainer = CounterfactualGAN(**FAST).fit(make_mixed_frame(), frame_proba)
     with pytest.raises(ConstraintError, match="freeze every feature"):
         explainer.transform(make_mixed_frame(n=5), immutable=FEATURES)
+
+
+def test_rows_outside_the_bounds_are_clipped_with_a_warning():
+    X = make_mixed_frame(n=160)
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    rows = X.iloc[:20]
+    outside = int((rows["hours"] > 45).sum())
+    assert 0 < outside < 20
+    with pytest.warns(OutsideBoundsWarning, match=f"{outside} of 20 .*'hours'"):
+        X_cf = explainer.transform(rows, bounds={"hours": (None, 45)})
+    assert (X_cf["hours"] <= 45).all()
+    with pytest.warns(OutsideBoundsWarning, match=f"{outside} of 20"):
+        explainer.explain(rows, bounds={"hours": (None, 45)})
+    # Bounds every original respects say nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideBoundsWarning)
+        explainer.transform(rows, bounds={"hours": (0, 100)})

@@ -31,6 +31,7 @@ from cfexplain import (
     CounterfactualGAN,
     InvalidDataError,
     LowValidityWarning,
+    OutsideBoundsWarning,
     PredictorError,
     UnreachedTargetWarning,
     WeakGeneratorWarning,
@@ -167,8 +168,13 @@ def test_frozen_values_outside_their_bounds_conflict():
     )
     with pytest.raises(ConstraintError, match="channel 0 for .* series"):
         cf.transform(series, immutable={"windows": [(0, 8)]}, bounds={0: (-0.5, 0.5)})
-    # Bounds alone always hold: the values are clipped into them.
-    X_cf = cf.transform(series, bounds={0: (-0.5, 0.5)})
+    # Bounds alone always hold: the values are clipped into them, and the
+    # series that needed it are counted.
+    outside = (np.abs(series[:, 0]) > 0.5).any(axis=1).sum()
+    with pytest.warns(
+        OutsideBoundsWarning, match=f"{outside} of 30 .* channels \\[0\\]"
+    ):
+        X_cf = cf.transform(series, bounds={0: (-0.5, 0.5)})
     assert X_cf.min() >= -0.5 and X_cf.max() <= 0.5
 
 
