@@ -19,6 +19,13 @@ import numpy as np
 
 from ._engine import ACCEPTED, IMPLAUSIBLE, REJECTED
 from ._feature_search import SEARCH_STEPS, FeatureValues, target_margin
+from ._line_search import (
+    BISECTION_STEPS,
+    grid_values,
+    nearest_crossing,
+    side_of_target,
+    with_values,
+)
 from ._predictor import CLASSIFICATION
 from ._random import draw_seed
 from ._repair import nearest_of_rank, path_order
@@ -460,6 +467,8 @@ class ClosedLoopMixin:
         valid one of the two with the lower cost (:meth:`_answer_costs`):
         the distance moved plus the distance to the target class's
         training rows, so sparsity and realism count in the same units.
+        A regression target's rows also get the move of one number nearest
+        their target (:meth:`_one_number_answers`) as a third candidate.
         It costs a path (several model calls) for every row. Under
         constraints, a valid answer that still brings in a lacking pair
         then gets :meth:`_give_back_lacking_pairs`.
@@ -490,30 +499,52 @@ class ClosedLoopMixin:
             y_cf,
         )
         adapter = self.adapter_
-        # Both answers of every row are costed in one encoding and one
-        # search of the reference rows.
+        options = [
+            (adapter.take_rows(counterfactuals, rows), y_cf[rows]),
+            (adapter.take_rows(path, rows), y_path[rows]),
+        ]
+        if batch.target.task != CLASSIFICATION:
+            # A regression target's band, which copied values seldom land
+            # on, is often reached by moving one number (see
+            # _one_number_answers); rows it does not reach repeat their
+            # current answer, which then stays.
+            # (For explain, a row's first answer only: the others would
+            # repeat it.)
+            first = np.ones(len(rows), dtype=bool)
+            if batch.reference_rank is not None:
+                first = batch.reference_rank[rows] == 0
+            found = np.zeros(len(rows), dtype=bool)
+            found[first], answers, y_answers = self._one_number_answers(
+                batch, rows[first]
+            )
+            if found.any():
+                where = np.flatnonzero(found)
+                one = adapter.replace_rows(options[0][0], where, answers)
+                y_one = np.array(options[0][1], copy=True)
+                y_one[where] = y_answers
+                options.append((one, y_one))
+        # Every answer of every row is costed in one encoding and one
+        # search of the reference rows; a row keeps the best grade, then
+        # the lowest cost, the earlier option on a tie.
         grades, costs = self._answer_costs(
             batch,
-            np.tile(rows, 2),
-            adapter.stack_rows(
-                [
-                    adapter.take_rows(counterfactuals, rows),
-                    adapter.take_rows(path, rows),
-                ]
-            ),
-            np.concatenate([y_cf[rows], y_path[rows]]),
+            np.tile(rows, len(options)),
+            adapter.stack_rows([answer for answer, _ in options]),
+            np.concatenate([y for _, y in options]),
         )
-        current, other = costs[: len(rows)], costs[len(rows) :]
-        grade, grade_other = grades[: len(rows)], grades[len(rows) :]
-        better = rows[
-            (grade_other > grade) | ((grade_other == grade) & (other < current))
-        ]
-        if len(better):
-            counterfactuals = adapter.replace_rows(
-                counterfactuals, better, adapter.take_rows(path, better)
-            )
-            y_cf = y_cf.copy()
-            y_cf[better] = y_path[better]
+        grades = grades.reshape(len(options), len(rows))
+        costs = costs.reshape(len(options), len(rows))
+        # lexsort's last key is the first: grade (descending), then cost.
+        chosen = np.lexsort((costs, -grades), axis=0)[0]
+        y_cf = y_cf.copy()
+        for option in range(1, len(options)):
+            better = np.flatnonzero(chosen == option)
+            if len(better):
+                answer, y_option = options[option]
+                counterfactuals = adapter.replace_rows(
+                    counterfactuals, rows[better], adapter.take_rows(answer, better)
+                )
+                y_cf[rows[better]] = np.asarray(y_option)[better]
         # Where both answers keep a lacking pair, the last resort of the
         # repairs (under constraints); where neither reaches the target,
         # the search of single features.
@@ -521,6 +552,162 @@ class ClosedLoopMixin:
             batch, rows, counterfactuals, y_cf
         )
         return self._search_unreached(batch, counterfactuals, y_cf)
+
+    def _one_number_answers(self, batch, rows):
+        """Regression: each row's smallest move of one number onto its target.
+
+        A line search per free number (:mod:`cfexplain._line_search`): the
+        number at its training quantiles (one batch, one model call), then
+        bisection of the bracket where the output crosses the target nearest
+        the original (one batch and one call a step, every row and number
+        together). Moves are measured in training standard deviations;
+        constraints and the data's precision apply to every candidate
+        before the model sees it.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+        rows : numpy.ndarray of int
+            Rows of the batch off their target.
+
+        Returns
+        -------
+        found : numpy.ndarray of bool, shape (len(rows),)
+        answers : object
+            The found rows' answers (one each, in order), decoded.
+        y_answers : numpy.ndarray
+            The model's outputs on them.
+        """
+        if not len(rows):
+            return np.zeros(0, dtype=bool), None, None
+        adapter = self.adapter_
+        frozen = np.asarray(batch.frozen_features, dtype=bool)
+        names = list(adapter.feature_names_)
+        target = batch.target.take(rows)
+        originals = adapter.take_rows(batch.rows, rows)
+        origin_side = side_of_target(target, np.asarray(batch.y_model)[rows])
+        numbers = self._pool_numbers()
+        labels = [
+            label
+            for label in adapter.numerical_features_
+            if not frozen[names.index(label)] and len(numbers[label]) >= 2
+        ]
+        n = len(rows)
+        # Each row's best answer so far: (grade, move) and where it is kept.
+        best_grade = np.full(n, REJECTED)
+        best_move = np.full(n, np.inf)
+        kept_rows, kept_y = [None] * n, [None] * n
+
+        def score(parts):
+            """Score rows with one number moved, in one model call.
+
+            ``parts`` holds ``(owner, label, values)``: rows ``owner`` (of
+            ``rows``) with number ``label`` at ``values``. Keeps each row's
+            best valid candidate; returns, per part, the values after
+            precision and constraints and the sides of the model's outputs.
+            """
+            frames, owners, labels_of = [], [], []
+            for owner, label, values in parts:
+                frames.append(
+                    with_values(adapter.take_rows(originals, owner), label, values)
+                )
+                owners.append(owner)
+                labels_of.append(np.full(len(owner), len(frames) - 1))
+            owner = np.concatenate(owners)
+            part_of = np.concatenate(labels_of)
+            before = adapter.take_rows(batch.rows, rows[owner])
+            candidates = batch.constraints.apply(
+                before, adapter.at_data_precision(before, adapter.stack_rows(frames))
+            )
+            y, grade = self._grade(batch, rows[owner], candidates)
+            sides = side_of_target(target.take(owner), y)
+            moved, move = np.empty(len(owner)), np.empty(len(owner))
+            for k, (_, label, _) in enumerate(parts):
+                at = part_of == k
+                moved[at] = candidates[label].to_numpy(dtype=np.float64)[at]
+                start = before[label].to_numpy(dtype=np.float64)[at]
+                move[at] = np.abs(moved[at] - start) / (
+                    adapter.numeric_std_[label] or 1.0
+                )
+            for at in np.flatnonzero(grade > REJECTED):
+                row = owner[at]
+                if grade[at] > best_grade[row] or (
+                    grade[at] == best_grade[row] and move[at] < best_move[row]
+                ):
+                    best_grade[row], best_move[row] = grade[at], move[at]
+                    kept_rows[row] = adapter.take_rows(candidates, [at])
+                    kept_y[row] = np.asarray(y)[at]
+            return [
+                (moved[part_of == k], sides[part_of == k]) for k in range(len(parts))
+            ]
+
+        # The grid: every row with every number at each of its quantiles.
+        parts = [
+            (
+                np.repeat(np.arange(n), len(numbers[label])),
+                label,
+                np.tile(numbers[label], n),
+            )
+            for label in labels
+        ]
+        lines = []
+        for label, (moved, sides) in zip(
+            labels, score(parts) if parts else [], strict=True
+        ):
+            g = len(numbers[label])
+            origin = originals[label].to_numpy(dtype=np.float64)
+            points = np.column_stack([moved.reshape(n, g), origin])
+            sides = np.column_stack([sides.reshape(n, g), origin_side])
+            order = np.argsort(points, axis=1, kind="stable")
+            low, high, low_side = nearest_crossing(
+                np.take_along_axis(points, order, axis=1),
+                np.take_along_axis(sides, order, axis=1),
+                origin,
+            )
+            open_ = np.flatnonzero(np.isfinite(low))
+            lines.append((label, open_, low[open_], high[open_], low_side[open_]))
+        # Bisection of each bracket until the output falls inside the target.
+        for _ in range(BISECTION_STEPS):
+            lines = [line for line in lines if len(line[1])]
+            if not lines:
+                break
+            scored = score(
+                [
+                    (owner, label, (low + high) / 2)
+                    for label, owner, low, high, _ in lines
+                ]
+            )
+            for k, (moved, sides) in enumerate(scored):
+                label, owner, low, high, low_side = lines[k]
+                # Done: inside the target, or a bracket that rounding (whole
+                # numbers, the data's decimals) or a bound no longer splits.
+                going = (sides != 0) & (moved != low) & (moved != high)
+                below = sides == low_side
+                low, high = np.where(below, moved, low), np.where(below, high, moved)
+                lines[k] = (
+                    label,
+                    owner[going],
+                    low[going],
+                    high[going],
+                    low_side[going],
+                )
+        found = np.array([k is not None for k in kept_rows], dtype=bool)
+        if not found.any():
+            return found, None, None
+        answers = adapter.stack_rows([kept_rows[i] for i in np.flatnonzero(found)])
+        return found, answers, np.stack([kept_y[i] for i in np.flatnonzero(found)])
+
+    def _pool_numbers(self):
+        """Return each number's grid values from the repairs' pool of rows."""
+        encoder = self.encoder_
+        pool = self.reference_.Xt
+        by_feature = dict(
+            zip(encoder.layout_.features, self.adapter_.feature_names_, strict=True)
+        )
+        return {
+            by_feature[decoding.feature]: grid_values(decoding.values(pool))
+            for decoding in encoder.numeric_decodings()
+        }
 
     def _search_unreached(self, batch, counterfactuals, y_cf):
         """Give the rows still off their target a search of their free features.

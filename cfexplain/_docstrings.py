@@ -109,7 +109,16 @@ training_row_candidates : bool or "auto", default="auto"
     11,000-15,500 rows/s; on an all-numeric table (breast
     cancer) it cut L1 but raised the class MMD², since numbers copied from
     a neighbour break the correlations the generator keeps. Check the
-    metrics on your own data.
+    metrics on your own data. For a regression target, each row also gets
+    a third candidate: the smallest move of one number that puts the
+    model's output on the target, by a line search of each free number
+    (its training quantiles, then bisection where the output crosses the
+    target; :mod:`cfexplain._line_search`), since copied values seldom
+    land inside a value's narrow band: on scikit-learn's diabetes data
+    (GAN and AE, a Ridge pipeline, a value target) the answers changed
+    1.4 features instead of 4.5 and moved 1.9 standard deviations
+    instead of 4.8 (a RandomForest: 3.0 features instead of 5.4), at
+    about half the throughput.
     ``"auto"`` turns it on for tables of at most 10,000 rows given to
     ``fit`` (``training_row_candidates_`` says what ``fit`` chose) and off
     for larger tables, series and images: a generator trained on a small

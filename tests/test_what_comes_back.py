@@ -585,11 +585,11 @@ def test_a_float_flag_takes_one_of_its_two_training_values():
     odd = X.iloc[:4].copy()
     odd["sex"] = 0.003
     adapter = cf.adapter_
-    kept = adapter._at_data_precision(odd, odd.copy())
+    kept = adapter.at_data_precision(odd, odd.copy())
     np.testing.assert_array_equal(kept["sex"], odd["sex"])
     moved = odd.copy()
     moved["sex"] = [0.04, -0.03, 0.003, np.nan]
-    snapped = adapter._at_data_precision(odd, moved)["sex"].to_numpy()
+    snapped = adapter.at_data_precision(odd, moved)["sex"].to_numpy()
     np.testing.assert_array_equal(snapped, [SEX_CODES[1], SEX_CODES[0], 0.003, np.nan])
 
 

@@ -507,11 +507,11 @@ class TabularAdapter(ModalityAdapter):
             decoded = pd.DataFrame(
                 decoded, columns=self.feature_names_, index=originals.index
             )
-        return self._at_data_precision(
+        return self.at_data_precision(
             originals, cast_columns(decoded, originals.dtypes)
         )
 
-    def _at_data_precision(self, originals, counterfactuals):
+    def at_data_precision(self, originals, counterfactuals):
         """Round float features to the decimals of their training values.
 
         A value within half a step of that precision from the original is
@@ -652,7 +652,7 @@ class TabularAdapter(ModalityAdapter):
             if any(pd.api.types.is_integer_dtype(d) for d in dtypes):
                 value = np.round(value)
             shorter[name] = pd.Series(value, index=column.index).astype(column.dtype)
-        return self._at_data_precision(originals, shorter)
+        return self.at_data_precision(originals, shorter)
 
     # -- reading the result ------------------------------------------------------------
 

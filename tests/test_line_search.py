@@ -1,0 +1,151 @@
+"""The line search of one number for regression targets (cfexplain._line_search)."""
+
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from cf_testing import FAST, FAST_AUTOENCODER
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfexplain import CounterfactualAE, CounterfactualGAN
+from cfexplain._line_search import (
+    GRID_VALUES,
+    grid_values,
+    nearest_crossing,
+    side_of_target,
+    with_values,
+)
+
+
+def test_sides_of_a_band():
+    target = SimpleNamespace(low=np.array([1.0, 1.0, 1.0]), high=np.array([2.0] * 3))
+    np.testing.assert_array_equal(side_of_target(target, [0.5, 1.5, 2.5]), [-1, 0, 1])
+
+
+def test_grid_values_are_sorted_training_values():
+    values = np.random.RandomState(0).normal(size=500)
+    grid = grid_values(values)
+    assert len(grid) == GRID_VALUES
+    assert np.all(np.diff(grid) > 0) and np.isin(grid, values).all()
+    assert list(grid_values(np.array([3.0, 1.0, 3.0]))) == [1.0, 3.0]
+
+
+def test_the_crossing_nearest_the_origin_is_bracketed():
+    # Crossings between 1 and 2 and between 4 and 5; the origin is 4.
+    points = np.array([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    sides = np.array([[-1, -1, 1, 1, 1, -1]])
+    low, high, low_side = nearest_crossing(points, sides, np.array([4.0]))
+    assert (low[0], high[0], low_side[0]) == (4.0, 5.0, 1)
+    # No change of side: nothing to bisect.
+    low, _, _ = nearest_crossing(points, np.ones_like(sides), np.array([4.0]))
+    assert np.isnan(low[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([-1, 1]), min_size=2, max_size=12), st.data())
+def test_a_bracket_found_has_sides_that_differ(sides, data):
+    points = np.arange(len(sides), dtype=float)[None, :]
+    origin = np.array([float(data.draw(st.integers(0, len(sides) - 1)))])
+    sides = np.array([sides])
+    low, high, low_side = nearest_crossing(points, sides, origin)
+    changes = np.flatnonzero(sides[0, :-1] != sides[0, 1:])
+    if not len(changes):
+        assert np.isnan(low[0])
+        return
+    assert high[0] == low[0] + 1 and sides[0, int(low[0])] == low_side[0]
+    assert sides[0, int(high[0])] == -low_side[0]
+    # None nearer the origin.
+    nearest = np.min(np.minimum(abs(changes - origin[0]), abs(changes + 1 - origin[0])))
+    assert min(abs(low[0] - origin[0]), abs(high[0] - origin[0])) == nearest
+
+
+def test_values_set_in_an_integer_column_are_whole():
+    rows = pd.DataFrame({"n": pd.array([1, 2], dtype="Int64"), "x": [0.5, 1.5]})
+    out = with_values(rows, "n", [2.4, 7.6])
+    assert out["n"].dtype == "Int64" and list(out["n"]) == [2, 8]
+    assert list(rows["n"]) == [1, 2]  # a copy
+    assert list(with_values(rows, "x", [3.25, 4.0])["x"]) == [3.25, 4.0]
+
+
+def _linear_table(n=300, seed=0):
+    rng = np.random.RandomState(seed)
+    return pd.DataFrame(
+        {
+            "a": rng.normal(0, 1, n),
+            "b": rng.normal(5, 2, n),
+            "count": rng.randint(0, 20, n).astype("int64"),
+            "kind": rng.choice(["p", "q"], n),
+        }
+    )
+
+
+def linear_value(X):
+    """A regression model every number moves (module level: it pickles)."""
+    return (
+        3.0 * X["a"].to_numpy()
+        + X["b"].to_numpy()
+        + 0.2 * X["count"].to_numpy()
+        + (X["kind"].to_numpy() == "p") * 0.5
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CounterfactualGAN(**FAST),
+        lambda: CounterfactualAE(**FAST_AUTOENCODER),
+    ],
+)
+def test_a_value_target_is_reached_by_moving_one_number(make, monkeypatch):
+    from cfexplain._closed_loop import ClosedLoopMixin
+
+    X = _linear_table()
+    explainer = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer.fit(X, linear_value)
+    rows = X.iloc[:40]
+    value = float(np.percentile(linear_value(X), 80))
+    X_cf = explainer.transform(rows, target=value)
+    tolerance = explainer.regression_tolerance * explainer.output_scale_
+    assert (np.abs(linear_value(X_cf) - value) <= tolerance).all()
+    assert X_cf["count"].dtype == np.int64
+    # Copied training rows land in so narrow a band only with several
+    # changes; a number moved alone is the answer of most rows, which then
+    # change fewer features than without the search.
+    changed = (X_cf != rows).sum(axis=1)
+    assert (changed == 1).mean() >= 0.5
+    monkeypatch.setattr(
+        ClosedLoopMixin,
+        "_one_number_answers",
+        lambda self, batch, rows: (np.zeros(len(rows), dtype=bool), None, None),
+    )
+    without = (explainer.transform(rows, target=value) != rows).sum(axis=1)
+    assert changed.mean() < without.mean()
+    monkeypatch.undo()
+    # Constraints hold for its answers too.
+    held = explainer.transform(
+        rows, target=value, immutable=["a"], bounds={"b": (0, 9)}
+    )
+    pd.testing.assert_series_equal(held["a"], rows["a"])
+    inside = rows["b"].between(0, 9)
+    assert held.loc[inside, "b"].between(0, 9).all()
+
+
+def test_explains_first_answer_is_transforms():
+    X = _linear_table()
+    explainer = CounterfactualGAN(**FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer.fit(X, linear_value)
+    rows = X.iloc[:20]
+    value = float(np.percentile(linear_value(X), 80))
+    first = explainer.explain(rows, target=value, n_counterfactuals=3)
+    answers = first.counterfactuals.xs(0, level="counterfactual")
+    pd.testing.assert_frame_equal(
+        answers.reset_index(drop=True),
+        explainer.transform(rows, target=value).reset_index(drop=True),
+    )
