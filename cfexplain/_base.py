@@ -664,6 +664,9 @@ class BaseCounterfactualExplainer(
             With the number of valid counterfactuals that keep a pair of
             categories the training rows lack (tables,
             ``plausible_categories=True``).
+        OutsideBoundsWarning
+            With the number of originals holding values outside the
+            bounds, which their counterfactuals are clipped into.
         """
         check_is_fitted(self, "adapter_")
         output, valid, implausible = self._transform_with_validity(
@@ -671,7 +674,10 @@ class BaseCounterfactualExplainer(
         )
         if self.bounds if bounds is None else bounds:
             adapter = self.adapter_
-            rows = adapter.as_rows(adapter.check_input(self, X, reset=False))
+            with warnings.catch_warnings():
+                # Its warnings (feature names, ...) came with the first check.
+                warnings.simplefilter("ignore")
+                rows = adapter.as_rows(adapter.check_input(self, X, reset=False))
             self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
         if valid is not None and not valid.all():
             constrained = any(
@@ -927,6 +933,12 @@ class BaseCounterfactualExplainer(
         Returns
         -------
         Explanation
+
+        Warns
+        -----
+        OutsideBoundsWarning
+            With the number of originals holding values outside the
+            bounds, which their counterfactuals are clipped into.
         """
         if not isinstance(n_counterfactuals, numbers.Integral) or n_counterfactuals < 1:
             raise ValueError(

@@ -16,11 +16,14 @@ import warnings
 from functools import partial
 
 import numpy as np
+import pandas as pd
 
 from ._engine import ACCEPTED, IMPLAUSIBLE, REJECTED
 from ._feature_search import SEARCH_STEPS, FeatureValues, target_margin
 from ._line_search import (
     BISECTION_STEPS,
+    GRID_VALUES,
+    LINE_SEARCH_CANDIDATES,
     grid_values,
     nearest_crossing,
     side_of_target,
@@ -503,7 +506,10 @@ class ClosedLoopMixin:
             (adapter.take_rows(counterfactuals, rows), y_cf[rows]),
             (adapter.take_rows(path, rows), y_path[rows]),
         ]
-        if batch.target.task != CLASSIFICATION:
+        if (
+            batch.target.task != CLASSIFICATION
+            and adapter.training_row_path == "features"
+        ):
             # A regression target's band, which copied values seldom land
             # on, is often reached by moving one number (see
             # _one_number_answers); rows it does not reach repeat their
@@ -558,11 +564,14 @@ class ClosedLoopMixin:
 
         A line search per free number (:mod:`cfexplain._line_search`): the
         number at its training quantiles (one batch, one model call), then
-        bisection of the bracket where the output crosses the target nearest
-        the original (one batch and one call a step, every row and number
-        together). Moves are measured in training standard deviations;
-        constraints and the data's precision apply to every candidate
-        before the model sees it.
+        bisection of the bracket where the output enters the target nearest
+        the original, towards the target's edge on the original's side (one
+        batch and one call a step, every row and number together), in
+        blocks of rows that keep a batch under
+        :data:`~cfexplain._line_search.LINE_SEARCH_CANDIDATES` candidates.
+        Moves are measured in training standard deviations; the data's
+        precision (whole numbers for integer features) and the constraints
+        apply to every candidate before the model sees it. Tables only.
 
         Parameters
         ----------
@@ -578,65 +587,98 @@ class ClosedLoopMixin:
         y_answers : numpy.ndarray
             The model's outputs on them.
         """
-        if not len(rows):
-            return np.zeros(0, dtype=bool), None, None
+        found = np.zeros(len(rows), dtype=bool)
         adapter = self.adapter_
-        frozen = np.asarray(batch.frozen_features, dtype=bool)
         names = list(adapter.feature_names_)
+        frozen = np.asarray(batch.frozen_features, dtype=bool)
+        numbers, whole = self._pool_numbers()
+        labels = [
+            label
+            for label in numbers
+            if not frozen[names.index(label)] and len(numbers[label]) >= 2
+        ]
+        if not len(rows) or not labels:
+            return found, None, None
+        width = GRID_VALUES * len(labels)
+        block = max(1, LINE_SEARCH_CANDIDATES // width)
+        answers, y_answers = [], []
+        for start in range(0, len(rows), block):
+            part = rows[start : start + block]
+            got, answer, y_answer = self._line_search(
+                batch, part, labels, numbers, whole
+            )
+            found[start : start + block] = got
+            if got.any():
+                answers.append(answer)
+                y_answers.append(y_answer)
+        if not found.any():
+            return found, None, None
+        return found, adapter.stack_rows(answers), np.concatenate(y_answers)
+
+    def _line_search(self, batch, rows, labels, numbers, whole):
+        """Run :meth:`_one_number_answers`' search on one block of rows."""
+        adapter = self.adapter_
+        n = len(rows)
         target = batch.target.take(rows)
         originals = adapter.take_rows(batch.rows, rows)
         origin_side = side_of_target(target, np.asarray(batch.y_model)[rows])
-        numbers = self._pool_numbers()
-        labels = [
-            label
-            for label in adapter.numerical_features_
-            if not frozen[names.index(label)] and len(numbers[label]) >= 2
-        ]
-        n = len(rows)
-        # Each row's best answer so far: (grade, move) and where it is kept.
+        # Each row's best valid candidate so far: grade, move, and where it
+        # is kept (winners[source][position]).
         best_grade = np.full(n, REJECTED)
         best_move = np.full(n, np.inf)
-        kept_rows, kept_y = [None] * n, [None] * n
+        source = np.full(n, -1)
+        position = np.zeros(n, dtype=np.int64)
+        winners = []
 
         def score(parts):
-            """Score rows with one number moved, in one model call.
+            """Score rows with one number moved each, in one model call.
 
             ``parts`` holds ``(owner, label, values)``: rows ``owner`` (of
-            ``rows``) with number ``label`` at ``values``. Keeps each row's
-            best valid candidate; returns, per part, the values after
-            precision and constraints and the sides of the model's outputs.
+            the block) with number ``label`` at ``values``. Returns, per
+            part, the values after precision and constraints and the sides
+            of the model's outputs.
             """
-            frames, owners, labels_of = [], [], []
-            for owner, label, values in parts:
-                frames.append(
-                    with_values(adapter.take_rows(originals, owner), label, values)
+            frames = [
+                with_values(
+                    adapter.take_rows(originals, owner),
+                    label,
+                    values,
+                    whole=whole[label],
                 )
-                owners.append(owner)
-                labels_of.append(np.full(len(owner), len(frames) - 1))
-            owner = np.concatenate(owners)
-            part_of = np.concatenate(labels_of)
-            before = adapter.take_rows(batch.rows, rows[owner])
+                for owner, label, values in parts
+            ]
+            owner = np.concatenate([owner for owner, _, _ in parts])
+            part_of = np.repeat(np.arange(len(parts)), [len(o) for o, _, _ in parts])
+            before = adapter.take_rows(originals, owner)
             candidates = batch.constraints.apply(
                 before, adapter.at_data_precision(before, adapter.stack_rows(frames))
             )
             y, grade = self._grade(batch, rows[owner], candidates)
-            sides = side_of_target(target.take(owner), y)
             moved, move = np.empty(len(owner)), np.empty(len(owner))
             for k, (_, label, _) in enumerate(parts):
                 at = part_of == k
                 moved[at] = candidates[label].to_numpy(dtype=np.float64)[at]
-                start = before[label].to_numpy(dtype=np.float64)[at]
-                move[at] = np.abs(moved[at] - start) / (
-                    adapter.numeric_std_[label] or 1.0
+                origin = before[label].to_numpy(dtype=np.float64)[at]
+                scale = adapter.numeric_std_[label] or 1.0
+                move[at] = np.abs(moved[at] - origin) / scale
+            # Each row's best candidate of this call, then the rows it betters.
+            valid = np.flatnonzero(grade > REJECTED)
+            order = valid[np.lexsort((move[valid], -grade[valid], owner[valid]))]
+            first = order  # empty, or each owner's first in that order
+            if len(order):
+                first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+            row = owner[first]
+            better = (grade[first] > best_grade[row]) | (
+                (grade[first] == best_grade[row]) & (move[first] < best_move[row])
+            )
+            first, row = first[better], row[better]
+            if len(first):
+                best_grade[row], best_move[row] = grade[first], move[first]
+                source[row], position[row] = len(winners), np.arange(len(first))
+                winners.append(
+                    (adapter.take_rows(candidates, first), np.asarray(y)[first])
                 )
-            for at in np.flatnonzero(grade > REJECTED):
-                row = owner[at]
-                if grade[at] > best_grade[row] or (
-                    grade[at] == best_grade[row] and move[at] < best_move[row]
-                ):
-                    best_grade[row], best_move[row] = grade[at], move[at]
-                    kept_rows[row] = adapter.take_rows(candidates, [at])
-                    kept_y[row] = np.asarray(y)[at]
+            sides = side_of_target(target.take(owner), y)
             return [
                 (moved[part_of == k], sides[part_of == k]) for k in range(len(parts))
             ]
@@ -651,63 +693,83 @@ class ClosedLoopMixin:
             for label in labels
         ]
         lines = []
-        for label, (moved, sides) in zip(
-            labels, score(parts) if parts else [], strict=True
-        ):
+        for label, (moved, sides) in zip(labels, score(parts), strict=True):
             g = len(numbers[label])
             origin = originals[label].to_numpy(dtype=np.float64)
             points = np.column_stack([moved.reshape(n, g), origin])
             sides = np.column_stack([sides.reshape(n, g), origin_side])
             order = np.argsort(points, axis=1, kind="stable")
-            low, high, low_side = nearest_crossing(
+            outside, across, outside_side = nearest_crossing(
                 np.take_along_axis(points, order, axis=1),
                 np.take_along_axis(sides, order, axis=1),
                 origin,
             )
-            open_ = np.flatnonzero(np.isfinite(low))
-            lines.append((label, open_, low[open_], high[open_], low_side[open_]))
-        # Bisection of each bracket until the output falls inside the target.
+            open_ = np.flatnonzero(np.isfinite(outside))
+            lines.append(
+                (label, open_, outside[open_], across[open_], outside_side[open_])
+            )
+        # Bisection of each bracket towards the edge of the target nearest
+        # the original: a point inside is kept (score keeps each row's
+        # smallest valid move) and becomes the bracket's far end.
         for _ in range(BISECTION_STEPS):
             lines = [line for line in lines if len(line[1])]
             if not lines:
                 break
             scored = score(
-                [
-                    (owner, label, (low + high) / 2)
-                    for label, owner, low, high, _ in lines
-                ]
+                [(owner, label, (a + b) / 2) for label, owner, a, b, _ in lines]
             )
             for k, (moved, sides) in enumerate(scored):
-                label, owner, low, high, low_side = lines[k]
-                # Done: inside the target, or a bracket that rounding (whole
-                # numbers, the data's decimals) or a bound no longer splits.
-                going = (sides != 0) & (moved != low) & (moved != high)
-                below = sides == low_side
-                low, high = np.where(below, moved, low), np.where(below, high, moved)
+                label, owner, outside, across, outside_side = lines[k]
+                # Done where rounding (whole numbers, the data's decimals)
+                # or a bound no longer splits the bracket.
+                going = (moved != outside) & (moved != across)
+                same = sides == outside_side
+                outside = np.where(same, moved, outside)
+                across = np.where(same, across, moved)
                 lines[k] = (
                     label,
                     owner[going],
-                    low[going],
-                    high[going],
-                    low_side[going],
+                    outside[going],
+                    across[going],
+                    outside_side[going],
                 )
-        found = np.array([k is not None for k in kept_rows], dtype=bool)
+        found = source >= 0
         if not found.any():
             return found, None, None
-        answers = adapter.stack_rows([kept_rows[i] for i in np.flatnonzero(found)])
-        return found, answers, np.stack([kept_y[i] for i in np.flatnonzero(found)])
+        kept = np.flatnonzero(found)
+        pieces, ys, order = [], [], []
+        for k, (frame, y) in enumerate(winners):
+            mine = kept[source[kept] == k]
+            if len(mine):
+                pieces.append(adapter.take_rows(frame, position[mine]))
+                ys.append(y[position[mine]])
+                order.append(mine)
+        # Back to the order of the rows.
+        back = np.argsort(np.concatenate(order), kind="stable")
+        stacked = adapter.stack_rows(pieces)
+        return found, adapter.take_rows(stacked, back), np.concatenate(ys)[back]
 
     def _pool_numbers(self):
-        """Return each number's grid values from the repairs' pool of rows."""
+        """Return each free-to-move number's grid values and whether it is whole.
+
+        The grid (:func:`~cfexplain._line_search.grid_values`) comes from the
+        repairs' pool of training rows; boolean features are left out.
+        Returns ``(grids, whole)``: dicts keyed by the user's feature labels.
+        """
         encoder = self.encoder_
         pool = self.reference_.Xt
-        by_feature = dict(
+        label_of = dict(
             zip(encoder.layout_.features, self.adapter_.feature_names_, strict=True)
         )
-        return {
-            by_feature[decoding.feature]: grid_values(decoding.values(pool))
-            for decoding in encoder.numeric_decodings()
-        }
+        grids, whole = {}, {}
+        for decoding in encoder.numeric_decodings():
+            dtype = encoder.dtypes_[decoding.feature]
+            if pd.api.types.is_bool_dtype(dtype):
+                continue
+            label = label_of[decoding.feature]
+            grids[label] = grid_values(decoding.values(pool))
+            whole[label] = pd.api.types.is_integer_dtype(dtype)
+        return grids, whole
 
     def _search_unreached(self, batch, counterfactuals, y_cf):
         """Give the rows still off their target a search of their free features.

@@ -224,7 +224,9 @@ reference_ : ReferenceRows or None
 training_row_candidates_ : bool
     Whether every row also gets the training-row path's answer: the
     ``training_row_candidates`` parameter, or what ``fit`` chose for
-    ``"auto"``.
+    ``"auto"``. Setting the parameter to True or False after ``fit``
+    takes effect at once; ``"auto"`` stands for this choice of the last
+    ``fit``.
 max_epochs_, batch_size_ : int
     The training budget used.
 predictor_ : object

@@ -10,11 +10,12 @@ target of 99 % of the rows, at a third of the distance (a RandomForest: 66 %
 of the rows, at a fifth). This search moves each free number of a row alone,
 the way a line search does: it tries the number at a few of its training
 values (:data:`GRID_VALUES` quantiles), finds the two neighbouring values,
-the original among them, between which the model's output crosses the
-target nearest the original (:func:`nearest_crossing`), and bisects there
-(:data:`BISECTION_STEPS` model calls at most, every row and number in each)
-until the output falls inside. A model that jumps over the band (a tree
-ensemble's steps) leaves that number unreached.
+the original among them, between which the model's output enters (or
+jumps over) the target nearest the original (:func:`nearest_crossing`),
+and bisects there (:data:`BISECTION_STEPS` model calls at most, every row
+and number in each) towards the edge of the target on the original's
+side, keeping the nearest point the model puts inside. A model that jumps
+over the band (a tree ensemble's steps) leaves that number unreached.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pandas as pd
 __all__ = [
     "BISECTION_STEPS",
     "GRID_VALUES",
+    "LINE_SEARCH_CANDIDATES",
     "grid_values",
     "nearest_crossing",
     "side_of_target",
@@ -35,6 +37,8 @@ __all__ = [
 GRID_VALUES = 16
 #: Most halvings of the bracket around a crossing (one model call each).
 BISECTION_STEPS = 10
+#: Most candidates scored in one batch (bounds memory on large inputs).
+LINE_SEARCH_CANDIDATES = 2**18
 
 
 def side_of_target(target, y_model):
@@ -77,7 +81,7 @@ def grid_values(values):
 
 
 def nearest_crossing(points, sides, origin):
-    """Find, per row, where the output crosses the target nearest the origin.
+    """Find, per row, where the output enters the target nearest the origin.
 
     Parameters
     ----------
@@ -91,39 +95,55 @@ def nearest_crossing(points, sides, origin):
 
     Returns
     -------
-    low, high : numpy.ndarray of float64, shape (r,)
-        The neighbouring points around the crossing nearest the origin
-        (``nan`` where the output never changes side between neighbours).
-    low_side : numpy.ndarray of int, shape (r,)
-        The side of the output at ``low``.
+    outside, across : numpy.ndarray of float64, shape (r,)
+        The two neighbouring points between which the output changes side
+        nearest the origin: ``outside`` off the target, ``across`` on it or
+        on its other side (``nan`` where the output never changes side
+        between neighbours). Between two such points, a point inside the
+        target's band lies nearer ``outside`` than ``across`` does when
+        ``across`` is inside, or somewhere between them when it is on the
+        other side.
+    outside_side : numpy.ndarray of int, shape (r,)
+        The side of the output at ``outside`` (-1 or 1; 0 where none).
     """
     points = np.asarray(points, dtype=np.float64)
+    sides = np.asarray(sides)
     left, right = points[:, :-1], points[:, 1:]
-    crosses = sides[:, :-1] * sides[:, 1:] < 0
+    left_side, right_side = sides[:, :-1], sides[:, 1:]
+    # Into the band (-1 -> 0, 1 -> 0, and back) or over it (-1 -> 1).
+    changes = left_side != right_side
     # Distance from the origin to the bracket (0 when it is one of its ends).
     distance = np.minimum(
         np.abs(left - origin[:, None]), np.abs(right - origin[:, None])
     )
-    distance = np.where(crosses, distance, np.inf)
+    distance = np.where(changes, distance, np.inf)
     best = distance.argmin(axis=1)
     rows = np.arange(len(points))
     found = np.isfinite(distance[rows, best])
-    low = np.where(found, left[rows, best], np.nan)
-    high = np.where(found, right[rows, best], np.nan)
-    return low, high, np.where(found, sides[rows, best], 0)
+    # The end off the target is the one bisection moves from.
+    left_outside = left_side[rows, best] != 0
+    outside = np.where(left_outside, left[rows, best], right[rows, best])
+    across = np.where(left_outside, right[rows, best], left[rows, best])
+    outside_side = np.where(left_outside, left_side[rows, best], right_side[rows, best])
+    return (
+        np.where(found, outside, np.nan),
+        np.where(found, across, np.nan),
+        np.where(found, outside_side, 0),
+    )
 
 
-def with_values(rows, label, values):
+def with_values(rows, label, values, *, whole=False):
     """Return a copy of ``rows`` whose column ``label`` holds ``values``.
 
-    Integer (and nullable integer) columns take the values rounded, as the
-    decoder gives integer features whole numbers; other columns keep their
+    The values are rounded for an integer (or nullable integer) column, and
+    with ``whole`` (a feature fitted as integers, given as floats), as the
+    decoder gives integer features whole numbers; the column keeps its
     dtype.
     """
     rows = rows.copy()
     dtype = rows[label].dtype
     values = np.asarray(values, dtype=np.float64)
-    if pd.api.types.is_integer_dtype(dtype):
+    if whole or pd.api.types.is_integer_dtype(dtype):
         values = np.round(values)
     rows[label] = pd.Series(values, index=rows.index).astype(dtype)
     return rows

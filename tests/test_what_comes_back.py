@@ -581,16 +581,17 @@ def test_a_float_flag_takes_one_of_its_two_training_values():
     assert X_cf["sex"].dtype == np.float64
     assert X_cf["sex"].isin(SEX_CODES).all()
     assert (X_cf["sex"] != X["sex"]).any()
-    # A new row's third value, left unchanged, is its own answer's.
+    # A changed flag takes the nearer value; a new row's third value stays
+    # as decoded (noise around it is the reverting's to judge, not a flag).
     odd = X.iloc[:4].copy()
-    odd["sex"] = 0.003
+    odd["sex"] = [SEX_CODES[0], SEX_CODES[1], 0.003, SEX_CODES[0]]
     adapter = cf.adapter_
     kept = adapter.at_data_precision(odd, odd.copy())
     np.testing.assert_array_equal(kept["sex"], odd["sex"])
     moved = odd.copy()
-    moved["sex"] = [0.04, -0.03, 0.003, np.nan]
+    moved["sex"] = [0.04, -0.03, 0.0031, np.nan]
     snapped = adapter.at_data_precision(odd, moved)["sex"].to_numpy()
-    np.testing.assert_array_equal(snapped, [SEX_CODES[1], SEX_CODES[0], 0.003, np.nan])
+    np.testing.assert_array_equal(snapped, [SEX_CODES[1], SEX_CODES[0], 0.0031, np.nan])
 
 
 def test_only_float_features_with_two_values_are_flags():

@@ -517,8 +517,8 @@ class TabularAdapter(ModalityAdapter):
         A value within half a step of that precision from the original is
         the original: a change finer than the data's own precision is no
         change. A float feature with two training values
-        (:func:`_flag_values`) takes the nearer of the two. Modified in
-        place and returned.
+        (:func:`_flag_values`) takes the nearer of the two where the
+        original holds one of them. Modified in place and returned.
         """
         # Fitted before flags were read: no feature is one.
         for name, flag in getattr(self, "numeric_flag_values_", {}).items():
@@ -529,9 +529,11 @@ class TabularAdapter(ModalityAdapter):
             before = originals[name].to_numpy(dtype=float)
             low, high = flag
             nearer = np.where(np.abs(values - low) <= np.abs(values - high), low, high)
-            # An unchanged value stays, even one of neither (a new row's);
-            # a missing value stays missing.
-            kept = (values == before) | np.isnan(values)
+            # Only an original holding one of the two takes one: a new
+            # row's third value (and the decoder's float32 noise around it)
+            # is left to the reverting of negligible changes; a missing
+            # value stays missing.
+            kept = (values == before) | np.isnan(values) | ~np.isin(before, flag)
             snapped = np.where(kept, values, nearer)
             counterfactuals[name] = pd.Series(snapped, index=column.index).astype(
                 column.dtype
