@@ -97,24 +97,11 @@ def diabetes_cells():
             predicted = model.predict(X_cf)
             return (predicted >= low) & (predicted <= high)
 
-        yield (
-            "diabetes",
-            name,
-            model.predict,
-            X_train,
-            X_test,
-            ("value", value),
-            near_value,
-        )
-        yield (
-            "diabetes",
-            name,
-            model.predict,
-            X_train,
-            X_test,
-            ("interval", (low, high)),
-            inside,
-        )
+        for target, met in (
+            (("value", value), near_value),
+            (("interval", (low, high)), inside),
+        ):
+            yield "diabetes", name, model.predict, X_train, X_test, target, met
 
 
 def median_transform(explainer, X, target, repeats=3):
