@@ -10,6 +10,7 @@ from ._ae import CounterfactualAE
 from ._cvae import CounterfactualCVAE
 from ._gan import CounterfactualGAN
 from .exceptions import (
+    AmbiguousTargetWarning,
     CfexplainError,
     CfexplainWarning,
     ConstraintError,
@@ -30,6 +31,7 @@ from .explanation import Explanation
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AmbiguousTargetWarning",
     "CfexplainError",
     "CfexplainWarning",
     "ConstraintError",

@@ -679,12 +679,12 @@ class BaseCounterfactualExplainer(
                 warnings.simplefilter("ignore")
                 rows = adapter.as_rows(adapter.check_input(self, X, reset=False))
             self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
+        constrained = any(
+            given is not None
+            for given in (immutable, bounds, monotonic)
+            + (self.immutable, self.bounds, self.monotonic)
+        )
         if valid is not None and not valid.all():
-            constrained = any(
-                given is not None
-                for given in (immutable, bounds, monotonic)
-                + (self.immutable, self.bounds, self.monotonic)
-            )
             odd = ""
             if implausible is not None and (implausible & ~valid).any():
                 # The best attempt of such a row may also bring in a pair of
@@ -693,12 +693,19 @@ class BaseCounterfactualExplainer(
                     f"; {int((implausible & ~valid).sum())} of them also hold "
                     "a pair of categories the training rows lack"
                 )
+            # Targets the model's outputs never come near first: for those
+            # rows more training or candidates would not help.
+            note, beyond = self._outside_output_range(X, target, ~valid)
+            remedies = ""
+            if beyond < (~valid).sum():
+                remedies = (
+                    f"; {'for the others, ' if beyond else ''}"
+                    f"{self._remedies(constrained=constrained)} may reach more"
+                )
             warnings.warn(
                 f"{int((~valid).sum())} of {len(valid)} counterfactuals do not "
                 "reach their target according to the model (explain() marks "
-                "them in its valid mask); "
-                f"{self._remedies(constrained=constrained)} may reach more"
-                f"{self._outside_output_range(X, target, ~valid)}{odd}",
+                f"them in its valid mask){note}{remedies}{odd}",
                 UnreachedTargetWarning,
                 # Past scikit-learn's set_output wrapper, to the caller.
                 stacklevel=3,
@@ -707,14 +714,18 @@ class BaseCounterfactualExplainer(
             # Unreached rows are reported above; these are valid answers.
             kept = implausible if valid is None else implausible & valid
             if kept.any():
+                cause = ""
+                if constrained:
+                    cause = (
+                        " (often an immutable category's value that no "
+                        "training row reaching the target holds)"
+                    )
                 warnings.warn(
                     f"{int(kept.sum())} of {len(kept)} counterfactuals bring in "
                     "a pair of categories the training rows lack: no answer "
-                    "both valid and plausible was found for them (often an "
-                    "immutable category's value that no training row of the "
-                    "target class holds); cfexplain.metrics."
-                    "unseen_category_pairs(X, X_cf, X_train, reduce=None) "
-                    "marks them",
+                    f"both valid and plausible was found for them{cause}; "
+                    "cfexplain.metrics.unseen_category_pairs(X, X_cf, X_train, "
+                    "reduce=None) marks them",
                     ImplausibleCounterfactualWarning,
                     stacklevel=3,
                 )
@@ -747,12 +758,13 @@ class BaseCounterfactualExplainer(
 
         A value or interval outside the range of the model's outputs on
         the training rows is not a matter of more training: no realistic
-        row may reach it. Empty for classifiers (and explainers pickled
-        before the range was kept).
+        row may reach it. Returns the note (empty for classifiers, and
+        explainers pickled before the range was kept) and how many rows it
+        accounts for.
         """
         output_range = getattr(self, "output_range_", None)
         if self.predictor_.task_ == CLASSIFICATION or output_range is None:
-            return ""
+            return "", 0
         resolved = self._resolve(align_target(target, X), np.zeros(len(unreached)))
         low, high = output_range
         outside = unreached & ((resolved.high < low) | (resolved.low > high))
@@ -763,6 +775,7 @@ class BaseCounterfactualExplainer(
                 f"range the model gives the training rows ({low:.4g} to "
                 f"{high:.4g}), which no change of a realistic row may reach"
             )
+        in_gap = 0
         reference = getattr(self, "reference_", None)
         if reference is not None:
             # Inside the range, but where the model's outputs leave a gap:
@@ -777,7 +790,7 @@ class BaseCounterfactualExplainer(
                     f"; {in_gap} ask for values no training row's output "
                     "comes within (a gap between the model's outputs)"
                 )
-        return note
+        return note, int(outside.sum()) + in_gap
 
     @single_blas_thread
     def _transform_with_validity(self, X, target, constraints, *, check_all=False):

@@ -11,13 +11,14 @@ whether a model output reaches them.
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ._predictor import CLASSIFICATION, REGRESSION
-from .exceptions import TargetError
+from .exceptions import AmbiguousTargetWarning, TargetError
 
 __all__ = ["ResolvedTarget", "align_target", "per_row_labels", "resolve_target"]
 
@@ -213,11 +214,30 @@ def _could_be_probabilities(array):
 
 
 def _opposite(y_model):
-    """Return the most likely class other than the predicted one, as one-hot rows."""
+    """Return the most likely class other than the predicted one, as one-hot rows.
+
+    Where several other classes share the largest probability (always, for
+    a multi-class model given as ``predict``, read as one-hot rows), the
+    first of them in ``classes_`` order is taken, with an
+    :class:`~cfexplain.AmbiguousTargetWarning` counting those rows.
+    """
     scores = np.array(y_model, dtype=float)
+    rows = np.arange(len(scores))
     predicted = scores.argmax(axis=1)
-    scores[np.arange(len(scores)), predicted] = -np.inf
+    scores[rows, predicted] = -np.inf
     other = scores.argmax(axis=1)
+    tied = (scores == scores[rows, other][:, None]).sum(axis=1) > 1
+    if tied.any():
+        warnings.warn(
+            f"target 'opposite' is the most likely class other than the "
+            f"predicted one, but for {int(tied.sum())} of {len(tied)} rows the "
+            "model gives several other classes the same probability (a "
+            "multi-class model given as predict gives labels only); those rows "
+            "take the first of them in classes_ order. Give predict_proba, or "
+            "name the target class",
+            AmbiguousTargetWarning,
+            stacklevel=2,
+        )
     return np.eye(y_model.shape[1])[other]
 
 

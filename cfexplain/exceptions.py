@@ -8,6 +8,7 @@ reach their target) are reported with a :class:`CfexplainWarning`, never hidden.
 """
 
 __all__ = [
+    "AmbiguousTargetWarning",
     "CfexplainError",
     "CfexplainWarning",
     "ConstraintError",
@@ -135,6 +136,17 @@ class ImplausibleCounterfactualWarning(CfexplainWarning):
     when an immutable category's value is held by no training row of the
     target class. :func:`cfexplain.metrics.unseen_category_pairs` with
     ``reduce=None`` marks the rows.
+    """
+
+
+class AmbiguousTargetWarning(CfexplainWarning):
+    """A target that some rows' model outputs leave undecided.
+
+    ``"opposite"`` is the most likely class other than the predicted one;
+    where several other classes share the largest probability (a
+    multi-class model given as ``predict`` gives one-hot rows, so every
+    other class ties) the first in ``classes_`` order is taken and the
+    rows are counted. Give ``predict_proba``, or name the target class.
     """
 
 

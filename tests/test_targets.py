@@ -239,3 +239,21 @@ def test_an_open_side_conditions_at_the_end_of_the_output_range():
     )
     with pytest.raises(TargetError, match="fit it again, or give both bounds"):
         resolved.condition()
+
+
+def test_opposite_among_tied_classes_warns_and_takes_the_first():
+    import warnings as _warnings
+
+    from cfexplain import AmbiguousTargetWarning
+    from cfexplain._targets import _opposite
+
+    # Labels read as one-hot rows: the two other classes always tie.
+    one_hot = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    with pytest.warns(AmbiguousTargetWarning, match="for 2 of 2 rows"):
+        chosen = _opposite(one_hot)
+    np.testing.assert_array_equal(chosen.argmax(axis=1), [0, 1])
+    # Probabilities that tell the others apart say nothing.
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error", AmbiguousTargetWarning)
+        chosen = _opposite(np.array([[0.1, 0.3, 0.6], [0.5, 0.2, 0.3]]))
+    np.testing.assert_array_equal(chosen.argmax(axis=1), [1, 2])

@@ -26,6 +26,7 @@ from cfexplain import (
     CounterfactualGAN,
     InvalidDataError,
     TaskGuessWarning,
+    UnreachedTargetWarning,
     metrics,
 )
 
@@ -367,8 +368,12 @@ def test_a_regression_target_outside_the_model_s_range_is_named():
     )
     low, high = cf.output_range_
     assert 0 < low < high < 1
-    with pytest.warns(Warning, match=r"outside the range the model gives"):
+    with pytest.warns(UnreachedTargetWarning, match=r"outside the range") as caught:
         cf.transform(X.iloc[:5], target=5.0)
+    # Every row is out of reach: the advice to train more would mislead.
+    message = str(caught[0].message)
+    assert "5 of them ask for values outside" in message
+    assert "max_epochs" not in message
 
 
 # -- 4. constraints that cannot all hold ---------------------------------------------

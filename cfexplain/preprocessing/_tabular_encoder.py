@@ -960,7 +960,10 @@ def _category_codes(values, categories, name, index=None):
         known = ", ".join(repr(c) for c in categories[:_QUOTED_CATEGORIES])
         if len(categories) > _QUOTED_CATEGORIES:
             known += ", ..."
-        where = "" if index is None else f"in the row with index {index[row]!r}, "
+        label = None if index is None else index[row]
+        if isinstance(label, np.generic):
+            label = label.item()  # 28150, not np.int64(28150)
+        where = "" if index is None else f"in the row with index {label!r}, "
         n_unseen = int(unseen.sum())
         if n_unseen > 1:
             where += f"{n_unseen} rows in all; "
