@@ -516,9 +516,7 @@ class ClosedLoopMixin:
             # current answer, which then stays.
             # (For explain, a row's first answer only: the others would
             # repeat it.)
-            first = np.ones(len(rows), dtype=bool)
-            if batch.reference_rank is not None:
-                first = batch.reference_rank[rows] == 0
+            first = _first_answers(batch, rows)
             found = np.zeros(len(rows), dtype=bool)
             found[first], answers, y_answers = self._one_number_answers(
                 batch, rows[first]
@@ -757,19 +755,22 @@ class ClosedLoopMixin:
         Returns ``(grids, whole)``: dicts keyed by the user's feature labels.
         """
         encoder = self.encoder_
-        pool = self.reference_.Xt
         label_of = dict(
             zip(encoder.layout_.features, self.adapter_.feature_names_, strict=True)
         )
         grids, whole = {}, {}
-        for decoding in encoder.numeric_decodings():
-            dtype = encoder.dtypes_[decoding.feature]
+        for feature, values in self._pool_number_values().items():
+            dtype = encoder.dtypes_[feature]
             if pd.api.types.is_bool_dtype(dtype):
                 continue
-            label = label_of[decoding.feature]
-            grids[label] = grid_values(decoding.values(pool))
-            whole[label] = pd.api.types.is_integer_dtype(dtype)
+            grids[label_of[feature]] = grid_values(values)
+            whole[label_of[feature]] = pd.api.types.is_integer_dtype(dtype)
         return grids, whole
+
+    def _pool_number_values(self):
+        """Return each number's values on the repairs' pool, by encoder name."""
+        pool = self.reference_.Xt
+        return {d.feature: d.values(pool) for d in self.encoder_.numeric_decodings()}
 
     def _search_unreached(self, batch, counterfactuals, y_cf):
         """Give the rows still off their target a search of their free features.
@@ -786,8 +787,7 @@ class ClosedLoopMixin:
             return counterfactuals, y_cf
         met = np.asarray(batch.target.is_met(y_cf), dtype=bool)
         rows = np.flatnonzero(~met)
-        if batch.reference_rank is not None:
-            rows = rows[batch.reference_rank[rows] == 0]
+        rows = rows[_first_answers(batch, rows)]
         if not len(rows):
             return counterfactuals, y_cf
         counterfactuals, y_cf = self._repair_round(
@@ -805,13 +805,11 @@ class ClosedLoopMixin:
         Taken from the repairs' pool of training rows; each number's values,
         read off their encoding, rank them.
         """
-        encoder = self.encoder_
-        pool = self.reference_.Xt
-        features = encoder.layout_.features
-        numbers = [None] * len(features)
-        for decoding in encoder.numeric_decodings():
-            numbers[features.index(decoding.feature)] = decoding.values(pool)
-        return FeatureValues.from_rows(pool, self.adapter_.feature_of_column_, numbers)
+        values = self._pool_number_values()
+        numbers = [values.get(feature) for feature in self.encoder_.layout_.features]
+        return FeatureValues.from_rows(
+            self.reference_.Xt, self.adapter_.feature_of_column_, numbers
+        )
 
     def _repair_by_feature_search(self, batch, rejected, current, y_current, *, values):
         """Change free features one at a time until the model agrees.
@@ -1655,6 +1653,17 @@ class ClosedLoopMixin:
         y_cf = np.asarray(y_cf).copy()
         y_cf[moved[found]] = np.asarray(y_tries)[picked]
         return counterfactuals, y_cf
+
+
+def _first_answers(batch, rows):
+    """Flag the ``rows`` that are a row's first answer (all, but for ``explain``).
+
+    ``explain`` repeats each row once per answer (``batch.reference_rank``
+    its rank); a repair with one answer per row runs on the first only.
+    """
+    if batch.reference_rank is None:
+        return np.ones(len(rows), dtype=bool)
+    return batch.reference_rank[rows] == 0
 
 
 def _best_per_row(owner, first, second, *, keep):
