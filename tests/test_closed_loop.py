@@ -414,10 +414,12 @@ def test_path_answers_are_the_rows_they_scored(monkeypatch):
 def test_a_path_scores_only_the_prefixes_a_row_has(mixed_frame, forest, monkeypatch):
     # A row that differs from its training row in t features has t prefixes
     # to try: the forward batch holds those and no padding up to the
-    # longest path of the batch.
+    # longest path of the batch. (One path: the repair of rejected rows,
+    # without the candidates' paths.)
     import cfexplain._closed_loop as closed_loop
 
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, forest)
+    cf = CounterfactualGAN(**FAST, training_row_candidates=False)
+    cf.fit(mixed_frame, forest)
     order, grade = closed_loop.path_order, type(cf)._grade
     movable, scored = [], []
 
@@ -453,8 +455,10 @@ def _both_high(frame):
 def test_a_path_scores_no_candidate_twice(mixed_frame, monkeypatch):
     # The forward batches score each prefix once; the backward batch leaves
     # out giving back the last copied feature, which is the prefix before
-    # the answer (or the original), already rejected.
-    cf = CounterfactualGAN(**FAST).fit(mixed_frame, _both_high)
+    # the answer (or the original), already rejected. (One path: the
+    # repair of rejected rows, without the candidates' paths.)
+    cf = CounterfactualGAN(**FAST, training_row_candidates=False)
+    cf.fit(mixed_frame, _both_high)
     grade = type(cf)._grade
     seen = []
 
@@ -1028,3 +1032,58 @@ def test_numbers_in_an_object_array_keep_their_exact_values():
     # Only x0 counts for the model: x1 comes back to the last bit.
     assert (X_cf[:, 1] == X[:40, 1]).all()
     assert all(len(row[0]) == 1 for row in cf.explain(X[:5]).changes)
+
+
+def _a_and_any_other_high(frame):
+    """Class 1 where ``a`` and at least one of ``b``-``e`` exceed 0.5."""
+    values = np.asarray(frame, dtype=float)
+    one = (values[:, 0] > 0.5) & (values[:, 1:] > 0.5).any(axis=1)
+    return np.column_stack([~one, one]).astype(float)
+
+
+@pytest.fixture(scope="module")
+def five_numbers():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.uniform(0, 1, (300, 5)), columns=list("abcde"))
+    cf = CounterfactualGAN(**FAST, training_row_candidates=False)
+    return cf.fit(X, _a_and_any_other_high)
+
+
+def test_a_path_gives_back_every_feature_the_model_does_not_need(five_numbers):
+    # From this original to this training row the path copies b, c, d, e
+    # (largest difference first) and then a, which the model needs. Each
+    # of b-e alone is needless, all four together are not: the backward
+    # step gives back the three largest and keeps one (before, it gave back
+    # all or else the largest only, keeping two). Which one it keeps
+    # depends on the reference's distances, not asserted.
+    cf = five_numbers
+    original = pd.DataFrame([[0.45, 0.0, 0.0, 0.0, 0.0]], columns=list("abcde"))
+    training_row = pd.DataFrame([[0.55, 0.9, 0.8, 0.7, 0.6]], columns=list("abcde"))
+    batch = cf._batch(original, 1, (None, None, None))
+    reached, decoded, y = cf._feature_path(
+        batch, np.array([0]), batch.Xt, cf.encoder_.transform(training_row)
+    )
+    assert reached.tolist() == [True]
+    changed = decoded.to_numpy() != original.to_numpy()
+    assert changed[0, 0] and changed.sum() == 2
+    np.testing.assert_array_equal(y, _a_and_any_other_high(decoded))
+
+
+def test_valid_answers_get_their_unneeded_changes_given_back(five_numbers):
+    # An answer that changes a, b and c, where a and one of b, c are enough,
+    # comes back as well with the smaller of b and c given back; a rejected
+    # answer comes back as it was.
+    cf = five_numbers
+    originals = pd.DataFrame(
+        [[0.45, 0.0, 0.0, 0.0, 0.0], [0.4, 0.1, 0.1, 0.1, 0.1]], columns=list("abcde")
+    )
+    answers = originals.copy()
+    answers.loc[0, ["a", "b", "c"]] = [0.6, 0.9, 0.7]
+    answers.loc[1, ["b", "c"]] = [0.9, 0.9]  # a stays low: rejected
+    batch = cf._batch(originals, 1, (None, None, None))
+    options = [(answers, _a_and_any_other_high(answers))]
+    ((sparse, y_sparse),) = cf._sparser_answers(batch, np.arange(2), options)
+    expected = answers.copy()
+    expected.loc[0, "c"] = originals.loc[0, "c"]
+    pd.testing.assert_frame_equal(sparse, expected)
+    np.testing.assert_array_equal(y_sparse, _a_and_any_other_high(expected))
