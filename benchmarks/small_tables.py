@@ -8,6 +8,9 @@ that the defaults were not tuned on, both split 75/25 (seed 0):
   "barbera"): a HistGradientBoostingClassifier and a calibrated SVM
   (``StandardScaler`` + ``CalibratedClassifierCV(SVC(), ensemble=False)``),
   target the most likely other class;
+* breast cancer (569 rows, 30 correlated measurements, 2 classes): a
+  RandomForestClassifier (100 trees) and, where ``xgboost`` is installed,
+  an XGBClassifier (50 trees of depth 3), target the other class;
 * diabetes (442 rows, 10 numbers): a Ridge pipeline (``StandardScaler`` +
   ``Ridge``) and a RandomForestRegressor, targets the value at the 75th
   percentile of the model's training outputs and the interval between its
@@ -40,8 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.datasets import load_diabetes, load_wine
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -74,6 +81,35 @@ def wine_cells():
             return model.predict(X_cf) != model.predict(X_test)
 
         yield "wine", name, model.predict_proba, X_train, X_test, "opposite", met
+
+
+def breast_cancer_cells():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, X_test, y_train, _ = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
+    models = {"RF": RandomForestClassifier(random_state=0, n_jobs=1)}
+    try:
+        from xgboost import XGBClassifier
+    except ImportError:  # a benchmark extra
+        pass
+    else:
+        models["XGB"] = XGBClassifier(n_estimators=50, max_depth=3, n_jobs=1)
+    for name, model in models.items():
+        model.fit(X_train, y_train)
+
+        def met(X_cf, model=model):
+            return model.predict(X_cf) != model.predict(X_test)
+
+        yield (
+            "breast cancer",
+            name,
+            model.predict_proba,
+            X_train,
+            X_test,
+            "opposite",
+            met,
+        )
 
 
 def diabetes_cells():
@@ -119,6 +155,7 @@ def run(threads):
     rows, fitted = [], {}
     for data, model_name, predict, X_train, X_test, target, met in [
         *wine_cells(),
+        *breast_cancer_cells(),
         *diabetes_cells(),
     ]:
         target_name, target_value = (

@@ -334,7 +334,10 @@ class BaseCounterfactualExplainer(
             self.classes_ = getattr(self.predictor_, "classes_", None)
             if self.predictor_.task_ == CLASSIFICATION:
                 self.n_classes_ = len(self.classes_)
-                if len(np.unique(y_model.argmax(axis=1))) < 2:
+                predicted = np.bincount(
+                    y_model.argmax(axis=1), minlength=self.n_classes_
+                )
+                if np.count_nonzero(predicted) < 2:
                     warnings.warn(
                         "the model predicts a single class on all training rows; "
                         "the generator never sees the other classes and will "
@@ -342,6 +345,21 @@ class BaseCounterfactualExplainer(
                         "one and takes X as given (its columns, scale and "
                         "dtype), or fit on rows the model puts in several "
                         "classes",
+                        LowValidityWarning,
+                        stacklevel=2,
+                    )
+                elif not predicted.all():
+                    # Rows sorted by class and cut, or a rare class: its
+                    # counterfactuals have no row to learn from or copy.
+                    missing = np.asarray(self.classes_)[predicted == 0].tolist()
+                    warnings.warn(
+                        f"the model puts none of the {len(y_model)} training rows "
+                        f"in class{'es' if len(missing) > 1 else ''} "
+                        f"{', '.join(map(repr, missing))}: the generator "
+                        "never sees a row of it and the repairs have none to copy, "
+                        "so counterfactuals aimed at it will mostly fail. Fit on "
+                        "rows the model puts in every class you will ask for "
+                        "(shuffle the rows before taking a subset)",
                         LowValidityWarning,
                         stacklevel=2,
                     )

@@ -243,7 +243,9 @@ class Predictor:
             raise PredictorError(
                 f"{name} returned values outside [0, 1] (min {out.min():.4g}, max "
                 f"{out.max():.4g}); a classifier must return probabilities. Apply "
-                "a softmax to scores, or pass task='regression'"
+                "a softmax to scores, or give a classifier's decision_function "
+                "as the bound method (clf.decision_function), which is read "
+                "so"
             )
         sums = out.sum(axis=1)
         off = np.abs(sums - 1.0) > _PROBA_ATOL
@@ -535,7 +537,10 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
           without probabilities) is turned into one-hot probabilities over its
           ``classes_``;
         * a bound method of such an estimator (``clf.predict_proba``), whose
-          owner's ``classes_`` name the classes;
+          owner's ``classes_`` name the classes; a classifier's
+          ``decision_function`` is read as logits (the sigmoid of a binary
+          classifier's score, the softmax of a multi-class one's), so that
+          the most likely class is the one it predicts;
         * any callable ``X -> probabilities`` (classification, shape
           ``(n, n_classes)``) or ``X -> values`` (regression, shape ``(n,)``);
         * a :class:`torch.nn.Module`, called on a float32 tensor of the rows
@@ -625,6 +630,23 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
             # as one-hot probabilities over its classes_, as for a
             # classifier without predict_proba.
             return _one_hot_predictor(owner, classes, batch_size)
+        if (
+            task != REGRESSION
+            and classes is not None
+            and getattr(model, "__name__", None) == "decision_function"
+        ):
+            # A classifier's decision scores (an SVC or RidgeClassifier has
+            # no predict_proba): one per row for two classes, else one per
+            # class. Read as logits, so the most likely class is the one
+            # the classifier predicts.
+            return Predictor(
+                owner,
+                _DecisionScores(model, classes),
+                kind="estimator",
+                task=CLASSIFICATION,
+                classes=classes,
+                batch_size=batch_size,
+            )
         return Predictor(
             model,
             model,
@@ -672,6 +694,41 @@ class _OneHotPredict:
         out = np.zeros((len(labels), len(self.classes)))
         out[np.arange(len(labels)), columns] = 1.0
         return out
+
+
+class _DecisionScores:
+    """A classifier's ``decision_function`` read as logits: probabilities.
+
+    scikit-learn's convention: a binary classifier returns one score per
+    row, positive for ``classes_[1]``; a multi-class one a score per class.
+    The sigmoid (or softmax) of margins is not a calibrated probability,
+    but its most likely class is the classifier's prediction, which is what
+    validity counts; a soft target's probabilities are read on this scale.
+    """
+
+    def __init__(self, decision_function, classes):
+        self.decision_function = decision_function
+        self.classes = classes
+        self.__qualname__ = getattr(
+            decision_function, "__qualname__", "decision_function"
+        )
+
+    def __call__(self, X):
+        scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        if len(self.classes) == 2 and (
+            scores.ndim == 1 or (scores.ndim == 2 and scores.shape[1] == 1)
+        ):
+            scores = scores.reshape(-1, 1)
+            scores = np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
+        if scores.ndim != 2 or scores.shape[1] != len(self.classes):
+            raise PredictorError(
+                f"{self.__qualname__} returned shape {scores.shape}; expected a "
+                f"score per class ({len(self.classes)}) or, for two classes, one "
+                "per row"
+            )
+        scores = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
 
 
 def split_encoded_torch_model(model):

@@ -309,9 +309,9 @@ def _resolve_regression(target, n, tolerance):
             f"target={target!r} is not meaningful for a regression model; give a "
             "value, an interval (low, high), or one value or interval per row. "
             "The model was read as a regression model because it returns one "
-            "value per row: if it is a classifier, have it return probabilities "
-            "of shape (n, n_classes), or pass task='classification' (a torch "
-            "module's single output is then read as a logit)"
+            "value per row: if it is a classifier, give the fitted classifier "
+            "or a function returning probabilities of shape (n, n_classes); a "
+            "torch module with one logit per row takes task='classification'"
         )
     if isinstance(target, tuple) and len(target) == 2:
         if any(

@@ -199,27 +199,36 @@ class Explanation:
         return np.ascontiguousarray(self.counterfactuals[position]).tobytes()
 
     def plot(self, ax=None):
-        """Plot how often each feature changes, or the images side by side.
+        """Plot how often each feature changes, or the rows themselves.
 
         For tables: a bar chart of the share of counterfactuals changing each
         feature. For images: one row per original (at most 10), the original
-        then its counterfactuals, titled with the model's predictions.
+        then its counterfactuals, titled with the model's predictions. For
+        time series: one row per original (the first 6), one panel per
+        channel (the first 6), overlaying the original and its
+        counterfactuals and shading the change (to draw other series,
+        explain those).
 
         Parameters
         ----------
-        ax : matplotlib.axes.Axes, optional
-            Where to draw a table's bar chart; a new figure is made when
-            omitted. Images always get a new figure.
+        ax : matplotlib.axes.Axes or array of them, optional
+            Where to draw a table's bar chart, or a series' panels (filled
+            row by row, one per channel: as many series are drawn as whole
+            rows fit); a new figure is made when omitted. Images always get
+            a new figure.
 
         Returns
         -------
         matplotlib.axes.Axes or numpy.ndarray of Axes
-            The bar chart's axes, or the grid of image axes.
+            The bar chart's axes, or the grid of image or series axes.
 
         Raises
         ------
         ImportError
             If matplotlib is not installed.
+        ValueError
+            For series, if ``ax`` holds fewer panels than one series has
+            channels (at most 6).
         """
         try:
             import matplotlib  # noqa: F401 - the adapters draw with pyplot

@@ -264,6 +264,22 @@ def test_features_a_path_leaves_keep_their_exact_float_values():
     assert all(len(row[0]) <= 2 for row in lines)
 
 
+def _three_bands_of_age(X):
+    """Classes "young", "mid", "old" by age, as one-hot probabilities."""
+    band = np.digitize(np.asarray(X["age"]), [35, 52])
+    return np.eye(3)[band]
+
+
+def test_fit_warns_when_the_model_puts_no_training_row_in_a_class(mixed_frame):
+    # Rows sorted by the model's class and cut: the explainer never sees
+    # an "old" row, which the warning names (not more training).
+    X = mixed_frame.sort_values("age")
+    young_and_mid = X[X["age"] < 52]
+    cf = CounterfactualGAN(**FAST)
+    with pytest.warns(LowValidityWarning, match="none of the .* in class 2"):
+        cf.fit(young_and_mid, _three_bands_of_age)
+
+
 def test_transform_reports_rows_it_could_not_repair(mixed_frame):
     def unreachable(X):
         # Class 1 whatever the row: "opposite" can never be reached.

@@ -50,6 +50,26 @@ def test_classifier_without_proba_becomes_one_hot(data):
     np.testing.assert_array_equal(out.argmax(axis=1), svc.predict(X))
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_bound_decision_function_is_read_as_logits(n_classes):
+    # A classifier without predict_proba given by its decision scores: one
+    # per row for two classes (not a regression model's values), one per
+    # class for more; the most likely class is the one it predicts.
+    X, y = make_classification(
+        n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+        n_classes=n_classes, random_state=0,
+    )  # fmt: skip
+    labels = np.array(["low", "mid", "high"])[y]
+    svc = LinearSVC().fit(X, labels)
+    predictor = as_predictor(svc.decision_function).check(X)
+    assert predictor.task_ == "classification"
+    assert list(predictor.classes_) == list(svc.classes_)
+    proba = predictor.predict(X)
+    assert proba.shape == (len(X), n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(svc.classes_[proba.argmax(axis=1)], svc.predict(X))
+
+
 def test_regressor_detected(data):
     X, y = data
     reg = LinearRegression().fit(X, y.astype(float))

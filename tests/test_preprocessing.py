@@ -445,6 +445,22 @@ def test_bad_values_at_transform(simple, name, value, match):
 @pytest.mark.parametrize(
     "name, value, match",
     [
+        ("age", np.nan, r"column 'age' contains NaN at row 1 \(index 'b'\)"),
+        ("color", None, r"a missing value \(None\) at row 1 \(index 'b'\)"),
+    ],
+)
+def test_bad_values_name_the_index_label_too(simple, name, value, match):
+    # Where a row's label is not its position, both are given: the unseen
+    # category message names the label.
+    X, encoder = simple
+    X = with_value(X, name, 1, value).set_axis(list("abcd"))
+    with pytest.raises(InvalidDataError, match=match):
+        encoder.transform(X)
+
+
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
         ("color", None, "column 'color' contains a missing value"),
         ("age", np.nan, "column 'age' contains NaN at row 2"),
         ("income", np.inf, "column 'income' contains inf"),

@@ -224,7 +224,7 @@ def test_changes_read_as_windows():
     (lines,) = SeriesAdapter.describe_changes(original, counterfactual)
     assert lines == [
         "steps 2-4 raised by 1.5 on average",
-        "step 8 lowered by 0.25 on average",
+        "step 8 lowered by 0.25",
     ]
     two = np.concatenate([original, original], axis=1)
     two_cf = two.copy()
@@ -236,7 +236,7 @@ def test_changes_read_as_windows():
     two_cf[0, 0, 9] = 0.5
     assert SeriesAdapter.describe_changes(two, two_cf) == [
         [
-            "channel 0: step 9 raised by 0.5 on average",
+            "channel 0: step 9 raised by 0.5",
             "channel 1: steps 5-6 changed by 2 on average (up and down) and "
             "steps 0-2 raised by 1 on average",
         ]

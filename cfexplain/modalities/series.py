@@ -61,11 +61,13 @@ def _describe_channel(delta):
     parts = []
     for start, stop in windows[:_DESCRIBED_WINDOWS]:
         change = delta[start:stop]
-        steps = f"step {start}" if stop - start == 1 else f"steps {start}-{stop - 1}"
+        single = stop - start == 1
+        steps = f"step {start}" if single else f"steps {start}-{stop - 1}"
+        average = "" if single else " on average"
         if (change > 0).all():
-            parts.append(f"{steps} raised by {change.mean():.2g} on average")
+            parts.append(f"{steps} raised by {change.mean():.2g}{average}")
         elif (change < 0).all():
-            parts.append(f"{steps} lowered by {-change.mean():.2g} on average")
+            parts.append(f"{steps} lowered by {-change.mean():.2g}{average}")
         else:
             # A mean of mixed signs would hide how much the window moved.
             size = np.abs(change).mean()

@@ -881,10 +881,21 @@ def _numerical_values(series, name):
         value = values[row]
         shown = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
         raise InvalidDataError(
-            f"column {name!r} contains {shown} at row {row}; numerical columns "
-            "must be finite: fill or drop missing values first"
+            f"column {name!r} contains {shown} at row {row}{_index_label(series, row)}"
+            "; numerical columns must be finite: fill or drop missing values first"
         )
     return values
+
+
+def _index_label(series, row):
+    """Return ``" (index 103)"`` where a row's index label is not its position."""
+    index = getattr(series, "index", None)
+    if index is None or isinstance(index, pd.RangeIndex) and index.start == 0:
+        return ""
+    label = index[row]
+    if isinstance(label, np.generic):
+        label = label.item()
+    return "" if label == row else f" (index {label!r})"
 
 
 def _category_values(series, name):
@@ -906,7 +917,7 @@ def _category_values(series, name):
             )
         raise InvalidDataError(
             f"column {name!r} contains a missing value ({values[row]!r}) at row "
-            f"{row}; {fix}"
+            f"{row}{_index_label(series, row)}; {fix}"
         )
     return values
 
