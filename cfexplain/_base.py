@@ -355,9 +355,9 @@ class BaseCounterfactualExplainer(
                     warnings.warn(
                         f"the model puts none of the {len(y_model)} training rows "
                         f"in class{'es' if len(missing) > 1 else ''} "
-                        f"{', '.join(map(repr, missing))}: the generator "
-                        "never sees a row of it and the repairs have none to copy, "
-                        "so counterfactuals aimed at it will mostly fail. Fit on "
+                        f"{', '.join(map(repr, missing))}: the generator sees "
+                        "no row of such a class and the repairs have none to copy, "
+                        "so counterfactuals aimed at one will mostly fail. Fit on "
                         "rows the model puts in every class you will ask for "
                         "(shuffle the rows before taking a subset)",
                         LowValidityWarning,

@@ -486,7 +486,7 @@ class ClosedLoopMixin:
         distance to the target class's training rows, so sparsity and
         realism count in the same units.
         A regression target's rows also get the move of one number nearest
-        their target (:meth:`_one_number_answers`) as a third candidate.
+        their target (:meth:`_one_number_answers`) as one more candidate.
         It costs a path (several model calls) for every row. Under
         constraints, a valid answer that still brings in a lacking pair
         then gets :meth:`_give_back_lacking_pairs`.
@@ -1050,8 +1050,9 @@ class ClosedLoopMixin:
         # without it.)
         accepted = self._grades(batch, owner, answers, y_answers) == ACCEPTED
         where = np.flatnonzero(accepted & _first_answers(batch, owner))
-        for start in range(0, len(where), self._path_chunk(batch)):
-            part = where[start : start + self._path_chunk(batch)]
+        chunk = self._path_chunk(batch)
+        for start in range(0, len(where), chunk):
+            part = where[start : start + chunk]
             goal = self.encoder_.transform(
                 adapter.in_fit_format(adapter.take_rows(answers, part))
             )

@@ -639,13 +639,8 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
             # no predict_proba): one per row for two classes, else one per
             # class. Read as logits, so the most likely class is the one
             # the classifier predicts.
-            return Predictor(
-                owner,
-                _DecisionScores(model, classes),
-                kind="estimator",
-                task=CLASSIFICATION,
-                classes=classes,
-                batch_size=batch_size,
+            return _classifier_predictor(
+                owner, _DecisionScores(model, classes), classes, batch_size
             )
         return Predictor(
             model,
@@ -661,15 +656,26 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
     )
 
 
-def _one_hot_predictor(estimator, classes, batch_size):
-    """Return a predictor reading a classifier's labels as one-hot probabilities."""
+def _classifier_predictor(estimator, read_probabilities, classes, batch_size):
+    """Return a classifier's predictor whose outputs another reader makes probabilities.
+
+    ``read_probabilities`` is :class:`_OneHotPredict` (labels) or
+    :class:`_DecisionScores` (decision scores).
+    """
     return Predictor(
         estimator,
-        _OneHotPredict(estimator, classes),
+        read_probabilities,
         kind="estimator",
         task=CLASSIFICATION,
         classes=classes,
         batch_size=batch_size,
+    )
+
+
+def _one_hot_predictor(estimator, classes, batch_size):
+    """Return a predictor reading a classifier's labels as one-hot probabilities."""
+    return _classifier_predictor(
+        estimator, _OneHotPredict(estimator, classes), classes, batch_size
     )
 
 
