@@ -106,6 +106,13 @@ def linear_value(X):
     )
 
 
+def _fitted(explainer, X):
+    """``explainer`` fitted to explain :func:`linear_value` on ``X``, quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return explainer.fit(X, linear_value)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -117,10 +124,7 @@ def test_a_value_target_is_reached_by_moving_one_number(make, monkeypatch):
     from cfexplain._closed_loop import ClosedLoopMixin
 
     X = _linear_table()
-    explainer = make()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        explainer.fit(X, linear_value)
+    explainer = _fitted(make(), X)
     rows = X.iloc[:40]
     value = float(np.percentile(linear_value(X), 80))
     X_cf = explainer.transform(rows, target=value)
@@ -151,10 +155,7 @@ def test_a_value_target_is_reached_by_moving_one_number(make, monkeypatch):
 
 def test_explains_first_answer_is_transforms():
     X = _linear_table()
-    explainer = CounterfactualGAN(**FAST)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        explainer.fit(X, linear_value)
+    explainer = _fitted(CounterfactualGAN(**FAST), X)
     rows = X.iloc[:20]
     value = float(np.percentile(linear_value(X), 80))
     first = explainer.explain(rows, target=value, n_counterfactuals=3)
@@ -167,10 +168,7 @@ def test_explains_first_answer_is_transforms():
 
 def test_integers_given_as_floats_come_back_whole():
     X = _linear_table()
-    explainer = CounterfactualGAN(**FAST)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        explainer.fit(X, linear_value)
+    explainer = _fitted(CounterfactualGAN(**FAST), X)
     rows = X.iloc[:30].astype({"count": "float64"})
     value = float(np.percentile(linear_value(X), 80))
     X_cf = explainer.transform(rows, target=value)
@@ -182,10 +180,7 @@ def test_an_interval_is_reached_near_its_edge():
     # The smallest move of one number stops just inside the interval, not
     # at the first point bisection finds inside it.
     X = _linear_table()
-    explainer = CounterfactualAE(**FAST_AUTOENCODER)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        explainer.fit(X, linear_value)
+    explainer = _fitted(CounterfactualAE(**FAST_AUTOENCODER), X)
     rows = X.iloc[:30]
     outputs = linear_value(X)
     low, high = np.percentile(outputs, [80, 100])
