@@ -33,7 +33,11 @@ from ._predictor import CLASSIFICATION
 from ._random import draw_seed
 from ._repair import nearest_of_rank, path_order
 from ._targets import per_row_labels
-from .exceptions import LowValidityWarning, WeakGeneratorWarning
+from .exceptions import (
+    AmbiguousTargetWarning,
+    LowValidityWarning,
+    WeakGeneratorWarning,
+)
 
 __all__ = [
     "CONSTRAINED_REFERENCES",
@@ -232,9 +236,16 @@ class ClosedLoopMixin:
                 (False, f"generator_validity_{name}"),
                 (True, f"validity_{name}"),
             ):
-                candidates = self._candidates(
-                    X_check, target, (None, None, None), 1, repair=repaired
-                )
+                with warnings.catch_warnings():
+                    # The self-check's "opposite" is its own choice, not the
+                    # user's: a model given as predict ties the other
+                    # classes, and the user hears of it from transform when
+                    # they ask for "opposite" (fit had warned twice, once
+                    # per pass, about a target nobody had given).
+                    warnings.simplefilter("ignore", AmbiguousTargetWarning)
+                    candidates = self._candidates(
+                        X_check, target, (None, None, None), 1, repair=repaired
+                    )
                 valid = candidates.target.is_met(self._model_outputs(candidates))
                 report[key] = float(np.mean(valid))
         if self.surrogate_ is not None:

@@ -18,6 +18,7 @@ from cf_testing import (
 from sklearn.ensemble import RandomForestClassifier
 
 from cfexplain import (
+    AmbiguousTargetWarning,
     CounterfactualAE,
     CounterfactualCVAE,
     CounterfactualGAN,
@@ -1103,3 +1104,25 @@ def test_valid_answers_get_their_unneeded_changes_given_back(five_numbers):
     expected.loc[0, "c"] = originals.loc[0, "c"]
     pd.testing.assert_frame_equal(sparse, expected)
     np.testing.assert_array_equal(y_sparse, _a_and_any_other_high(expected))
+
+
+def test_fit_does_not_warn_about_an_opposite_nobody_asked_for(mixed_frame):
+    # A three-class model given as labels ties the two other classes: the
+    # self-check's own "opposite" must not warn at fit; transform, asked
+    # for "opposite", warns once.
+    class LabelsOnly:
+        classes_ = np.array(["low", "mid", "high"])
+
+        def predict(self, X):
+            return self.classes_[frame_proba_3(X).argmax(axis=1)]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        explainer = CounterfactualAE(**FAST_AUTOENCODER).fit(
+            mixed_frame, LabelsOnly().predict
+        )
+    assert not [w for w in caught if w.category is AmbiguousTargetWarning]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        explainer.transform(mixed_frame.iloc[:20], target="opposite")
+    assert len([w for w in caught if w.category is AmbiguousTargetWarning]) == 1
