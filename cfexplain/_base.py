@@ -970,6 +970,14 @@ class BaseCounterfactualExplainer(
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
+
+        Notes
+        -----
+        Unlike :meth:`transform`, ``explain`` does not warn about answers
+        the model rejects or that bring in a pair of categories the
+        training rows lack: the :class:`~cfexplain.Explanation`'s ``valid``
+        and ``plausible`` masks mark every one of them, and its text says
+        so next to each.
         """
         if not isinstance(n_counterfactuals, numbers.Integral) or n_counterfactuals < 1:
             raise ValueError(
