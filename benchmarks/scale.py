@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import platform
 import resource
@@ -195,6 +196,10 @@ def run_spark(rows, workers):
 
     from cfexplain.parallel import transform_spark
 
+    # Spark's Python workers run PYSPARK_PYTHON, else the first python3 on
+    # the PATH, which need not be this environment's (where cfexplain and
+    # torch are) unless the environment is activated.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     warnings.simplefilter("ignore")
     explainer = _load()
     n_partitions = rows // PARTITION_ROWS

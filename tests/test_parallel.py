@@ -252,12 +252,16 @@ def test_importing_cfexplain_imports_neither_engine():
 # pandas with a keyword pandas 3 deprecates.
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_spark_local_equals_local_transform(explainer, rows):
+def test_spark_local_equals_local_transform(explainer, rows, monkeypatch):
     pytest.importorskip("pyspark")
     pytest.importorskip("pyarrow")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java")
     from pyspark.sql import SparkSession
+
+    # Spark's Python workers run PYSPARK_PYTHON, else the PATH's python3,
+    # which lacks cfexplain unless this environment is activated.
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
 
     spark = (
         SparkSession.builder.master("local[2]")
