@@ -159,21 +159,10 @@ class Explanation:
         regression = self.classes is None
         labels = getattr(self.original, "index", range(len(self.original)))
         for i, label in enumerate(labels):
-            if regression:
-                low, high = np.asarray(self.target[i], dtype=float)
-                if np.isinf(high):
-                    wanted = f"at least {low:.4g}"
-                elif np.isinf(low):
-                    wanted = f"at most {high:.4g}"
-                else:
-                    wanted = f"{low:.4g} to {high:.4g}"
-                lines.append(
-                    f"row {label}: predicted {predicted[i]:.4g}, target {wanted}"
-                )
-            else:
-                lines.append(
-                    f"row {label}: predicted {predicted[i]}, target {self.target[i]}"
-                )
+            shown = f"{predicted[i]:.4g}" if regression else f"{predicted[i]}"
+            lines.append(
+                f"row {label}: predicted {shown}, target {self._target_text(i)}"
+            )
             # An answer equal to an earlier one of the row says so: a row may
             # have fewer distinct answers than it asked for. Equal values,
             # not equal descriptions: an image's description is a summary.
@@ -197,6 +186,17 @@ class Explanation:
             values = self.counterfactuals.iloc[position].to_numpy()
             return repr(values.tolist()).encode()
         return np.ascontiguousarray(self.counterfactuals[position]).tobytes()
+
+    def _target_text(self, i):
+        """Return row ``i``'s target as text: a class, or a regression's range."""
+        if self.classes is not None:
+            return f"{self.target[i]}"
+        low, high = np.asarray(self.target[i], dtype=float)
+        if np.isinf(high):
+            return f"at least {low:.4g}"
+        if np.isinf(low):
+            return f"at most {high:.4g}"
+        return f"{low:.4g} to {high:.4g}"
 
     def plot(self, ax=None):
         """Plot how often each feature changes, or the rows themselves.

@@ -145,7 +145,10 @@ def test_image_explanation_plot(fitted_images, images):
     exp = fitted_images.explain(images[:3], n_counterfactuals=2)
     axes = exp.plot()
     assert axes.shape == (3, 3)
-    assert axes[0, 0].get_title().startswith("original")
+    # The original's title names the prediction and the target it is sent to.
+    assert axes[0, 0].get_title() == (
+        f"original: {exp.predicted(exp.y_original)[0]}\ntarget: {exp.target[0]}"
+    )
 
 
 def test_table_explanation_plot(fitted, mixed_frame):

@@ -256,9 +256,14 @@ def test_explanations_plot_one_panel_per_series():
     cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(
         series, PeakHeight()
     )
-    axes = cf.explain(series[:3], n_counterfactuals=2).plot()
+    explanation = cf.explain(series[:3], n_counterfactuals=2)
+    axes = explanation.plot()
     assert len(axes) == 3
-    assert axes[0].get_title().startswith("original: ")
+    # The title names the prediction and the target it is sent to.
+    predicted = explanation.predicted(explanation.y_original)[1]
+    assert axes[1].get_title() == (
+        f"original: predicted {predicted}, target {explanation.target[1]}"
+    )
 
 
 def test_multichannel_explanations_plot_one_panel_per_channel():

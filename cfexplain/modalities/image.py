@@ -163,7 +163,12 @@ class ImageAdapter(ArrayAdapter):
         predicted = explanation.predicted(explanation.y_original)
         predicted_cf = explanation.predicted(explanation.y_counterfactual)
         for i in range(n):
-            cells = [(explanation.original[i], f"original: {predicted[i]}")]
+            cells = [
+                (
+                    explanation.original[i],
+                    f"original: {predicted[i]}\ntarget: {explanation._target_text(i)}",
+                )
+            ]
             for j in range(k):
                 mark = "" if explanation.valid[i, j] else " (not valid)"
                 title = f"{predicted_cf[i * k + j]}{mark}"

@@ -260,7 +260,10 @@ class SeriesAdapter(ArrayAdapter):
                         panel.fill_between(
                             steps, original[channel], cf[channel], color="C0", alpha=0.2
                         )
-                title = f"original: predicted {predicted[i]}"
+                title = (
+                    f"original: predicted {predicted[i]}, "
+                    f"target {explanation._target_text(i)}"
+                )
                 if n_channels > 1:
                     title = f"channel {channel}" + (
                         f"; {title}" if channel == 0 else ""
