@@ -203,11 +203,12 @@ class Explanation:
 
         For tables: a bar chart of the share of counterfactuals changing each
         feature. For images: one row per original (at most 10), the original
-        then its counterfactuals, titled with the model's predictions. For
-        time series: one row per original (the first 6), one panel per
-        channel (the first 6), overlaying the original and its
-        counterfactuals and shading the change (to draw other series,
-        explain those).
+        then its counterfactuals, titled with the model's predictions (the
+        original's title also names its target). For time series: one row
+        per original (the first 6), one panel per channel (the first 6),
+        overlaying the original and its counterfactuals and shading the
+        change, titled with the original's prediction and target (to draw
+        other series, explain those).
 
         Parameters
         ----------
