@@ -890,7 +890,7 @@ def _numerical_values(series, name):
 def _index_label(series, row):
     """Return ``" (index 103)"`` where a row's index label is not its position."""
     index = getattr(series, "index", None)
-    if index is None or isinstance(index, pd.RangeIndex) and index.start == 0:
+    if index is None:
         return ""
     label = index[row]
     if isinstance(label, np.generic):
