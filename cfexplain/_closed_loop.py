@@ -1064,11 +1064,10 @@ class ClosedLoopMixin:
         chunk = self._path_chunk(batch)
         for start in range(0, len(where), chunk):
             part = where[start : start + chunk]
-            goal = self.encoder_.transform(
-                adapter.in_fit_format(adapter.take_rows(answers, part))
-            )
+            goal_rows = adapter.take_rows(answers, part)
+            goal = self.encoder_.transform(adapter.in_fit_format(goal_rows))
             reached, decoded, y_final = self._feature_path(
-                batch, owner[part], batch.Xt[owner[part]], goal
+                batch, owner[part], batch.Xt[owner[part]], goal, goal_rows
             )
             if reached.any():
                 answers = adapter.replace_rows(answers, part[reached], decoded)
@@ -1190,10 +1189,21 @@ class ClosedLoopMixin:
         has_path = nearest >= 0
         if not has_path.any():
             return found, current, y_current
-        follow = self._feature_path if path == "features" else self._window_path
-        reached, decoded, y_final = follow(
-            batch, rejected[has_path], Xt[has_path], reference.Xt[nearest[has_path]]
-        )
+        if path == "features":
+            goal_rows = getattr(reference, "rows", None)  # fit before it existed
+            if goal_rows is not None:
+                goal_rows = self.adapter_.take_rows(goal_rows, nearest[has_path])
+            reached, decoded, y_final = self._feature_path(
+                batch,
+                rejected[has_path],
+                Xt[has_path],
+                reference.Xt[nearest[has_path]],
+                goal_rows,
+            )
+        else:
+            reached, decoded, y_final = self._window_path(
+                batch, rejected[has_path], Xt[has_path], reference.Xt[nearest[has_path]]
+            )
         if not reached.any():
             return found, current, y_current
         if shorten and path == "features":
@@ -1553,7 +1563,7 @@ class ClosedLoopMixin:
         source[owner[first]] = len(scored) - 1
         position[owner[first]] = first
 
-    def _feature_path(self, batch, rows, x, goal):
+    def _feature_path(self, batch, rows, x, goal, goal_rows=None):
         """Copy the nearest training row's values feature by feature.
 
         Feature by feature, largest difference first, the original takes the
@@ -1563,7 +1573,11 @@ class ClosedLoopMixin:
         are given back (two batches: each one alone, then all of them
         together, or the largest alone if together they fail).
 
-        Parameters and returns as for :meth:`_window_path`.
+        Parameters and returns as for :meth:`_window_path`, and
+        ``goal_rows``, the reference rows in the adapter's format (a frame
+        of ``r`` rows) where the caller has them: the candidates then take
+        their values as they are (:meth:`TabularAdapter.mix_rows`) instead
+        of decoding ``goal``'s encoding.
         """
         frozen = np.broadcast_to(
             batch.frozen_features, (len(rows), len(batch.frozen_features))
@@ -1580,11 +1594,22 @@ class ClosedLoopMixin:
         np.put_along_axis(rank, order, np.arange(n_features)[None, :], axis=1)
         movable = rank < n_movable[:, None]
 
-        def build(copied, of=slice(None)):
-            """Return rows ``of`` copying the flagged features, candidate-major."""
-            columns = copied[..., feature_of_column]
-            rows_built = np.where(columns, goal[of], x[of])
-            return rows_built.reshape(-1, x.shape[1]).astype(np.float32)
+        adapter = self.adapter_
+
+        def build(copied, of):
+            """Return rows ``of`` copying the features ``copied`` flags, decoded.
+
+            ``copied`` has shape ``(len(of), n_features)``.
+            """
+            if goal_rows is not None:
+                originals = adapter.take_rows(batch.rows, rows[of])
+                mixed = adapter.mix_rows(
+                    originals, adapter.take_rows(goal_rows, of), copied
+                )
+                return batch.constraints.apply(originals, mixed)
+            columns = copied[:, feature_of_column]
+            built = np.where(columns, goal[of], x[of]).astype(np.float32)
+            return self._decode(batch, rows[of], built, revert_negligible=False)
 
         # Forward: prefix t copies the t + 1 most different features. A row
         # has only n_movable distinct prefixes; only those are scored (on
@@ -1606,9 +1631,7 @@ class ClosedLoopMixin:
             if not len(step):
                 continue
             prefixes = (rank[row] <= step[:, None]) & movable[row]
-            decoded = self._decode(
-                batch, rows[row], build(prefixes, row), revert_negligible=False
-            )
+            decoded = build(prefixes, row)
             y_prefix, grade[step, row] = self._grade(batch, rows[row], decoded)
             batch_of[step, row] = len(scored)
             position_of[step, row] = np.arange(len(step))
@@ -1682,11 +1705,7 @@ class ClosedLoopMixin:
         n_features = copied.shape[1]
         without = copied[owner].copy()
         without[np.arange(len(owner)), feature] = False
-        scored.append(
-            self._decode(
-                batch, rows[owner], build(without, owner), revert_negligible=False
-            )
-        )
+        scored.append(build(without, owner))
         y_alone, grade_alone = self._grade(batch, rows[owner], scored[-1])
         y_scored.append(y_alone)
         alone = len(scored) - 1
@@ -1719,12 +1738,7 @@ class ClosedLoopMixin:
             first = np.repeat(np.cumsum(counts) - counts, counts)
             j = np.arange(len(row)) - first + 2
             given = needless[row] & (size_rank[row] < j[:, None])
-            scored.append(
-                self._decode(
-                    batch, rows[row], build(before[row] & ~given, row),
-                    revert_negligible=False,
-                )
-            )  # fmt: skip
+            scored.append(build(before[row] & ~given, row))
             y_together, grade_together = self._grade(batch, rows[row], scored[-1])
             y_scored.append(y_together)
             accepted = np.flatnonzero(grade_together >= needed[row])

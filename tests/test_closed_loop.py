@@ -265,6 +265,33 @@ def test_features_a_path_leaves_keep_their_exact_float_values():
     assert all(len(row[0]) <= 2 for row in lines)
 
 
+def test_a_path_copies_its_training_rows_values_exactly():
+    # The values a training-row path copies are its training row's own,
+    # not their float32 encoding decoded (9.87654321012345, not
+    # 9.876543045043945): a real value, which the user can find in the
+    # data. Without a prediction loss the generator answers nothing, and
+    # without training-row candidates nothing shortens the copied moves.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
+
+    def proba(frame):
+        p = 1.0 / (1.0 + np.exp(-4.0 * (frame["a"] + frame["b"]).to_numpy()))
+        return np.column_stack([1 - p, p])
+
+    cf = CounterfactualGAN(
+        **{**FAST, "prediction_weight": 0.0}, training_row_candidates=False
+    )
+    with pytest.warns(LowValidityWarning):
+        cf.fit(X, proba)
+    queries = X.iloc[:40]
+    X_cf = cf.transform(queries)
+    assert ((proba(X_cf) > 0.5) != (proba(queries) > 0.5)).all()
+    for name in ["a", "b"]:
+        moved = X_cf[name] != queries[name]
+        assert moved.any()
+        assert X_cf.loc[moved, name].isin(set(X[name])).all(), name
+
+
 def _three_bands_of_age(X):
     """Classes "young", "mid", "old" by age, as one-hot probabilities."""
     band = np.digitize(np.asarray(X["age"]), [35, 52])

@@ -213,6 +213,54 @@ def test_cycle_loss_is_zero_for_a_generator_that_changes_nothing(mixed_frame):
     assert cycle_consistency_loss(net, batch).item() == pytest.approx(0.0)
 
 
+def test_mixed_rows_copy_exact_values_in_the_originals_dtypes():
+    # A training-row path's candidates: each flagged feature the donor's
+    # value to the last bit, the rest the original's, the originals' index
+    # (duplicate labels too) and dtypes; a category column widens to a
+    # donor's category it lacks rather than losing it.
+    originals = pd.DataFrame(
+        {
+            "x": [0.1234567891, 2.5, -1.0],
+            "n": np.array([1, 2, 3], dtype=np.int64),
+            "s": ["a", "b", "c"],
+            "k": pd.Categorical(["p", "q", "p"], categories=["p", "q"]),
+            "f": [True, False, True],
+        },
+        index=[7, 7, 3],
+    )
+    donors = pd.DataFrame(
+        {
+            "x": [9.87654321012345, 0.3, 1e-9],
+            "n": np.array([10, 20, 30], dtype=np.int64),
+            "s": ["u", "v", "w"],
+            "k": ["r", "q", "q"],
+            "f": [False, True, False],
+        },
+        index=[0, 1, 2],
+    )
+    take = np.array(
+        [
+            [True, False, True, True, False],
+            [False, True, False, False, True],
+            [True, True, True, False, False],
+        ]
+    )
+    mixed = TabularAdapter.mix_rows(originals, donors, take)
+    assert list(mixed.index) == [7, 7, 3]
+    assert list(mixed.columns) == list(originals.columns)
+    assert mixed["x"].tolist() == [9.87654321012345, 2.5, 1e-9]
+    assert mixed["n"].tolist() == [1, 20, 30]
+    assert mixed["s"].tolist() == ["u", "b", "w"]
+    assert mixed["k"].tolist() == ["r", "q", "p"]
+    assert mixed["f"].tolist() == [True, True, True]
+    for name in ["x", "n", "s", "f"]:
+        assert mixed[name].dtype == originals[name].dtype, name
+    assert list(mixed["k"].cat.categories) == ["p", "q", "r"]
+    # Nothing flagged: the originals as they are.
+    same = TabularAdapter.mix_rows(originals, donors, np.zeros_like(take))
+    pd.testing.assert_frame_equal(same, originals)
+
+
 def test_changes_read_positionally_with_digits_enough_to_differ():
     original = pd.DataFrame({"income": [51910.23, 0.4002], "n": [3, 3], "c": "a"})
     answer = pd.DataFrame({"income": [42070.5, 0.40021], "n": [4, 3], "c": "b"})

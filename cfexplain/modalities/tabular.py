@@ -511,6 +511,53 @@ class TabularAdapter(ModalityAdapter):
             originals, cast_columns(decoded, originals.dtypes)
         )
 
+    @staticmethod
+    def mix_rows(originals, donors, take):
+        """Return the originals with the donors' values of the flagged features.
+
+        The candidates of a training-row path (an original taking a training
+        row's values feature by feature) built in the user's format: no
+        decoding, so that a copied value is the donor's exactly and a kept
+        one the original's. On a 200,000-row table of 23 features with a
+        gradient-boosting pipeline, decoding those candidates took about
+        40 % of transform.
+
+        Parameters
+        ----------
+        originals : pandas.DataFrame of shape (n, n_features)
+            The rows the candidates start from.
+        donors : pandas.DataFrame of shape (n, n_features)
+            The rows whose values are copied (training rows, answers), in
+            the same feature order; their index is ignored.
+        take : numpy.ndarray of bool, shape (n, n_features)
+            Which features each candidate copies.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n, n_features)
+            Indexed like ``originals`` and in their dtypes (see
+            :func:`~cfexplain.preprocessing._tabular_encoder.cast_columns`;
+            a ``category`` column gains the donors' values it lacks).
+        """
+        donors = cast_columns(donors, originals.dtypes).set_axis(
+            originals.columns, axis=1
+        )
+        # Both stacked once; each column then gathers its values by position
+        # with its own array's take (no round trip of Arrow-backed strings
+        # through Python objects).
+        n = len(originals)
+        stacked = pd.concat([originals, donors], ignore_index=True)
+        own = np.arange(n)
+        columns = {
+            j: stacked.iloc[:, j].array.take(np.where(take[:, j], own + n, own))
+            for j in range(originals.shape[1])
+        }
+        mixed = pd.DataFrame(columns, index=originals.index)
+        mixed.columns = originals.columns
+        # A category column the donors widened stacks as objects: it takes
+        # the originals' categories back, and the copied values it lacks.
+        return cast_columns(mixed, originals.dtypes)
+
     def at_data_precision(self, originals, counterfactuals):
         """Round float features to the decimals of their training values.
 
