@@ -1339,24 +1339,31 @@ class ClosedLoopMixin:
         if not len(owner):
             return several, graded
         pool = several[owner, slot]
-        copies = np.where(
-            batch.frozen_columns[rows[owner]] > 0, Xt[owner], reference.Xt[pool]
-        )
-        decoded = self._decode(
-            batch, rows[owner], copies.astype(np.float32), revert_negligible=False
-        )
+        pool_rows = getattr(reference, "rows", None)  # fit before it existed
+        if self.adapter_.training_row_path == "features" and pool_rows is not None:
+            free = np.broadcast_to(frozen == 0, (len(owner), len(frozen)))
+            decoded = self._copied_values(
+                batch, rows[owner], self.adapter_.take_rows(pool_rows, pool), free
+            )
+        else:
+            copies = np.where(
+                batch.frozen_columns[rows[owner]] > 0, Xt[owner], reference.Xt[pool]
+            )
+            decoded = self._decode(
+                batch, rows[owner], copies.astype(np.float32), revert_negligible=False
+            )
         # A copy that is its training row as the model read it at fit (the
-        # original shares the row's frozen values, and the decoding gives
-        # back the row exactly) has the output fit recorded: at the target,
+        # original shares the row's frozen values and the constraints clip
+        # nothing) has the output fit recorded: at the target,
         # since the nearest rows are searched among those. Only the other
         # copies are scored. With Race and Sex immutable on Adult most of
         # the nearest rows share them (frozen features weigh
         # FROZEN_DISTANCE_WEIGHT in the search).
         y_copies = reference.y_model[pool]  # a copy: fancy indexing
         changed = np.arange(len(owner))
-        if getattr(reference, "rows", None) is not None:  # fit before it existed
+        if pool_rows is not None:
             same = self.adapter_.equal_rows(
-                decoded, self.adapter_.take_rows(reference.rows, pool)
+                decoded, self.adapter_.take_rows(pool_rows, pool)
             )
             changed = np.flatnonzero(~same)
         if len(changed):
@@ -1365,6 +1372,27 @@ class ClosedLoopMixin:
             )
         graded[owner, slot] = self._grades(batch, rows[owner], decoded, y_copies)
         return several, graded
+
+    def _copied_values(self, batch, row_of, donors, take):
+        """Return originals that copy the flagged features of donor rows.
+
+        Built in the user's format (:meth:`TabularAdapter.mix_rows`: the
+        donors' values exactly, no decoding), then corrected by the
+        constraints, as :meth:`_decode` corrects decoded candidates.
+
+        Parameters
+        ----------
+        batch : CandidateBatch
+        row_of : numpy.ndarray of int, shape (r,)
+            Each candidate's original row (a position in the batch).
+        donors : pandas.DataFrame of shape (r, n_features)
+            The rows the candidates copy from.
+        take : numpy.ndarray of bool, shape (r, n_features)
+            Which features each candidate copies.
+        """
+        originals = self.adapter_.take_rows(batch.rows, row_of)
+        mixed = self.adapter_.mix_rows(originals, donors, take)
+        return batch.constraints.apply(originals, mixed)
 
     def _unclipped_rows(self, batch, rows):
         """Return a filter of the training rows the numeric constraints leave whole.
@@ -1602,11 +1630,9 @@ class ClosedLoopMixin:
             ``copied`` has shape ``(len(of), n_features)``.
             """
             if goal_rows is not None:
-                originals = adapter.take_rows(batch.rows, rows[of])
-                mixed = adapter.mix_rows(
-                    originals, adapter.take_rows(goal_rows, of), copied
+                return self._copied_values(
+                    batch, rows[of], adapter.take_rows(goal_rows, of), copied
                 )
-                return batch.constraints.apply(originals, mixed)
             columns = copied[:, feature_of_column]
             built = np.where(columns, goal[of], x[of]).astype(np.float32)
             return self._decode(batch, rows[of], built, revert_negligible=False)
