@@ -238,18 +238,25 @@ def test_training_row_paths_give_back_unneeded_changes(mixed_frame, forest):
     assert changed.mean() < X.shape[1] - 1
 
 
-def test_features_a_path_leaves_keep_their_exact_float_values():
-    # Float64 numbers pass through a float32 encoding; those a training-row
-    # path does not copy come back exactly, so that only real changes read
-    # as changes (a new-user trial saw "b: 0.4002 -> 0.4002"). Without a
-    # prediction loss the generator answers nothing: the path answers all.
-    rng = np.random.RandomState(0)
-    X = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
+def _four_floats():
+    """400 rows of four float64 features; a model that reads only a and b."""
+    X = pd.DataFrame(
+        np.random.RandomState(0).normal(size=(400, 4)), columns=list("abcd")
+    )
 
     def proba(frame):
         p = 1.0 / (1.0 + np.exp(-4.0 * (frame["a"] + frame["b"]).to_numpy()))
         return np.column_stack([1 - p, p])
 
+    return X, proba
+
+
+def test_features_a_path_leaves_keep_their_exact_float_values():
+    # Float64 numbers pass through a float32 encoding; those a training-row
+    # path does not copy come back exactly, so that only real changes read
+    # as changes (a new-user trial saw "b: 0.4002 -> 0.4002"). Without a
+    # prediction loss the generator answers nothing: the path answers all.
+    X, proba = _four_floats()
     cf = CounterfactualGAN(**{**FAST, "prediction_weight": 0.0})
     with pytest.warns(LowValidityWarning):
         cf.fit(X, proba)
@@ -271,13 +278,7 @@ def test_a_path_copies_its_training_rows_values_exactly():
     # 9.876543045043945): a real value, which the user can find in the
     # data. Without a prediction loss the generator answers nothing, and
     # without training-row candidates nothing shortens the copied moves.
-    rng = np.random.RandomState(0)
-    X = pd.DataFrame(rng.normal(size=(400, 4)), columns=list("abcd"))
-
-    def proba(frame):
-        p = 1.0 / (1.0 + np.exp(-4.0 * (frame["a"] + frame["b"]).to_numpy()))
-        return np.column_stack([1 - p, p])
-
+    X, proba = _four_floats()
     cf = CounterfactualGAN(
         **{**FAST, "prediction_weight": 0.0}, training_row_candidates=False
     )
