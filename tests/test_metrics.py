@@ -7,7 +7,7 @@ from cf_testing import FAST, frame_proba, frame_value
 from sklearn.model_selection import GridSearchCV
 
 from cfexplain import CounterfactualGAN, metrics
-from cfexplain.exceptions import InvalidDataError, TargetError
+from cfexplain.exceptions import CfexplainWarning, InvalidDataError, TargetError
 
 
 def flipped(X):
@@ -98,6 +98,28 @@ def test_scorers_in_grid_search_multi_metric(mixed_frame):
     assert isinstance(
         search.best_estimator_.transform(mixed_frame.iloc[:3]), pd.DataFrame
     )
+
+
+def test_scorers_leave_out_rows_with_categories_the_fit_did_not_see(mixed_frame):
+    # A cross-validation fold of a column with many categories holds some
+    # the training folds lack; transform refuses those rows, and before the
+    # scorers left them out every score of the search was NaN.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:40].copy()
+    X["color"] = X["color"].astype(object)
+    X.iloc[[3, 7], X.columns.get_loc("color")] = "purple"
+    kept = X.drop(index=X.index[[3, 7]])
+    with pytest.warns(CfexplainWarning, match="2 of 40 rows hold a category"):
+        score = metrics.l1_scorer(cf, X)
+    assert score == pytest.approx(metrics.l1_scorer(cf, kept))
+    scorers = metrics.counterfactual_scorers(["validity", "l1"])
+    with pytest.warns(CfexplainWarning, match="2 of 40"):
+        assert scorers["validity"](cf, X) == pytest.approx(
+            metrics.validity_scorer(cf, kept)
+        )
+    # No row left: NaN, with the same warning.
+    with pytest.warns(CfexplainWarning, match="40 of 40"):
+        assert np.isnan(metrics.l1_scorer(cf, X.assign(color="purple")))
 
 
 def test_single_scorers_match_metrics(mixed_frame):

@@ -10,9 +10,12 @@ better.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._predictor import CLASSIFICATION
+from ..exceptions import CfexplainWarning
 from ._mmd import class_conditional_mmd2, mmd2
 from ._plausibility import unseen_category_pairs
 from ._sparsity import l0, l1
@@ -72,6 +75,42 @@ _METRICS = {
 }
 
 
+def _explainable_rows(explainer, X):
+    """Return the rows of ``X`` the explainer can encode (``None``: none).
+
+    A table's explainer refuses a category its ``fit`` did not see; in a
+    cross-validation fold of a column with many categories (zip codes)
+    nearly every test fold holds one, and every score would fail. Such rows
+    are left out of the score with a warning saying how many.
+    """
+    known_rows = getattr(getattr(explainer, "encoder_", None), "known_category_rows", None)
+    if known_rows is None:
+        return X
+    known = known_rows(X)
+    if known.all():
+        return X
+    warnings.warn(
+        f"{int((~known).sum())} of {len(known)} rows hold a category the "
+        "explainer's fit did not see (in cross-validation: a category missing "
+        "from the training folds); they are left out of the score. To score "
+        "them, fit on rows that hold every category or group rare categories "
+        "together",
+        CfexplainWarning,
+        stacklevel=4,
+    )
+    if not known.any():
+        return None
+    return X.iloc[known] if hasattr(X, "iloc") else np.asarray(X)[known]
+
+
+def _counterfactuals(explainer, X):
+    """Return ``(rows scored, their counterfactuals)``; ``(None, None)``: none."""
+    X = _explainable_rows(explainer, X)
+    if X is None:
+        return None, None
+    return X, explainer.transform(X)
+
+
 class _LastCounterfactuals:
     """Remembers the last ``transform`` so sibling scorers reuse it."""
 
@@ -84,7 +123,7 @@ class _LastCounterfactuals:
         # every scorer of one evaluation, and holding them keeps ids unique.
         if self.key is not None and self.key[0] is explainer and self.key[1] is X:
             return self.value
-        self.value = explainer.transform(X)
+        self.value = _counterfactuals(explainer, X)
         self.key = (explainer, X)
         return self.value
 
@@ -128,7 +167,9 @@ class CounterfactualScorer:
         explainer : fitted cfexplain explainer
             With its ``target`` parameter set.
         X : pandas.DataFrame or array-like
-            Rows to explain; also the reference sample.
+            Rows to explain; also the reference sample. Rows of a table
+            holding a category the explainer's ``fit`` did not see are left
+            out, with a warning (``NaN`` when no row is left).
         y : ignored
             Present for scikit-learn's scorer signature.
 
@@ -138,9 +179,11 @@ class CounterfactualScorer:
         """
         function, greater_is_better = _METRICS[self.metric]
         if self.cache is None:
-            X_cf = explainer.transform(X)
+            X, X_cf = _counterfactuals(explainer, X)
         else:
-            X_cf = self.cache.get(explainer, X)
+            X, X_cf = self.cache.get(explainer, X)
+        if X is None:
+            return float("nan")
         value = function(explainer, X, X_cf)
         return value if greater_is_better else -value
 

@@ -626,6 +626,40 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 out[:, columns] = encoder.transform(values.reshape(-1, 1))
         return out
 
+    def known_category_rows(self, X):
+        """Flag the rows whose every category was seen in ``fit``.
+
+        :meth:`transform` refuses a table holding a category ``fit`` did not
+        see; this tells which rows it would accept, so that a caller that
+        may meet such rows (a cross-validation fold of a table with a
+        high-cardinality column) can leave them out. Missing values count
+        as unseen.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            A table with the columns seen in ``fit``, in the same order.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+        """
+        check_is_fitted(self)
+        frame = self._as_frame(X, reset=False)
+        known = np.ones(frame.shape[0], dtype=bool)
+        for j, (name, kind) in enumerate(zip(self._names, self._kinds, strict=True)):
+            if kind != _CATEGORICAL:
+                continue
+            values = frame.iloc[:, j].to_numpy(dtype=object)
+            try:
+                positions = _object_index(self.categories_[name]).get_indexer(
+                    _object_index(values)
+                )
+            except TypeError:  # unhashable values: transform names them
+                continue
+            known &= positions >= 0
+        return known
+
     def category_codes(self, X):
         """Return each categorical feature's category positions.
 
