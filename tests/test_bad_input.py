@@ -7,6 +7,8 @@ problem and, where there is one, the fix. A right answer keeps the input's
 format and satisfies what the case asks.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,10 +27,12 @@ from cfexplain import (
     CounterfactualAE,
     CounterfactualCVAE,
     CounterfactualGAN,
+    EncodedCategoriesWarning,
     InvalidDataError,
     PredictorError,
     TargetError,
 )
+from cfexplain.modalities.tabular import one_hot_blocks
 from cfexplain.preprocessing import TabularEncoder
 
 ESTIMATORS = {
@@ -570,3 +574,33 @@ def test_bad_encoder_transform_input_gets_a_clear_error(build):
     encoder = TabularEncoder().fit(X0())
     with pytest.raises(InvalidDataError):
         encoder.transform(build())
+
+
+def test_one_hot_encoded_columns_given_to_fit_get_a_warning():
+    # A model fitted on one-hot arrays, explained on those arrays: each
+    # dummy reads as a number and answers can set two categories or none.
+    # fit names the run of columns and points to explaining the table.
+    rng = np.random.RandomState(0)
+    city = rng.randint(0, 5, 300)
+    X = np.column_stack(
+        [rng.normal(size=300), np.eye(5)[city], rng.randint(0, 2, 300)]
+    )
+    model = LogisticRegression().fit(X, (X[:, 0] + city > 2).astype(int))
+    with pytest.warns(EncodedCategoriesWarning, match=r"'x1' \.\.\. 'x5' \(5 col"):
+        CounterfactualGAN(**FAST).fit(X, model.predict_proba)
+    # Lone flags and a dropped-first encoding (rows of zeros) are no block.
+    assert one_hot_blocks(pd.DataFrame(X[:, [0, 6]]), [0, 1]) == []
+    dropped = pd.DataFrame(np.eye(5)[city][:, 1:])
+    assert one_hot_blocks(dropped, list(dropped.columns)) == []
+    # Categories given as categories: nothing to warn about.
+    table = pd.DataFrame({"income": X[:, 0], "city": city.astype(str)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EncodedCategoriesWarning)
+        CounterfactualGAN(**FAST).fit(table, _city_proba)
+
+
+def _city_proba(table):
+    """A classifier of the table above: high incomes and cities 3-4."""
+    score = table["income"].to_numpy() + table["city"].astype(int).to_numpy()
+    p = 1 / (1 + np.exp(-(score - 2)))
+    return np.column_stack([1 - p, p])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from .._constraints import parse_constraints
 from .._plausibility import CategoryPairs, number_range_edges
-from ..exceptions import InvalidDataError
+from ..exceptions import EncodedCategoriesWarning, InvalidDataError
 from ..preprocessing import TabularEncoder
 from ..preprocessing._tabular_encoder import cast_columns
 from ._base import ModalityAdapter
@@ -147,6 +149,78 @@ def _flag_values(values, dtype):
     return (float(distinct[0]), float(distinct[1])) if len(distinct) == 2 else None
 
 
+#: Rows read when looking for one-hot blocks (:func:`one_hot_blocks`).
+ONE_HOT_CHECK_ROWS = 10_000
+
+
+def one_hot_blocks(rows, numerical_features):
+    """Return the runs of adjacent numeric columns that look one-hot encoded.
+
+    A run is two or more adjacent numeric columns holding only 0 and 1
+    whose sum is exactly 1 in every row (of the first
+    :data:`ONE_HOT_CHECK_ROWS`): what a one-hot encoder writes for one
+    category. A ``drop="first"`` encoding (rows of all zeros) is not caught.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The table, in its column order.
+    numerical_features : list
+        Labels of its numeric columns.
+
+    Returns
+    -------
+    list of list
+        The labels of each run, in column order.
+    """
+    numerical = set(numerical_features)
+    sample = rows.iloc[:ONE_HOT_CHECK_ROWS]
+    binary = []
+    for label in rows.columns:
+        column = None
+        if label in numerical:
+            values = sample[label].to_numpy(dtype=float)
+            if np.isin(values, (0.0, 1.0)).all():
+                column = values
+        binary.append(column)
+    blocks, start = [], 0
+    while start < len(binary):
+        total = binary[start]
+        end = start
+        while total is not None and end + 1 < len(binary):
+            if binary[end + 1] is None or (total + binary[end + 1] > 1).any():
+                break
+            end += 1
+            total = total + binary[end]
+        if end > start and (total == 1).all():
+            blocks.append(list(rows.columns[start : end + 1]))
+            start = end + 1
+        else:
+            start += 1
+    return blocks
+
+
+def _warn_of_one_hot_blocks(rows, numerical_features):
+    """Warn when ``fit`` is given what looks like one-hot encoded categories."""
+    blocks = one_hot_blocks(rows, numerical_features)
+    if not blocks:
+        return
+    shown = ", ".join(
+        f"{block[0]!r} ... {block[-1]!r} ({len(block)} columns)" for block in blocks[:3]
+    )
+    more = f" and {len(blocks) - 3} more" if len(blocks) > 3 else ""
+    warnings.warn(
+        f"columns {shown}{more} hold a single 1 per row, as one-hot encoded "
+        "categories do; the explainer reads each column as a number, so a "
+        "counterfactual can set two of them or none. Fit on the table before "
+        "encoding, with a predict_fn that encodes it (e.g. a Pipeline of the "
+        "fitted encoder and the model); see 'A model trained on encoded "
+        "arrays' in the user guide",
+        EncodedCategoriesWarning,
+        stacklevel=4,
+    )
+
+
 def _differs(a, b) -> bool:
     if isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
         return not np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12)
@@ -277,6 +351,7 @@ class TabularAdapter(ModalityAdapter):
         label_of = dict(zip(encoder_names, self.feature_names_, strict=True))
         self.numerical_features_ = [label_of[n] for n in encoder.numerical_features_]
         rows = self.as_rows(X_checked)
+        _warn_of_one_hot_blocks(rows, self.numerical_features_)
         self.numeric_std_ = {
             label: float(np.nan_to_num(rows[label].astype(float).std()))
             for label in self.numerical_features_
