@@ -740,10 +740,10 @@ class BaseCounterfactualExplainer(
                     )
                 warnings.warn(
                     f"{int(kept.sum())} of {len(kept)} counterfactuals bring in "
-                    "a pair of categories the training rows lack: no answer "
-                    f"both valid and plausible was found for them{cause}; "
-                    "cfexplain.metrics.unseen_category_pairs(X, X_cf, X_train, "
-                    "reduce=None) marks them",
+                    "a pair the training rows lack (two categories, or a "
+                    "category and a range of a number): no answer both valid "
+                    f"and plausible was found for them{cause}; explain(X) marks "
+                    "them (Explanation.plausible)",
                     ImplausibleCounterfactualWarning,
                     stacklevel=3,
                 )

@@ -62,6 +62,11 @@ LOW_VALIDITY = 0.9
 LOW_GENERATOR_VALIDITY = 0.1
 #: Self-check rows under which its warning says the figure is rough.
 FEW_SELF_CHECK_ROWS = 50
+#: Surrogate agreement, balanced over the model's classes, under which a
+#: self-check warning says the surrogate hardly tells the classes apart (0.5
+#: for a binary model: it predicts one class everywhere, as on a new-user
+#: trial's table where the model put 2 % of the rows in the other).
+LOW_SURROGATE_AGREEMENT = 0.6
 #: Training rows kept as the pool of the training-row repair path.
 REFERENCE_ROWS = 5000
 #: Most training rows of a table for which ``training_row_candidates="auto"``
@@ -283,6 +288,15 @@ class ClosedLoopMixin:
             )
         else:
             return report
+        balanced = report.get("surrogate_balanced_agreement", 1.0)
+        if balanced < LOW_SURROGATE_AGREEMENT:
+            problem += (
+                f". The surrogate the generator learns through agrees with the "
+                f"model on only {balanced:.0%} of the held-out rows, averaged "
+                "over classes: it hardly predicts the model's rarer classes, so "
+                "the generator learns little from it (a torch module or skorch "
+                "net as the model is differentiated directly, without one)"
+            )
         if len(y_check) < FEW_SELF_CHECK_ROWS:
             problem += (
                 f" (only {len(y_check)} rows were held out: a rough figure; "

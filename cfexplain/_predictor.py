@@ -452,7 +452,10 @@ class Predictor:
                 f"the model under explanation is {self.predict_fn.__qualname__!r}, "
                 "a lambda or a function defined inside another function, which "
                 "cannot be pickled. Pass a fitted estimator, one of its methods "
-                "(e.g. clf.predict_proba) or a function defined at module level"
+                "(e.g. clf.predict_proba) or a function defined at module level "
+                "(pickle stores a function by name: to load the explainer in "
+                "another process, define it in a module that process imports, "
+                "not in the script run as __main__)"
             )
         state = self.__dict__.copy()
         model = (state.pop("model"), state.pop("predict_fn"))

@@ -135,8 +135,11 @@ class ImplausibleCounterfactualWarning(CfexplainWarning):
     valid answer holding a pair of categories the training rows lack was
     kept (validity is never traded for plausibility). This happens mostly
     when an immutable category's value is held by no training row of the
-    target class. :func:`cfexplain.metrics.unseen_category_pairs` with
-    ``reduce=None`` marks the rows.
+    target class. A pair is two categories, or a category and a range of a
+    number's values; ``explain`` marks the rows
+    (:attr:`Explanation.plausible`), and
+    :func:`cfexplain.metrics.unseen_category_pairs` with ``reduce=None``
+    marks those lacking a pair of two categories.
     """
 
 

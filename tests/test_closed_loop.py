@@ -115,6 +115,25 @@ def test_fit_report_for_multiclass_and_regression(mixed_frame):
     assert "surrogate_agreement" in regression.fit_report_
 
 
+def test_self_check_warning_says_when_the_surrogate_misses_a_class(
+    mixed_frame, forest, monkeypatch
+):
+    # A surrogate that predicts one class everywhere (balanced agreement
+    # 0.5: a model that puts 2 % of the rows in the other) teaches the
+    # generator nothing; the warning says so, not only "train more".
+    from cfexplain._surrogate import Surrogate
+
+    fidelity = Surrogate.fidelity
+
+    def one_class_everywhere(self, Xt, y_model, *, balanced=False):
+        return 0.5 if balanced else fidelity(self, Xt, y_model)
+
+    monkeypatch.setattr(Surrogate, "fidelity", one_class_everywhere)
+    with pytest.warns(LowValidityWarning, match="surrogate .* only 50%") as w:
+        CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
+    assert "torch module" in str(w[0].message)
+
+
 def test_low_self_check_validity_warns_with_advice(mixed_frame, forest):
     with pytest.warns(LowValidityWarning, match="max_epochs.*prediction_weight") as w:
         CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
