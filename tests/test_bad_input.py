@@ -582,9 +582,7 @@ def test_one_hot_encoded_columns_given_to_fit_get_a_warning():
     # fit names the run of columns and points to explaining the table.
     rng = np.random.RandomState(0)
     city = rng.randint(0, 5, 300)
-    X = np.column_stack(
-        [rng.normal(size=300), np.eye(5)[city], rng.randint(0, 2, 300)]
-    )
+    X = np.column_stack([rng.normal(size=300), np.eye(5)[city], rng.randint(0, 2, 300)])
     model = LogisticRegression().fit(X, (X[:, 0] + city > 2).astype(int))
     with pytest.warns(EncodedCategoriesWarning, match=r"'x1' \.\.\. 'x5' \(5 col"):
         CounterfactualGAN(**FAST).fit(X, model.predict_proba)

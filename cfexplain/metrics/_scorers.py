@@ -83,7 +83,9 @@ def _explainable_rows(explainer, X):
     nearly every test fold holds one, and every score would fail. Such rows
     are left out of the score with a warning saying how many.
     """
-    known_rows = getattr(getattr(explainer, "encoder_", None), "known_category_rows", None)
+    known_rows = getattr(
+        getattr(explainer, "encoder_", None), "known_category_rows", None
+    )
     if known_rows is None:
         return X
     known = known_rows(X)
