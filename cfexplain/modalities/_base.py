@@ -68,7 +68,7 @@ class ModalityAdapter:
     #: How the training-row repair moves a rejected counterfactual's original
     #: towards a training row of the target class: ``"features"`` copies
     #: named features one at a time (tables, whose adapter also has
-    #: ``shorten_numeric_moves``), ``"windows"`` a window of time
+    #: ``shorten_numeric_moves`` and ``mix_rows``), ``"windows"`` a window of time
     #: points (series); ``None`` skips that repair (images: pixels are no
     #: features a user would read, and a patch pasted from another image is
     #: no realistic counterfactual).
