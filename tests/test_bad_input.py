@@ -464,6 +464,20 @@ def test_an_unseen_category_in_a_later_chunk_is_named_by_its_place(fitted):
         fitted.set_params(chunk_size="auto")
 
 
+def test_an_unseen_category_error_gives_a_fix_that_works(fitted):
+    # Many categories (zip codes): a test set holds some that fit did not
+    # see. The error says how to keep the rows the explainer can read, and
+    # that expression works as written.
+    X = rows(12).astype({"color": object})
+    X.iloc[[2, 9], X.columns.get_loc("color")] = "purple"
+    with pytest.raises(InvalidDataError, match=r"X\[explainer\.encoder_\.known_cat"):
+        fitted.transform(X)
+    explainer = fitted
+    kept = X[explainer.encoder_.known_category_rows(X)]
+    assert list(kept.index) == [i for i in X.index if i not in X.index[[2, 9]]]
+    assert fitted.transform(kept).index.equals(kept.index)
+
+
 def test_transform_before_fit_says_so():
     for make in ESTIMATORS.values():
         with pytest.raises(NotFittedError, match="not fitted yet"):

@@ -1014,7 +1014,9 @@ def _category_codes(values, categories, name, index=None):
             where += f"{n_unseen} rows in all; "
         raise InvalidDataError(
             f"column {name!r} has category {value!r} not seen during fit "
-            f"({where}known: {known})"
+            f"({where}known: {known}). Fit on rows that hold every category, "
+            "or leave such rows out: X[explainer.encoder_.known_category_rows(X)] "
+            "keeps the rows an explainer can read"
         )
     return codes
 
