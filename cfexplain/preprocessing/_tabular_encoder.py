@@ -651,10 +651,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             if kind != _CATEGORICAL:
                 continue
             values = frame.iloc[:, j].to_numpy(dtype=object)
+            _, categories, _ = self._category_lookups(name)
             try:
-                positions = _object_index(self.categories_[name]).get_indexer(
-                    _object_index(values)
-                )
+                positions = categories.get_indexer(_object_index(values))
             except TypeError:  # unhashable values: transform names them
                 continue
             known &= positions >= 0
