@@ -25,6 +25,7 @@ from .exceptions import (
     TaskGuessWarning,
     TrainingError,
     UnreachedTargetWarning,
+    UnseenCategoryWarning,
     WeakGeneratorWarning,
 )
 from .explanation import Explanation
@@ -51,6 +52,7 @@ __all__ = [
     "TaskGuessWarning",
     "TrainingError",
     "UnreachedTargetWarning",
+    "UnseenCategoryWarning",
     "WeakGeneratorWarning",
     "__version__",
     "datasets",

@@ -174,6 +174,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         max_rounds=2,
         training_row_candidates="auto",
         plausible_categories=True,
+        handle_unknown="error",
         validation_fraction=0.1,
         chunk_size="auto",
         device="auto",

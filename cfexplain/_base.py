@@ -30,12 +30,20 @@ from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
 from ._targets import align_target, per_row_labels, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
+from ._unseen import (
+    describe_unknown,
+    known_rows,
+    put_back,
+    rows_to_score,
+    take_rows,
+)
 from .exceptions import (
     ImplausibleCounterfactualWarning,
     InvalidDataError,
     LowValidityWarning,
     OutsideBoundsWarning,
     UnreachedTargetWarning,
+    UnseenCategoryWarning,
 )
 from .explanation import Explanation
 from .modalities import ADAPTERS, resolve_modality
@@ -143,6 +151,7 @@ class BaseCounterfactualExplainer(
         "max_rounds": [Interval(numbers.Integral, 0, 2, closed="both")],
         "training_row_candidates": ["boolean", StrOptions({"auto"})],
         "plausible_categories": ["boolean"],
+        "handle_unknown": [StrOptions({"error", "warn"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "chunk_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -215,6 +224,7 @@ class BaseCounterfactualExplainer(
             # Fitted before "auto": the parameter was a bool.
             state["training_row_candidates_"] = bool(state["training_row_candidates"])
         state.setdefault("plausible_categories", True)
+        state.setdefault("handle_unknown", "error")
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -659,7 +669,8 @@ class BaseCounterfactualExplainer(
         Raises
         ------
         InvalidDataError
-            For missing/extra columns, NaN, unseen categories.
+            For missing/extra columns, NaN, and (with
+            ``handle_unknown="error"``) categories ``fit`` did not see.
         TargetError
             For a target that cannot be read (an unknown class,
             probabilities that do not sum to one, an interval with ``low >
@@ -685,8 +696,26 @@ class BaseCounterfactualExplainer(
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
+        UnseenCategoryWarning
+            With ``handle_unknown="warn"``, with the number of rows holding
+            a category ``fit`` did not see, which come back unchanged.
         """
         check_is_fitted(self, "adapter_")
+        given, known = X, None
+        if self.handle_unknown == "warn":
+            known = known_rows(self, X)
+        if known is not None:
+            warnings.warn(
+                f"{describe_unknown(X, known)}: they are returned unchanged "
+                "(handle_unknown='warn'). To explain them, fit on rows that "
+                "hold their categories or group rare categories together",
+                UnseenCategoryWarning,
+                # Past scikit-learn's set_output wrapper, to the caller.
+                stacklevel=3,
+            )
+            if not known.any():
+                return put_back(X, None, known)
+            X, target = take_rows(self, X, target, known)
         output, valid, implausible = self._transform_with_validity(
             X, target, (immutable, bounds, monotonic)
         )
@@ -747,7 +776,7 @@ class BaseCounterfactualExplainer(
                     ImplausibleCounterfactualWarning,
                     stacklevel=3,
                 )
-        return output
+        return output if known is None else put_back(given, output, known)
 
     def _warn_outside_bounds(self, rows, constraints):
         """Warn that rows outside the bounds were clipped into them.
@@ -970,6 +999,11 @@ class BaseCounterfactualExplainer(
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
+        UnseenCategoryWarning
+            With ``handle_unknown="warn"``, with the number of rows holding
+            a category ``fit`` did not see, which are left out of the
+            explanation (it raises as ``transform`` does when no row is
+            left).
 
         Notes
         -----
@@ -985,6 +1019,18 @@ class BaseCounterfactualExplainer(
                 f"{n_counterfactuals!r}"
             )
         k = n_counterfactuals
+        known = known_rows(self, X) if self.handle_unknown == "warn" else None
+        if known is not None and known.any():
+            # With no row left, the call goes on to refuse the batch.
+            warnings.warn(
+                f"{describe_unknown(X, known)}: they are left out of the "
+                "explanation (handle_unknown='warn'), whose index names the "
+                "rows explained. To explain them, fit on rows that hold "
+                "their categories or group rare categories together",
+                UnseenCategoryWarning,
+                stacklevel=3,  # past single_blas_thread, to the caller
+            )
+            X, target = take_rows(self, X, target, known)
         candidates = self._candidates(X, target, (immutable, bounds, monotonic), k)
         adapter, rows, resolved = self.adapter_, candidates.rows, candidates.target
         if self.bounds if bounds is None else bounds:
@@ -1044,7 +1090,10 @@ class BaseCounterfactualExplainer(
         Parameters
         ----------
         X : pandas.DataFrame or array-like of shape (n_samples, n_features)
-            Rows to explain.
+            Rows to explain. Rows of a table holding a category ``fit`` did
+            not see are left out, with a :class:`~cfexplain.CfexplainWarning`
+            (``NaN`` when no row is left), as the scorers of
+            :mod:`cfexplain.metrics` do.
         y : ignored
             Not used, present for API consistency.
         target : optional
@@ -1054,6 +1103,10 @@ class BaseCounterfactualExplainer(
         -------
         float
         """
+        # Past single_blas_thread, to the caller.
+        X, target = rows_to_score(self, X, target, stacklevel=3)
+        if X is None:
+            return float("nan")
         candidates = self._candidates(X, target, (None, None, None), 1)
         valid = candidates.target.is_met(self._model_outputs(candidates))
         changed = self.adapter_.changed_features(

@@ -203,6 +203,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         max_rounds=2,
         training_row_candidates="auto",
         plausible_categories=True,
+        handle_unknown="error",
         validation_fraction=0.1,
         chunk_size="auto",
         device="auto",

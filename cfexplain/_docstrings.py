@@ -153,6 +153,17 @@ plausible_categories : bool, default=True
     COMPAS, where the answers that moved the age or its category were
     69-96 % consistent without ranges and all with them. Other modalities
     ignore it.
+handle_unknown : {"error", "warn"}, default="error"
+    What :meth:`transform` and :meth:`explain` do with rows of a table that
+    hold a category ``fit`` did not see (a new zip code), for which no
+    counterfactual can be generated. ``"error"`` refuses the call with an
+    :class:`~cfexplain.InvalidDataError` naming the first such row and the
+    fix (``X[explainer.encoder_.known_category_rows(X)]`` keeps the others).
+    ``"warn"`` explains the other rows and reports these with an
+    :class:`~cfexplain.UnseenCategoryWarning`: ``transform`` returns them
+    unchanged, ``explain`` leaves them out. ``score`` and the scorers of
+    :mod:`cfexplain.metrics` leave them out either way. The names follow
+    scikit-learn's ``OneHotEncoder``.
 validation_fraction : float, default=0.1
     Share of the training rows (at most 2,000) held out of training for
     the self-check at the end of :meth:`fit`, which stores the validity

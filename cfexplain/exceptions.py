@@ -22,6 +22,7 @@ __all__ = [
     "TargetError",
     "TrainingError",
     "UnreachedTargetWarning",
+    "UnseenCategoryWarning",
     "WeakGeneratorWarning",
 ]
 
@@ -184,4 +185,18 @@ class UnreachedTargetWarning(CfexplainWarning):
 
     The rows are still returned (one per input row); ``explain`` marks them
     in its ``valid`` mask.
+    """
+
+
+class UnseenCategoryWarning(CfexplainWarning):
+    """Some rows hold a category the explainer's ``fit`` did not see.
+
+    Issued by ``transform`` and ``explain`` of an explainer with
+    ``handle_unknown="warn"``: the encoder has no input for such a
+    category, so no counterfactual of the row can be generated.
+    ``transform`` returns these rows unchanged (the model does not put
+    them on their target); ``explain`` leaves them out of its
+    :class:`~cfexplain.Explanation`, whose index names the rows it
+    explains. With ``handle_unknown="error"`` (the default) the call raises
+    an :class:`InvalidDataError` instead.
     """

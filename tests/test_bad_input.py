@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import InvalidParameterError
 
 from cfexplain import (
+    CfexplainWarning,
     ConstraintError,
     CounterfactualAE,
     CounterfactualCVAE,
@@ -31,6 +32,7 @@ from cfexplain import (
     InvalidDataError,
     PredictorError,
     TargetError,
+    UnseenCategoryWarning,
 )
 from cfexplain.modalities.tabular import one_hot_blocks
 from cfexplain.preprocessing import TabularEncoder
@@ -476,6 +478,82 @@ def test_an_unseen_category_error_gives_a_fix_that_works(fitted):
     kept = X[explainer.encoder_.known_category_rows(X)]
     assert list(kept.index) == [i for i in X.index if i not in X.index[[2, 9]]]
     assert fitted.transform(kept).index.equals(kept.index)
+
+
+@pytest.fixture
+def warns_unknown(fitted):
+    """The fitted explainer with handle_unknown="warn", restored after."""
+    fitted.set_params(handle_unknown="warn")
+    yield fitted
+    fitted.set_params(handle_unknown="error")
+
+
+def with_unseen(n, positions):
+    X = rows(n).astype({"color": object})
+    X.iloc[positions, X.columns.get_loc("color")] = "purple"
+    return X
+
+
+@pytest.mark.parametrize("as_array", [False, True], ids=["frame", "array"])
+def test_handle_unknown_warn_explains_the_other_rows(warns_unknown, as_array):
+    X = with_unseen(12, [2, 9])
+    known = np.ones(12, dtype=bool)
+    known[[2, 9]] = False
+    given = X.to_numpy() if as_array else X
+    with pytest.warns(UnseenCategoryWarning, match="2 of 12 rows .* unchanged"):
+        out = warns_unknown.transform(given)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # feature names of an array
+        expected = warns_unknown.transform(given[known])
+    if as_array:
+        assert out.shape == X.shape and out.dtype == expected.dtype
+        assert (out[~known] == given[~known]).all()
+        out, expected = pd.DataFrame(out[known]), pd.DataFrame(expected)
+    else:
+        assert out.index.equals(X.index)
+        assert out.dtypes.equals(X.dtypes)
+        pd.testing.assert_frame_equal(out[~known], X[~known])
+        out = out[known]
+    # A row's answer does not depend on the batch it is explained with.
+    pd.testing.assert_frame_equal(out, expected, check_exact=False, rtol=1e-5)
+
+
+def test_handle_unknown_warn_keeps_each_rows_own_target(warns_unknown):
+    X = with_unseen(6, [1])
+    labels = pd.Series([0, 1, 0, 1, 1, 0], index=X.index[::-1])  # aligned by label
+    with pytest.warns(UnseenCategoryWarning, match="left out of the explanation"):
+        explanation = warns_unknown.explain(X, target=labels)
+    kept = X.index[[0, 2, 3, 4, 5]]
+    assert explanation.original.index.equals(kept)
+    assert list(explanation.target) == list(labels.reindex(kept))
+    # A probability vector as long as the batch stays one target for all.
+    X2 = with_unseen(2, [0])
+    with pytest.warns(UnseenCategoryWarning):
+        explanation = warns_unknown.explain(X2, target=[0.2, 0.8])
+    assert list(explanation.target) == [1]
+
+
+def test_handle_unknown_warn_with_no_row_left(warns_unknown):
+    X = with_unseen(3, [0, 1, 2])
+    with pytest.warns(UnseenCategoryWarning, match="3 of 3 rows"):
+        out = warns_unknown.transform(X)
+    pd.testing.assert_frame_equal(out, X)
+    with pytest.raises(InvalidDataError, match="not seen during fit"):
+        warns_unknown.explain(X)
+
+
+def test_score_leaves_out_rows_with_unseen_categories(fitted):
+    X = with_unseen(12, [2, 9])
+    with pytest.warns(CfexplainWarning, match="2 of 12 rows .* left out of the score"):
+        score = fitted.score(X)
+    assert score == fitted.score(X.drop(index=X.index[[2, 9]]))
+    with pytest.warns(CfexplainWarning):
+        assert np.isnan(fitted.score(with_unseen(2, [0, 1])))
+
+
+def test_handle_unknown_is_checked():
+    with pytest.raises(InvalidParameterError, match="handle_unknown"):
+        ESTIMATORS["ae"](handle_unknown="ignore").fit(X0(), frame_proba)
 
 
 def test_transform_before_fit_says_so():

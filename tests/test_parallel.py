@@ -156,6 +156,29 @@ def test_dask_empty_partition(explainer):
     assert len(result) == 0 and list(result.columns) == [*X.columns, "valid"]
 
 
+def test_dask_returns_unseen_category_rows_unchanged_when_asked(explainer, rows):
+    X = rows.iloc[:60].astype({"color": object})
+    X.iloc[[3, 40], X.columns.get_loc("color")] = "purple"
+    frame = dd.from_pandas(X, npartitions=2)
+    with pytest.raises(InvalidDataError, match="not seen during fit"):
+        transform_dask(explainer, frame, target_column="wanted").compute(
+            scheduler="sync"
+        )
+    explainer.set_params(handle_unknown="warn")
+    try:
+        result = transform_dask(explainer, frame, target_column="wanted").compute(
+            scheduler="sync"
+        )
+    finally:
+        explainer.set_params(handle_unknown="error")
+    known = X["color"] != "purple"
+    expected, valid = _local(explainer, X[known], X.loc[known, "wanted"].to_numpy())
+    _assert_same_features(result[known], expected)
+    np.testing.assert_array_equal(result.loc[known, "valid"].to_numpy(), valid)
+    _assert_same_features(result[~known], X.loc[~known, FEATURES])
+    assert not result.loc[~known, "valid"].any()
+
+
 def test_dask_ships_the_explainer_as_one_graph_key(explainer, rows):
     lazy = transform_dask(explainer, dd.from_pandas(rows, npartitions=4))
     graph = dict(lazy.__dask_graph__())

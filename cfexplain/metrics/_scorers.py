@@ -10,12 +10,10 @@ better.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .._predictor import CLASSIFICATION
-from ..exceptions import CfexplainWarning
+from .._unseen import rows_to_score
 from ._mmd import class_conditional_mmd2, mmd2
 from ._plausibility import unseen_category_pairs
 from ._sparsity import l0, l1
@@ -75,39 +73,9 @@ _METRICS = {
 }
 
 
-def _explainable_rows(explainer, X):
-    """Return the rows of ``X`` the explainer can encode (``None``: none).
-
-    A table's explainer refuses a category its ``fit`` did not see; in a
-    cross-validation fold of a column with many categories (zip codes)
-    nearly every test fold holds one, and every score would fail. Such rows
-    are left out of the score with a warning saying how many.
-    """
-    known_rows = getattr(
-        getattr(explainer, "encoder_", None), "known_category_rows", None
-    )
-    if known_rows is None:
-        return X
-    known = known_rows(X)
-    if known.all():
-        return X
-    warnings.warn(
-        f"{int((~known).sum())} of {len(known)} rows hold a category the "
-        "explainer's fit did not see (in cross-validation: a category missing "
-        "from the training folds); they are left out of the score. To score "
-        "them, fit on rows that hold every category or group rare categories "
-        "together",
-        CfexplainWarning,
-        stacklevel=4,
-    )
-    if not known.any():
-        return None
-    return X.iloc[known] if hasattr(X, "iloc") else np.asarray(X)[known]
-
-
 def _counterfactuals(explainer, X):
     """Return ``(rows scored, their counterfactuals)``; ``(None, None)``: none."""
-    X = _explainable_rows(explainer, X)
+    X, _ = rows_to_score(explainer, X, stacklevel=3)
     if X is None:
         return None, None
     return X, explainer.transform(X)

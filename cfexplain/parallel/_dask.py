@@ -94,7 +94,9 @@ def transform_dask(
     runs. What depends on the rows themselves (a missing value, an unseen
     category, a per-row label the model does not have) can only be found on
     the worker: the engine raises it at compute time, with cfexplain's
-    message at the end of its own.
+    message at the end of its own. An explainer with
+    ``handle_unknown="warn"`` returns a row holding an unseen category
+    unchanged instead, with ``False`` in the valid column.
 
     Examples
     --------

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._predictor import CLASSIFICATION
 from .._targets import per_row_labels
+from .._unseen import known_rows, put_back, take_rows
 from ..exceptions import InvalidDataError, UnreachedTargetWarning
 
 __all__ = ["PartitionTransformer", "prepare_request"]
@@ -216,14 +217,7 @@ class PartitionTransformer:
             target = per_row_labels(frame[self.target_columns[0]].to_numpy())
         elif self.target_columns:
             target = frame[self.target_columns].to_numpy(dtype=float)
-        with warnings.catch_warnings():
-            if self.valid_column is not None:
-                # The valid column reports these rows; a worker's warning
-                # would be lost anyway.
-                warnings.simplefilter("ignore", UnreachedTargetWarning)
-            output, valid, _ = explainer._transform_with_validity(
-                features, target, self.constraints, check_all=True
-            )
+        output, valid = self._explain_known_rows(explainer, features, target)
         for name in names:
             column = output[name]
             if column.dtype != frame[name].dtype:
@@ -232,6 +226,36 @@ class PartitionTransformer:
         if self.valid_column is not None:
             result[self.valid_column] = valid
         return result
+
+    def _explain_known_rows(self, explainer, features, target):
+        """Return the counterfactual features and the model's verdict on them.
+
+        With ``handle_unknown="warn"``, rows holding a category ``fit`` did
+        not see come back unchanged and not valid, as ``transform`` returns
+        them; the valid column reports them, as a worker's warning would be
+        lost.
+        """
+        known = None
+        if explainer.handle_unknown == "warn":
+            known = known_rows(explainer, features)
+        valid = np.zeros(len(features), dtype=bool)
+        if known is not None and not known.any():
+            return features, valid
+        if known is not None:
+            given = features
+            features, target = take_rows(explainer, features, target, known)
+        with warnings.catch_warnings():
+            if self.valid_column is not None:
+                # The valid column reports these rows; a worker's warning
+                # would be lost anyway.
+                warnings.simplefilter("ignore", UnreachedTargetWarning)
+            output, valid_known, _ = explainer._transform_with_validity(
+                features, target, self.constraints, check_all=True
+            )
+        if known is None:
+            return output, valid_known
+        valid[known] = valid_known
+        return put_back(given, output, known), valid
 
 
 def _in_fitted_dtypes(features, fitted_dtypes):

@@ -1015,7 +1015,8 @@ def _category_codes(values, categories, name, index=None):
             f"column {name!r} has category {value!r} not seen during fit "
             f"({where}known: {known}). Fit on rows that hold every category, "
             "or leave such rows out: X[explainer.encoder_.known_category_rows(X)] "
-            "keeps the rows an explainer can read"
+            "keeps the rows an explainer can read, and an explainer with "
+            "handle_unknown='warn' explains the others and returns these unchanged"
         )
     return codes
 
