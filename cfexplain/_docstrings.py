@@ -94,12 +94,21 @@ max_rounds : {0, 1, 2}, default=2
     rows miss their target; ``explain`` still scores them.
 training_row_candidates : bool or "auto", default="auto"
     Whether every row (not only the rejected ones) also gets the
-    training-row path's counterfactual as a second candidate (on tables
-    with each number moved only as far as the model needs: a quarter, a
-    half or three quarters of the copied difference), the answer
-    being the valid one with the lower cost: the L1 distance moved on the
-    encoding plus the mean L1 distance to the 10 nearest training rows of
-    the target class (a realism critic in the same units). Tables and
+    training-row path's counterfactual as a second candidate, the answer
+    being the valid one with the lower cost. On tables both the path's
+    answer and the generator's are also tried with each number moved only
+    part of its way (eighths of the move, the shortest the model accepts
+    kept): a network's numbers overshoot the model's boundary (in a
+    new-user trial, 41 % of the answers that changed one number set it to
+    its training minimum). Measured on German credit, breast cancer and a
+    synthetic zip-code table (GAN and AE, a logistic regression, a
+    RandomForest and boosted trees; 9 cells) against the path's answers
+    alone tried in quarters: L1 fell by 0-11 % (median 4.7 %), the median
+    overshoot of answers changing one number from 1.3-2.4 to 1.1-1.7 times
+    the move the model needs, for up to a third of the throughput. The
+    cost is the L1 distance moved on the encoding plus the mean L1
+    distance to the 10 nearest training rows of the target class (a
+    realism critic in the same units). Tables and
     series; images have no training-row path and ignore it. Slower, since
     every row takes a path's model calls, and more realistic where the
     generator's answers leave the target class's modes: on Adult (GAN and

@@ -1173,3 +1173,51 @@ def test_fit_does_not_warn_about_an_opposite_nobody_asked_for(mixed_frame):
         warnings.simplefilter("always")
         explainer.transform(mixed_frame.iloc[:20], target="opposite")
     assert len([w for w in caught if w.category is AmbiguousTargetWarning]) == 1
+
+
+def test_training_row_candidates_shorten_the_generators_numbers(
+    mixed_frame, monkeypatch
+):
+    from cfexplain._candidates import CandidateSet
+
+    cf = CounterfactualGAN(**FAST, training_row_candidates=True)
+    cf.fit(mixed_frame, frame_proba)
+    X = mixed_frame
+
+    def far_ages(batch, k):
+        # A stand-in generator whose answers move age far past the model's
+        # boundary (frame_proba rises with age), to the training extreme.
+        rows = batch.rows.copy()
+        up = batch.target.labels == 1
+        rows.loc[up, "age"] = X["age"].max()
+        rows.loc[~up, "age"] = X["age"].min()
+        return CandidateSet(batch.rows, batch.y_model, batch.target, rows, None)
+
+    monkeypatch.setattr(cf, "_generated_candidates", far_ages)
+    batch = cf._batch(X, None, (None, None, None))
+    far = far_ages(batch, 1).counterfactuals
+    rows = np.arange(len(X))
+    shorter, y_shorter = cf._shorten_numeric_moves(batch, rows, far, frame_proba(far))
+    wanted = batch.target.labels
+    reached = frame_proba(far).argmax(axis=1) == wanted
+    assert reached.mean() > 0.8
+    assert (frame_proba(shorter).argmax(axis=1) == wanted)[reached].all()
+    # Each move stops within a step of the grid of the model's boundary: an
+    # eighth of the stand-in's move less and the model no longer agrees
+    # (but where whole years round both to one age; the grid of quarters
+    # gave 42 %).
+    share = (shorter["age"] - X["age"]) / (far["age"] - X["age"])
+    moved = reached & (share.to_numpy() < 1)
+    assert moved.sum() > 0.8 * reached.sum()
+    back = X.copy()
+    back["age"] = np.round(X["age"] + (share - 1 / 8) * (far["age"] - X["age"]))
+    back = back.astype(X.dtypes)[moved]
+    assert (frame_proba(back).argmax(axis=1) != wanted[moved]).mean() >= 0.85
+    # transform offers the shortened answers: none it returns costs more.
+    answers = cf.transform(X)
+    costs = [
+        cf._answer_costs(batch, rows, answer, frame_proba(answer))[1]
+        for answer in (answers, shorter, far)
+    ]
+    assert (costs[0] <= costs[1] + 1e-9).all()
+    assert (costs[0] < costs[2] - 1e-6).mean() > 0.5

@@ -752,8 +752,9 @@ class TabularAdapter(ModalityAdapter):
         ----------
         originals, counterfactuals : pandas.DataFrame
             Rows aligned by position, with the same columns.
-        keep : float
-            Share of each move kept, in ``[0, 1]``.
+        keep : float or numpy.ndarray of shape (n,)
+            Share of each move kept, in ``[0, 1]``: one for every row, or
+            one per row.
 
         Returns
         -------
