@@ -558,11 +558,13 @@ class ClosedLoopMixin:
         if adapter.training_row_path == "features":
             # The generator's answer (with its needless changes given back)
             # with each number's move shortened, as the path's are: a
-            # network overshoots the model's boundary.
-            first = _first_answers(batch, rows)
+            # network overshoots the model's boundary. Accepted answers
+            # only, as for _sparser_answers: an answer keeping a lacking
+            # pair may need its whole move to give the pair back below.
             answer, y_answer = options[2] if len(options) > 2 else options[0]
-            if first.any():
-                where = np.flatnonzero(first)
+            accepted = self._grades(batch, rows, answer, y_answer) == ACCEPTED
+            where = np.flatnonzero(_first_answers(batch, rows) & accepted)
+            if len(where):
                 shorter, y_shorter = self._shorten_numeric_moves(
                     batch,
                     rows[where],

@@ -103,7 +103,7 @@ training_row_candidates : bool or "auto", default="auto"
     its training minimum). Measured on German credit, breast cancer and a
     synthetic zip-code table (GAN and AE, a logistic regression, a
     RandomForest and boosted trees; 9 cells) against the path's answers
-    alone tried in quarters: L1 fell by 0-11 % (median 4.7 %), the median
+    alone tried in quarters: L1 fell by 0-9 % (median 4.7 %), the median
     overshoot of answers changing one number from 1.2-2.4 to 1.1-1.7 times
     the move the model needs, for up to a third of the throughput. The
     cost is the L1 distance moved on the encoding plus the mean L1
