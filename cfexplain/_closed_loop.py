@@ -561,7 +561,7 @@ class ClosedLoopMixin:
             # network overshoots the model's boundary. Accepted answers
             # only, as for _sparser_answers: an answer keeping a lacking
             # pair may need its whole move to give the pair back below.
-            answer, y_answer = options[2] if len(options) > 2 else options[0]
+            answer, y_answer = options[2]  # the generator's, made sparser
             accepted = self._grades(batch, rows, answer, y_answer) == ACCEPTED
             where = np.flatnonzero(_first_answers(batch, rows) & accepted)
             if len(where):
