@@ -37,6 +37,7 @@ from ._unseen import (
     rows_to_score,
     take_rows,
 )
+from .backends.nets import drop_optimizer_state
 from .exceptions import (
     ImplausibleCounterfactualWarning,
     InvalidDataError,
@@ -481,6 +482,9 @@ class BaseCounterfactualExplainer(
         self.net_.fit(
             {"X": Xt, "y_model": condition}, None, **self._net_fit_params(Xt, y_model)
         )
+        drop_optimizer_state(self.net_)
+        if self.surrogate_ is not None:
+            drop_optimizer_state(self.surrogate_.net_)
 
     def _fit_condition(self, Xt, y_model, y):
         """Conditioning vectors of the training rows (the model's outputs)."""

@@ -190,6 +190,18 @@ def test_pickle_round_trip(fitted, case):
     assert_same(restored.transform(case["X"]), fitted.transform(case["X"]))
 
 
+def test_fitted_nets_carry_no_optimizer_state(fitted, case):
+    # Adam's moments are twice the network's size and never used again.
+    nets = [fitted.net_]
+    if getattr(fitted, "surrogate_", None) is not None:
+        nets.append(fitted.surrogate_.net_)
+    for net in nets:
+        assert net._optimizers
+        for name in net._optimizers:
+            optimizer = getattr(net, f"{name}_")
+            assert optimizer.param_groups and not optimizer.state, name
+
+
 def test_cuda_pickle_loads_on_cpu(fitted, case):
     # Simulate an explainer trained on a GPU: the device attributes say cuda.
     gpu = pickle.loads(pickle.dumps(fitted))

@@ -6,7 +6,7 @@ users reach the trained net, its history and callbacks, through an
 explainer's ``net_``.
 """
 
-from ._base import CounterfactualNet
+from ._base import CounterfactualNet, drop_optimizer_state
 from .cvae import CVAENet
 from .gan import (
     GANNet,
@@ -26,4 +26,5 @@ __all__ = [
     "batch_class_mmd_loss",
     "PerturbationNet",
     "cycle_consistency_loss",
+    "drop_optimizer_state",
 ]

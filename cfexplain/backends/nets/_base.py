@@ -24,9 +24,30 @@ from ..losses import MMD_SCALES, prediction_loss, sparsity_loss
 from ..modules import NumericValues
 from ..sampling import expand_feature_mask, sample_feature_masks
 
-__all__ = ["CounterfactualNet", "EpochLog"]
+__all__ = ["CounterfactualNet", "EpochLog", "drop_optimizer_state"]
 
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def drop_optimizer_state(net):
+    """Empty the per-parameter state of a trained skorch net's optimisers.
+
+    A fitted explainer only generates: none of its nets trains again after
+    ``fit``. Adam's two moments per parameter would otherwise travel in
+    every pickle, and to every Dask or Spark worker, as twice the network's
+    own size (56 of a GAN's 81 MB on a table with 1,144 zip codes). An
+    optimiser whose state is empty starts afresh if it ever steps again.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        An initialised net; its optimisers (``optimizer_`` and any other
+        registered by skorch) keep their parameter groups and settings.
+    """
+    for name in net._optimizers:
+        optimizer = getattr(net, f"{name}_", None)
+        if optimizer is not None:
+            optimizer.state.clear()
 
 
 @contextlib.contextmanager
