@@ -36,6 +36,7 @@ Usage::
     python benchmarks/matrix.py                       # German + breast cancer
     python benchmarks/matrix.py --datasets adult --dice --rows 500
     python benchmarks/matrix.py --explainers "GAN rows,AE rows" --no-extra-targets
+    python benchmarks/matrix.py --datasets german --models ""   # extra targets only
 
 "GAN rows" and "AE rows" are the GAN and the AE with
 ``training_row_candidates=True`` (what ``"auto"``, the default, gives
@@ -494,7 +495,13 @@ def main():
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    models = args.models.split(",") if args.models else available_models()
+    # --models "" runs no binary cell (with --datasets german, the extra
+    # targets only).
+    models = (
+        [m for m in args.models.split(",") if m]
+        if args.models is not None
+        else available_models()
+    )
     explainers = [e for e in args.explainers.split(",") if e]
     rows = []
     for dataset in [d for d in args.datasets.split(",") if d]:

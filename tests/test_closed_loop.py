@@ -15,6 +15,8 @@ from cf_testing import (
     make_series,
     series_proba,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestClassifier
 
 from cfexplain import (
@@ -113,6 +115,37 @@ def test_fit_report_for_multiclass_and_regression(mixed_frame):
     # R² has no classes to balance over.
     assert "surrogate_balanced_agreement" not in regression.fit_report_
     assert "surrogate_agreement" in regression.fit_report_
+
+
+def test_regression_self_check_gives_no_credit_for_changing_nothing(mixed_frame):
+    # Without a prediction loss the autoencoder learns to keep each row; its
+    # self-check targets must be values the rows do not already meet.
+    with pytest.warns(WeakGeneratorWarning, match="the generator alone reached"):
+        cf = CounterfactualAE(
+            **{**FAST_AUTOENCODER, "prediction_weight": 0.0, "mmd_weight": 0.0}
+        ).fit(mixed_frame, frame_value)
+    assert cf.fit_report_["generator_validity_value"] == 0.0
+    assert cf.fit_report_["generator_validity_interval"] == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    own=st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=40).map(
+        np.array
+    ),
+    half=st.floats(0.0, 10.0),
+    seed=st.integers(0, 2**16),
+)
+def test_values_elsewhere_avoids_the_rows_own_output(own, half, seed):
+    values = closed_loop.values_elsewhere(own, half, np.random.RandomState(seed))
+    assert values.shape == own.shape
+    assert np.isin(values, own).all()
+    # Wherever some other output lies outside a row's interval, so does its
+    # target (16 draws make missing one that exists unlikely, but only when
+    # most outputs are far: checked on those rows).
+    far_share = (np.abs(own[None, :] - own[:, None]) > half).mean(axis=1)
+    sure = far_share > 0.75
+    assert (np.abs(values - own)[sure] > half).all()
 
 
 def test_self_check_warning_says_when_the_surrogate_misses_a_class(
