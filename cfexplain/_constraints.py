@@ -619,7 +619,19 @@ def _series_mask(immutable, series_shape):
                 f"got {sorted(map(str, unknown))}"
             )
         mask = np.zeros(series_shape, dtype=bool)
-        for channel in immutable.get("channels", ()):
+        channels = immutable.get("channels", ())
+        if isinstance(channels, (int, np.integer)):
+            raise ValueError(
+                f"immutable['channels'] is a list of channel positions: give "
+                f"[{channels}] for one channel"
+            )
+        windows = list(immutable.get("windows", ()))
+        if len(windows) == 2 and all(isinstance(v, (int, np.integer)) for v in windows):
+            raise ValueError(
+                f"immutable['windows'] is a list of (start, stop) pairs: give "
+                f"[{tuple(int(v) for v in windows)}] for one window"
+            )
+        for channel in channels:
             if not isinstance(channel, (int, np.integer)) or not (
                 0 <= channel < n_channels
             ):
@@ -628,7 +640,7 @@ def _series_mask(immutable, series_shape):
                     f"{n_channels} channels (0 to {n_channels - 1})"
                 )
             mask[channel] = True
-        for window in immutable.get("windows", ()):
+        for window in windows:
             try:
                 start, stop = (int(v) for v in window)
             except (TypeError, ValueError) as exc:
@@ -700,6 +712,12 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
         isinstance(immutable, (list, tuple, dict)) and len(immutable) == 0
     ):
         mask = _series_mask(immutable, series_shape)
+    if bounds is not None and not isinstance(bounds, dict):
+        raise ValueError(
+            "bounds for series is a dict {channel: (low, high)} of amplitude "
+            f"ranges by channel position; got a {type(bounds).__name__}. For one "
+            "pair per channel, pass dict(enumerate(pairs))"
+        )
     parsed = {}
     for channel, pair in (bounds or {}).items():
         if not isinstance(channel, (int, np.integer)) or not 0 <= channel < n_channels:

@@ -27,12 +27,34 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ._predictor import CLASSIFICATION
+from ._predictor import CLASSIFICATION, module_dtype
 from ._random import draw_seed, torch_generator
 from ._surrogate import Surrogate
 from .backends.sampling import sample_targets
 
 __all__ = ["SurrogateRefresh", "differentiable_model", "surrogate_callbacks"]
+
+
+class _InModuleDtype(nn.Module):
+    """Call a module in its own floating dtype, returning float32.
+
+    The generators compute in float32; a user's module turned ``.double()``
+    (or half precision) would refuse their rows. Casting keeps gradients.
+    """
+
+    def __init__(self, module, dtype):
+        super().__init__()
+        self.module = module
+        self.dtype = dtype
+
+    def forward(self, X):
+        return self.module(X.to(self.dtype)).float()
+
+
+def _in_float32(module):
+    """Wrap ``module`` in :class:`_InModuleDtype` unless it computes in float32."""
+    dtype = module_dtype(module)
+    return module if dtype == torch.float32 else _InModuleDtype(module, dtype)
 
 
 class _LogProbabilities(nn.Module):
@@ -149,10 +171,11 @@ def differentiable_model(explainer, Xt, y_model, *, surrogate_seed_offset=1):
     """
     if explainer.encoded_model_ is not None:
         _, module, outputs = explainer.encoded_model_
-        return _wrap_outputs(copy.deepcopy(module), outputs, explainer), None
+        module = _in_float32(copy.deepcopy(module))
+        return _wrap_outputs(module, outputs, explainer), None
     module = _torch_module(explainer)
     if module is not None:
-        view = explainer.adapter_.torch_view(copy.deepcopy(module))
+        view = explainer.adapter_.torch_view(_in_float32(copy.deepcopy(module)))
         if view is not None:
             kind = _output_kind(view, Xt[:8], explainer.device_)
             return _wrap_outputs(view, kind, explainer), None

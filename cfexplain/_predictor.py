@@ -19,6 +19,7 @@ lives in :mod:`cfexplain._surrogate`.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import types
 import warnings
@@ -78,8 +79,9 @@ class Predictor:
     predict_fn : callable
         The function actually called on a batch of user-format rows.
     kind : {"estimator", "callable", "torch"}
-        Where ``predict_fn`` came from; torch modules are called on float32
-        tensors and their outputs post-processed (see :func:`as_predictor`).
+        Where ``predict_fn`` came from; torch modules are called on tensors
+        of their own floating dtype (:func:`module_dtype`) and their outputs
+        post-processed (see :func:`as_predictor`).
     task : {"auto", "classification", "regression"}
         The prediction task; ``"auto"`` is decided on the first call.
     classes : array-like or None
@@ -111,7 +113,11 @@ class Predictor:
     def _call_torch_raw(self, X):
         """Return a torch module's outputs on ``X`` as they are, in float64."""
         module = self.model
-        array = np.asarray(X, dtype=np.float32)
+        # A float64 (or half-precision) module is called in its own dtype.
+        dtype = module_dtype(module)
+        array = np.asarray(
+            X, dtype=np.float64 if dtype == torch.float64 else np.float32
+        )
         device = self._device()
         # In evaluation mode, whatever the user left it in: dropout would make
         # the answers random, and BatchNorm in training mode would update its
@@ -125,7 +131,7 @@ class Predictor:
         module.eval()
         try:
             with torch.no_grad():
-                out = module(torch.as_tensor(array, device=device))
+                out = module(torch.as_tensor(array, device=device).to(dtype))
         finally:
             for submodule, training in modes:
                 submodule.training = training
@@ -494,6 +500,26 @@ class _PickledModel:
         return (pickle.loads, (payload,))
 
 
+def module_dtype(module):
+    """Return the floating dtype a torch module computes in.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    torch.dtype
+        The dtype of its first floating-point parameter (or buffer), e.g.
+        ``torch.float64`` for a module turned ``.double()``; ``float32``
+        for a module without any.
+    """
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
 def _look_like_labels(out):
     """Whether 1-D outputs are whole numbers, as class labels would be."""
     values = out.reshape(-1)
@@ -546,9 +572,10 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
           the most likely class is the one it predicts;
         * any callable ``X -> probabilities`` (classification, shape
           ``(n, n_classes)``) or ``X -> values`` (regression, shape ``(n,)``);
-        * a :class:`torch.nn.Module`, called on a float32 tensor of the rows
-          on the module's device. Outputs of shape ``(n, k>=2)`` that are not
-          probabilities are taken as logits and soft-maxed; with
+        * a :class:`torch.nn.Module`, called on a tensor of the rows on the
+          module's device, in its own floating dtype (float32, or float64
+          for a module turned ``.double()``). Outputs of shape ``(n, k>=2)``
+          that are not probabilities are taken as logits and soft-maxed; with
           ``task="classification"`` a single output column is a binary logit.
     task : {"auto", "classification", "regression"}, default="auto"
         ``"auto"`` infers the task: an output of shape ``(n, k>=2)`` is a

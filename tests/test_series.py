@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from cf_testing import (
     FAST,
     FAST_AUTOENCODER,
@@ -118,6 +119,22 @@ def test_a_two_dimensional_array_gets_both_possible_fixes():
     assert "X[None]" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "shape, fix",
+    [
+        ((5, 1, 3, 20), "np.squeeze(X, axis=1)"),
+        ((5, 1, 3, 1, 20), "np.squeeze(X, axis=(1, 3))"),
+        ((20,), "X[None, None, :]"),
+    ],
+)
+def test_arrays_of_other_ranks_get_a_fix_where_one_is_plain(shape, fix):
+    with pytest.raises(InvalidDataError) as error:
+        SeriesEncoder().fit(np.zeros(shape))
+    assert fix in str(error.value)
+    squeezed = eval(fix, {"np": np, "X": np.zeros(shape)})  # the fix works
+    assert squeezed.ndim == 3
+
+
 # -- constraints ---------------------------------------------------------------------
 
 
@@ -154,6 +171,9 @@ def test_windows_and_channels_make_one_mask(adapter):
         (None, {"heart": (0, 1)}, None, "channel 'heart'"),
         (None, {0: (1, 0)}, None, "low <= high"),
         (None, {0: 5}, None, "pair"),
+        ({"channels": 1}, None, None, r"give \[1\] for one channel"),
+        ({"windows": (2, 5)}, None, None, r"give \[\(2, 5\)\] for one window"),
+        (None, [(0, 1), (0, 1)], None, r"dict\(enumerate\(pairs\)\)"),
     ],
 )
 def test_bad_series_constraints_are_named(adapter, immutable, bounds, monotonic, match):
@@ -512,3 +532,32 @@ def test_series_fitted_as_integers_explain_float_series():
     explainer.fit(X[:64], predict_fn=proba)
     X_cf = explainer.transform(X[64:].astype(np.float64))
     assert X_cf.dtype == np.int64 and X_cf.shape == (32, 1, 24)
+
+
+class DoublePeakHeight(torch.nn.Module):
+    """PeakHeight with a float64 linear read-out: refuses float32 tensors."""
+
+    def __init__(self):
+        super().__init__()
+        self.read_out = torch.nn.Linear(1, 2).double()
+        with torch.no_grad():
+            self.read_out.weight.copy_(torch.tensor([[-4.0], [4.0]]))
+            self.read_out.bias.copy_(torch.tensor([6.0, -6.0]))
+
+    def forward(self, X):
+        peak = torch.logsumexp(8.0 * X[:, 0], dim=1, keepdim=True) / 8.0
+        return self.read_out(peak)
+
+
+def test_a_float64_torch_module_is_called_and_differentiated_in_float64():
+    X = make_series(n=64).astype(np.float64)
+    model = DoublePeakHeight()
+    with pytest.raises(RuntimeError):  # what the explainer must avoid
+        model(torch.as_tensor(X, dtype=torch.float32))
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(X, model)
+    assert cf.surrogate_ is None  # its own gradients, no surrogate
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.as_tensor(X)), dim=1).numpy()
+    np.testing.assert_allclose(cf.predictor_.predict(X), expected, rtol=1e-12)
+    X_cf = cf.transform(X[:16])
+    assert X_cf.dtype == np.float64 and np.isfinite(X_cf).all()

@@ -85,12 +85,11 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
     TargetError
         For an impossible target, or ``"opposite"`` without ``X``.
     """
-    if isinstance(target, pd.DataFrame) and isinstance(X_cf, pd.DataFrame):
-        if target.shape == X_cf.shape and list(target.columns) == list(X_cf.columns):
-            raise TargetError(
-                "target holds rows with the counterfactuals' columns: the "
-                "originals go in X=, as in validity(model, X_cf, X=X)"
-            )
+    if _holds_originals(target, X_cf):
+        raise TargetError(
+            "target holds rows shaped like the counterfactuals: the originals "
+            "go in X=, as in validity(model, X_cf, X=X)"
+        )
     predictor = as_predictor(model)
     target = align_target(target, X_cf)
     covered = covered_rows(X_cf)
@@ -125,3 +124,32 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
         )
         valid[covered] = resolved.take(covered).is_met(y_cf)
     return float(valid.mean()) if reduce == "mean" else valid
+
+
+def _holds_originals(target, X_cf):
+    """Whether ``target`` looks like the original rows passed in its place.
+
+    ``validity(model, X, X_cf)`` is an easy slip. A frame with the
+    counterfactuals' columns, or an array of their shape that is not a
+    matrix of class probabilities (series and images: no target has three
+    dimensions), is taken for the originals.
+    """
+    if isinstance(target, pd.DataFrame):
+        return (
+            isinstance(X_cf, pd.DataFrame)
+            and target.shape == X_cf.shape
+            and list(target.columns) == list(X_cf.columns)
+        )
+    if not isinstance(target, np.ndarray) or target.ndim < 2:
+        return False
+    if target.shape != np.shape(X_cf):
+        return False
+    if target.ndim > 2:
+        return True
+    values = target.astype(float, copy=False)
+    probabilities = (
+        np.all(values >= 0)
+        and np.all(values <= 1)
+        and np.allclose(values.sum(axis=1), 1.0, atol=1e-4)
+    )
+    return not probabilities

@@ -67,6 +67,14 @@ def as_series_array(X, name="X"):
                 f"series of shape (n_channels, n_timepoints) a case axis: "
                 f"{values}[None]"
             )
+        elif array.ndim > 3 and 1 in array.shape[1:]:
+            axes = tuple(i for i, size in enumerate(array.shape) if size == 1 and i)
+            fix = (
+                f"; drop its axes of length 1 after the first: "
+                f"np.squeeze({name}, axis={axes if len(axes) > 1 else axes[0]})"
+            )
+        elif array.ndim == 1:
+            fix = f"; one univariate series takes two axes: {name}[None, None, :]"
         raise InvalidDataError(
             f"{name} must hold series of shape (n_cases, n_channels, "
             f"n_timepoints), got {kind} of shape {array.shape}{fix}"
