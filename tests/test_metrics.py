@@ -152,19 +152,19 @@ def test_validity_with_the_originals_as_target_says_where_they_go(mixed_frame):
         metrics.validity(frame_proba, X, flipped(X))
 
 
-def test_validity_with_original_arrays_as_target_says_where_they_go():
+def test_validity_with_original_series_as_target_says_where_they_go():
     def first_value_proba(X):
         p = 1 / (1 + np.exp(-np.asarray(X).reshape(len(X), -1)[:, 0]))
         return np.column_stack([1 - p, p])
 
-    rng = np.random.default_rng(0)
-    for shape in [(6, 2, 5), (6, 3)]:  # series, numeric table
-        X = rng.normal(size=shape)
-        with pytest.raises(TargetError, match=r"validity\(model, X_cf, X=X\)"):
-            metrics.validity(first_value_proba, -X, X)
-    # A soft-target matrix of the same shape is a target, not the originals.
-    soft = np.full((6, 2), 0.5) + np.array([0.25, -0.25])
-    assert metrics.validity(first_value_proba, rng.normal(size=(6, 2)), soft) >= 0
+    X = np.random.default_rng(0).normal(size=(6, 2, 5))
+    with pytest.raises(TargetError, match=r"validity\(model, X_cf, X=X\)"):
+        metrics.validity(first_value_proba, -X, X)
+    # On a 2-column table, per-row intervals have the rows' shape: a target.
+    table = X[:, 0, :2]
+    intervals = np.column_stack([np.full(6, -1.0), np.full(6, 1.0)])
+    valid = metrics.validity(lambda T: T[:, 0], table, intervals, reduce=None)
+    np.testing.assert_array_equal(valid, np.abs(table[:, 0]) <= 1)
 
 
 def test_validity_of_a_value_target_without_tolerance_warns(mixed_frame):

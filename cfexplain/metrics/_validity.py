@@ -130,9 +130,10 @@ def _holds_originals(target, X_cf):
     """Whether ``target`` looks like the original rows passed in its place.
 
     ``validity(model, X, X_cf)`` is an easy slip. A frame with the
-    counterfactuals' columns, or an array of their shape that is not a
-    matrix of class probabilities (series and images: no target has three
-    dimensions), is taken for the originals.
+    counterfactuals' columns, or an array of their shape with three
+    dimensions or more (series, images: no target has them), is taken for
+    the originals. A 2-D array of a table's shape is not: a matrix of soft
+    targets or of per-row intervals can have it.
     """
     if isinstance(target, pd.DataFrame):
         return (
@@ -140,16 +141,8 @@ def _holds_originals(target, X_cf):
             and target.shape == X_cf.shape
             and list(target.columns) == list(X_cf.columns)
         )
-    if not isinstance(target, np.ndarray) or target.ndim < 2:
-        return False
-    if target.shape != np.shape(X_cf):
-        return False
-    if target.ndim > 2:
-        return True
-    values = target.astype(float, copy=False)
-    probabilities = (
-        np.all(values >= 0)
-        and np.all(values <= 1)
-        and np.allclose(values.sum(axis=1), 1.0, atol=1e-4)
+    return (
+        isinstance(target, np.ndarray)
+        and target.ndim >= 3
+        and target.shape == np.shape(X_cf)
     )
-    return not probabilities
