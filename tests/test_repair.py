@@ -145,12 +145,18 @@ def test_shortened_moves_keep_the_share_asked_for_in_the_columns_dtypes():
     moved["hours"] += np.array([4.0, -2.0, 0.0, 1.0])
     moved["color"] = ["green", "red", "blue", "green"]
     half = adapter.shorten_numeric_moves(originals, moved, 0.5)
-    np.testing.assert_array_equal(
-        half["age"], originals["age"] + np.array([5, 2, -4, 0])
-    )
+    # A float moves half-way; an integer (maybe a code) to the held value
+    # (a training value or an end of its move) nearest the rounded half.
     np.testing.assert_allclose(
         half["hours"], originals["hours"] + np.array([2.0, -1.0, 0.0, 0.5])
     )
+    before, after = originals["age"].to_numpy(float), moved["age"].to_numpy(float)
+    support = np.unique(X["age"].to_numpy(float))
+    for b, a, got in zip(before, after, half["age"].to_numpy(float), strict=True):
+        held = np.r_[support[(support >= min(a, b)) & (support <= max(a, b))], a, b]
+        middle = np.round(b + 0.5 * (a - b))
+        assert got in held
+        assert abs(got - middle) == np.abs(held - middle).min()
     # Categories are the counterfactual's; dtypes and index are kept.
     pd.testing.assert_series_equal(half["color"], moved["color"])
     assert (half.dtypes == moved.dtypes).all() and half.index.equals(moved.index)
@@ -159,6 +165,22 @@ def test_shortened_moves_keep_the_share_asked_for_in_the_columns_dtypes():
     )
     back = adapter.shorten_numeric_moves(originals, moved, 0.0)
     pd.testing.assert_frame_equal(back[["age", "hours"]], originals[["age", "hours"]])
+
+
+def test_shortened_moves_of_integer_codes_land_on_codes():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {"code": rng.choice([11, 22, 33, 44, 55], 80), "x": rng.normal(size=80)}
+    )
+    explainer = CounterfactualGAN(**FAST).fit(
+        X, lambda F: np.column_stack([F["x"] < 0, F["x"] >= 0]).astype(float)
+    )
+    originals = pd.DataFrame({"code": [11, 22, 55], "x": [0.0, 0.0, 0.0]})
+    moved = pd.DataFrame({"code": [55, 44, 11], "x": [1.0, 1.0, 1.0]})
+    for keep in (0.125, 0.3, 0.5, 0.875):
+        codes = explainer.adapter_.shorten_numeric_moves(originals, moved, keep)["code"]
+        assert set(codes) <= {11, 22, 33, 44, 55}
+        assert codes.dtype == moved["code"].dtype
 
 
 @settings(max_examples=60, deadline=None)
