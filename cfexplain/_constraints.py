@@ -242,6 +242,29 @@ def _resolve_name(key, feature_names, what):
     raise ValueError(f"{what} names unknown feature {key!r}; the features are {names}")
 
 
+def _check_immutable_is_a_list_of_features(immutable):
+    """Refuse the forms of ``immutable`` that series and images take, on a table.
+
+    A dict would be read by its keys (``{"a": False}`` freezing ``a``) and
+    a boolean mask by its values; neither is what the user meant.
+    """
+    if immutable is None:
+        return
+    if isinstance(immutable, dict):
+        raise ValueError(
+            "immutable for a table is a list of feature names (or column "
+            "positions), not a dict: for these flags pass "
+            "[name for name, frozen in immutable.items() if frozen]"
+        )
+    values = np.asarray(immutable, dtype=object).reshape(-1)
+    if len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
+        raise ValueError(
+            "immutable for a table is a list of feature names (or column "
+            "positions), not a boolean mask: pass "
+            "list(explainer.feature_names_in_[mask]) for the features it flags"
+        )
+
+
 def _bounds_pair(pair, what):
     """Return ``(low, high)`` as floats (``None`` sides open), or raise."""
     try:
@@ -292,6 +315,7 @@ def parse_constraints(
     numerical = set(numerical_features)
     if isinstance(immutable, (str, int)):
         immutable = [immutable]
+    _check_immutable_is_a_list_of_features(immutable)
     names = tuple(
         _resolve_name(key, feature_names, "immutable") for key in (immutable or ())
     )

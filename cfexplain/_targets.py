@@ -260,7 +260,17 @@ def _resolve_classification(target, y_model, classes):
     if array.ndim == 1:
         labels_match = all(_class_index(classes, v) is not None for v in array.tolist())
         interval_hint = ""
-        if len(array) == 2 and array.dtype.kind in "iuf":
+        open_interval = isinstance(target, tuple) and all(
+            v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+            for v in target
+        )
+        if open_interval and len(target) == 2 and None in target:
+            raise TargetError(
+                f"target {target!r} is an interval, a target for regression "
+                "models, and this model is a classifier: ask for 'opposite', "
+                f"a class of {classes.tolist()} or class probabilities"
+            )
+        if len(array) == 2 and (array.dtype.kind in "iuf" or open_interval):
             interval_hint = (
                 "; a (low, high) interval is a target for regression models, "
                 "and this model is a classifier"

@@ -440,6 +440,27 @@ TRANSFORM_ERRORS = [
         ConstraintError,
         "hold no integer",
     ),
+    (
+        "immutable flags as a dict",
+        rows,
+        {"immutable": {"age": False, "hours": True}},
+        ValueError,
+        r"not a dict: for these flags pass \[name for name",
+    ),
+    (
+        "immutable as a boolean mask",
+        rows,
+        {"immutable": np.array([False, True, False, False])},
+        ValueError,
+        r"not a boolean mask: pass list\(explainer.feature_names_in_\[mask\]\)",
+    ),
+    (
+        "an open interval for a classifier",
+        rows,
+        {"target": (0.5, None)},
+        TargetError,
+        "an interval, a target for regression models, and this model is a classifier",
+    ),
 ]
 
 
@@ -608,6 +629,12 @@ def test_an_array_given_to_a_frame_fitted_explainer(fitted):
 ENCODER_ERRORS = [
     ("nan", with_value("hours", 1, np.nan), InvalidDataError, "NaN at row 1"),
     ("missing category", with_value("color", 0, None), InvalidDataError, "missing"),
+    (
+        "missing value of a category column",
+        lambda: with_value("color", 0, None)().astype({"color": "category"}),
+        InvalidDataError,
+        r"\.cat\.add_categories\('\?'\)\.fillna\('\?'\)",
+    ),
     (
         "datetime",
         edit(when=lambda X: pd.date_range("2020", periods=len(X))),

@@ -167,6 +167,22 @@ def test_validity_with_original_series_as_target_says_where_they_go():
     np.testing.assert_array_equal(valid, np.abs(table[:, 0]) <= 1)
 
 
+def test_report_pairs_a_reordered_frame_by_label(mixed_frame):
+    X = mixed_frame.iloc[:20].set_axis([f"id{i}" for i in range(20)])
+    X_cf = flipped(X)
+    X_cf.iloc[::3] = X.iloc[::3]  # a third left unchanged: invalid
+    in_order = metrics.counterfactual_report(frame_proba, X, X_cf)
+    shuffled = X_cf.sample(frac=1, random_state=0)
+    pd.testing.assert_frame_equal(
+        metrics.counterfactual_report(frame_proba, X, shuffled), in_order
+    )
+    # Other labels: paired by position, as documented.
+    relabelled = X_cf.set_axis(range(20))
+    pd.testing.assert_frame_equal(
+        metrics.counterfactual_report(frame_proba, X, relabelled), in_order
+    )
+
+
 def test_validity_of_a_value_target_without_tolerance_warns(mixed_frame):
     X = mixed_frame.iloc[:10]
     with pytest.warns(UserWarning, match="tolerance=0 is met only by exactly"):

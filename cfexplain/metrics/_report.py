@@ -43,7 +43,9 @@ def counterfactual_report(
     X : pandas.DataFrame or array-like of shape (n_samples, ...)
         Original rows.
     X_cf : same type and shape as ``X``
-        Counterfactuals.
+        Counterfactuals, paired with ``X`` by position; two frames whose
+        indexes hold the same unique labels in another order are paired by
+        label (a shuffled ``X_cf`` had halved validity without a word).
     target : default="opposite"
         The target they were asked for (see :func:`validity`).
     reference : same type as ``X``, optional
@@ -80,6 +82,7 @@ def counterfactual_report(
         change instead).
     """
     reference = X if reference is None else reference
+    X_cf = _in_the_originals_order(X, X_cf)
     predictor = as_predictor(model).check(X)
     covered = covered_rows(X_cf)
     X_ok, X_cf_ok = _take(X, covered), _take(X_cf, covered)
@@ -121,3 +124,14 @@ def counterfactual_report(
             )
             row.update({f"mmd2_{c}": value for c, value in per_class.items()})
     return pd.DataFrame([row], index=[name] if name is not None else None)
+
+
+def _in_the_originals_order(X, X_cf):
+    """Reorder ``X_cf`` by label where its index is a reordering of ``X``'s."""
+    if not (isinstance(X, pd.DataFrame) and isinstance(X_cf, pd.DataFrame)):
+        return X_cf
+    if X_cf.index.equals(X.index) or not X.index.is_unique:
+        return X_cf
+    if X_cf.index.is_unique and len(X_cf) == len(X) and X_cf.index.isin(X.index).all():
+        return X_cf.loc[X.index]
+    return X_cf

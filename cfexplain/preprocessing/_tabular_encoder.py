@@ -943,6 +943,13 @@ def _category_values(series, name):
                 "fill or drop missing values first (a boolean column holds "
                 "only True or False)"
             )
+        elif isinstance(series.dtype, CategoricalDtype):
+            # fillna("?") alone raises on a category column.
+            fix = (
+                "fill missing categories first to keep them as a category of "
+                f"their own, e.g. X[{name!r}] = X[{name!r}].cat.add_categories"
+                "('?').fillna('?')"
+            )
         else:
             fix = (
                 "fill missing categories first, e.g. with '?', to keep them as "
