@@ -305,7 +305,12 @@ class ClosedLoopMixin:
                 "the generator learns little from it (a torch module or skorch "
                 "net as the model is differentiated directly, without one)"
             )
-        if len(y_check) < FEW_SELF_CHECK_ROWS:
+        if not report["held_out"]:
+            problem += (
+                f" (measured on {len(y_check)} of the training rows, as "
+                "validation_fraction held none out: an optimistic figure)"
+            )
+        elif len(y_check) < FEW_SELF_CHECK_ROWS:
             problem += (
                 f" (only {len(y_check)} rows were held out: a rough figure; "
                 "a larger validation_fraction measures it better)"

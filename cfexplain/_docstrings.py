@@ -89,9 +89,9 @@ max_rounds : {0, 1, 2}, default=2
     rejected are reported by an
     :class:`~cfexplain.UnreachedTargetWarning` from :meth:`transform` and by
     ``explain``'s ``valid`` mask. 0 returns the generator's answers as they
-    are, without a model call in :meth:`transform` (unless
-    ``training_row_candidates``), which then cannot tell (nor warn) which
-    rows miss their target; ``explain`` still scores them.
+    are (and, with ``training_row_candidates``, the path's where cheaper);
+    :meth:`transform` still calls the model once on them to report the
+    rows that miss their target.
 training_row_candidates : bool or "auto", default="auto"
     Whether every row (not only the rejected ones) also gets the
     training-row path's counterfactual as a second candidate, the answer

@@ -10,6 +10,7 @@ from ._base import (
     CHANGE_GENERATOR_PARAMETERS,
     NON_NEGATIVE,
     POSITIVE,
+    REGRESSION_PREDICTION_WEIGHT,
     SURROGATE_PARAMETERS,
     WIDTHS,
     BaseCounterfactualExplainer,
@@ -84,14 +85,24 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
     {shared.constraints}
     prediction_weight : float or "auto", default="auto"
         :math:`w_M`, weight of the prediction loss. ``"auto"``: paper 1's 1
-        for tables and series; 2 for images (paper 1: 0.5 over 60,000 steps
+        for tables and series, 25 for a table explained for a regression
+        model; 2 for images (paper 1: 0.5 over 60,000 steps
         on a GPU). With the class-conditional MMD term at 20 and weight 1, the
         CPU-sized budget reached the target for 80 % of Colored MNIST's 30
         classes (self-check warning); weight 2 reached 94 %, and on MNIST
         it moved the class MMD² from 0.030 to 0.036 at validity 1.0. Weight 3
         with a weaker MMD term (1) had reached 96 % on Colored MNIST with
         counterfactuals that fool the CNN without looking like digits (class
-        MMD² 0.37).
+        MMD² 0.37). The regression loss is the squared distance from the
+        model's standardised output to the target interval, whose pull
+        fades as the answer nears it: at weight 1 the generator stopped
+        short. Share of the self-check's interval targets the generator
+        reached alone (before repairs), weights 1 / 10 / 25 / 50, seed 0:
+        diabetes with a Ridge 0.09 / 0.48 / 0.61 / 0.57, with a
+        RandomForest 0.11 / 0.16 / 0.11 / 0.30; German credit's
+        ``credit_amount`` with boosted trees 0.17 / 0.29 / 0.31 / 0.43. The
+        repairs reached every target at each weight, with the same number
+        of changes.
     sparsity_weight : float or "auto", default="auto"
         :math:`w_{l_1}`, weight of the L1 distance on the encoding, averaged
         over features. ``"auto"``: paper 1's 10 for tables; 5 for images,
@@ -333,6 +344,12 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         callbacks=None,
     ):
         self._store_parameters(locals())
+
+    #: ``"auto"`` for a regression model, where it differs (see the
+    #: ``prediction_weight`` entry).
+    _AUTO_REGRESSION = {
+        "tabular": {"prediction_weight": REGRESSION_PREDICTION_WEIGHT},
+    }
 
     #: Generator and discriminator of each supported modality.
     _MODULES = {

@@ -401,7 +401,8 @@ class Predictor:
             f"{_describe(self.predict_fn)} returned {advice}; pass "
             "task='regression' to say it is a regression model",
             TaskGuessWarning,
-            stacklevel=5,
+            # Past check and the fit or report that called it, to the user.
+            stacklevel=4,
         )
 
     def predict(self, X) -> np.ndarray:

@@ -339,6 +339,15 @@ def _resolve_regression(target, n, tolerance):
             for bound, default in zip(target, (-np.inf, np.inf), strict=True)
         )
     else:
+        if isinstance(target, list) and len(target) == 2 == n:
+            # A tuple is an interval and an array is per row; a list of two
+            # for two rows would be read per row while meant as either.
+            raise TargetError(
+                f"target {target!r} for 2 rows reads both as one value per "
+                f"row and as an interval: give {tuple(target)!r} (a tuple) "
+                f"for an interval, or np.array({target!r}) for one value per "
+                "row"
+            )
         array = np.asarray(target, dtype=float)
         if array.ndim == 0:
             low = np.full(n, array.item() - tolerance)

@@ -353,6 +353,13 @@ TRANSFORM_ERRORS = [
         r"'purple' not seen during fit \(in the row with index 'c', known:",
     ),
     (
+        "a boolean column read back as text",
+        lambda: rows().astype({"member": str}),
+        {},
+        InvalidDataError,
+        r"'True' \(str\) reads as the fitted category True \(bool\).*dtype it had",
+    ),
+    (
         "text in a number column",
         lambda: rows().assign(age="old"),
         {},

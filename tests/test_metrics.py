@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from cf_testing import FAST, frame_proba, frame_value
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from cfexplain import CounterfactualGAN, metrics
 from cfexplain.exceptions import CfexplainWarning, InvalidDataError, TargetError
@@ -205,8 +207,39 @@ def test_class_mmd2_scorer_on_a_regression_says_which_scorers_fit(mixed_frame):
     values = frame_value(mixed_frame)
     interval = (float(values.min()), float(values.max()))
     cf = CounterfactualGAN(**FAST, target=interval).fit(mixed_frame, frame_value)
-    with pytest.raises(ValueError, match="counterfactual_scorers"):
-        metrics.class_mmd2_scorer(cf, mixed_frame.iloc[:10], None)
+    with pytest.warns(CfexplainWarning, match="counterfactual_scorers"):
+        assert np.isnan(metrics.class_mmd2_scorer(cf, mixed_frame.iloc[:10], None))
+
+
+def test_class_mmd2_scorer_counts_a_missed_target_against_its_class(mixed_frame):
+    # Answers that change nothing are their own class's rows: grouped by the
+    # class the model gives them they would score as perfectly realistic.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    X = mixed_frame.iloc[:80]
+    cf.transform = lambda rows: rows.copy()
+    assert metrics.validity_scorer(cf, X) == 0.0
+    labels = frame_proba(X).argmax(axis=1)
+    by_class = metrics.class_conditional_mmd2(X, X, 1 - labels, labels)
+    expected = -np.mean([v for v in by_class.values() if np.isfinite(v)])
+    assert metrics.class_mmd2_scorer(cf, X) == pytest.approx(expected)
+    assert expected < -0.05
+
+
+def test_scorers_rate_a_pipeline_ending_in_an_explainer(mixed_frame):
+    scaled = mixed_frame.assign(hours=mixed_frame["hours"] / 10)
+    pipe = make_pipeline(
+        FunctionTransformer(lambda X: X.assign(hours=X["hours"] * 10)),
+        CounterfactualGAN(**FAST),
+    ).fit(scaled, counterfactualgan__predict_fn=frame_proba)
+    explainer, rows = pipe[-1], pipe[:-1].transform(scaled.iloc[:30])
+    for name, scorer in metrics.counterfactual_scorers().items():
+        assert scorer(pipe, scaled.iloc[:30]) == pytest.approx(
+            metrics.make_counterfactual_scorer(name)(explainer, rows)
+        )
+    with pytest.raises(TypeError, match="fitted cfexplain explainer"):
+        metrics.l1_scorer(make_pipeline(FunctionTransformer()), mixed_frame)
+    with pytest.raises(TypeError, match="not fitted yet: call fit first"):
+        metrics.l1_scorer(CounterfactualGAN(), mixed_frame)
 
 
 def test_report_on_series_leaves_out_categorical_sparsity():

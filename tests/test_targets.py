@@ -168,6 +168,19 @@ def test_regression_targets():
     np.testing.assert_array_equal(per_row.condition()[:, 0], [0.5, 1.5, 2.5])
 
 
+def test_a_list_of_two_values_for_two_rows_asks_for_a_tuple_or_an_array():
+    y = np.array([1.0, 2.0])
+    with pytest.raises(TargetError, match=r"give \(100, 200\) \(a tuple\)"):
+        resolve_target([100, 200], y, task="regression")
+    interval = resolve_target((100, 200), y, task="regression")
+    assert interval.low.tolist() == [100.0, 100.0]
+    per_row = resolve_target(np.array([100, 200]), y, task="regression")
+    assert per_row.low.tolist() == [100.0, 200.0]
+    # Three rows leave a list of three unambiguous.
+    three = resolve_target([1, 2, 3], np.zeros(3), task="regression")
+    assert three.high.tolist() == [1.0, 2.0, 3.0]
+
+
 @pytest.mark.parametrize(
     "target, match",
     [

@@ -241,6 +241,8 @@ def test_whole_number_outputs_are_taken_as_regression_with_a_warning():
     with pytest.warns(TaskGuessWarning, match=r"task='regression'.*") as record:
         cf = CounterfactualGAN(**FAST).fit(X, label_function)
     assert "label_function" in str(record[0].message)
+    # The warning points at the line that called fit.
+    assert record[0].filename == __file__
     assert cf.predictor_.task_ == "regression"
 
 

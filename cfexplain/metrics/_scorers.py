@@ -10,10 +10,14 @@ better.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.pipeline import Pipeline
 
 from .._predictor import CLASSIFICATION
 from .._unseen import rows_to_score
+from ..exceptions import CfexplainWarning
 from ._mmd import class_conditional_mmd2, mmd2
 from ._plausibility import unseen_category_pairs
 from ._sparsity import l0, l1
@@ -41,16 +45,24 @@ def _validity(explainer, X, X_cf):
 def _class_mmd2(explainer, X, X_cf):
     predictor = explainer.predictor_
     if predictor.task_ != CLASSIFICATION:
-        raise ValueError(
-            "class_mmd2 needs a classifier under explanation; for a regression "
-            "model score with counterfactual_scorers(['validity', 'l0', 'l1', "
-            "'mmd2'])"
+        warnings.warn(
+            "class_mmd2 has no classes to compare on a regression model and "
+            "scores NaN; score with counterfactual_scorers(['validity', 'l0', "
+            "'l1', 'mmd2'])",
+            CfexplainWarning,
+            stacklevel=3,
         )
+        return float("nan")
     classes = predictor.classes_
+    # Each counterfactual joins the class it was asked for, not the class
+    # the model gives it: the two agree on valid answers, and an answer
+    # that missed its target (a row left as it was) is compared with the
+    # class it should have reached, so changing nothing cannot score well.
+    asked = explainer._resolve(None, predictor.predict(X)).labels
     per_class = class_conditional_mmd2(
         X_cf,
         X,
-        classes[predictor.predict_labels(X_cf)],
+        classes[asked],
         classes[predictor.predict_labels(X)],
         classes=classes,
     )
@@ -73,12 +85,40 @@ _METRICS = {
 }
 
 
-def _counterfactuals(explainer, X):
-    """Return ``(rows scored, their counterfactuals)``; ``(None, None)``: none."""
+def _explainer_and_rows(estimator, X):
+    """Return the explainer to score and the rows it explains.
+
+    A ``Pipeline`` ending in an explainer (the user guide's way to put
+    one after preprocessing) gives its last step, and ``X`` through the
+    steps before it, as ``Pipeline.score`` does.
+    """
+    if isinstance(estimator, Pipeline):
+        if len(estimator) > 1:
+            X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    if not hasattr(estimator, "predictor_"):
+        raise TypeError(
+            "the counterfactual scorers rate a fitted cfexplain explainer (or "
+            f"a Pipeline ending in one); got {type(estimator).__name__}"
+            + (
+                ", not fitted yet: call fit first"
+                if hasattr(estimator, "_candidates")
+                else ""
+            )
+        )
+    return estimator, X
+
+
+def _counterfactuals(estimator, X):
+    """Return ``(explainer, rows scored, their counterfactuals)``.
+
+    The rows are ``None`` when none can be scored.
+    """
+    explainer, X = _explainer_and_rows(estimator, X)
     X, _ = rows_to_score(explainer, X, stacklevel=3)
     if X is None:
-        return None, None
-    return X, explainer.transform(X)
+        return explainer, None, None
+    return explainer, X, explainer.transform(X)
 
 
 class _LastCounterfactuals:
@@ -106,7 +146,10 @@ class CounterfactualScorer:
     metric : {"validity", "l0", "l0_categorical", "l1", "mmd2", "class_mmd2", \
 "unseen_category_pairs"}
         What to measure; see :mod:`cfexplain.metrics`. ``class_mmd2`` is the
-        mean of the class-conditional MMD² over classes;
+        mean over classes of the MMD² between the counterfactuals asked
+        for a class and the rows of ``X`` the model puts in it (an answer
+        that misses its target counts against the class it should have
+        reached; NaN, with a warning, for a regression model);
         ``unseen_category_pairs`` the share of counterfactuals bringing in a
         pair of categories that ``X`` lacks although their frequencies in
         ``X`` expect it in 5 rows or more.
@@ -134,8 +177,9 @@ class CounterfactualScorer:
 
         Parameters
         ----------
-        explainer : fitted cfexplain explainer
-            With its ``target`` parameter set.
+        explainer : fitted cfexplain explainer, or a Pipeline ending in one
+            With its ``target`` parameter set. A Pipeline's earlier steps
+            transform ``X`` first, as ``Pipeline.score`` does.
         X : pandas.DataFrame or array-like
             Rows to explain; also the reference sample. Rows of a table
             holding a category the explainer's ``fit`` did not see are left
@@ -146,12 +190,18 @@ class CounterfactualScorer:
         Returns
         -------
         float
+
+        Raises
+        ------
+        TypeError
+            When ``explainer`` is neither a fitted explainer nor a
+            Pipeline ending in one.
         """
         function, greater_is_better = _METRICS[self.metric]
         if self.cache is None:
-            X, X_cf = _counterfactuals(explainer, X)
+            explainer, X, X_cf = _counterfactuals(explainer, X)
         else:
-            X, X_cf = self.cache.get(explainer, X)
+            explainer, X, X_cf = self.cache.get(explainer, X)
         if X is None:
             return float("nan")
         value = function(explainer, X, X_cf)
@@ -194,8 +244,10 @@ def counterfactual_scorers(metrics=("validity", "l0_categorical", "l1", "class_m
         Pass it as ``GridSearchCV(..., scoring=..., refit="class_mmd2")``.
         With the repairs on (``max_rounds=2``) nearly every setting reaches
         validity 1, so refit on a quality scorer and read validity in
-        ``cv_results_``; with ``max_rounds=0`` validity scores the
-        generator alone.
+        ``cv_results_``; with ``max_rounds=0`` and
+        ``training_row_candidates=False`` validity scores the generator
+        alone. For a regression model leave ``"class_mmd2"`` out (it
+        scores NaN there).
 
     Examples
     --------

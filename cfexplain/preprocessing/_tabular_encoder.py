@@ -1020,12 +1020,34 @@ def _category_codes(values, categories, name, index=None):
             where += f"{n_unseen} rows in all; "
         raise InvalidDataError(
             f"column {name!r} has category {value!r} not seen during fit "
-            f"({where}known: {known}). Fit on rows that hold every category, "
-            "or leave such rows out: X[explainer.encoder_.known_category_rows(X)] "
-            "keeps the rows an explainer can read, and an explainer with "
-            "handle_unknown='warn' explains the others and returns these unchanged"
+            f"({where}known: {known}). "
+            + (
+                _retyped_hint(value, categories)
+                or "Fit on rows that hold every category, or leave such rows "
+                "out: X[explainer.encoder_.known_category_rows(X)] keeps the "
+                "rows an explainer can read, and an explainer with "
+                "handle_unknown='warn' explains the others and returns these "
+                "unchanged"
+            )
         )
     return codes
+
+
+def _retyped_hint(value, categories):
+    """Say so when ``value`` is a fitted category written as another type.
+
+    A boolean column saved to CSV or cast with ``astype(str)`` comes back
+    as ``'True'``, which no fitted category equals; ``None`` otherwise.
+    """
+    for category in categories:
+        if type(category) is not type(value) and str(category) == str(value):
+            return (
+                f"{value!r} ({type(value).__name__}) reads as the fitted "
+                f"category {category!r} ({type(category).__name__}): the "
+                "column's type changed since fit; give it the dtype it had "
+                "then (explainer.feature_dtypes_in_)"
+            )
+    return None
 
 
 def _rebuild_categorical(values, dtype, index):
