@@ -231,10 +231,11 @@ def _opposite(y_model):
         warnings.warn(
             f"target 'opposite' is the most likely class other than the "
             f"predicted one, but for {int(tied.sum())} of {len(tied)} rows the "
-            "model gives several other classes the same probability (a "
-            "multi-class model given as predict gives labels only); those rows "
-            "take the first of them in classes_ order. Give predict_proba, or "
-            "name the target class",
+            "model gives several other classes the same probability (all 0 "
+            "for a model given as predict, which gives labels only, or for a "
+            "forest whose trees agree); those rows take the first of them in "
+            "classes_ order. Name the target class (or one per row), or, for "
+            "a model given as predict, give predict_proba",
             AmbiguousTargetWarning,
             stacklevel=2,
         )

@@ -351,7 +351,11 @@ def _infer(text):
 
 
 def _decimals(text):
-    """Most decimals written in a column of numbers (0 to :data:`MAX_DECIMALS`)."""
+    """Most decimals written in a column of numbers (0 to :data:`MAX_DECIMALS`).
+
+    ``None`` for a column with more: it is written exactly, as its cells
+    were probably written by a program at full precision.
+    """
     most = 0
     for cell in pd.unique(text.str.strip().str.lower()):
         mantissa, _, exponent = cell.partition("e")
@@ -363,8 +367,8 @@ def _decimals(text):
         except ValueError:
             continue
         most = max(most, len(fraction) - shift)
-        if most >= MAX_DECIMALS:
-            return MAX_DECIMALS
+        if most > MAX_DECIMALS:
+            return None
     return most
 
 
@@ -439,6 +443,7 @@ def _load(path, what):
     """Load a pickled or joblib-saved object."""
     import joblib
 
+    _refuse_text(path, what)
     try:
         return joblib.load(path)
     except FileNotFoundError:
@@ -453,6 +458,31 @@ def _load(path, what):
             f"cannot load the {what} in {path}: {reason} (is it a file written "
             "by joblib.dump or pickle.dump?)"
         ) from exc
+
+
+def _refuse_text(path, what):
+    """Say so when ``path`` holds a line of text with commas (a CSV file).
+
+    Unpickling one fails with the header taken for a module name. Saved
+    objects are binary (pickle protocol 2 and later, joblib's compressors);
+    protocol 0's text pickles hold no comma on their first line.
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return  # joblib.load's error names the problem
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        text = first_line.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    if b"," in first_line and text.isprintable():
+        raise CommandError(
+            f"{path} is a text file (it begins {text[:40]!r}), not the {what} "
+            "saved by joblib.dump or pickle.dump; is the order of the "
+            "arguments right?"
+        )
 
 
 def _load_explainer(path):
@@ -489,7 +519,13 @@ def _write_csv(frame, output, index):
 
 
 def _fixed(values, decimals):
-    """Format numbers with ``decimals`` decimals (missing values are empty)."""
+    """Format numbers with ``decimals`` decimals (missing values are empty).
+
+    ``decimals=None`` writes each number exactly: the shortest text that
+    reads back as the same float.
+    """
+    if decimals is None:
+        return ["" if pd.isna(v) else repr(float(v)) for v in values]
     # Adding 0.0 turns the -0.0 of a rounded small negative number into 0.0.
     return [
         "" if pd.isna(v) else f"{round(float(v), decimals) + 0.0:.{decimals}f}"
@@ -528,14 +564,24 @@ def _parse_target(target, explainer):
         try:
             if colon:
                 # An empty side is open: 45: is "at least 45".
-                return tuple(
+                bounds = tuple(
                     None if not bound.strip() else float(bound) for bound in (low, high)
                 )
-            return float(target)
+                numbers = [b for b in bounds if b is not None]
+            else:
+                bounds = float(target)
+                numbers = [bounds]
         except ValueError:
             raise CommandError(
                 f"--target {target!r} is not a number or an interval LOW:HIGH"
             ) from None
+        if not all(math.isfinite(number) for number in numbers):
+            raise CommandError(
+                f"--target {target!r}: give finite numbers, a value or an "
+                "interval LOW:HIGH; leave a side empty to open it (45: is at "
+                "least 45)"
+            )
+        return bounds
     if target is None or target == "opposite":
         return target
     for label in classes:
@@ -576,13 +622,17 @@ def _check_categories(explainer, X, path):
 def _explain(args) -> int:
     explainer = _load_explainer(args.explainer)
     target = _parse_target(args.target, explainer)
+    _check_writable(args.output)
     dtypes = getattr(explainer, "feature_dtypes_in_", None)
     X, has_index, decimals = _read_rows(args.data, args.index_col, dtypes)
     if dtypes is not None:
         _check_categories(explainer, X, args.data)
     csv_columns = list(X.columns) if dtypes is None else list(decimals)
-    explanation = explainer.explain(X if dtypes is not None else X.to_numpy(), target)
-    counterfactuals = explanation.counterfactuals
+    rows = X if dtypes is not None else X.to_numpy()
+    # transform, not explain: the same first answer without the text of
+    # its changes, which the file does not hold; its warnings say why rows
+    # miss their target.
+    counterfactuals = explainer.transform(rows, target)
     if dtypes is not None:
         out = counterfactuals.copy()
         out.columns = [str(name) for name in out.columns]
@@ -593,23 +643,69 @@ def _explain(args) -> int:
     for column in csv_columns:
         if is_float_dtype(out[column].dtype):
             out[column] = _fixed(out[column], decimals[column])
-    valid = np.asarray(explanation.valid)[:, 0].astype(bool)
-    predicted = explanation.predicted(explanation.y_counterfactual)
-    if explanation.classes is None:
-        predicted = _significant(predicted)
+    # valid and prediction describe the rows as written: a number rounded
+    # to its column's decimals can cross the model's boundary.
+    as_written = _as_written(out[csv_columns], counterfactuals)
+    predictor = explainer.predictor_
+    resolved = explainer._resolve(target, predictor.predict(rows))
+    y_written = predictor.predict(as_written)
+    valid = np.asarray(resolved.is_met(y_written), dtype=bool)
+    if explainer.classes_ is None:
+        predicted = _significant(y_written)
+    else:
+        predicted = np.asarray(explainer.classes_)[np.asarray(y_written).argmax(axis=1)]
     out[free_name("valid", out.columns)] = valid
     out[free_name("prediction", out.columns)] = predicted
     _write_csv(out, args.output, index=has_index)
     if not args.quiet:
         destination = sys.stdout if args.output not in (None, "-") else sys.stderr
         where = f"; wrote {args.output}" if destination is sys.stdout else ""
+        in_memory = np.asarray(resolved.is_met(predictor.predict(counterfactuals)))
+        rounded = int((in_memory & ~valid).sum())
+        lost = (
+            f"; {rounded} more reached it before its numbers were rounded to "
+            "the input's decimals"
+            if rounded
+            else ""
+        )
         print(
             f"explained {len(out)} rows: {int(valid.sum())} counterfactuals reach "
-            f"the target ({_share(valid)}){where}",
+            f"the target ({_share(valid)}){lost}{where}",
             file=destination,
             flush=True,
         )
     return 0
+
+
+def _as_written(text, counterfactuals):
+    """Return the counterfactuals with their float columns read back from ``text``.
+
+    ``text`` holds the CSV's feature columns, named as strings, floats
+    formatted (``""`` for a missing value); the result has the type and
+    dtypes of ``counterfactuals``.
+    """
+    if isinstance(counterfactuals, pd.DataFrame):
+        written = counterfactuals.copy()
+        for name in written.columns:
+            if is_float_dtype(written[name].dtype):
+                cells = text[str(name)].replace("", np.nan)
+                written[name] = pd.to_numeric(cells).to_numpy(dtype=float)
+        return written
+    columns = [pd.to_numeric(text[c].replace("", np.nan)) for c in text.columns]
+    return np.column_stack(columns).astype(np.asarray(counterfactuals).dtype)
+
+
+def _check_writable(output):
+    """Refuse an output path that cannot be written, before any work is done."""
+    if output is None or output == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output):
+        raise CommandError(f"cannot write {output}: it is a directory")
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {output}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write {output}: the folder is not writable")
 
 
 # -- cfexplain fit ---------------------------------------------------------------------
@@ -677,6 +773,7 @@ def _fit(args) -> int:
         "ae": CounterfactualAE,
         "cvae": CounterfactualCVAE,
     }[args.method]
+    _check_writable(args.output)
     _step(args, f"reading {args.data} ...")
     X, _, _ = _read_rows(args.data, args.index_col, drop=args.target_column)
     _step(args, f"read {len(X)} rows of {X.shape[1]} features: {_names(X.columns)}")

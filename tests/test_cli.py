@@ -254,7 +254,80 @@ def test_float_decimals_follow_the_input_text(tmp_path, table, explainer_path):
     assert hours.str.fullmatch(r"-?\d+").all(), hours.tolist()
 
 
+def test_full_precision_floats_are_written_exactly_and_judged_as_written(
+    tmp_path, table, explainer_path, capsys
+):
+    rows = table.iloc[:8].copy()
+    rows["hours"] = rows["hours"] + np.pi / 1000  # 17 significant digits
+    data, out = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows.to_csv(data, index=False)
+    assert main(["explain", str(explainer_path), str(data), "-o", str(out)]) == 0
+    capsys.readouterr()
+    result = pd.read_csv(out, keep_default_na=False)
+    explainer = pickle.loads(explainer_path.read_bytes())
+    X_cf = explainer.transform(rows)
+    # Every float reads back as the very number transform gave.
+    np.testing.assert_array_equal(result["hours"].to_numpy(), X_cf["hours"].to_numpy())
+    unchanged = X_cf["hours"].to_numpy() == rows["hours"].to_numpy()
+    assert (result["hours"].to_numpy()[unchanged] == rows["hours"][unchanged]).all()
+    written = X_cf.assign(hours=result["hours"].to_numpy())
+    labels = frame_proba(written).argmax(axis=1)
+    assert (result["prediction"].to_numpy() == labels).all()
+    originals = frame_proba(rows).argmax(axis=1)
+    assert (result["valid"].to_numpy() == (labels != originals)).all()
+
+
+def test_rows_rounded_off_their_target_are_counted(
+    tmp_path, table, explainer_path, capsys, monkeypatch
+):
+    import cfexplain.cli as cli
+
+    rows = table.iloc[:4].assign(hours=lambda X: X["hours"].round())
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False, float_format="%.0f")  # whole hours
+    explainer = pickle.loads(explainer_path.read_bytes())
+    # Answers whose hours carry a fraction of 0.4, which the model needs and
+    # which writing whole hours rounds away.
+    answers = rows.assign(hours=rows["hours"] + 0.4)
+
+    def proba(X):
+        hours = pd.DataFrame(X)["hours"].to_numpy(dtype=float)
+        needed = np.isclose(hours - np.floor(hours), 0.4)
+        return np.column_stack([~needed, needed]).astype(float)
+
+    monkeypatch.setattr(cli, "_load_explainer", lambda _: explainer)
+    monkeypatch.setattr(explainer, "transform", lambda X, target=None: answers)
+    monkeypatch.setattr(explainer.predictor_, "predict", proba)
+    out = tmp_path / "out.csv"
+    assert main(["explain", "unused.pkl", str(data), "-o", str(out)]) == 0
+    assert (
+        "0 counterfactuals reach the target (0%); 4 more reached it before "
+        "its numbers were rounded" in capsys.readouterr().out
+    )
+    assert not pd.read_csv(out)["valid"].any()
+
+
 # -- one-line errors -------------------------------------------------------------------
+
+
+def test_an_unwritable_output_is_refused_before_any_work(
+    tmp_path, table, explainer_path, capsys
+):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    missing = str(tmp_path / "no" / "out.csv")
+    status = main(["explain", str(explainer_path), str(data), "-o", missing])
+    assert_one_line_error(capsys, status, "cannot write", "no folder")
+
+
+@pytest.mark.parametrize("target", ["nan", "inf", "1:nan"])
+def test_a_target_that_is_not_a_finite_number_is_refused(
+    tmp_path, table, regressor_path, capsys, target
+):
+    data = tmp_path / "rows.csv"
+    table.iloc[:3].to_csv(data, index=False)
+    status = main(["explain", str(regressor_path), str(data), f"--target={target}"])
+    assert_one_line_error(capsys, status, "give finite numbers")
 
 
 def edit_cell(table, column, value, row=2):
@@ -316,7 +389,7 @@ def test_a_named_index_column_gets_a_hint(tmp_path, table, explainer_path, capsy
         (lambda e, d, t: ["explain", str(e), str(t / "no.csv")], ["no.csv", "no such"]),
         (
             lambda e, d, t: ["explain", str(d), str(d)],
-            ["cannot load the explainer", "joblib.dump or pickle.dump"],
+            ["is a text file", "joblib.dump or pickle.dump", "order of the arguments"],
         ),
         (lambda e, d, t: ["explain", str(e), str(t)], ["is a directory"]),
         (lambda e, d, t: ["explain", str(e), str(d), "--target", "7"], ["7"]),

@@ -74,9 +74,12 @@ def unseen_category_pairs(
     pair the original holds is the data's, not the method's doing). This
     is pairwise co-occurrence, the simplest of the data-manifold checks of
     the counterfactual literature (the feasibility of Mahajan et al. 2019);
-    it is the check the explainers apply with ``plausible_categories=True``
-    (:class:`~cfexplain._plausibility.CategoryPairs`), here for the output
-    of any method.
+    it is the part of the explainers' check with
+    ``plausible_categories=True`` (:class:`~cfexplain._plausibility.CategoryPairs`)
+    that pairs two categories, here for the output of any method. The
+    explainers also pair a category with a range of a number (a student
+    aged 40), which this metric does not count: ``explain``'s
+    ``plausible`` mask marks those answers too.
 
     Parameters
     ----------
