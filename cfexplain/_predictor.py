@@ -202,10 +202,14 @@ class Predictor:
         try:
             return np.asarray(out, dtype=np.float64)
         except (TypeError, ValueError) as exc:
+            some = ", ".join(repr(v) for v in np.asarray(out, dtype=object).ravel()[:3])
             raise PredictorError(
                 f"the model under explanation returned {type(out).__name__} "
-                "values that are not numbers; expected probabilities of shape "
-                "(n, n_classes) or regression values of shape (n,)"
+                f"values that are not numbers ({some}, ...); expected "
+                "probabilities of shape (n, n_classes) or regression values of "
+                "shape (n,). Class labels come from a classifier's predict: "
+                "give the fitted classifier itself or its predict_proba, with "
+                "task='auto' or 'classification'"
             ) from exc
 
     def _validate_output(self, out, n_rows):

@@ -791,6 +791,9 @@ def _fit(args) -> int:
     start = time.perf_counter()
     try:
         explainer.fit(X, predict_fn=model)
+    except InvalidDataError as exc:
+        # The estimator names the row; the command line names the file too.
+        raise CommandError(f"{args.data}: {exc}") from exc
     except PredictorError as exc:
         predictor = getattr(explainer, "predictor_", None)
         if args.method == "cvae" and getattr(predictor, "task_", None) == REGRESSION:

@@ -554,6 +554,17 @@ def test_fit_names_a_label_column_left_in(tmp_path, model_files, capsys):
     assert not (tmp_path / "e.pkl").exists()
 
 
+def test_fit_names_the_file_of_a_missing_value(tmp_path, model_files, capsys):
+    data, model, _ = model_files
+    holed = tmp_path / "holed.csv"
+    frame = pd.read_csv(data, index_col="id")
+    frame.iloc[5, frame.columns.get_loc("age")] = np.nan
+    frame.to_csv(holed)
+    args = ["fit", str(holed), str(model), "-o", str(tmp_path / "e.pkl"), "-q"]
+    status = main([*args, "--index-col", "id", "--target-column", "y"])
+    assert_one_line_error(capsys, status, "holed.csv: ", "'age'", "105")
+
+
 def test_fit_rejects_a_model_file_that_is_not_a_model(tmp_path, model_files, capsys):
     data, _, _ = model_files
     bogus = tmp_path / "model.joblib"
