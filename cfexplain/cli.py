@@ -660,8 +660,10 @@ def _explain(args) -> int:
     if not args.quiet:
         destination = sys.stdout if args.output not in (None, "-") else sys.stderr
         where = f"; wrote {args.output}" if destination is sys.stdout else ""
-        in_memory = np.asarray(resolved.is_met(predictor.predict(counterfactuals)))
-        rounded = int((in_memory & ~valid).sum())
+        rounded = 0
+        if not _same_rows(as_written, counterfactuals):
+            in_memory = resolved.is_met(predictor.predict(counterfactuals))
+            rounded = int((np.asarray(in_memory) & ~valid).sum())
         lost = (
             f"; {rounded} more reached it before its numbers were rounded to "
             "the input's decimals"
@@ -693,6 +695,13 @@ def _as_written(text, counterfactuals):
         return written
     columns = [pd.to_numeric(text[c].replace("", np.nan)) for c in text.columns]
     return np.column_stack(columns).astype(np.asarray(counterfactuals).dtype)
+
+
+def _same_rows(a, b):
+    """Whether two frames (or arrays) of counterfactuals hold the same values."""
+    if isinstance(a, pd.DataFrame):
+        return a.equals(b)
+    return np.array_equal(a, b, equal_nan=True)
 
 
 def _check_writable(output):
