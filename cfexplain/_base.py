@@ -43,6 +43,7 @@ from .exceptions import (
     InvalidDataError,
     LowValidityWarning,
     OutsideBoundsWarning,
+    OutsideTrainingRangeWarning,
     UnreachedTargetWarning,
     UnseenCategoryWarning,
 )
@@ -750,9 +751,10 @@ class BaseCounterfactualExplainer(
             X, target = take_rows(self, X, target, known)
         # check_all: with max_rounds=0 the answers have not met the model
         # yet, and one call tells which rows to report.
-        output, valid, implausible = self._transform_with_validity(
+        output, valid, implausible, outside = self._transform_with_validity(
             X, target, (immutable, bounds, monotonic), check_all=True
         )
+        self._warn_outside_training_range(outside)
         if self.bounds if bounds is None else bounds:
             adapter = self.adapter_
             with warnings.catch_warnings():
@@ -811,6 +813,31 @@ class BaseCounterfactualExplainer(
                     stacklevel=3,
                 )
         return output if known is None else put_back(given, output, known)
+
+    def _warn_outside_training_range(self, outside):
+        """Warn that originals hold numbers beyond the training range.
+
+        :class:`~cfexplain.OutsideTrainingRangeWarning`; ``outside`` is the
+        adapter's :meth:`outside_training_range
+        <cfexplain.modalities.ModalityAdapter.outside_training_range>` for
+        the call's rows (``None``: nothing to say).
+        """
+        if outside is None or not outside.any():
+            return
+        rows = outside.any(axis=1)
+        warnings.warn(
+            f"{int(rows.sum())} of {len(rows)} originals hold numbers outside "
+            "the range of the training rows: "
+            f"{self.adapter_.describe_outside_training_range(outside)}. The "
+            "explainer learnt nothing there, so their counterfactuals are "
+            "extrapolations: a number they leave is kept as it is, one they "
+            "move lands inside the range. To explain such rows as the data "
+            "does, fit on rows that cover them",
+            OutsideTrainingRangeWarning,
+            # Past transform or explain (and scikit-learn's set_output
+            # wrapper or single_blas_thread), to the caller.
+            stacklevel=4,
+        )
 
     def _warn_outside_bounds(self, rows, constraints):
         """Warn that rows outside the bounds were clipped into them.
@@ -883,7 +910,10 @@ class BaseCounterfactualExplainer(
         did not call the model and ``check_all`` does not ask for the call.
         The third value flags the counterfactuals that bring in what the
         training data lack (``plausible_categories``), ``None`` where the
-        check does not run.
+        check does not run. The fourth flags the originals' values outside
+        the training range (:meth:`ModalityAdapter.outside_training_range
+        <cfexplain.modalities.ModalityAdapter.outside_training_range>`),
+        ``None`` where the modality checks none.
         """
         n_rows, chunk = _n_rows(X), self._chunk_rows()
         # Before chunks slice a per-row target by position.
@@ -903,16 +933,18 @@ class BaseCounterfactualExplainer(
                 )
                 for start in range(0, n_rows, chunk)
             ]
-        masks = [valid for _, valid, _ in parts]
+        masks = [valid for _, valid, *_ in parts]
         valid = None if any(m is None for m in masks) else np.concatenate(masks)
-        flags = [implausible for _, _, implausible in parts]
+        flags = [implausible for _, _, implausible, _ in parts]
         implausible = None if any(f is None for f in flags) else np.concatenate(flags)
+        ranges = [outside for *_, outside in parts]
+        outside = None if any(r is None for r in ranges) else np.concatenate(ranges)
         if len(parts) == 1:
-            return parts[0][0], valid, implausible
-        outputs = [output for output, _, _ in parts]
+            return parts[0][0], valid, implausible, outside
+        outputs = [output for output, *_ in parts]
         if isinstance(outputs[0], pd.DataFrame):
-            return pd.concat(outputs), valid, implausible
-        return np.concatenate(outputs), valid, implausible
+            return pd.concat(outputs), valid, implausible, outside
+        return np.concatenate(outputs), valid, implausible, outside
 
     def __dask_tokenize__(self):
         """Return a deterministic token, so Dask can hash a fitted explainer.
@@ -948,7 +980,7 @@ class BaseCounterfactualExplainer(
         return int(np.clip(2**24 // width, 1024, 32768))
 
     def _transform_chunk(self, X, target, constraints, check_all):
-        """Return one chunk's answers (user format) and their two masks.
+        """Return one chunk's answers (user format) and their three masks.
 
         See :meth:`_transform_with_validity`.
         """
@@ -966,6 +998,7 @@ class BaseCounterfactualExplainer(
             self.adapter_.to_user(X, candidates.counterfactuals),
             valid,
             implausible,
+            self.adapter_.outside_training_range(candidates.rows),
         )
 
     def _check_whole_input(self, X, constraints):
@@ -1069,6 +1102,7 @@ class BaseCounterfactualExplainer(
         adapter, rows, resolved = self.adapter_, candidates.rows, candidates.target
         if self.bounds if bounds is None else bounds:
             self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
+        self._warn_outside_training_range(adapter.outside_training_range(rows))
         n = len(candidates.y_model)
         # Candidate-major to row-major: all counterfactuals of row 0, then
         # of row 1, ...

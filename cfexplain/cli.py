@@ -757,20 +757,60 @@ def _model_accepts(model, X):
 
 
 def _as_the_model_reads(model, X, args):
-    """Return ``X`` with true/false columns as the model was trained on them.
+    """Return ``X`` with its columns typed as the model was trained on them.
 
-    A CSV cannot say whether ``True``/``False`` cells were booleans or text
-    when the model was trained. Booleans are tried first (pandas' reading);
-    if the model refuses them and accepts the text, the text is kept.
+    A CSV cannot say whether ``True``/``False`` cells were booleans or text,
+    nor whether text was plain strings or a pandas ``category`` column (which
+    XGBoost's ``enable_categorical`` and HistGradientBoosting's
+    ``categorical_features="from_dtype"`` need) when the model was trained.
+    The reading of :func:`pandas.read_csv` is tried first; if the model
+    refuses it, booleans as text, then text as categories, then both, and
+    the first reading the model accepts is kept.
     """
-    flags = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c].dtype)]
-    if not flags or _model_accepts(model, X):
+    if _model_accepts(model, X):
         return X
-    as_text = X.astype({c: str for c in flags})
-    if _model_accepts(model, as_text):
-        _step(args, f"reading {_names(flags)} as text, as the model does")
-        return as_text
+    flags = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c].dtype)]
+    texts = [
+        c
+        for c in X.columns
+        if is_object_dtype(X[c].dtype) or is_string_dtype(X[c].dtype)
+    ]
+    readings = []
+    if flags:
+        readings.append(
+            (f"{_names(flags)} as text", X.astype(dict.fromkeys(flags, str)))
+        )
+    if texts:
+        readings.append(
+            (
+                f"{_names(texts)} as categories",
+                X.astype(dict.fromkeys(texts, "category")),
+            )
+        )
+    if flags and texts:
+        both = X.astype(dict.fromkeys(flags, str)).astype(
+            dict.fromkeys(flags + texts, "category")
+        )
+        readings.append((f"{_names(flags + texts)} as categories", both))
+    for described, rows in readings:
+        if _model_accepts(model, rows):
+            _step(args, f"reading {described}, as the model does")
+            return rows
     return X
+
+
+def _as_categories(X, columns, args):
+    """Return ``X`` with the ``--categorical`` columns as pandas categories."""
+    if not columns:
+        return X
+    named = [name.strip() for name in columns.split(",") if name.strip()]
+    unknown = [name for name in named if name not in X.columns]
+    if unknown:
+        raise CommandError(
+            f"--categorical names {_names(unknown)}, not column(s) of "
+            f"{args.data} (features: {_names(X.columns)})"
+        )
+    return X.astype(dict.fromkeys(named, "category"))
 
 
 def _fit(args) -> int:
@@ -789,7 +829,7 @@ def _fit(args) -> int:
     _step(args, f"loading the model {args.model} ...")
     model = _load(args.model, "model")
     _check_model_columns(model, list(X.columns), args)
-    X = _as_the_model_reads(model, X, args)
+    X = _as_the_model_reads(model, _as_categories(X, args.categorical, args), args)
     explainer = method(
         max_epochs=args.epochs,
         task=args.task,
@@ -927,6 +967,14 @@ def _parser():
         choices=("auto", "classification", "regression"),
         default="auto",
         help="the model's task (default: inferred from its output)",
+    )
+    fit.add_argument(
+        "--categorical",
+        default=None,
+        metavar="COLUMNS",
+        help="comma-separated columns to read as pandas categories, as the "
+        "model was trained on them (text columns are read so when the model "
+        "refuses them as text)",
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument(

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidDataError",
     "LowValidityWarning",
     "OutsideBoundsWarning",
+    "OutsideTrainingRangeWarning",
     "PredictorError",
     "TaskGuessWarning",
     "TargetError",
@@ -164,6 +165,20 @@ class OutsideBoundsWarning(CfexplainWarning):
     beat was reshaped that way. The message counts the rows and names the
     features (or channels); bound with a range the originals respect, or
     leave those rows out, to explain them as they are.
+    """
+
+
+class OutsideTrainingRangeWarning(CfexplainWarning):
+    """Some originals hold numbers outside the range of the training rows.
+
+    Issued by ``transform`` and ``explain`` on tables. The generator learnt
+    nothing beyond ``[min, max]`` of a number's training values and its
+    decoder answers within that range, so such a row's counterfactual is an
+    extrapolation: a number it leaves is kept as it was (Age 120 stays 120),
+    one it moves lands inside the range. The model still judges every
+    answer on the values returned. The message counts the rows and names
+    the features with their training ranges; fit on rows that cover them
+    to explain such rows as the training data does.
     """
 
 

@@ -60,6 +60,26 @@ def frame_proba(X):
     return np.column_stack([1 - p, p])
 
 
+class CategoryModel:
+    """:func:`frame_proba` as a model that reads text only as ``category`` columns.
+
+    It refuses other text columns as XGBoost's ``enable_categorical`` does
+    ("DataFrame.dtypes for data must be int, float, bool or category"), and
+    columns named in ``categories`` unless they are ``category`` columns.
+    """
+
+    def __init__(self, categories=()):
+        self.categories = list(categories)
+
+    def predict_proba(self, X):
+        for name in X.columns:
+            dtype = X[name].dtype
+            wanted = name in self.categories or not pd.api.types.is_numeric_dtype(dtype)
+            if wanted and not isinstance(dtype, pd.CategoricalDtype):
+                raise ValueError(f"column {name!r} must be a category, not {dtype}")
+        return frame_proba(X.astype({name: str for name in ("color",) if name in X}))
+
+
 def frame_proba_3(X):
     """A three-class classifier on the mixed frame."""
     age = X["age"].to_numpy().astype(float)

@@ -8,7 +8,14 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from cf_testing import FAST, array_proba, frame_proba, frame_value, make_mixed_frame
+from cf_testing import (
+    FAST,
+    CategoryModel,
+    array_proba,
+    frame_proba,
+    frame_value,
+    make_mixed_frame,
+)
 
 from cfexplain import CounterfactualGAN, InvalidDataError, TargetError
 from cfexplain.cli import main
@@ -670,3 +677,48 @@ def test_an_empty_side_of_a_target_interval_is_open(
     )
     assert (pd.read_csv(out)["prediction"] >= 150).all()
     capsys.readouterr()
+
+
+def categorical_model_files(tmp_path, *columns):
+    """A model that reads ``color`` and ``columns`` as categories, and its CSV."""
+    table = make_mixed_frame(120)[["age", "hours", "color"]]
+    table = table.astype(dict.fromkeys(["color", *columns], "category"))
+    data, model_path = tmp_path / "train.csv", tmp_path / "model.joblib"
+    table.to_csv(data)
+    joblib.dump(CategoryModel(["color", *columns]), model_path)
+    return table, data, model_path
+
+
+def test_fit_reads_text_as_categories_when_the_model_was_trained_on_them(
+    tmp_path, capsys
+):
+    # A CSV loses the category dtype, and a model such as XGBoost with
+    # enable_categorical refuses the text pandas reads back.
+    table, data, model_path = categorical_model_files(tmp_path)
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
+    assert main([*args, "--index-col", "id"]) == 0
+    assert "reading 'color' as categories, as the model does" in capsys.readouterr().out
+    explainer = pickle.loads(output.read_bytes())
+    assert isinstance(explainer.feature_dtypes_in_["color"], pd.CategoricalDtype)
+    out = tmp_path / "out.csv"
+    args = ["explain", str(output), str(data), "-o", str(out), "--index-col", "id"]
+    assert main([*args, "--quiet"]) == 0
+    written = pd.read_csv(out, index_col="id")
+    assert set(written["color"]) <= set(table["color"].cat.categories)
+    assert len(written) == len(table)
+
+
+def test_categorical_names_columns_to_read_as_categories(tmp_path, capsys):
+    # Integer codes the model took as categories: nothing in the CSV says so.
+    _, data, model_path = categorical_model_files(tmp_path, "age")
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
+    args += ["--index-col", "id", "--quiet"]
+    assert main([*args, "--categorical", "age, color"]) == 0
+    explainer = pickle.loads(output.read_bytes())
+    for name in ("age", "color"):
+        assert isinstance(explainer.feature_dtypes_in_[name], pd.CategoricalDtype)
+    capsys.readouterr()
+    status = main([*args, "--categorical", "color,height"])
+    assert_one_line_error(capsys, status, "--categorical names 'height'", "'age'")

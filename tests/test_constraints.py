@@ -7,7 +7,12 @@ from cf_testing import FAST, frame_proba, make_mixed_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfexplain import ConstraintError, CounterfactualGAN, OutsideBoundsWarning
+from cfexplain import (
+    ConstraintError,
+    CounterfactualGAN,
+    OutsideBoundsWarning,
+    OutsideTrainingRangeWarning,
+)
 from cfexplain._constraints import apply_constraints, parse_constraints
 
 FEATURES = ["age", "hours", "color", "member"]
@@ -189,3 +194,45 @@ def test_rows_outside_the_bounds_are_clipped_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutsideBoundsWarning)
         explainer.transform(rows, bounds={"hours": (0, 100)})
+
+
+def test_numbers_outside_the_training_range_warn_with_their_features():
+    X = make_mixed_frame(n=160)
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    rows = X.iloc[:20].copy()
+    rows.loc[rows.index[:3], "age"] = 120
+    rows.loc[rows.index[3], "hours"] = -5.0
+    low, high = X["age"].min(), X["age"].max()
+    message = (
+        rf"4 of 20 originals .* 'age' \(3 rows; training values {low} to {high}\)"
+        r", 'hours' \(1 row; "
+    )
+    with pytest.warns(OutsideTrainingRangeWarning, match=message) as caught:
+        explainer.transform(rows)
+    # Pointed at the caller's line, past the wrappers.
+    assert caught[0].filename == __file__
+    with pytest.warns(OutsideTrainingRangeWarning, match="4 of 20"):
+        explainer.explain(rows)
+    # The training rows themselves say nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideTrainingRangeWarning)
+        explainer.transform(X.iloc[:20])
+        explainer.explain(X.iloc[:20])
+
+
+def test_a_number_outside_the_training_range_is_kept_where_the_decoder_clipped_it():
+    # The decoder answers within [min, max] of the training values: Age 120
+    # decoded at the top of the range is no move of the generator's.
+    X = make_mixed_frame(n=160)
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    adapter = explainer.adapter_
+    high = X["age"].max()
+    originals = X.iloc[:4].copy()
+    originals["age"] = [120, 120, 5, 40]
+    answers = originals.copy()
+    answers["age"] = [high, 30, X["age"].min(), 40]
+    adapter.revert_negligible_changes(originals, answers, 0.05)
+    # Kept where the answer is the decoder's clip, moved where the
+    # generator moved it.
+    assert answers["age"].tolist() == [120, 30, 5, 40]
+    assert answers["age"].dtype == originals["age"].dtype

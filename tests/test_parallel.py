@@ -67,7 +67,7 @@ def rows():
 def _local(explainer, X, target, **constraints):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        output, valid, _ = explainer._transform_with_validity(
+        output, valid, *_ = explainer._transform_with_validity(
             X[FEATURES],
             target,
             tuple(constraints.get(k) for k in ("immutable", "bounds", "monotonic")),

@@ -443,6 +443,39 @@ class ModalityAdapter:
             Where a candidate's encoding equals its original's.
         """
 
+    def outside_training_range(self, rows):
+        """Flag numbers outside the range the training rows span.
+
+        The generator learnt nothing beyond that range, and its decoder
+        answers within it, so the callers warn (an
+        :class:`~cfexplain.OutsideTrainingRangeWarning`).
+
+        Parameters
+        ----------
+        rows : object
+            Originals in the adapter's format.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n, n_checked), or None
+            ``None`` (the default) where the modality checks nothing.
+        """
+        return None
+
+    def describe_outside_training_range(self, outside):
+        """Name what :meth:`outside_training_range` flagged, for a warning.
+
+        Parameters
+        ----------
+        outside : numpy.ndarray of bool, shape (n, n_checked)
+            Its flags, for one call's rows.
+
+        Returns
+        -------
+        str
+        """
+        raise NotImplementedError
+
     def revert_negligible_changes(self, originals, counterfactuals, tolerance):
         """Give values that barely moved their original value back, in place.
 

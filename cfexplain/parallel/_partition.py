@@ -249,7 +249,7 @@ class PartitionTransformer:
                 # The valid column reports these rows; a worker's warning
                 # would be lost anyway.
                 warnings.simplefilter("ignore", UnreachedTargetWarning)
-            output, valid_known, _ = explainer._transform_with_validity(
+            output, valid_known, *_ = explainer._transform_with_validity(
                 features, target, self.constraints, check_all=True
             )
         if known is None:
