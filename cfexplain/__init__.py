@@ -5,10 +5,8 @@ explains whole batches of rows in one forward pass: for each row, the small,
 realistic change that makes the model predict a target instead.
 """
 
-from . import datasets, metrics
-from ._ae import CounterfactualAE
-from ._cvae import CounterfactualCVAE
-from ._gan import CounterfactualGAN
+import importlib
+
 from .exceptions import (
     AmbiguousTargetWarning,
     CfexplainError,
@@ -32,6 +30,32 @@ from .exceptions import (
 from .explanation import Explanation
 
 __version__ = "0.1.0.dev0"
+
+#: Names loaded on first use, and the module each comes from. The explainers
+#: import torch, skorch and scikit-learn (about 3 s); the exceptions, the
+#: version and the command line's ``--help`` need none of them.
+_LAZY = {
+    "CounterfactualAE": "._ae",
+    "CounterfactualCVAE": "._cvae",
+    "CounterfactualGAN": "._gan",
+    "datasets": ".datasets",
+    "metrics": ".metrics",
+}
+
+
+def __getattr__(name):
+    """Import the explainers, ``datasets`` and ``metrics`` on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name], __name__)
+    value = module if _LAZY[name] == f".{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "AmbiguousTargetWarning",

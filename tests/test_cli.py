@@ -722,3 +722,27 @@ def test_categorical_names_columns_to_read_as_categories(tmp_path, capsys):
     capsys.readouterr()
     status = main([*args, "--categorical", "color,height"])
     assert_one_line_error(capsys, status, "--categorical names 'height'", "'age'")
+
+
+def test_help_and_the_package_import_load_no_torch():
+    # The explainers (torch, skorch, scikit-learn: seconds) load on first use,
+    # so `cfexplain --help` answers at once.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cfexplain\n"
+        "from cfexplain.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'skorch', 'sklearn') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert cfexplain.CounterfactualGAN.__module__ == 'cfexplain._gan'\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
