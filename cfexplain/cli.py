@@ -545,6 +545,84 @@ def _significant(values, digits=PREDICTION_DIGITS):
     ]
 
 
+# -- constraints and threads -----------------------------------------------------------
+
+#: Directions ``--monotonic`` accepts, as the explainers spell them.
+DIRECTIONS = ("increasing", "decreasing")
+
+
+def _feature(name, features, option):
+    """Return the feature label a column name given to ``option`` stands for."""
+    if name not in features:
+        raise CommandError(
+            f"{option} names {name!r}, not a feature (features: {_names(features)})"
+        )
+    return features[name]
+
+
+def _bound(text, option):
+    """Read one side of a ``--bounds`` range: a number, or empty for open."""
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CommandError(
+            f"{option}: {text!r} is not a number; write COLUMN:LOW:HIGH and "
+            "leave a side empty to open it (hours::60)"
+        ) from None
+    if not math.isfinite(value):
+        raise CommandError(f"{option}: {text!r} is not a finite number")
+    return value
+
+
+def _constraints(args, features):
+    """Return the constraint arguments the options give, for an explainer.
+
+    ``features`` maps each column name of the CSV file to the feature label
+    the explainer knows it by. Options not given are left out, so that the
+    explainer's own constraints hold.
+    """
+    given = {}
+    if args.immutable is not None:
+        names = [name.strip() for name in args.immutable.split(",") if name.strip()]
+        given["immutable"] = [_feature(n, features, "--immutable") for n in names]
+    if args.bounds is not None:
+        bounds = {}
+        for item in filter(str.strip, args.bounds.split(",")):
+            name, *sides = item.strip().split(":")
+            if len(sides) != 2:
+                raise CommandError(
+                    f"--bounds: {item.strip()!r} is not COLUMN:LOW:HIGH (an "
+                    "empty LOW or HIGH leaves that side open: hours::60)"
+                )
+            low, high = (_bound(side, "--bounds") for side in sides)
+            if low is not None and high is not None and low > high:
+                raise CommandError(f"--bounds: {item.strip()!r} has LOW above HIGH")
+            bounds[_feature(name, features, "--bounds")] = (low, high)
+        given["bounds"] = bounds
+    if args.monotonic is not None:
+        monotonic = {}
+        for item in filter(str.strip, args.monotonic.split(",")):
+            name, _, direction = item.strip().rpartition(":")
+            if direction not in DIRECTIONS:
+                raise CommandError(
+                    f"--monotonic: {item.strip()!r} is not COLUMN:increasing or "
+                    "COLUMN:decreasing"
+                )
+            monotonic[_feature(name, features, "--monotonic")] = direction
+        given["monotonic"] = monotonic
+    return given
+
+
+def _use_threads(args):
+    """Set torch's threads from ``--threads``, when given."""
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 # -- cfexplain explain -----------------------------------------------------------------
 
 
@@ -629,10 +707,16 @@ def _explain(args) -> int:
         _check_categories(explainer, X, args.data)
     csv_columns = list(X.columns) if dtypes is None else list(decimals)
     rows = X if dtypes is not None else X.to_numpy()
+    if dtypes is not None:
+        features = {str(name): name for name in dtypes.index}
+    else:  # fitted on an array: features are positions
+        features = {name: j for j, name in enumerate(csv_columns)}
+    constraints = _constraints(args, features)
+    _use_threads(args)
     # transform, not explain: the same first answer without the text of
     # its changes, which the file does not hold; its warnings say why rows
     # miss their target.
-    counterfactuals = explainer.transform(rows, target)
+    counterfactuals = explainer.transform(rows, target, **constraints)
     if dtypes is not None:
         out = counterfactuals.copy()
         out.columns = [str(name) for name in out.columns]
@@ -830,11 +914,14 @@ def _fit(args) -> int:
     model = _load(args.model, "model")
     _check_model_columns(model, list(X.columns), args)
     X = _as_the_model_reads(model, _as_categories(X, args.categorical, args), args)
+    constraints = _constraints(args, {name: name for name in X.columns})
+    _use_threads(args)
     explainer = method(
         max_epochs=args.epochs,
         task=args.task,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        **constraints,
     )
     _step(args, f"fitting {method.__name__} (epochs: {args.epochs}) ...")
     start = time.perf_counter()
@@ -913,6 +1000,35 @@ def _parser():
         default=argparse.SUPPRESS,
         help="show the traceback of an error instead of a one-line message",
     )
+    # Constraints and threads, for fit (the explainer's own) and explain
+    # (this call's, overriding the explainer's).
+    constraints = argparse.ArgumentParser(add_help=False)
+    constraints.add_argument(
+        "--immutable",
+        default=None,
+        metavar="COLUMNS",
+        help="comma-separated features the counterfactuals keep ('' for none)",
+    )
+    constraints.add_argument(
+        "--bounds",
+        default=None,
+        metavar="COLUMN:LOW:HIGH,...",
+        help="ranges the counterfactuals' numbers stay in; an empty LOW or "
+        "HIGH leaves that side open (age:18:70,hours::60)",
+    )
+    constraints.add_argument(
+        "--monotonic",
+        default=None,
+        metavar="COLUMN:DIRECTION,...",
+        help="numbers that may only grow or only shrink "
+        "(age:increasing,debt:decreasing)",
+    )
+    constraints.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="torch threads (default: torch's, one per core)",
+    )
     parser = argparse.ArgumentParser(
         prog="cfexplain",
         description="Counterfactual explanations from conditional generative networks.",
@@ -937,7 +1053,7 @@ def _parser():
 
     fit = commands.add_parser(
         "fit",
-        parents=[debug],
+        parents=[debug, constraints],
         help="fit an explainer for a saved model on the rows of a CSV file",
         description="Fit an explainer for a model saved with joblib (or pickle) "
         "on the rows of a CSV file and pickle it for 'cfexplain explain'.",
@@ -984,7 +1100,7 @@ def _parser():
 
     explain = commands.add_parser(
         "explain",
-        parents=[debug],
+        parents=[debug, constraints],
         help="apply a saved explainer to the rows of a CSV file",
         description="Write one counterfactual per row of a CSV file, with "
         "whether the model gives it the target ('valid') and the model's "

@@ -746,3 +746,63 @@ def test_help_and_the_package_import_load_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_fit_and_explain_take_constraints(tmp_path, model_files, capsys):
+    import torch
+
+    data, model, _ = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    args += ["--target-column", "y", "--index-col", "id", "--quiet"]
+    args += ["--immutable", "color", "--bounds", "hours:20:", "--monotonic"]
+    args += ["age:increasing"]
+    assert main(args) == 0
+    explainer = pickle.loads(output.read_bytes())
+    assert explainer.immutable == ["color"]
+    assert explainer.bounds == {"hours": (20.0, None)}
+    assert explainer.monotonic == {"age": "increasing"}
+
+    rows = make_mixed_frame(120).iloc[:40]
+    path, result_path = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows.to_csv(path)
+    explain = ["explain", str(output), str(path), "--index-col", "id"]
+    explain += ["-o", str(result_path), "--quiet"]
+    assert main(explain) == 0
+    result = pd.read_csv(result_path, index_col="id")
+    assert (result["color"] == rows["color"]).all()
+    assert (result["age"] >= rows["age"]).all()
+    assert (result["hours"] >= 20).all()
+    # The call's own constraints replace the explainer's; --threads sets
+    # torch's threads for the call.
+    threads = torch.get_num_threads()
+    try:
+        status = main([*explain, "--immutable", "age,hours", "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert status == 0
+    result = pd.read_csv(result_path, index_col="id")
+    assert (result[["age", "hours"]] == rows[["age", "hours"]]).all().all()
+
+
+@pytest.mark.parametrize(
+    "option, fragments",
+    [
+        (["--immutable", "colour"], ["--immutable names 'colour'", "'color'"]),
+        (["--bounds", "hours:20"], ["'hours:20' is not COLUMN:LOW:HIGH"]),
+        (["--bounds", "hours:a:"], ["'a' is not a number"]),
+        (["--bounds", "hours:50:20"], ["LOW above HIGH"]),
+        (["--bounds", "hours:nan:"], ["not a finite number"]),
+        (["--monotonic", "age:up"], ["'age:up' is not COLUMN:increasing"]),
+        (["--monotonic", "height:increasing"], ["--monotonic names 'height'"]),
+    ],
+)
+def test_bad_constraint_options_are_one_line(
+    tmp_path, model_files, capsys, option, fragments
+):
+    data, model, _ = model_files
+    args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl")]
+    args += ["--target-column", "y", "--index-col", "id", "--epochs", "1", "--quiet"]
+    assert_one_line_error(capsys, main([*args, *option]), *fragments)
+    assert not (tmp_path / "e.pkl").exists()
