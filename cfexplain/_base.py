@@ -1128,6 +1128,10 @@ class BaseCounterfactualExplainer(
                 [np.repeat(rows.index.to_numpy(), k), np.tile(np.arange(k), n)],
                 names=[rows.index.name or "row", "counterfactual"],
             )
+        if isinstance(X, pd.DataFrame):
+            # In the caller's dtypes, as transform answers (text the model
+            # was called with as the categories fit saw, ...).
+            rows, stacked = adapter.to_user(X, rows), adapter.to_user(X, stacked)
         if resolved.task == CLASSIFICATION:
             target_labels = np.asarray(self.classes_)[resolved.labels]
         else:

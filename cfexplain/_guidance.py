@@ -200,7 +200,11 @@ class SurrogateRefresh(Callback):
     trained one epoch on them mixed with as many original rows (so it does
     not forget the data distribution). The surrogate's agreement with the
     real model on those counterfactuals *before* the update is recorded in
-    the net's history as ``surrogate_cf_agreement``.
+    the net's history as ``surrogate_cf_agreement``, at every epoch: the
+    epochs between two refreshes repeat the last measure (NaN before the
+    first), because skorch's epoch table takes its columns from the first
+    epoch and would otherwise leave the measure out, or print it under
+    another column's header.
 
     Parameters
     ----------
@@ -242,11 +246,13 @@ class SurrogateRefresh(Callback):
         """Seed the choice of rows, targets and noise."""
         self.rng_ = np.random.RandomState(self.seed)
         self.generator_ = torch_generator(self.seed)
+        self.agreement_ = float("nan")
         return self
 
     def on_epoch_end(self, net, **kwargs):
         """Relabel fresh counterfactuals and train the surrogate on them."""
         if len(net.history) % self.every:
+            net.history.record("surrogate_cf_agreement", self.agreement_)
             return
         n = min(self.n_rows, len(self.Xt))
         rows = self.rng_.choice(len(self.Xt), size=n, replace=False)
@@ -269,7 +275,8 @@ class SurrogateRefresh(Callback):
         )
         Xt_cf, y_cf = self.relabel(Xt_cf)
         surrogate = self.surrogate
-        net.history.record("surrogate_cf_agreement", surrogate.fidelity(Xt_cf, y_cf))
+        self.agreement_ = surrogate.fidelity(Xt_cf, y_cf)
+        net.history.record("surrogate_cf_agreement", self.agreement_)
         originals = self.rng_.choice(len(self.Xt), size=n, replace=False)
         surrogate.module_.requires_grad_(True)
         surrogate.partial_fit(

@@ -829,15 +829,20 @@ def _check_model_columns(model, columns, args):
         )
 
 
-def _model_accepts(model, X):
+def _model_error(model, X):
+    """Return what the model says of the first rows of ``X`` (None: it takes them)."""
     method = getattr(model, "predict_proba", None) or getattr(model, "predict", None)
     if method is None:
-        return True  # a torch module or callable: the explainer checks it
+        return None  # a torch module or callable: the explainer checks it
     try:
         method(X.iloc[:8])
-    except Exception:  # noqa: BLE001 - any failure means "not this reading"
-        return False
-    return True
+    except Exception as exc:  # noqa: BLE001 - any failure means "not this reading"
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return None
+
+
+def _model_accepts(model, X):
+    return _model_error(model, X) is None
 
 
 def _as_the_model_reads(model, X, args):
@@ -880,6 +885,20 @@ def _as_the_model_reads(model, X, args):
         if _model_accepts(model, rows):
             _step(args, f"reading {described}, as the model does")
             return rows
+    last_error = _model_error(model, readings[-1][1]) if texts else None
+    if last_error is not None and last_error != _model_error(model, X):
+        # The reading changed what the model says: what it says of the
+        # reading closest to its training frame, text as categories, names
+        # the column still wrong, where the first reading's error would name
+        # the text columns. (A model failing for another reason, a missing
+        # value, says the same of both and gets the explainer's message.)
+        raise CommandError(
+            f"{args.data}: the model refuses the rows however their text is "
+            f"read (as text or as categories); with {readings[-1][0]} it says "
+            f"{last_error}. If the model was trained "
+            "on integer codes as categories, name those columns with "
+            "--categorical COLUMNS"
+        )
     return X
 
 

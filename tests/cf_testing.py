@@ -72,11 +72,18 @@ class CategoryModel:
         self.categories = list(categories)
 
     def predict_proba(self, X):
-        for name in X.columns:
-            dtype = X[name].dtype
-            wanted = name in self.categories or not pd.api.types.is_numeric_dtype(dtype)
-            if wanted and not isinstance(dtype, pd.CategoricalDtype):
-                raise ValueError(f"column {name!r} must be a category, not {dtype}")
+        # As XGBoost: first the dtypes it takes at all, then the training's.
+        text = [
+            name
+            for name in X.columns
+            if not pd.api.types.is_numeric_dtype(X[name].dtype)
+            and not isinstance(X[name].dtype, pd.CategoricalDtype)
+        ]
+        if text:
+            raise ValueError(f"dtypes must be int, float, bool or category: {text}")
+        for name in self.categories:
+            if not isinstance(X[name].dtype, pd.CategoricalDtype):
+                raise ValueError(f"column {name!r} must be a category")
         return frame_proba(X.astype({name: str for name in ("color",) if name in X}))
 
 

@@ -806,3 +806,20 @@ def test_bad_constraint_options_are_one_line(
     args += ["--target-column", "y", "--index-col", "id", "--epochs", "1", "--quiet"]
     assert_one_line_error(capsys, main([*args, *option]), *fragments)
     assert not (tmp_path / "e.pkl").exists()
+
+
+def test_a_model_refusing_every_reading_is_named_with_the_categorical_hint(
+    tmp_path, capsys
+):
+    # Integer codes the model took as categories: reading the text columns
+    # as categories is not enough, and the error says what still is wrong.
+    _, data, model_path = categorical_model_files(tmp_path, "age")
+    args = ["fit", str(data), str(model_path), "-o", str(tmp_path / "e.pkl")]
+    status = main([*args, "--index-col", "id", "--epochs", "1", "--quiet"])
+    assert_one_line_error(
+        capsys,
+        status,
+        "with 'color' as categories",
+        "column 'age' must be a category",
+        "name those columns with --categorical COLUMNS",
+    )

@@ -236,3 +236,16 @@ def test_a_number_outside_the_training_range_is_kept_where_the_decoder_clipped_i
     # generator moved it.
     assert answers["age"].tolist() == [120, 30, 5, 40]
     assert answers["age"].dtype == originals["age"].dtype
+
+
+def test_the_scorers_measure_rows_outside_the_training_range_without_the_warning():
+    from cfexplain.metrics import counterfactual_scorers
+
+    X = make_mixed_frame(n=160)
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    rows = X.iloc[:20].copy()
+    rows.loc[rows.index[0], "age"] = 120
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideTrainingRangeWarning)
+        for scorer in counterfactual_scorers().values():
+            assert np.isfinite(scorer(explainer, rows))

@@ -151,6 +151,20 @@ def test_callbacks_history_and_verbose(mixed_frame, capsys):
     assert 0 <= cf.surrogate_.fidelity_ <= 1
 
 
+def test_the_epoch_table_shows_the_surrogate_agreement_from_the_first_epoch(
+    mixed_frame, capsys
+):
+    # skorch's table takes its columns from the first epoch: a measure
+    # recorded every third epoch only was left out of it.
+    params = {**FAST, "verbose": 1, "max_epochs": 4, "surrogate_refresh_every": 3}
+    cf = CounterfactualGAN(**params).fit(mixed_frame, frame_proba)
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "surrogate_cf_agreement" in header
+    measured = cf.net_.history[:, "surrogate_cf_agreement"]
+    assert np.isnan(measured[:2]).all()
+    assert measured[2] == measured[3] and 0 <= measured[2] <= 1
+
+
 def test_unavailable_device(mixed_frame):
     with patch("torch.cuda.is_available", return_value=False):
         with pytest.raises(ValueError, match="CUDA is not available"):

@@ -11,7 +11,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from cf_testing import FAST, FAST_AUTOENCODER, frame_proba, make_mixed_frame
+from cf_testing import (
+    FAST,
+    FAST_AUTOENCODER,
+    CategoryModel,
+    frame_proba,
+    make_mixed_frame,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestRegressor
@@ -630,3 +636,20 @@ def test_one_odd_value_does_not_set_a_float_features_precision():
     # Two such values in 178 are more than 1 %: no rounding is safe.
     values[41] = 3.100001
     assert _decimals(values, np.dtype("float64")) == 6
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_text_columns_fitted_as_categories_reach_the_model_as_categories(name):
+    # Rows read back from a CSV file hold text where fit saw categories; a
+    # model trained on categories (XGBoost's enable_categorical) refuses text.
+    X = make_mixed_frame(160).astype({"color": "category"})
+    explainer = ESTIMATORS[name]().fit(X, CategoryModel(["color"]).predict_proba)
+    rows = X.iloc[:20].astype({"color": object})
+    X_cf = explainer.transform(rows)
+    assert X_cf["color"].dtype == object
+    assert set(X_cf["color"]) <= set(X["color"].cat.categories)
+    assert explainer.explain(rows).counterfactuals["color"].dtype == object
+    # A category fit did not see is still named as one.
+    rows.loc[rows.index[3], "color"] = "purple"
+    with pytest.raises(InvalidDataError, match="purple"):
+        explainer.transform(rows)

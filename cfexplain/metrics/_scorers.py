@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from .._predictor import CLASSIFICATION
 from .._unseen import rows_to_score
-from ..exceptions import CfexplainWarning
+from ..exceptions import CfexplainWarning, OutsideTrainingRangeWarning
 from ._mmd import class_conditional_mmd2, mmd2
 from ._plausibility import unseen_category_pairs
 from ._sparsity import l0, l1
@@ -118,7 +118,10 @@ def _counterfactuals(estimator, X):
     X, _ = rows_to_score(explainer, X, stacklevel=3)
     if X is None:
         return explainer, None, None
-    return explainer, X, explainer.transform(X)
+    with warnings.catch_warnings():
+        # The score measures the answers; see CounterfactualScorer's notes.
+        warnings.simplefilter("ignore", OutsideTrainingRangeWarning)
+        return explainer, X, explainer.transform(X)
 
 
 class _LastCounterfactuals:
@@ -160,7 +163,11 @@ class CounterfactualScorer:
     Notes
     -----
     Returns the metric for validity and its negation for the others, so that
-    greater is better, as scikit-learn's model selection expects.
+    greater is better, as scikit-learn's model selection expects. The
+    :class:`~cfexplain.OutsideTrainingRangeWarning` of ``transform`` is not
+    shown: a cross-validation fold often holds numbers outside the range of
+    the rows the explainer was fit on, and the score measures its answers
+    as they are.
     """
 
     def __init__(self, metric, cache=None):

@@ -339,7 +339,7 @@ class TabularAdapter(ModalityAdapter):
                     f"{self.feature_names_!r}; pass the columns of fit, in the "
                     "same order"
                 )
-            return X
+            return X if reset else self._as_fitted_categories(X)
         try:
             array = validate_data(
                 estimator, X, reset=reset, dtype=None, ensure_all_finite=False
@@ -354,6 +354,41 @@ class TabularAdapter(ModalityAdapter):
                 dict(zip(self.feature_names_, self.feature_dtypes_, strict=True))
             )
         return array
+
+    def _as_fitted_categories(self, X):
+        """Return ``X`` with text columns fitted as ``category`` columns made so.
+
+        A frame read back from a CSV file holds text where ``fit`` saw
+        categories, and a model trained on categories (XGBoost's
+        ``enable_categorical``, HistGradientBoosting's ``from_dtype``)
+        refuses text; the model is called in the format ``fit`` saw. Values
+        outside the fitted categories are added to the column's, so that the
+        encoder names them as categories it did not see.
+        """
+        fitted = getattr(self, "feature_dtypes_", None)
+        if fitted is None:
+            return X
+        casts = {}
+        for name, dtype in fitted.items():
+            given = X[name].dtype
+            if not isinstance(dtype, pd.CategoricalDtype) or not (
+                pd.api.types.is_object_dtype(given)
+                or pd.api.types.is_string_dtype(given)
+            ):
+                continue
+            if not pd.api.types.is_string_dtype(
+                dtype.categories.dtype
+            ) and not pd.api.types.is_object_dtype(dtype.categories.dtype):
+                continue  # integer categories: text holds no such values
+            unseen = pd.Index(X[name].dropna().unique()).difference(dtype.categories)
+            casts[name] = (
+                dtype
+                if unseen.empty
+                else pd.CategoricalDtype(
+                    dtype.categories.append(unseen), ordered=dtype.ordered
+                )
+            )
+        return X.astype(casts) if casts else X
 
     def as_rows(self, X_checked):
         """Return checked input as a DataFrame (arrays get the names ``x0, ...``)."""
