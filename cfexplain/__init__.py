@@ -5,7 +5,7 @@ explains whole batches of rows in one forward pass: for each row, the small,
 realistic change that makes the model predict a target instead.
 """
 
-import importlib
+import importlib as _importlib
 
 from .exceptions import (
     AmbiguousTargetWarning,
@@ -40,6 +40,11 @@ _LAZY = {
     "CounterfactualGAN": "._gan",
     "datasets": ".datasets",
     "metrics": ".metrics",
+    # Subpackages that are not in __all__ but were reachable as attributes
+    # when the explainers were imported eagerly.
+    "modalities": ".modalities",
+    "parallel": ".parallel",
+    "preprocessing": ".preprocessing",
 }
 
 
@@ -47,14 +52,15 @@ def __getattr__(name):
     """Import the explainers, ``datasets`` and ``metrics`` on first use (PEP 562)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(_LAZY[name], __name__)
+    module = _importlib.import_module(_LAZY[name], __name__)
     value = module if _LAZY[name] == f".{name}" else getattr(module, name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    """List the module's names, the ones loaded on first use included."""
+    return sorted(set(globals()) | set(__all__) | set(_LAZY))
 
 
 __all__ = [

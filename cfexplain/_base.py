@@ -729,6 +729,9 @@ class BaseCounterfactualExplainer(
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
+        OutsideTrainingRangeWarning
+            With the number of originals holding numbers outside the range
+            of the training rows (tables), naming the features.
         UnseenCategoryWarning
             With ``handle_unknown="warn"``, with the number of rows holding
             a category ``fit`` did not see, which come back unchanged.
@@ -830,9 +833,10 @@ class BaseCounterfactualExplainer(
             "the range of the training rows: "
             f"{self.adapter_.describe_outside_training_range(outside)}. The "
             "explainer learnt nothing there, so their counterfactuals are "
-            "extrapolations: a number they leave is kept as it is, one they "
-            "move lands inside the range. To explain such rows as the data "
-            "does, fit on rows that cover them",
+            "extrapolations: such a number keeps its value where the model "
+            "accepts the answer with it, and is changed only where the model "
+            "needs it. To explain such rows as the data does, fit on rows that "
+            "cover them",
             OutsideTrainingRangeWarning,
             # Past transform or explain (and scikit-learn's set_output
             # wrapper or single_blas_thread), to the caller.
@@ -1066,6 +1070,9 @@ class BaseCounterfactualExplainer(
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
+        OutsideTrainingRangeWarning
+            With the number of originals holding numbers outside the range
+            of the training rows (tables), naming the features.
         UnseenCategoryWarning
             With ``handle_unknown="warn"``, with the number of rows holding
             a category ``fit`` did not see, which are left out of the

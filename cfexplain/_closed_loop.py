@@ -441,6 +441,47 @@ class ClosedLoopMixin:
             counterfactuals, y_cf = self._search_unreached(batch, counterfactuals, y_cf)
         return counterfactuals, y_cf
 
+    def _keep_values_outside_the_range(self, batch, counterfactuals, y_cf):
+        """Keep an original's numbers outside the training range where the model agrees.
+
+        The decoder answers within ``[min, max]`` of a number's training
+        values, so every answer of a row aged 120 (German credit's oldest
+        training row is 75) held an age of at most 75, whether or not the
+        model needed the change. Answers that changed such a number try it
+        with every such number given back
+        (:meth:`~cfexplain.modalities.ModalityAdapter.restore_outside_training_range`,
+        one batch of those rows only, one model call) and keep that copy
+        where its grade is as good; where the model needs the change, the
+        answer stays. Rows inside the range cost a comparison per number.
+        ``y_cf`` may be ``None`` (answers the model has not seen, with
+        ``max_rounds=0``): those rows' answers are then scored too, and
+        ``None`` is returned for it.
+        """
+        adapter = self.adapter_
+        made = adapter.restore_outside_training_range(batch.rows, counterfactuals)
+        if made is None:
+            return counterfactuals, y_cf
+        rows, candidates = made
+        candidates = batch.constraints.apply(
+            adapter.take_rows(batch.rows, rows), candidates
+        )
+        y_candidates, grade = self._grade(batch, rows, candidates)
+        answers = adapter.take_rows(counterfactuals, rows)
+        if y_cf is None:
+            _, before = self._grade(batch, rows, answers)
+        else:
+            before = self._grades(batch, rows, answers, y_cf[rows])
+        kept = np.flatnonzero(grade >= before)
+        if not len(kept):
+            return counterfactuals, y_cf
+        if y_cf is not None:
+            y_cf = np.asarray(y_cf).copy()
+            y_cf[rows[kept]] = np.asarray(y_candidates)[kept]
+        counterfactuals = adapter.replace_rows(
+            counterfactuals, rows[kept], adapter.take_rows(candidates, kept)
+        )
+        return counterfactuals, y_cf
+
     def _give_back_lacking_pairs(self, batch, rows, counterfactuals, y_cf):
         """Give valid answers that still bring in a lacking pair a last resort.
 

@@ -91,6 +91,15 @@ class CandidateEngineMixin:
             batch, self._generated_candidates(batch, k)
         )
         if not repair or not (self.max_rounds or self._uses_training_row_candidates()):
+            if repair:
+                # The generator's answers alone still keep an original's
+                # numbers outside the training range where the model agrees.
+                counterfactuals, _ = self._keep_values_outside_the_range(
+                    self._repeated_batch(batch, k) if k > 1 else batch,
+                    candidates.counterfactuals,
+                    candidates.y_counterfactual,
+                )
+                candidates = replace(candidates, counterfactuals=counterfactuals)
             return replace(candidates, plausibility_keys=batch.plausibility_keys)
         y_cf = np.asarray(self._model_outputs(candidates))
         if k == 1:
@@ -101,6 +110,9 @@ class CandidateEngineMixin:
                 counterfactuals, y_cf = self._compare_training_rows(
                     batch, counterfactuals, y_cf
                 )
+            counterfactuals, y_cf = self._keep_values_outside_the_range(
+                batch, counterfactuals, y_cf
+            )
         else:
             # Every answer gets the repairs; the j-th of a row moves towards
             # its j-th nearest target-class training row, so that repaired
@@ -113,6 +125,9 @@ class CandidateEngineMixin:
                 counterfactuals, y_cf = self._compare_keeping_distinct(
                     repeated, counterfactuals, y_cf, k
                 )
+            counterfactuals, y_cf = self._keep_values_outside_the_range(
+                repeated, counterfactuals, y_cf
+            )
             # A row already at its target keeps itself as every answer.
             at_target = np.tile(batch.target.is_met(batch.y_model), k)
             repeat = self._repeats(counterfactuals, k)

@@ -599,7 +599,12 @@ def _constraints(args, features):
             low, high = (_bound(side, "--bounds") for side in sides)
             if low is not None and high is not None and low > high:
                 raise CommandError(f"--bounds: {item.strip()!r} has LOW above HIGH")
-            bounds[_feature(name, features, "--bounds")] = (low, high)
+            feature = _feature(name, features, "--bounds")
+            if feature in bounds:
+                raise CommandError(
+                    f"--bounds names {name!r} twice; give one COLUMN:LOW:HIGH"
+                )
+            bounds[feature] = (low, high)
         given["bounds"] = bounds
     if args.monotonic is not None:
         monotonic = {}
@@ -610,7 +615,10 @@ def _constraints(args, features):
                     f"--monotonic: {item.strip()!r} is not COLUMN:increasing or "
                     "COLUMN:decreasing"
                 )
-            monotonic[_feature(name, features, "--monotonic")] = direction
+            feature = _feature(name, features, "--monotonic")
+            if feature in monotonic:
+                raise CommandError(f"--monotonic names {name!r} twice")
+            monotonic[feature] = direction
         given["monotonic"] = monotonic
     return given
 
@@ -929,11 +937,12 @@ def _fit(args) -> int:
     _step(args, f"reading {args.data} ...")
     X, _, _ = _read_rows(args.data, args.index_col, drop=args.target_column)
     _step(args, f"read {len(X)} rows of {X.shape[1]} features: {_names(X.columns)}")
+    # Before the model is loaded and tried: a mistyped option fails at once.
+    constraints = _constraints(args, {name: name for name in X.columns})
     _step(args, f"loading the model {args.model} ...")
     model = _load(args.model, "model")
     _check_model_columns(model, list(X.columns), args)
     X = _as_the_model_reads(model, _as_categories(X, args.categorical, args), args)
-    constraints = _constraints(args, {name: name for name in X.columns})
     _use_threads(args)
     explainer = method(
         max_epochs=args.epochs,

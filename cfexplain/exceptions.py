@@ -174,11 +174,12 @@ class OutsideTrainingRangeWarning(CfexplainWarning):
     Issued by ``transform`` and ``explain`` on tables. The generator learnt
     nothing beyond ``[min, max]`` of a number's training values and its
     decoder answers within that range, so such a row's counterfactual is an
-    extrapolation: a number it leaves is kept as it was (Age 120 stays 120),
-    one it moves lands inside the range. The model still judges every
-    answer on the values returned. The message counts the rows and names
-    the features with their training ranges; fit on rows that cover them
-    to explain such rows as the training data does.
+    extrapolation. Such a number keeps its original value wherever the
+    model accepts the answer with it (Age 120 stays 120), and is changed
+    only where the model needs it; the model judges every answer on the
+    values returned. The message counts the rows and names the features
+    with their training ranges; fit on rows that cover them to explain such
+    rows as the training data does.
     """
 
 

@@ -220,22 +220,43 @@ def test_numbers_outside_the_training_range_warn_with_their_features():
         explainer.explain(X.iloc[:20])
 
 
-def test_a_number_outside_the_training_range_is_kept_where_the_decoder_clipped_it():
-    # The decoder answers within [min, max] of the training values: Age 120
-    # decoded at the top of the range is no move of the generator's.
+def age_color_proba(X):
+    """A classifier that ignores ``hours``."""
+    score = (X["age"].to_numpy() - 44) / 8 + (X["color"].to_numpy() == "red") * 1.5
+    p = 1 / (1 + np.exp(-score))
+    return np.column_stack([1 - p, p])
+
+
+def hours_proba(X):
+    """A classifier on ``hours`` alone: class 1 below 40 hours."""
+    p = 1 / (1 + np.exp((X["hours"].to_numpy() - 40) / 3))
+    return np.column_stack([1 - p, p])
+
+
+def test_a_number_outside_the_training_range_keeps_its_value_unless_needed():
+    # The decoder answers within the training range: every answer of a row
+    # with 300 hours held at most the longest training week, whether or not
+    # the model needed it.
     X = make_mixed_frame(n=160)
-    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
-    adapter = explainer.adapter_
-    high = X["age"].max()
-    originals = X.iloc[:4].copy()
-    originals["age"] = [120, 120, 5, 40]
-    answers = originals.copy()
-    answers["age"] = [high, 30, X["age"].min(), 40]
-    adapter.revert_negligible_changes(originals, answers, 0.05)
-    # Kept where the answer is the decoder's clip, moved where the
-    # generator moved it.
-    assert answers["age"].tolist() == [120, 30, 5, 40]
-    assert answers["age"].dtype == originals["age"].dtype
+    rows = X.iloc[:20].copy()
+    rows["hours"] = np.where(np.arange(20) % 2, 300.0, -5.0)
+    low, high = X["hours"].min(), X["hours"].max()
+    # The generator's answers alone (max_rounds=0): the decoder's are kept
+    # where the model accepts them, but not their clipped hours.
+    alone = {"max_rounds": 0, "training_row_candidates": False}
+    for model, needed in ((age_color_proba, False), (hours_proba, True)):
+        explainer = CounterfactualGAN(**FAST, **({} if needed else alone))
+        explainer.fit(X, model)
+        with pytest.warns(OutsideTrainingRangeWarning, match="20 of 20"):
+            X_cf = explainer.transform(rows)
+        valid = model(X_cf).argmax(axis=1) != model(rows).argmax(axis=1)
+        if needed:
+            assert valid.all()
+            # Every row's class hangs on its hours: they change.
+            assert (X_cf["hours"] != rows["hours"]).all()
+        else:
+            assert (X_cf["hours"] == rows["hours"]).all()
+            assert not X_cf["hours"].between(low, high).any()
 
 
 def test_the_scorers_measure_rows_outside_the_training_range_without_the_warning():

@@ -653,3 +653,13 @@ def test_text_columns_fitted_as_categories_reach_the_model_as_categories(name):
     rows.loc[rows.index[3], "color"] = "purple"
     with pytest.raises(InvalidDataError, match="purple"):
         explainer.transform(rows)
+
+
+def test_integer_codes_fitted_as_categories_reach_the_model_as_categories():
+    X = make_mixed_frame(160).astype({"color": "category", "age": "category"})
+    model = CategoryModel(["color", "age"])
+    explainer = CounterfactualGAN(**FAST).fit(X, model.predict_proba)
+    rows = X.iloc[:20].astype({"age": "int64", "color": object})
+    X_cf = explainer.transform(rows)
+    assert X_cf["age"].dtype == "int64"
+    assert set(X_cf["age"]) <= set(X["age"].cat.categories)

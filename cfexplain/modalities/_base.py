@@ -462,6 +462,23 @@ class ModalityAdapter:
         """
         return None
 
+    def restore_outside_training_range(self, originals, counterfactuals):
+        """Give values outside the training range their original value back.
+
+        Parameters
+        ----------
+        originals, counterfactuals : object
+            Aligned rows in the adapter's format.
+
+        Returns
+        -------
+        tuple or None
+            ``(rows, candidates)``: positions of counterfactuals that
+            changed such a value and their copies with it restored;
+            ``None`` (the default) where the modality has none.
+        """
+        return None
+
     def describe_outside_training_range(self, outside):
         """Name what :meth:`outside_training_range` flagged, for a warning.
 

@@ -78,6 +78,17 @@ def _support(column):
     return values
 
 
+def _kind_of_values(dtype):
+    """Return ``"text"``, ``"number"`` or ``None`` (booleans, dates, ...)."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return "text"
+    return None
+
+
 def _rows(count):
     """Return ``"1 row"`` or ``"N rows"``."""
     return f"{count} row{'s' if count != 1 else ''}"
@@ -356,12 +367,14 @@ class TabularAdapter(ModalityAdapter):
         return array
 
     def _as_fitted_categories(self, X):
-        """Return ``X`` with text columns fitted as ``category`` columns made so.
+        """Return ``X`` with columns fitted as ``category`` columns made so.
 
-        A frame read back from a CSV file holds text where ``fit`` saw
-        categories, and a model trained on categories (XGBoost's
-        ``enable_categorical``, HistGradientBoosting's ``from_dtype``)
-        refuses text; the model is called in the format ``fit`` saw. Values
+        A frame read back from a CSV file holds text (or integer codes)
+        where ``fit`` saw categories, and a model trained on categories
+        (XGBoost's ``enable_categorical``, HistGradientBoosting's
+        ``from_dtype``) refuses them; the model is called in the format
+        ``fit`` saw. Only values of the categories' kind (text for text,
+        numbers for numbers) are cast. Values
         outside the fitted categories are added to the column's, so that the
         encoder names them as categories it did not see.
         """
@@ -371,15 +384,12 @@ class TabularAdapter(ModalityAdapter):
         casts = {}
         for name, dtype in fitted.items():
             given = X[name].dtype
-            if not isinstance(dtype, pd.CategoricalDtype) or not (
-                pd.api.types.is_object_dtype(given)
-                or pd.api.types.is_string_dtype(given)
+            if not isinstance(dtype, pd.CategoricalDtype) or isinstance(
+                given, pd.CategoricalDtype
             ):
                 continue
-            if not pd.api.types.is_string_dtype(
-                dtype.categories.dtype
-            ) and not pd.api.types.is_object_dtype(dtype.categories.dtype):
-                continue  # integer categories: text holds no such values
+            if _kind_of_values(given) != _kind_of_values(dtype.categories.dtype):
+                continue  # text for integer codes: no value is a category
             unseen = pd.Index(X[name].dropna().unique()).difference(dtype.categories)
             casts[name] = (
                 dtype
@@ -794,23 +804,14 @@ class TabularAdapter(ModalityAdapter):
             before, after = originals[name], counterfactuals[name]
             before_values = before.to_numpy(dtype=float)
             after_values = after.to_numpy(dtype=float)
-            starts = [before_values]
-            if name in support and len(support[name]):
-                # An original outside the training range decodes at its
-                # nearer end (Age 120 comes back 75 on German credit): a
-                # move measured from there is the generator's, the rest of
-                # the way to the end is only the decoder's reach.
-                nearer_end = np.clip(before_values, *support[name][[0, -1]])
-                if (nearer_end != before_values).any():
-                    starts.append(nearer_end)
-            negligible = np.zeros(len(after_values), dtype=bool)
-            for start in starts:
-                moved = np.abs(after_values - start)
-                negligible |= moved <= tolerance * std
-                if name in support:
-                    negligible |= (moved <= GAP_MOVE_STDS * std) & (
-                        _reaches_no_training_value(start, after_values, support[name])
+            moved = np.abs(after_values - before_values)
+            negligible = moved <= tolerance * std
+            if name in support:
+                negligible |= (moved <= GAP_MOVE_STDS * std) & (
+                    _reaches_no_training_value(
+                        before_values, after_values, support[name]
                     )
+                )
             if negligible.any():
                 _give_back(counterfactuals, originals, name, negligible)
 
@@ -840,17 +841,65 @@ class TabularAdapter(ModalityAdapter):
             outside[:, j] = (values < held[0]) | (values > held[-1])
         return outside
 
+    def restore_outside_training_range(self, originals, counterfactuals):
+        """Give numbers outside the training range their original value back.
+
+        The decoder answers within ``[min, max]`` of a number's training
+        values, so a counterfactual of Age 120 holds at most the oldest
+        training age, whether or not the model needs the change; the
+        candidate engine keeps these copies where the model accepts them.
+
+        Parameters
+        ----------
+        originals, counterfactuals : pandas.DataFrame of shape (n, n_features)
+            Aligned rows.
+
+        Returns
+        -------
+        tuple or None
+            ``(rows, candidates)``: the positions of the counterfactuals that
+            changed such a number, and copies of them holding every such
+            number's original value (``None`` where nothing is outside).
+        """
+        outside = self.outside_training_range(originals)
+        if outside is None or not outside.any():
+            return None
+        restore = {}
+        for j, name in enumerate(self.numerical_features_):
+            if outside[:, j].any():
+                before = originals[name].to_numpy()
+                after = counterfactuals[name].to_numpy()
+                restore[name] = outside[:, j] & (before != after)
+        changed = np.logical_or.reduce(list(restore.values()))
+        rows = np.flatnonzero(changed)
+        if not len(rows):
+            return None
+        before = self.take_rows(originals, rows)
+        candidates = self.take_rows(counterfactuals, rows)
+        for name, where in restore.items():
+            _give_back(candidates, before, name, where[rows])
+        return rows, candidates
+
     def describe_outside_training_range(self, outside):
         """Name the features :meth:`outside_training_range` flagged, with their ranges.
 
-        For instance ``"'age' (2 rows; training values 19 to 75)"``; five
-        features at most, then how many more.
+        Parameters
+        ----------
+        outside : numpy.ndarray of bool, shape (n, n_numerical)
+            The flags of :meth:`outside_training_range`.
+
+        Returns
+        -------
+        str
+            For instance ``"'age' (2 rows; training values 19 to 75)"``;
+            five features at most, then how many more. The ends are written
+            exactly (``repr``-short), so a flagged value never seems inside.
         """
         counts = outside.sum(axis=0)
         named = [
             f"{name!r} ({_rows(int(count))}; training values "
-            f"{_format_value(self.numeric_support_[name][0])} to "
-            f"{_format_value(self.numeric_support_[name][-1])})"
+            f"{_format_value(self.numeric_support_[name][0], 17)} to "
+            f"{_format_value(self.numeric_support_[name][-1], 17)})"
             for name, count in zip(self.numerical_features_, counts, strict=True)
             if count
         ]
