@@ -49,7 +49,7 @@ _LAZY = {
 
 
 def __getattr__(name):
-    """Import the explainers, ``datasets`` and ``metrics`` on first use (PEP 562)."""
+    """Import the explainers and the subpackages on first use (PEP 562)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = _importlib.import_module(_LAZY[name], __name__)
