@@ -62,6 +62,7 @@ Usage::
     python benchmarks/ecg5000.py                       # all explainer rows
     python benchmarks/ecg5000.py --settings gan,ae --peers --peer-rows 100
     python benchmarks/ecg5000.py --settings gan,gan_paper --device cuda
+    python benchmarks/ecg5000.py --settings gan --seeds 0,1,2   # and their mean
 
 ``gan_paper`` is the RCGAN at appendix A.2's sizes (LSTMs of 512 units,
 noise of 64 values a step, Adam 1e-3, batches of 32, about 25,000 steps),
@@ -299,10 +300,10 @@ class FitTimeBudget(Callback):
 
 def run_setting(
     key, model, X_train, X_test, predicted, network="BiLSTM", *, device=None,
-    fit_seconds=None,
+    fit_seconds=None, random_state=0, label_suffix="",
 ):  # fmt: skip
     label, estimator, params = SETTINGS[key]
-    label = label.replace("BiLSTM", network)
+    label = label.replace("BiLSTM", network) + label_suffix
     params = dict(params)
     if key == "gan_paper":
         held_out = min(2000, round(0.1 * len(X_train)))  # validation_fraction
@@ -312,7 +313,7 @@ def run_setting(
         params["device"] = device
     if fit_seconds is not None:
         params["callbacks"] = [FitTimeBudget(fit_seconds)]
-    explainer = estimator(modality="series", random_state=0, **params)
+    explainer = estimator(modality="series", random_state=random_state, **params)
     start = time.perf_counter()
     explainer.fit(X_train, predict_fn=model)
     fit_seconds = time.perf_counter() - start
@@ -378,6 +379,23 @@ def plot(X_test, predicted, results, path, n=4):
     fig.savefig(path, dpi=110)
 
 
+def mean_of_seeds(rows, seeds):
+    """One row of each numeric column's mean over ``rows`` (one per seed).
+
+    A GAN's figures move with its seed about as much as with a step of a
+    loss weight (see ``sparsity_weight`` in ``CounterfactualGAN``), so a
+    goal is read against the mean; the row also gives each figure's range.
+    """
+    label = rows[0]["setting"].rsplit(", seed ", 1)[0]
+    mean = {"setting": f"{label}, mean of seeds {','.join(map(str, seeds))}"}
+    for column, value in rows[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [row[column] for row in rows if row.get(column) is not None]
+            mean[column] = float(np.mean(values))
+            mean[f"{column}_range"] = [float(min(values)), float(max(values))]
+    return mean
+
+
 def merge_rows(path, rows):
     old = json.loads(path.read_text())["rows"] if path.exists() else []
     ran = {row["setting"] for row in rows}
@@ -428,6 +446,12 @@ def main():
         "<dataset>_<device type>.json / .md",
     )
     parser.add_argument(
+        "--seeds",
+        default="0",
+        help="the explainers' random_state values, e.g. 0,1,2; with several, "
+        "each setting gets a row per seed and a row of their mean",
+    )
+    parser.add_argument(
         "--fit-seconds",
         type=float,
         default=None,
@@ -436,6 +460,7 @@ def main():
     args = parser.parse_args()
     if args.peers and args.dataset != "ecg5000":
         parser.error("--peers runs on the binary ECG5000 task only")
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed]
 
     if args.dataset == "ecg5000":
         X, y = load_ecg5000(return_X_y=True)
@@ -480,11 +505,19 @@ def main():
     for key in [k for k in args.settings.split(",") if k]:
         model = forest if key.endswith("_forest") else network_model
         expected = predict_labels(model, X_test)
-        row, X_cf = run_setting(
-            key, model, X_train, X_test, expected, network,
-            device=args.device, fit_seconds=args.fit_seconds,
-        )  # fmt: skip
-        rows.append(row)
+        seed_rows = []
+        for seed in seeds:
+            row, X_cf = run_setting(
+                key, model, X_train, X_test, expected, network,
+                device=args.device, fit_seconds=args.fit_seconds,
+                random_state=seed,
+                label_suffix=f", seed {seed}" if len(seeds) > 1 else "",
+            )  # fmt: skip
+            seed_rows.append(row)
+        rows += seed_rows
+        if len(seeds) > 1:
+            rows.append(mean_of_seeds(seed_rows, seeds))
+            print(json.dumps(rows[-1]), flush=True)
         if model is network_model:
             results[SETTINGS[key][0].split(",")[0]] = X_cf
     if args.peers:
