@@ -411,7 +411,14 @@ def _fmt(value, digits=3):
 
 
 def markdown(rows, meta, paper):
-    classes = sorted({k for row in rows for k in row if k.startswith("mmd2_")})
+    classes = sorted(
+        {
+            k
+            for row in rows
+            for k in row
+            if k.startswith("mmd2_") and not k.endswith("_range")
+        }
+    )
     columns = ["validity", "l1", "mmd2", *classes, "fit_seconds",
                "series_per_s", "transform_over_predict",
                "seconds_per_series"]  # fmt: skip
