@@ -200,6 +200,49 @@ def _integer_bounds(low, high):
     return low, high
 
 
+def bounds_in_dtype(low, high, dtype):
+    """Return the limits within ``[low, high]`` that values of ``dtype`` can hold.
+
+    A value clipped into ``[low, high]`` must stay there once stored in the
+    counterfactual's dtype: integers take ``[ceil(low), floor(high)]``
+    (an open side at the dtype's own end, which ``numpy.clip`` can write
+    into an integer array); floats narrower than float64 take their
+    nearest values inside the bounds (``float32(0.1)`` is above 0.1).
+
+    Parameters
+    ----------
+    low, high : float
+        The bounds, ``-inf`` / ``inf`` for an open side.
+    dtype : numpy.dtype or pandas extension dtype
+        The dtype of the values to clip.
+
+    Returns
+    -------
+    (low, high)
+        Python ints for integer dtypes, else scalars of ``dtype`` (floats
+        for float64 and other dtypes). ``low > high`` where no value of
+        ``dtype`` lies within the bounds.
+    """
+    dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        low, high = _integer_bounds(low, high)
+        low = int(info.min) if not np.isfinite(low) else max(int(low), int(info.min))
+        high = int(info.max) if not np.isfinite(high) else min(int(high), int(info.max))
+        return low, high
+    if np.issubdtype(dtype, np.floating) and dtype.itemsize < 8:
+        kind = dtype.type
+        inside_low, inside_high = kind(low), kind(high)
+        # Compared as Python floats: numpy compares float32 with a Python
+        # float in float32, where float32(0.1) equals 0.1.
+        if float(inside_low) < low:
+            inside_low = np.nextafter(inside_low, kind(np.inf))
+        if float(inside_high) > high:
+            inside_high = np.nextafter(inside_high, kind(-np.inf))
+        return inside_low, inside_high
+    return low, high
+
+
 def _show(bound):
     return f"{bound:g}" if math.isfinite(bound) else "None"
 
@@ -345,7 +388,7 @@ def parse_constraints(
     return Constraints(names, parsed_bounds, parsed_monotonic, tuple(feature_names))
 
 
-def _apply_numeric(original, counterfactual, name, constraints, is_integer):
+def _apply_numeric(original, counterfactual, name, constraints, dtype):
     x = original.astype(float)
     x_cf = counterfactual.astype(float)
     direction = constraints.monotonic.get(name)
@@ -354,9 +397,9 @@ def _apply_numeric(original, counterfactual, name, constraints, is_integer):
     elif direction == -1:
         x_cf = np.minimum(x_cf, x)
     if name in constraints.bounds:
-        low, high = constraints.bounds[name]
-        if is_integer:
-            low, high = _integer_bounds(low, high)
+        # Limits the column's dtype holds, so that storing the clipped
+        # values (rounded integers, float32) keeps them within the bounds.
+        low, high = bounds_in_dtype(*constraints.bounds[name], dtype)
         # The rows passed Constraints.check_feasible, so an increasing
         # feature starts at most at `high` and a decreasing one at least at
         # `low`: clipping keeps the direction.
@@ -392,7 +435,7 @@ def apply_constraints(X, X_cf, constraints: Constraints):
         dtype = X_cf[name].dtype
         is_integer = pd.api.types.is_integer_dtype(dtype)
         values = _apply_numeric(
-            X[name].to_numpy(), X_cf[name].to_numpy(), name, constraints, is_integer
+            X[name].to_numpy(), X_cf[name].to_numpy(), name, constraints, dtype
         )
         if is_integer:
             values = np.round(values)
@@ -524,11 +567,15 @@ class SeriesConstraints:
         Closed amplitude range of each bounded channel (by position).
     series_shape : tuple of int
         ``(n_channels, n_timepoints)``.
+    dtype : numpy.dtype or None
+        The dtype of the fitted series (``None``: the originals'); with the
+        originals', it gives the counterfactuals' (``numpy.result_type``).
     """
 
     mask: np.ndarray | None = None
     bounds: dict = field(default_factory=dict)
     series_shape: tuple = (1, 1)
+    dtype: np.dtype | None = None
 
     def frozen_features(self) -> np.ndarray:
         """Return 1.0 for each (flattened) value that must stay unchanged.
@@ -560,6 +607,9 @@ class SeriesConstraints:
             ``X_cf``, corrected.
         """
         for channel, (low, high) in self.bounds.items():
+            # Limits X_cf's dtype holds: an integer series is clipped to
+            # whole numbers, a float32 one inside the bounds' float64 values.
+            low, high = bounds_in_dtype(low, high, X_cf.dtype)
             np.clip(X_cf[:, channel], low, high, out=X_cf[:, channel])
         if self.mask is not None:
             np.copyto(X_cf, X, where=np.broadcast_to(self.mask, X_cf.shape))
@@ -601,6 +651,16 @@ class SeriesConstraints:
         ConstraintError
             Naming the channel and the series (by position).
         """
+        X = np.asarray(X)
+        answers = X.dtype if self.dtype is None else np.result_type(self.dtype, X)
+        for channel, (low, high) in self.bounds.items():
+            whole_low, whole_high = bounds_in_dtype(low, high, answers)
+            if np.issubdtype(answers, np.integer) and whole_low > whole_high:
+                raise ConstraintError(
+                    f"bounds ({_show(low)}, {_show(high)}) of channel {channel} "
+                    f"hold no whole number, and the counterfactuals are "
+                    f"{answers} series; widen them"
+                )
         for channel, outside in self._conflicts(X):
             rows = np.flatnonzero(outside)
             if len(rows):
@@ -696,7 +756,7 @@ def _series_mask(immutable, series_shape):
         ) from exc
 
 
-def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
+def parse_series_constraints(immutable, bounds, monotonic, *, series_shape, dtype=None):
     """Check constraints given for time series.
 
     Parameters
@@ -714,6 +774,8 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
         Only tabular features take it.
     series_shape : tuple of int
         ``(n_channels, n_timepoints)`` as fitted.
+    dtype : numpy.dtype or None, default=None
+        The fitted series' dtype (see :class:`SeriesConstraints`).
 
     Returns
     -------
@@ -750,4 +812,4 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape):
                 f"channel(s), numbered 0 to {n_channels - 1}"
             )
         parsed[int(channel)] = _bounds_pair(pair, f"channel {channel}")
-    return SeriesConstraints(mask, parsed, tuple(series_shape))
+    return SeriesConstraints(mask, parsed, tuple(series_shape), dtype)

@@ -190,6 +190,18 @@ class Predictor:
                     "make_pipeline(FunctionTransformer("
                     "cfexplain.preprocessing.flatten_samples), model)"
                 )
+            elif (
+                isinstance(X, np.ndarray)
+                and X.ndim == 2
+                and any(word in said for word in ("dim", "shape", "channel"))
+            ):
+                # modality="auto" reads a 2-D array as a table; a network
+                # for series or images then fails on its shape.
+                hint = (
+                    "; a 2-D array is explained as a table: if its rows are "
+                    "series or images, give modality='series' or "
+                    "modality='image' (series of one channel as X[:, None, :])"
+                )
             raise PredictorError(
                 f"calling the model under explanation ({_describe(self.predict_fn)}) "
                 f"on a batch of shape {shape} failed with "

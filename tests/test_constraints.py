@@ -13,7 +13,11 @@ from cfexplain import (
     OutsideBoundsWarning,
     OutsideTrainingRangeWarning,
 )
-from cfexplain._constraints import apply_constraints, parse_constraints
+from cfexplain._constraints import (
+    apply_constraints,
+    bounds_in_dtype,
+    parse_constraints,
+)
 
 FEATURES = ["age", "hours", "color", "member"]
 NUMERICAL = ["age", "hours"]
@@ -270,3 +274,44 @@ def test_the_scorers_measure_rows_outside_the_training_range_without_the_warning
         warnings.simplefilter("error", OutsideTrainingRangeWarning)
         for scorer in counterfactual_scorers().values():
             assert np.isfinite(scorer(explainer, rows))
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    low=st.floats(-1e6, 1e6),
+    width=st.floats(0, 1e6),
+    open_side=st.sampled_from([None, "low", "high"]),
+    dtype=st.sampled_from(
+        [np.float16, np.float32, np.float64, np.int8, np.int32, np.int64, np.uint8]
+    ),
+)
+def test_bounds_in_dtype_are_inside_the_bounds_and_held_exactly(
+    low, width, open_side, dtype
+):
+    high = low + width
+    low = -np.inf if open_side == "low" else low
+    high = np.inf if open_side == "high" else high
+    inside_low, inside_high = bounds_in_dtype(low, high, dtype)
+    assert float(inside_low) >= low and float(inside_high) <= high
+    if inside_low > inside_high:
+        return  # no value of the dtype lies within the bounds
+    kind = np.dtype(dtype).type
+    for limit in (inside_low, inside_high):
+        if np.isfinite(limit):
+            # The dtype stores the limit as it is.
+            assert float(kind(limit)) == float(limit)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        assert info.min <= inside_low and inside_high <= info.max
+
+
+def test_a_float32_column_is_clipped_inside_bounds_float32_cannot_hold():
+    X = pd.DataFrame({"x": np.array([0.0, 0.5, -0.5], dtype=np.float32)})
+    X_cf = pd.DataFrame({"x": np.array([0.3, 0.05, 0.7], dtype=np.float32)})
+    constraints = parse_constraints(
+        None, {"x": (-1.0, 0.1)}, None, feature_names=["x"], numerical_features=["x"]
+    )
+    out = apply_constraints(X, X_cf, constraints)
+    assert out["x"].dtype == np.float32
+    assert (out["x"].to_numpy(dtype=np.float64) <= 0.1).all()
+    assert out["x"].to_numpy()[1] == np.float32(0.05)  # inside: untouched

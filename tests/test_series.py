@@ -349,6 +349,19 @@ def test_a_model_failing_for_another_reason_gets_no_flattening_hint():
     assert "flatten_samples" not in str(error.value)
 
 
+def test_a_series_network_given_a_two_dimensional_array_is_told_about_modality():
+    # modality="auto" reads (n, n_timepoints) as a table; a convolution
+    # over (n, 1, n_timepoints) then fails on the shape of what it gets.
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv1d(1, 4, 5), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
+    series = make_series(n=20)
+    network(torch.as_tensor(series))  # builds the lazy layer
+    with pytest.raises(PredictorError, match=r"modality='series'.*X\[:, None, :\]"):
+        CounterfactualAE(**FAST_AUTOENCODER).fit(series[:, 0], network)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -520,18 +533,61 @@ def test_a_dataframe_given_as_series_at_fit_gets_the_series_messages():
         )
 
 
+def _tenths_proba(series):
+    return series_proba(np.asarray(series, dtype=np.float32) / 10)
+
+
 def test_series_fitted_as_integers_explain_float_series():
-    # The originals are cast to the fitted dtype where values are given
-    # back (numpy refuses to copy float64 into int64 as they are).
+    # The answers take numpy's common dtype of the fitted and the given
+    # series: float64 here, holding the whole numbers the fit's dtype rounds to.
     X = np.rint(make_series(n=96, length=24) * 10).astype(np.int64)
-
-    def proba(series):
-        return series_proba(np.asarray(series, dtype=np.float32) / 10)
-
     explainer = CounterfactualAE(**FAST_AUTOENCODER, modality="series")
-    explainer.fit(X[:64], predict_fn=proba)
+    explainer.fit(X[:64], predict_fn=_tenths_proba)
     X_cf = explainer.transform(X[64:].astype(np.float64))
-    assert X_cf.dtype == np.int64 and X_cf.shape == (32, 1, 24)
+    assert X_cf.dtype == np.float64 and X_cf.shape == (32, 1, 24)
+    np.testing.assert_array_equal(X_cf, np.rint(X_cf))
+    assert explainer.transform(X[64:]).dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "bounds, low, high",
+    [((-20, 20), -20, 20), ((-19.5, 19.5), -19, 19), ((-20, None), -20, None)],
+)
+def test_integer_series_are_bounded_to_whole_numbers(bounds, low, high):
+    X = np.rint(make_series(n=96, length=24) * 10).astype(np.int64)
+    explainer = CounterfactualAE(
+        **FAST_AUTOENCODER, modality="series", bounds={0: bounds}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutsideBoundsWarning)
+        explainer.fit(X[:64], predict_fn=_tenths_proba)  # the self-check clips too
+        X_cf = explainer.transform(X[64:])
+    assert X_cf.dtype == np.int64
+    assert X_cf.min() >= low and (high is None or X_cf.max() <= high)
+    with pytest.raises(ConstraintError, match="hold no whole number"):
+        explainer.transform(X[64:], bounds={0: (0.2, 0.8)})
+
+
+def test_float32_answers_stay_inside_bounds_float32_cannot_hold():
+    X = make_series(n=64)  # float32
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(X, series_proba)
+    high = 0.1  # np.float32(0.1) is above 0.1
+    assert float(np.float32(high)) > high
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X_cf = cf.transform(X[:16], bounds={0: (-10.0, high)})
+    assert X_cf.dtype == np.float32 and float(X_cf.max()) <= high
+
+
+def test_float64_series_keep_their_frozen_values_exactly():
+    X = make_series(n=64)  # fitted on float32
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(X, series_proba)
+    X64 = X[:16].astype(np.float64) + 1e-9  # values float32 cannot hold
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X_cf = cf.transform(X64, immutable={"windows": [(0, 8)]})
+    assert X_cf.dtype == np.float64
+    np.testing.assert_array_equal(X_cf[..., :8], X64[..., :8])
 
 
 class DoublePeakHeight(torch.nn.Module):

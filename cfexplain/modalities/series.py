@@ -130,18 +130,31 @@ class SeriesAdapter(ArrayAdapter):
     def parse_constraints(self, immutable, bounds, monotonic):
         """Parse frozen values and channel bounds (see the class docstring)."""
         return parse_series_constraints(
-            immutable, bounds, monotonic, series_shape=self.encoder_.series_shape_
+            immutable,
+            bounds,
+            monotonic,
+            series_shape=self.encoder_.series_shape_,
+            dtype=self.encoder_.dtype_,
         )
 
     def decode(self, Xt, originals):
-        """Decode to the fitted shape and dtype; constant channels stay as they were.
+        """Decode to the fitted shape; constant channels stay as they were.
 
-        A channel that never varies in the training series carries nothing
-        a counterfactual could change: a reconstruction (the CVAE's)
-        would otherwise move it by its reconstruction error. Encoders
-        fitted before ``constant_channels_`` existed decode as before.
+        The dtype is numpy's common one of the fitted series and
+        ``originals`` (``numpy.result_type``): the fitted dtype's rounding
+        (whole numbers for integer series) applies, and the values a
+        counterfactual keeps (frozen windows and channels) are the
+        originals' exactly, float64 series explained by an explainer fitted
+        on float32 ones included. A channel that never varies in the
+        training series carries nothing a counterfactual could change: a
+        reconstruction (the CVAE's) would otherwise move it by its
+        reconstruction error. Encoders fitted before
+        ``constant_channels_`` existed decode as before.
         """
         decoded = self.encoder_.inverse_transform(Xt)
+        dtype = np.result_type(decoded.dtype, np.asarray(originals).dtype)
+        if dtype != decoded.dtype:
+            decoded = decoded.astype(dtype)
         constant = getattr(self.encoder_, "constant_channels_", None)
         if constant is not None and constant.any():
             decoded[:, constant] = np.asarray(originals)[:, constant]
