@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -895,21 +896,31 @@ class ClosedLoopMixin:
     def _search_unreached(self, batch, counterfactuals, y_cf):
         """Give the rows still off their target a search of their free features.
 
-        Tables only (a training-row path of features), after the path:
-        :meth:`_repair_by_feature_search` on every row whose answer the
-        model still rejects (for ``explain``, a row's first answer only:
-        the search has one answer per row, which its other answers would
-        repeat). It costs nothing where the path reached every row (on
-        Adult, every setting of the benchmark). Valid answers it finds that
-        bring in a lacking pair then get :meth:`_give_back_lacking_pairs`.
+        After the path, on every row whose answer the model still rejects
+        (for ``explain``, a row's first answer only: the search has one
+        answer per row, which its other answers would repeat). Tables (a
+        training-row path of features): :meth:`_repair_by_feature_search`;
+        valid answers it finds that bring in a lacking pair then get
+        :meth:`_give_back_lacking_pairs`. Series explaining a regression
+        model: :meth:`_repair_by_blending`. It costs nothing where the path
+        reached every row (on Adult, every setting of the benchmark).
         """
-        if self.adapter_.training_row_path != "features" or self.reference_ is None:
+        path = self.adapter_.training_row_path
+        if path not in ("features", "windows") or self.reference_ is None:
+            return counterfactuals, y_cf
+        if path == "windows" and self.predictor_.task_ == CLASSIFICATION:
+            # Every class the pool holds is reached by a whole training
+            # series, the path's longest window.
             return counterfactuals, y_cf
         met = np.asarray(batch.target.is_met(y_cf), dtype=bool)
         rows = np.flatnonzero(~met)
         rows = rows[_first_answers(batch, rows)]
         if not len(rows):
             return counterfactuals, y_cf
+        if path == "windows":
+            return self._repair_round(
+                self._repair_by_blending, batch, rows, counterfactuals, y_cf
+            )
         counterfactuals, y_cf = self._repair_round(
             partial(self._repair_by_feature_search, values=self._feature_values()),
             batch,
@@ -918,6 +929,84 @@ class ClosedLoopMixin:
             y_cf,
         )
         return self._give_back_lacking_pairs(batch, rows, counterfactuals, y_cf)
+
+    def _repair_by_blending(self, batch, rejected, current, y_current):
+        """Regression on series: blend towards a training series beyond the target.
+
+        A value target between the training series' outputs (a gap of the
+        model's values) is met by no training series, so the window path has
+        none to copy. Each rejected series takes the nearest training series
+        whose output lies across the target from the original's (or in it),
+        and the straight line between the two, ``x + t (r - x)`` for ``t``
+        in ``[0, 1]``, frozen values kept, is searched by bisection for the
+        smallest ``t`` the model puts on the target: one batch and one
+        model call for ``t = 1``, then one per halving
+        (:data:`~cfexplain._line_search.BISECTION_STEPS`). A model whose
+        output moves monotonically along the line (a linear one) is
+        reached wherever the target lies between the two outputs; the
+        search of a table's numbers (:meth:`_one_number_answers`) is the
+        tabular counterpart.
+
+        Returns
+        -------
+        found, counterfactuals, y_cf
+            As for :meth:`_repair_by_generator`.
+        """
+        found = np.zeros(len(rejected), dtype=bool)
+        target = batch.target.take(rejected)
+        origin_side = side_of_target(target, np.asarray(batch.y_model)[rejected])
+        # The training series across the target (or in it): from below,
+        # values of at least `low`; from above, at most `high`.
+        across = replace(
+            target,
+            low=np.where(origin_side < 0, target.low, -np.inf),
+            high=np.where(origin_side < 0, np.inf, target.high),
+        )
+        Xt = batch.Xt[rejected]
+        nearest = self.reference_.nearest(Xt, across, batch.frozen_features)
+        has = np.flatnonzero((nearest >= 0) & (origin_side != 0))
+        if not len(has):
+            return found, current, y_current
+        frozen = batch.frozen_columns[rejected[has]] > 0
+        x = np.asarray(Xt[has], dtype=np.float64)
+        goal = np.where(frozen, x, self.reference_.Xt[nearest[has]])
+        side = origin_side[has]
+        # The bracket of t per series: `near` on the original's side,
+        # `far` on the target or across it.
+        near, far = np.zeros(len(has)), np.ones(len(has))
+        answers = [None] * len(has)
+        y_answers = [None] * len(has)
+        active = np.arange(len(has))
+        for step in range(BISECTION_STEPS + 1):
+            if not len(active):
+                break
+            t = far[active] if step == 0 else (near[active] + far[active]) / 2
+            built = x[active] + t[:, None] * (goal[active] - x[active])
+            rows = rejected[has[active]]
+            decoded = self._decode(batch, rows, built.astype(np.float32))
+            y, grade = self._grade(batch, rows, decoded)
+            now = side_of_target(target.take(has[active]), y)
+            for at in np.flatnonzero(grade > REJECTED):
+                # Inside: the nearest point found so far on this line.
+                answers[active[at]] = self.adapter_.take_rows(decoded, [at])
+                y_answers[active[at]] = np.asarray(y)[at]
+            beyond = now != side[active]
+            if step == 0:
+                # The blend's far end stays on the original's side (frozen
+                # values kept): no crossing to search on this line.
+                active = active[beyond]
+                continue
+            far[active[beyond]] = t[beyond]
+            near[active[~beyond]] = t[~beyond]
+        reached = np.flatnonzero([answer is not None for answer in answers])
+        if not len(reached):
+            return found, current, y_current
+        adapter = self.adapter_
+        decoded = adapter.stack_rows([answers[i] for i in reached])
+        y_all = np.asarray(y_current).copy()
+        y_all[has[reached]] = np.stack([y_answers[i] for i in reached])
+        found[has[reached]] = True
+        return found, adapter.replace_rows(current, has[reached], decoded), y_all
 
     def _feature_values(self):
         """Return the values the feature search tries (:class:`FeatureValues`).

@@ -617,3 +617,27 @@ def test_a_float64_torch_module_is_called_and_differentiated_in_float64():
     np.testing.assert_allclose(cf.predictor_.predict(X), expected, rtol=1e-12)
     X_cf = cf.transform(X[:16])
     assert X_cf.dtype == np.float64 and np.isfinite(X_cf).all()
+
+
+def _rising_sum(X):
+    """A linear regression model: the sum of a series' first six values."""
+    return np.asarray(X, dtype=np.float64)[:, 0, :6].sum(axis=1)
+
+
+def test_a_value_between_the_training_outputs_is_reached_on_the_line_to_one_beyond():
+    # Amplitudes 1 and 2 leave a gap in the model's values on the training
+    # series: no training series meets a target in it, so the window path
+    # has none to copy; the blend towards one across the target does.
+    X = make_series(n=96)
+    values = _rising_sum(X)
+    middle = float((values.min() + values.max()) / 2)
+    cf = CounterfactualAE(**FAST_AUTOENCODER, modality="series").fit(X, _rising_sum)
+    tolerance = cf.regression_tolerance * cf.output_scale_
+    assert not (np.abs(values - middle) <= tolerance).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreachedTargetWarning)
+        X_cf = cf.transform(X[:16], target=middle)
+        frozen = cf.transform(X[:16], target=middle, immutable={"windows": [(0, 2)]})
+    assert (np.abs(_rising_sum(X_cf) - middle) <= tolerance).all()
+    assert (np.abs(_rising_sum(frozen) - middle) <= tolerance).all()
+    np.testing.assert_array_equal(frozen[..., :2], X[:16, :, :2])
