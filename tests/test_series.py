@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from cfexplain import (
+    CfexplainWarning,
     ConstraintError,
     CounterfactualAE,
     CounterfactualCVAE,
@@ -390,15 +391,19 @@ def test_grid_search_tunes_a_series_explainer_with_the_scorers():
     search = GridSearchCV(
         CounterfactualAE(**FAST_AUTOENCODER, modality="series"),
         {"sparsity_weight": [1.0, 3.0]},
-        scoring=metrics.counterfactual_scorers(),
+        scoring=metrics.counterfactual_scorers(["validity", "l0", "l1", "class_mmd2"]),
         refit="validity",
         cv=2,
     )
     search.fit(make_series(n=60), predict_fn=PeakHeight())
-    for name in ("validity", "l1", "class_mmd2"):
+    for name in ("validity", "l0", "l1", "class_mmd2"):
         scores = search.cv_results_[f"mean_test_{name}"]
         assert scores.shape == (2,) and np.isfinite(scores).all()
     assert search.best_estimator_.modality_ == "series"
+    # Series have no categories: the categorical count says so, not 0.
+    with pytest.warns(CfexplainWarning, match="'l0' counts the values changed"):
+        score = metrics.l0_categorical_scorer(search.best_estimator_, make_series(n=8))
+    assert np.isnan(score)
 
 
 def test_ae_mmd_weight_auto_is_three_on_series_and_one_on_tables(mixed_frame):

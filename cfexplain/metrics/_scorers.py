@@ -70,11 +70,26 @@ def _class_mmd2(explainer, X, X_cf):
     return float(np.mean(values)) if values else float("nan")
 
 
+def _l0_categorical(explainer, X, X_cf):
+    modality = getattr(explainer, "modality_", "tabular")
+    if modality != "tabular":
+        warnings.warn(
+            f"l0_categorical counts changed categorical features, which "
+            f"{modality} data have none, and scores NaN; score with "
+            "counterfactual_scorers(['validity', 'l0', 'l1', 'class_mmd2']) "
+            "('l0' counts the values changed)",
+            CfexplainWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    return l0(X, X_cf, features="categorical")
+
+
 _METRICS = {
     # name: (function(explainer, X, X_cf) -> float, greater_is_better)
     "validity": (_validity, True),
     "l0": (lambda e, X, X_cf: l0(X, X_cf, features="all"), False),
-    "l0_categorical": (lambda e, X, X_cf: l0(X, X_cf, features="categorical"), False),
+    "l0_categorical": (_l0_categorical, False),
     "l1": (lambda e, X, X_cf: l1(X, X_cf, reference=X), False),
     "mmd2": (lambda e, X, X_cf: mmd2(X_cf, X, reference=X), False),
     "class_mmd2": (_class_mmd2, False),
@@ -153,9 +168,12 @@ class CounterfactualScorer:
         for a class and the rows of ``X`` the model puts in it (an answer
         that misses its target counts against the class it should have
         reached; NaN, with a warning, for a regression model);
-        ``unseen_category_pairs`` the share of counterfactuals bringing in a
-        pair of categories that ``X`` lacks although their frequencies in
-        ``X`` expect it in 5 rows or more.
+        ``l0_categorical`` the mean number of categorical features changed
+        (NaN, with a warning, for series and images, which have none:
+        ``l0`` counts their values changed); ``unseen_category_pairs`` the
+        share of counterfactuals bringing in a pair of categories that ``X``
+        lacks although their frequencies in ``X`` expect it in 5 rows or
+        more.
     cache : object, optional
         Shared by the scorers of :func:`counterfactual_scorers` so that one
         evaluation transforms ``X`` once; without it every call transforms.
@@ -254,7 +272,8 @@ def counterfactual_scorers(metrics=("validity", "l0_categorical", "l1", "class_m
         ``cv_results_``; with ``max_rounds=0`` and
         ``training_row_candidates=False`` validity scores the generator
         alone. For a regression model leave ``"class_mmd2"`` out (it
-        scores NaN there).
+        scores NaN there); for series and images replace
+        ``"l0_categorical"`` by ``"l0"`` (they have no categories).
 
     Examples
     --------
