@@ -287,13 +287,13 @@ class BaseCounterfactualExplainer(
 
         Parameters
         ----------
-        X : pandas.DataFrame, array-like of shape (n_samples, n_features), or images
+        X : DataFrame or array-like of shape (n_samples, n_features), series or images
             Training rows in the format the model takes: a table (DataFrame
-            or 2-D array), images ``(n, channels, height, width)`` (or ``(n,
-            height, width)`` with ``modality="image"``), for the estimators
-            that take them. A 3-D array needs ``modality``: it could be
-            series or images. No labels are needed: the generator learns
-            from the model's own predictions.
+            or 2-D array), series ``(n, n_channels, n_timepoints)`` (the
+            aeon/sktime layout), images ``(n, channels, height, width)`` (or
+            ``(n, height, width)`` with ``modality="image"``). A 3-D array
+            needs ``modality``: it could be series or images. No labels are
+            needed: the generator learns from the model's own predictions.
         y : ignored or callable, default=None
             Unused (kept for Pipeline compatibility; see the subclass for
             estimators that can use labels). When it is a callable or
@@ -672,8 +672,9 @@ class BaseCounterfactualExplainer(
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
-            Rows to explain, with the columns seen in ``fit``.
+        X : DataFrame or array-like of shape (n_samples, n_features), series or images
+            Rows to explain, in ``fit``'s format: a table with the columns
+            seen in ``fit``, series or images of the fitted shape.
         target : str, label, array-like or tuple, optional
             What the model should predict for the counterfactuals; defaults to
             the ``target`` parameter. Classification: ``"opposite"`` (the
@@ -1034,8 +1035,8 @@ class BaseCounterfactualExplainer(
 
         Parameters
         ----------
-        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
-            Rows to explain.
+        X : DataFrame or array-like of shape (n_samples, n_features), series or images
+            Rows to explain, as in :meth:`transform`.
         target : optional
             As in :meth:`transform`.
         n_counterfactuals : int, default=1

@@ -114,9 +114,9 @@ class Explanation:
             ``changes`` (the changed features joined by ``"; "``), indexed like
             :attr:`counterfactuals`. Where a feature already has one of these
             names, the added column is called ``cf_<name>`` (``cf_cf_<name>``,
-            ...) and the feature keeps its values. For images there are no
-            feature columns and the index is ``(row, counterfactual)``
-            positions.
+            ...) and the feature keeps its values. For series and images
+            there are no feature columns and the index is ``(row,
+            counterfactual)`` positions.
         """
         k = self.n_counterfactuals
         if isinstance(self.counterfactuals, pd.DataFrame):
