@@ -875,8 +875,10 @@ class BaseCounterfactualExplainer(
         explainers pickled before the range was kept) and how many rows it
         accounts for.
         """
+        if self.predictor_.task_ == CLASSIFICATION:
+            return self._classes_never_predicted(X, target, unreached)
         output_range = getattr(self, "output_range_", None)
-        if self.predictor_.task_ == CLASSIFICATION or output_range is None:
+        if output_range is None:
             return "", 0
         resolved = self._resolve(align_target(target, X), np.zeros(len(unreached)))
         low, high = output_range
@@ -904,6 +906,37 @@ class BaseCounterfactualExplainer(
                     "comes within (a gap between the model's outputs)"
                 )
         return note, int(outside.sum()) + in_gap
+
+    def _classes_never_predicted(self, X, target, unreached):
+        """Say how many unreached rows ask for a class no training row is put in.
+
+        A model that puts every training row in one class (``fit`` warned)
+        leaves the others with nothing to learn or copy: more training
+        does not help. Read off the repairs' pool of training rows; only
+        when it lacks a class are the rows' targets resolved (one model
+        call). Returns the note and how many rows it accounts for.
+        """
+        reference = getattr(self, "reference_", None)
+        if reference is None:
+            return "", 0
+        present = np.unique(np.asarray(reference.y_model).argmax(axis=1))
+        if len(present) == self.n_classes_:
+            return "", 0
+        rows = self.adapter_.check_input(self, X, reset=False)
+        resolved = self._resolve(align_target(target, X), self.predictor_.predict(rows))
+        missing = unreached & ~np.isin(resolved.labels, present)
+        if not missing.any():
+            return "", 0
+        names = np.asarray(self.classes_)[
+            np.setdiff1d(resolved.labels[missing], present)
+        ]
+        note = (
+            f"; {int(missing.sum())} of them ask for a class the model gives "
+            f"none of the training rows kept for the repairs "
+            f"({', '.join(map(repr, names.tolist()))}), which more training "
+            "does not teach"
+        )
+        return note, int(missing.sum())
 
     @single_blas_thread
     def _transform_with_validity(self, X, target, constraints, *, check_all=False):

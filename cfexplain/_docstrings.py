@@ -236,7 +236,11 @@ fit_report_ : dict
     the model on the rows (``surrogate_agreement``; for classifiers also
     ``surrogate_balanced_agreement``, averaged over the classes the model
     predicts, which a rare class cannot hide in) and on their
-    counterfactuals (``surrogate_agreement_counterfactuals``).
+    counterfactuals (``surrogate_agreement_counterfactuals``). For a
+    classifier given by its ``predict_proba`` whose owner has ``predict``,
+    the share of the counterfactuals (``predict_agreement_counterfactuals``)
+    and of the rows (``predict_agreement``) on whose class ``predict``
+    agrees (:class:`~cfexplain.PredictMismatchWarning`).
     Also recorded in ``net_.history[-1]`` as ``fit_*``.
 reference_ : ReferenceRows or None
     Up to 5,000 encoded training rows and the model's outputs on them, the

@@ -467,6 +467,38 @@ class Predictor:
         """
         return self.predict(X).argmax(axis=1)
 
+    def own_labels(self, X):
+        """Return the classifier's own ``predict`` on ``X``, where it has one apart.
+
+        Validity is judged by the probabilities :meth:`predict` returns; when
+        they come from a classifier's ``predict_proba`` (the classifier was
+        given, or its bound method), that classifier's ``predict`` may still
+        choose another class (``SVC(probability=True)`` does near its
+        decision boundary). The self-check compares the two.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Rows in the user's format.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,) or None
+            The labels ``predict`` returns, batch by batch; ``None`` for a
+            regression model or when the probabilities do not come from a
+            ``predict_proba`` whose owner has ``predict``.
+        """
+        function = self.predict_fn
+        owner = getattr(function, "__self__", None)
+        if (
+            self.task_ != CLASSIFICATION
+            or getattr(function, "__name__", None) != "predict_proba"
+            or not callable(getattr(owner, "predict", None))
+        ):
+            return None
+        parts = [np.asarray(owner.predict(batch)) for batch in self._batches(X)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
     # -- pickling ------------------------------------------------------------
 
     def __getstate__(self):

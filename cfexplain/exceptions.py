@@ -18,6 +18,7 @@ __all__ = [
     "LowValidityWarning",
     "OutsideBoundsWarning",
     "OutsideTrainingRangeWarning",
+    "PredictMismatchWarning",
     "PredictorError",
     "TaskGuessWarning",
     "TargetError",
@@ -116,6 +117,26 @@ class WeakGeneratorWarning(LowValidityWarning):
     :class:`LowValidityWarning`,
     so filters of that class cover it; its name says that validity is not
     what is low.
+    """
+
+
+class PredictMismatchWarning(LowValidityWarning):
+    """The model's ``predict`` disagrees with the probabilities validity is judged by.
+
+    Issued at the end of ``fit`` when the explainer was given a classifier's
+    ``predict_proba`` (the classifier, or its bound method) and the
+    classifier's own ``predict`` gives another class than the most likely
+    one for more than 5 % of the self-check's counterfactuals
+    (``fit_report_["predict_agreement_counterfactuals"]``). Validity is
+    judged by the function given, so those answers are valid for
+    ``predict_proba`` and not for ``predict``. Scikit-learn's
+    ``SVC(probability=True)`` does this: its probabilities come from a
+    Platt scaling fitted apart from the decision function, and
+    counterfactuals lie near the decision boundary, where the two disagree
+    most. To explain ``predict``'s decisions give ``clf.decision_function``
+    or ``clf.predict`` as the model, or calibrate with
+    ``CalibratedClassifierCV(..., ensemble=False)``. A
+    :class:`LowValidityWarning`, so filters of that class cover it.
     """
 
 

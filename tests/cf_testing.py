@@ -185,3 +185,23 @@ def series_proba(X):
     with torch.no_grad():
         logits = PeakHeight()(torch.as_tensor(np.asarray(X, dtype=np.float32)))
     return torch.softmax(logits, dim=1).numpy()
+
+
+class ShiftedPredict:
+    """:func:`frame_proba` whose ``predict`` needs a score above 2, not 0.
+
+    A classifier whose ``predict`` is not the argmax of its
+    ``predict_proba``, as ``SVC(probability=True)`` near its boundary.
+    """
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, threshold=2.0):
+        self.threshold = threshold
+
+    def predict_proba(self, X):
+        return frame_proba(X)
+
+    def predict(self, X):
+        p = frame_proba(X)[:, 1]
+        return (np.log(p / (1 - p)) > self.threshold).astype(int)

@@ -8,6 +8,7 @@ import pytest
 from cf_testing import (
     FAST,
     FAST_AUTOENCODER,
+    ShiftedPredict,
     frame_proba,
     frame_proba_3,
     frame_value,
@@ -25,6 +26,7 @@ from cfexplain import (
     CounterfactualCVAE,
     CounterfactualGAN,
     LowValidityWarning,
+    PredictMismatchWarning,
     UnreachedTargetWarning,
     WeakGeneratorWarning,
 )
@@ -1303,3 +1305,37 @@ def test_training_row_candidates_shorten_the_generators_numbers(
     ]
     assert (costs[0] <= costs[1] + 1e-9).all()
     assert (costs[0] < costs[2] - 1e-6).mean() > 0.5
+
+
+def test_fit_warns_when_predict_disagrees_with_the_probabilities_judged_by(
+    mixed_frame,
+):
+    model = ShiftedPredict()
+    with pytest.warns(PredictMismatchWarning, match="decision_function or predict"):
+        cf = CounterfactualGAN(**FAST).fit(mixed_frame, model.predict_proba)
+    report = cf.fit_report_
+    assert report["predict_agreement_counterfactuals"] < closed_loop.PREDICT_AGREEMENT
+    assert 0.0 <= report["predict_agreement"] <= 1.0
+    # The same classifier whose predict is the argmax: agreement 1, no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PredictMismatchWarning)
+        cf = CounterfactualGAN(**FAST).fit(mixed_frame, ShiftedPredict(0.0))
+    assert cf.fit_report_["predict_agreement_counterfactuals"] == 1.0
+    # A plain function has no predict of its own to compare.
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    assert "predict_agreement_counterfactuals" not in cf.fit_report_
+
+
+def _always_first_class(X):
+    return np.tile([0.8, 0.2], (len(X), 1))
+
+
+def test_a_model_predicting_one_class_is_not_told_to_train_more(mixed_frame):
+    with pytest.warns(LowValidityWarning, match="single class"):
+        cf = CounterfactualGAN(**FAST).fit(mixed_frame, _always_first_class)
+    with pytest.warns(UnreachedTargetWarning) as caught:
+        X_cf = cf.transform(mixed_frame.iloc[:10])
+    message = str(caught[0].message)
+    assert "10 of them ask for a class the model gives none" in message
+    assert "max_epochs" not in message
+    assert X_cf.shape == (10, mixed_frame.shape[1])
