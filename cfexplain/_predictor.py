@@ -485,8 +485,9 @@ class Predictor:
         -------
         numpy.ndarray of shape (n,) or None
             The labels ``predict`` returns, batch by batch; ``None`` for a
-            regression model or when the probabilities do not come from a
-            ``predict_proba`` whose owner has ``predict``.
+            regression model, when the probabilities do not come from a
+            ``predict_proba`` whose owner has ``predict``, or when that
+            ``predict`` raises.
         """
         function = self.predict_fn
         owner = getattr(function, "__self__", None)
@@ -496,7 +497,12 @@ class Predictor:
             or not callable(getattr(owner, "predict", None))
         ):
             return None
-        parts = [np.asarray(owner.predict(batch)) for batch in self._batches(X)]
+        try:
+            parts = [np.asarray(owner.predict(batch)) for batch in self._batches(X)]
+        except Exception:
+            # A check of the model's coherence must not break fit: a predict
+            # that fails where predict_proba works is left unchecked.
+            return None
         return np.concatenate(parts) if parts else np.empty(0)
 
     # -- pickling ------------------------------------------------------------

@@ -1298,6 +1298,11 @@ def test_training_row_candidates_shorten_the_generators_numbers(
     assert (costs[0] < costs[2] - 1e-6).mean() > 0.5
 
 
+class _FailingPredict(ShiftedPredict):
+    def predict(self, X):
+        raise RuntimeError("this model's predict is broken")
+
+
 def test_fit_warns_when_predict_disagrees_with_the_probabilities_judged_by(
     mixed_frame,
 ):
@@ -1312,8 +1317,11 @@ def test_fit_warns_when_predict_disagrees_with_the_probabilities_judged_by(
         warnings.simplefilter("error", PredictMismatchWarning)
         cf = CounterfactualGAN(**FAST).fit(mixed_frame, ShiftedPredict(0.0))
     assert cf.fit_report_["predict_agreement_counterfactuals"] == 1.0
-    # A plain function has no predict of its own to compare.
+    # A plain function has no predict of its own to compare, and a predict
+    # that fails leaves the check out rather than failing fit.
     cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    assert "predict_agreement_counterfactuals" not in cf.fit_report_
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, _FailingPredict().predict_proba)
     assert "predict_agreement_counterfactuals" not in cf.fit_report_
 
 
