@@ -1031,8 +1031,10 @@ class ClosedLoopMixin:
         # The bracket of t per series: `near` on the original's side,
         # `far` on the target or across it.
         near, far = np.zeros(len(has)), np.ones(len(has))
-        answers = [None] * len(has)
-        y_answers = [None] * len(has)
+        # Each series' nearest point on target so far: scored[source][position].
+        scored, y_scored = [], []
+        source = np.full(len(has), -1, dtype=np.int64)
+        position = np.zeros(len(has), dtype=np.int64)
         active = np.arange(len(has))
         for step in range(BISECTION_STEPS + 1):
             if not len(active):
@@ -1042,11 +1044,12 @@ class ClosedLoopMixin:
             rows = rejected[has[active]]
             decoded = self._decode(batch, rows, built.astype(np.float32))
             y, grade = self._grade(batch, rows, decoded)
+            inside = np.flatnonzero(grade > REJECTED)
+            source[active[inside]] = len(scored)
+            position[active[inside]] = inside
+            scored.append(decoded)
+            y_scored.append(np.asarray(y))
             now = side_of_target(target.take(has[active]), y)
-            for at in np.flatnonzero(grade > REJECTED):
-                # Inside: the nearest point found so far on this line.
-                answers[active[at]] = self.adapter_.take_rows(decoded, [at])
-                y_answers[active[at]] = np.asarray(y)[at]
             beyond = now != side[active]
             if step == 0:
                 # The blend's far end stays on the original's side (frozen
@@ -1055,15 +1058,16 @@ class ClosedLoopMixin:
                 continue
             far[active[beyond]] = t[beyond]
             near[active[~beyond]] = t[~beyond]
-        reached = np.flatnonzero([answer is not None for answer in answers])
+        reached = np.flatnonzero(source >= 0)
         if not len(reached):
             return found, current, y_current
-        adapter = self.adapter_
-        decoded = adapter.stack_rows([answers[i] for i in reached])
+        decoded, y_reached = self._gather_scored(
+            scored, y_scored, source[reached], position[reached]
+        )
         y_all = np.asarray(y_current).copy()
-        y_all[has[reached]] = np.stack([y_answers[i] for i in reached])
+        y_all[has[reached]] = y_reached
         found[has[reached]] = True
-        return found, adapter.replace_rows(current, has[reached], decoded), y_all
+        return found, self.adapter_.replace_rows(current, has[reached], decoded), y_all
 
     def _feature_values(self):
         """Return the values the feature search tries (:class:`FeatureValues`).
