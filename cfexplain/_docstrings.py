@@ -265,7 +265,7 @@ output_range_ : tuple of float
     them is out of reach, and ``transform``'s warning says so; the open side
     of a half-open interval target is closed there for the generator.
 modality_ : str
-    The kind of data seen in fit (``"tabular"``, ``"image"``).
+    The kind of data seen in fit (``"tabular"``, ``"image"``, ``"series"``).
 adapter_ : ModalityAdapter
     What the explainer knows about its kind of data (checks, encoder,
     constraints); see :mod:`cfexplain.modalities`.

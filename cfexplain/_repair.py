@@ -16,7 +16,7 @@ batched round of generation or construction, decoding and model calls:
    sparsity enhancement, Mothilal et al. 2020); the training-row
    candidates of every row then also give back the part of each number's
    move the model does not need (DiCE's line search towards the original,
-   on a grid of a quarter, a half and three quarters). A series
+   on a grid of eighths). A series
    instead takes the nearest training series' values over the shortest
    window of time points the model accepts (Native Guide, Delaney et al.
    2021).

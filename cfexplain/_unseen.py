@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._targets import _class_index, align_target
-from .exceptions import CfexplainWarning
+from .exceptions import UnseenCategoryWarning
 
 __all__ = ["describe_unknown", "known_rows", "put_back", "rows_to_score", "take_rows"]
 
@@ -93,7 +93,7 @@ def rows_to_score(explainer, X, target=None, *, stacklevel=2):
     """Return the rows of ``X`` a score can use, and their part of ``target``.
 
     Rows holding a category ``fit`` did not see are left out with a
-    :class:`~cfexplain.CfexplainWarning` saying how many, whatever
+    :class:`~cfexplain.UnseenCategoryWarning` saying how many, whatever
     ``handle_unknown`` says: in a cross-validation fold of a column with
     many categories (zip codes) nearly every test fold holds one, and every
     score would fail. ``(None, None)`` when no row is left; ``stacklevel=1``
@@ -107,7 +107,7 @@ def rows_to_score(explainer, X, target=None, *, stacklevel=2):
         "cross-validation: a category missing from the training folds). To "
         "score them, fit on rows that hold every category or group rare "
         "categories together",
-        CfexplainWarning,
+        UnseenCategoryWarning,
         stacklevel=stacklevel + 1,
     )
     if not known.any():

@@ -18,6 +18,7 @@ __all__ = [
     "LowValidityWarning",
     "OutsideBoundsWarning",
     "OutsideTrainingRangeWarning",
+    "PixelScaleWarning",
     "PredictMismatchWarning",
     "PredictorError",
     "TaskGuessWarning",
@@ -87,7 +88,10 @@ class TaskGuessWarning(CfexplainWarning):
     classifier: whole numbers (class labels?) or values within [0, 1] (the
     probability of one class?). They are taken as regression values. Pass
     ``task`` explicitly, the classifier itself, or a function returning the
-    probabilities of every class to say which.
+    probabilities of every class to say which. Also issued with
+    ``task="classification"`` when a torch module returns one value per
+    row within [0, 1], as a final sigmoid does: a single output is read as
+    a logit.
     """
 
 
@@ -99,7 +103,7 @@ class LowValidityWarning(CfexplainWarning):
     (``fit_report_`` holds the figures), when the generator alone reaches
     under 10 % of them (as its subclass :class:`WeakGeneratorWarning`), and
     at the start of ``fit`` when the model puts every training row in one
-    class.
+    class, or none in some class it has.
     """
 
 
@@ -235,5 +239,7 @@ class UnseenCategoryWarning(CfexplainWarning):
     them on their target); ``explain`` leaves them out of its
     :class:`~cfexplain.Explanation`, whose index names the rows it
     explains. With ``handle_unknown="error"`` (the default) the call raises
-    an :class:`InvalidDataError` instead.
+    an :class:`InvalidDataError` instead. The explainer's ``score``
+    and the scorers of :mod:`cfexplain.metrics` issue it too for the rows
+    they leave out of a score for that reason.
     """

@@ -53,11 +53,12 @@ class Explanation:
         The kind of data (``"tabular"``, ``"image"``, ``"series"``), which says how
         :meth:`plot` draws it.
     plausible : numpy.ndarray of bool, shape (n, k), optional
-        Tables with ``plausible_categories=True`` and two categorical
-        features or more: whether each counterfactual brings in no pair of
-        categories the training rows lack (:mod:`cfexplain._plausibility`;
-        all ``True`` where the training rows lack none). ``None`` where
-        the check does not run (other tables, series, images).
+        Tables with ``plausible_categories=True``, a categorical feature
+        and at least one other feature (categorical or numeric): whether
+        each counterfactual brings in no pair of categories the training
+        rows lack (:mod:`cfexplain._plausibility`; all ``True`` where the
+        training rows lack none). ``None`` where the check does not run
+        (other tables, series, images).
 
     Notes
     -----

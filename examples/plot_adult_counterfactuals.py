@@ -93,7 +93,7 @@ explanation.to_frame()[["prediction", "target", "valid", "changes"]]
 # ------
 #
 # The report measures validity with the real classifier, sparsity (L0 counts
-# changed features, L1 sums the changes of standardised numbers) and, with
+# changed features, L1 averages the changes of standardised numbers) and, with
 # MMD², how far the counterfactuals lie from the data distribution, overall
 # and per predicted class.
 metrics.counterfactual_report(clf.predict_proba, X_test, X_cf).round(3)

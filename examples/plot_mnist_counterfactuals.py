@@ -29,7 +29,8 @@ torch.manual_seed(0)
 # ---------------------------
 #
 # Images are float32 arrays of shape ``(n, 1, 28, 28)`` in [0, 1]; uint8
-# grey levels of shape ``(n, 28, 28)`` would work as well.
+# grey levels of shape ``(n, 28, 28)`` work as well with ``modality="image"``
+# (a 3-D array could also be time series, so it is not guessed).
 digits = datasets.load_mnist_sample()
 images = digits.images.astype(np.float32) / 255  # (n, 1, 28, 28)
 X_train, X_test, y_train, y_test = train_test_split(

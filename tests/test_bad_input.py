@@ -572,7 +572,9 @@ def test_handle_unknown_warn_with_no_row_left(warns_unknown):
 
 def test_score_leaves_out_rows_with_unseen_categories(fitted):
     X = with_unseen(12, [2, 9])
-    with pytest.warns(CfexplainWarning, match="2 of 12 rows .* left out of the score"):
+    with pytest.warns(
+        UnseenCategoryWarning, match="2 of 12 rows .* left out of the score"
+    ):
         score = fitted.score(X)
     assert score == fitted.score(X.drop(index=X.index[[2, 9]]))
     with pytest.warns(CfexplainWarning):

@@ -187,7 +187,7 @@ def test_report_pairs_a_reordered_frame_by_label(mixed_frame):
 
 def test_validity_of_a_value_target_without_tolerance_warns(mixed_frame):
     X = mixed_frame.iloc[:10]
-    with pytest.warns(UserWarning, match="tolerance=0 is met only by exactly"):
+    with pytest.warns(CfexplainWarning, match="tolerance=0 is met only by exactly"):
         metrics.validity(frame_value, X, target=3.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .._predictor import REGRESSION, as_predictor
 from .._targets import align_target, resolve_target
-from ..exceptions import TargetError
+from ..exceptions import CfexplainWarning, TargetError
 
 __all__ = ["covered_rows", "validity"]
 
@@ -112,7 +112,7 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
                 "exactly that value; pass the tolerance the counterfactuals "
                 "were made with (an explainer's regression_tolerance * "
                 "output_scale_) or an interval (low, high)",
-                UserWarning,
+                CfexplainWarning,
                 stacklevel=2,
             )
         resolved = resolve_target(
