@@ -334,6 +334,8 @@ def run_setting(
         steps=len(explainer.net_.history)
         * ((len(X_train) - explainer.fit_report_["n_rows"]) // explainer.batch_size_),
         fit_validity=explainer.fit_report_.get("validity_opposite"),
+        # The GAN's epoch kept by keep_best_epoch (None: the last).
+        best_epoch=getattr(explainer, "best_epoch_", None),
     )
     print(json.dumps(row), flush=True)
     return row, X_cf

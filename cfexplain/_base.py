@@ -326,6 +326,9 @@ class BaseCounterfactualExplainer(
             classifier).
         ValueError
             If a parameter is invalid or the device is not available.
+        TrainingError
+            If a training loss becomes NaN or infinite (the message says
+            at which epoch; lower the learning rates or the loss weights).
         """
         self._validate_params()
         # The model's BLAS on one thread while torch works on the CPU (see
@@ -438,8 +441,9 @@ class BaseCounterfactualExplainer(
                     adapter.as_rows(_take(X_checked, train)),
                     self.reference_.positions,
                 )
+            held_out = (Xt[check], y_model[check]) if len(train) < len(Xt) else None
             with torch_seeded(self.random_seed_):
-                self._fit_backend(Xt[train], y_model[train], labels)
+                self._fit_backend(Xt[train], y_model[train], labels, held_out)
             # Rows the constructor's constraints leave no counterfactual cannot
             # be explained; transform would raise a ConstraintError for them.
             X_check = _take(X_checked, check)
@@ -467,10 +471,12 @@ class BaseCounterfactualExplainer(
         ):
             self._resolve(None, y_model)
 
-    def _fit_backend(self, Xt, y_model, y=None):
+    def _fit_backend(self, Xt, y_model, y=None, held_out=None):
         """Train the net: the model's gradients, the callbacks, the net.
 
-        ``y`` is what the user passed to ``fit`` as ``y`` (labels or None).
+        ``y`` is what the user passed to ``fit`` as ``y`` (labels or None);
+        ``held_out`` the self-check's encoded rows and the model's outputs
+        on them, ``None`` where none are held out of training.
         """
         condition = self._fit_condition(Xt, y_model, y)
         predictor_module, self.surrogate_ = None, None
@@ -489,6 +495,7 @@ class BaseCounterfactualExplainer(
         callbacks = surrogate_callbacks(
             self, self.surrogate_, Xt, condition, y_model, every=every
         )
+        callbacks += self._training_callbacks(Xt, y_model, held_out)
         shared = {
             "predictor_module": predictor_module,
             "feature_of_column": self.adapter_.feature_of_column_,
@@ -508,6 +515,14 @@ class BaseCounterfactualExplainer(
         drop_optimizer_state(self.net_)
         if self.surrogate_ is not None:
             drop_optimizer_state(self.surrogate_.net_)
+        self._after_training()
+
+    def _training_callbacks(self, Xt, y_model, held_out):
+        """Callbacks of the method's own, after the user's (none by default)."""
+        return []
+
+    def _after_training(self):
+        """Read what the method's callbacks found (nothing by default)."""
 
     def _fit_condition(self, Xt, y_model, y):
         """Conditioning vectors of the training rows (the model's outputs)."""
@@ -697,8 +712,10 @@ class BaseCounterfactualExplainer(
             Same type, columns, dtypes and index as ``X``. ``X`` itself is
             never modified. Integer features come back whole, float
             features at the precision of their training values (at most
-            six decimals). Series come back in the dtype of the series
-            the explainer was fitted on.
+            six decimals). Series come back in numpy's common dtype of
+            the series the explainer was fitted on and ``X``
+            (``numpy.result_type``), so frozen values keep their exact
+            values.
 
         Raises
         ------

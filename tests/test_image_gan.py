@@ -295,6 +295,10 @@ def test_auto_prediction_weight_is_two_for_images_one_for_tables(images, mixed_f
     tables = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
     assert tables.prediction_weight_ == tables.net_.prediction_weight == 1.0
     assert tables.net_.mmd_scales == MMD_SCALES != IMAGE_MMD_SCALES
+    # Paper 1's CTGAN rate for tables (A.3), also kept for images.
+    for fitted in (pictures, tables):
+        assert fitted.lr_generator_ == fitted.lr_discriminator_ == 2e-4
+        assert fitted.net_.optimizer_.param_groups[0]["lr"] == 2e-4
 
 
 @pytest.mark.parametrize(("n_rows", "epochs"), [(4000, 18), (64_000, 2), (200, 367)])

@@ -423,6 +423,10 @@ def test_gan_series_defaults_resolve_to_the_documented_values():
     assert series.mmd_weight_ == 3.0 and series.net_.mmd_weight == 3.0
     assert series.sparsity_weight_ == 6.0 and series.net_.sparsity_weight == 6.0
     assert series.net_.module_.lstm.bidirectional
+    # Paper 1's Adam 1e-3 for both nets (A.2), on the optimisers themselves.
+    assert series.lr_generator_ == series.lr_discriminator_ == 1e-3
+    assert series.net_.optimizer_.param_groups[0]["lr"] == 1e-3
+    assert series.net_.optimizer_discriminator_.param_groups[0]["lr"] == 1e-3
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
