@@ -26,6 +26,7 @@ from cfexplain import (
     CounterfactualAE,
     CounterfactualGAN,
     InvalidDataError,
+    OutsideTrainingRangeWarning,
     PredictorError,
     TargetError,
 )
@@ -146,6 +147,25 @@ def test_dask_regression_interval_columns(mixed_frame):
     np.testing.assert_array_equal(result["valid"].to_numpy(), valid)
 
 
+def test_dask_flags_originals_outside_the_training_range(explainer, rows):
+    X = rows.iloc[:40].copy()
+    X.iloc[[2, 25], X.columns.get_loc("age")] = [500, -500]
+    frame = dd.from_pandas(X, npartitions=2)
+    lazy = transform_dask(explainer, frame, outside_range_column="outside")
+    result = lazy.compute(scheduler="sync")
+    pd.testing.assert_series_equal(lazy.dtypes, result.dtypes)
+    assert list(result.columns) == [*X.columns, "valid", "outside"]
+    flagged = result["outside"].to_numpy()
+    assert flagged[[2, 25]].all()
+    expected = explainer.adapter_.outside_training_range(X[FEATURES]).any(axis=1)
+    np.testing.assert_array_equal(flagged, expected)
+    # transform warns about the same rows; on a worker that warning is lost.
+    with pytest.warns(
+        OutsideTrainingRangeWarning, match=f"{flagged.sum()} of 40 originals"
+    ):
+        explainer.transform(X[FEATURES])
+
+
 def test_dask_empty_partition(explainer):
     X = make_mixed_frame(n=40, seed=5)
     frame = dd.from_pandas(X, npartitions=2)
@@ -154,6 +174,11 @@ def test_dask_empty_partition(explainer):
         scheduler="sync"
     )
     assert len(result) == 0 and list(result.columns) == [*X.columns, "valid"]
+    result = transform_dask(
+        explainer, empty, target="opposite", outside_range_column="outside"
+    ).compute(scheduler="sync")
+    assert list(result.columns) == [*X.columns, "valid", "outside"]
+    assert result["outside"].dtype == bool
 
 
 def test_dask_returns_unseen_category_rows_unchanged_when_asked(explainer, rows):
@@ -197,6 +222,16 @@ def test_dask_ships_the_explainer_as_one_graph_key(explainer, rows):
         ({"target_column": "nope"}, InvalidDataError, "does not have"),
         ({"target_column": "age"}, InvalidDataError, "is a feature"),
         ({"valid_column": "customer"}, InvalidDataError, "already has a column"),
+        (
+            {"outside_range_column": "customer"},
+            InvalidDataError,
+            "another outside_range_column name",
+        ),
+        (
+            {"outside_range_column": "valid"},
+            InvalidDataError,
+            "different names",
+        ),
     ],
 )
 def test_dask_bad_requests_say_what_to_do(explainer, rows, kwargs, error, match):
@@ -295,7 +330,9 @@ def test_spark_local_equals_local_transform(explainer, rows, monkeypatch):
     try:
         sdf = spark.createDataFrame(rows.reset_index())
         result = (
-            transform_spark(explainer, sdf, target_column="wanted")
+            transform_spark(
+                explainer, sdf, target_column="wanted", outside_range_column="outside"
+            )
             .toPandas()
             .sort_values("id")
             .set_index("id")
@@ -303,9 +340,11 @@ def test_spark_local_equals_local_transform(explainer, rows, monkeypatch):
     finally:
         spark.stop()
     expected, valid = _local(explainer, rows, rows["wanted"].to_numpy())
-    assert list(result.columns) == [*rows.columns, "valid"]
+    assert list(result.columns) == [*rows.columns, "valid", "outside"]
     _assert_same_features(result, expected, check_index_type=False)
     np.testing.assert_array_equal(result["valid"].to_numpy(), valid)
+    outside = explainer.adapter_.outside_training_range(rows[FEATURES]).any(axis=1)
+    np.testing.assert_array_equal(result["outside"].to_numpy(), outside)
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")

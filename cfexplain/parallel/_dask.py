@@ -20,6 +20,7 @@ def transform_dask(
     monotonic=None,
     valid_column="valid",
     torch_threads=1,
+    outside_range_column=None,
 ):
     """Explain every row of a Dask DataFrame with a fitted explainer, lazily.
 
@@ -58,13 +59,20 @@ def transform_dask(
         Threads torch uses in each worker process: one per Dask worker
         thread suits the usual one-thread-per-core worker. ``None`` leaves
         torch's setting alone.
+    outside_range_column : str or None, default=None
+        Name of a boolean column to append, ``True`` where the original
+        holds a number outside the range of the training rows: its
+        counterfactual is an extrapolation, which ``transform`` reports with
+        an :class:`~cfexplain.OutsideTrainingRangeWarning` that workers
+        cannot pass on. ``None`` leaves it out.
 
     Returns
     -------
-    dask.dataframe.DataFrame of shape (n_rows, n_columns [+ 1])
+    dask.dataframe.DataFrame of shape (n_rows, n_columns [+ 2])
         Lazy; the same partitions, index, columns and dtypes as ``frame``,
         with the features replaced by their counterfactuals and
-        ``valid_column`` appended.
+        ``valid_column`` and ``outside_range_column`` appended (those not
+        ``None``, in that order).
 
     Raises
     ------
@@ -77,8 +85,9 @@ def transform_dask(
         ``target_column`` are given.
     InvalidDataError
         If the explainer was not fitted on a DataFrame of a table, a feature
-        or target column is missing, ``valid_column`` already exists, or
-        ``target`` holds one target per row (use ``target_column``).
+        or target column is missing, ``valid_column`` or
+        ``outside_range_column`` already exists (or both name one column),
+        or ``target`` holds one target per row (use ``target_column``).
     TargetError
         If ``target`` is not one the model can reach (an unknown class,
         ``"opposite"`` for a regression model).
@@ -126,10 +135,12 @@ def transform_dask(
         (immutable, bounds, monotonic),
         valid_column,
         torch_threads,
+        outside_range_column,
     )
     meta = frame._meta.copy()
-    if valid_column is not None:
-        meta[valid_column] = np.zeros(0, dtype=bool)
+    for name in (valid_column, outside_range_column):
+        if name is not None:
+            meta[name] = np.zeros(0, dtype=bool)
     # One graph key for the explainer (named by its __dask_tokenize__), so
     # the scheduler ships it to each worker once.
     shipped = dask.delayed(explainer, pure=True)

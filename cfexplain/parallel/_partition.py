@@ -5,8 +5,10 @@ Spark Arrow batch). :class:`PartitionTransformer` replaces that frame's
 feature columns with their counterfactuals, leaves every other column (ids,
 the target column) as it is, and appends the model's verdict on each row as
 a boolean column, because a warning raised on a worker never reaches the
-user. The explainer travels separately, once per worker, so this object
-holds only the call's arguments.
+user; for the same reason it can flag, in another boolean column, the
+originals that hold numbers outside the training range. The explainer
+travels separately, once per worker, so this object holds only the call's
+arguments.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ __all__ = ["PartitionTransformer", "prepare_request"]
 
 
 def prepare_request(
-    explainer, columns, target, target_column, constraints, valid_column, torch_threads
+    explainer,
+    columns,
+    target,
+    target_column,
+    constraints,
+    valid_column,
+    torch_threads,
+    outside_range_column=None,
 ):
     """Check a distributed transform request and return what each partition runs.
 
@@ -42,7 +51,7 @@ def prepare_request(
         A fitted tabular explainer.
     columns : list
         The distributed frame's column names.
-    target, target_column, valid_column, torch_threads
+    target, target_column, valid_column, torch_threads, outside_range_column
         As in :func:`~cfexplain.parallel.transform_dask`.
     constraints : tuple
         ``(immutable, bounds, monotonic)`` of the call.
@@ -57,7 +66,8 @@ def prepare_request(
         If the explainer is not fitted.
     InvalidDataError
         If the explainer was not fitted on a pandas DataFrame of a table, a
-        feature or target column is missing, ``valid_column`` exists, or
+        feature or target column is missing, ``valid_column`` or
+        ``outside_range_column`` exists (or both name one column), or
         ``target`` holds one target per row.
     TargetError
         If ``target`` is not one the model can reach.
@@ -105,10 +115,19 @@ def prepare_request(
             f"target_column {features_as_targets} is a feature of the "
             "explainer; the target must be a column of its own"
         )
-    if valid_column is not None and valid_column in columns:
+    for parameter, name in (
+        ("valid_column", valid_column),
+        ("outside_range_column", outside_range_column),
+    ):
+        if name is not None and name in columns:
+            raise InvalidDataError(
+                f"the frame already has a column {name!r}; pass another "
+                f"{parameter} name, or {parameter}=None to leave it out"
+            )
+    if valid_column is not None and valid_column == outside_range_column:
         raise InvalidDataError(
-            f"the frame already has a column {valid_column!r}; pass another "
-            "valid_column name, or valid_column=None to leave it out"
+            f"valid_column and outside_range_column both name {valid_column!r}; "
+            "give the two columns different names"
         )
     if not target_columns:
         _check_target(explainer, target)
@@ -122,6 +141,7 @@ def prepare_request(
         constraints=constraints,
         valid_column=valid_column,
         torch_threads=torch_threads,
+        outside_range_column=outside_range_column,
     )
 
 
@@ -178,6 +198,9 @@ class PartitionTransformer:
         Name of the boolean column with the model's verdict on each row.
     torch_threads : int or None
         Threads torch uses in the worker process; ``None`` leaves them.
+    outside_range_column : str or None, default=None
+        Name of the boolean column flagging originals with a number outside
+        the training range.
     """
 
     target: object
@@ -185,9 +208,10 @@ class PartitionTransformer:
     constraints: tuple
     valid_column: str | None
     torch_threads: int | None
+    outside_range_column: str | None = None
 
     def __call__(self, frame, explainer):
-        """Return ``frame`` with counterfactual features (and validity).
+        """Return ``frame`` with counterfactual features (and the flag columns).
 
         Parameters
         ----------
@@ -198,8 +222,9 @@ class PartitionTransformer:
 
         Returns
         -------
-        pandas.DataFrame of shape (n_rows, n_columns [+ 1])
-            Same index, columns and dtypes; ``valid_column`` appended.
+        pandas.DataFrame of shape (n_rows, n_columns [+ 2])
+            Same index, columns and dtypes; ``valid_column`` and
+            ``outside_range_column`` appended (those not ``None``).
         """
         if self.torch_threads and torch.get_num_threads() != self.torch_threads:
             torch.set_num_threads(self.torch_threads)
@@ -208,10 +233,19 @@ class PartitionTransformer:
         # other columns need no copy.
         result = frame.copy(deep=False)
         if len(frame) == 0:
-            if self.valid_column is not None:
-                result[self.valid_column] = np.zeros(0, dtype=bool)
+            for name in (self.valid_column, self.outside_range_column):
+                if name is not None:
+                    result[name] = np.zeros(0, dtype=bool)
             return result
         features = _in_fitted_dtypes(frame[names], explainer.feature_dtypes_in_)
+        outside = None
+        if self.outside_range_column is not None:
+            outside = explainer.adapter_.outside_training_range(features)
+            outside = (
+                np.zeros(len(features), dtype=bool)
+                if outside is None
+                else outside.any(axis=1)
+            )
         target = self.target
         if len(self.target_columns) == 1:
             target = per_row_labels(frame[self.target_columns[0]].to_numpy())
@@ -225,6 +259,8 @@ class PartitionTransformer:
             result[name] = column.array
         if self.valid_column is not None:
             result[self.valid_column] = valid
+        if outside is not None:
+            result[self.outside_range_column] = outside
         return result
 
     def _explain_known_rows(self, explainer, features, target):

@@ -18,6 +18,7 @@ def transform_spark(
     monotonic=None,
     valid_column="valid",
     torch_threads=1,
+    outside_range_column=None,
 ):
     """Explain every row of a Spark DataFrame with a fitted explainer, lazily.
 
@@ -40,13 +41,16 @@ def transform_spark(
     torch_threads : int or None, default=1
         Threads torch uses in each Python worker; Spark runs one Python
         worker per task slot, so one thread each fills the slots.
+    outside_range_column : str or None, default=None
+        As in :func:`transform_dask`: a boolean column flagging originals
+        with a number outside the training range.
 
     Returns
     -------
-    pyspark.sql.DataFrame of shape (n_rows, n_columns [+ 1])
+    pyspark.sql.DataFrame of shape (n_rows, n_columns [+ 2])
         Lazy; the schema is ``frame``'s (the counterfactuals keep each
-        feature's type) with ``valid_column`` appended as a non-null
-        boolean.
+        feature's type) with ``valid_column`` and ``outside_range_column``
+        appended as non-null booleans (those not ``None``, in that order).
 
     Raises
     ------
@@ -87,10 +91,12 @@ def transform_spark(
         (immutable, bounds, monotonic),
         valid_column,
         torch_threads,
+        outside_range_column,
     )
     fields = list(frame.schema.fields)
-    if valid_column is not None:
-        fields.append(StructField(valid_column, BooleanType(), nullable=False))
+    for name in (valid_column, outside_range_column):
+        if name is not None:
+            fields.append(StructField(name, BooleanType(), nullable=False))
     shipped = _ship(frame.sparkSession, explainer)
 
     def explain_batches(batches):
