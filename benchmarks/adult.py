@@ -476,6 +476,18 @@ def main():
             mlp,
             {**params, "sparsity_weight": 40.0},
         ),
+        # The series GAN's choice of epoch (keep_best_epoch="auto" leaves it
+        # off for tables), tried on a table.
+        "mlp_keep_best": (
+            "MLP, keep_best_epoch",
+            mlp,
+            {**params, "keep_best_epoch": True},
+        ),
+        "hgb_keep_best": (
+            "HistGradientBoosting, keep_best_epoch",
+            hgb,
+            {**params, "keep_best_epoch": True},
+        ),
     }
     for suffix, label, model in (("", "MLP", mlp), ("_hgb", "HGB", hgb)):
         settings[f"cvae_enc_dec{suffix}"] = (
