@@ -157,6 +157,9 @@ def run_setting(name, model, X_train, X_test, params, estimator=CounterfactualGA
         # Answers holding a pair of categories the training rows lack.
         unseen_pairs=unseen_category_pairs(X_test, X_cf, X_train),
         peak_memory_mb=peak_memory_mb(),
+        # The epoch keep_best_epoch kept (None: the last) of how many.
+        best_epoch=getattr(explainer, "best_epoch_", None),
+        epochs=len(explainer.net_.history),
     )
     print(
         f"{name}: "
