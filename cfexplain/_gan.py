@@ -219,9 +219,12 @@ class CounterfactualGAN(BaseCounterfactualExplainer):
         last four epochs' class MMD² for class 0 went 0.090, 0.127,
         0.097, 0.134 (seed 2). Each epoch costs one generation and one
         model call on the held-out rows. Classifiers only. ``"auto"``: on
-        for time series when at least 50 rows are held out, off for tables
-        and images, where it has not been measured. ``True`` raises a
-        ``ValueError`` for a regression model or without held-out rows.
+        for time series when at least 50 rows are held out; off for
+        tables, where on Adult it made the answers to an MLP sparser (L1
+        0.354 instead of 0.423) and those to boosted trees less so (0.403
+        instead of 0.334, ``benchmarks/adult.py``), and for images, where it
+        has not been measured. ``True`` raises a ``ValueError`` for a
+        regression model or without held-out rows.
     tau : float, default=0.2
         Gumbel-softmax temperature (CTGAN).
     mask_probability : float, default=0.5
