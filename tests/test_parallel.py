@@ -184,6 +184,8 @@ def test_dask_empty_partition(explainer):
 def test_dask_returns_unseen_category_rows_unchanged_when_asked(explainer, rows):
     X = rows.iloc[:60].astype({"color": object})
     X.iloc[[3, 40], X.columns.get_loc("color")] = "purple"
+    # One unexplained and one explained row beyond the training ages.
+    X.iloc[[40, 5], X.columns.get_loc("age")] = [500, -500]
     frame = dd.from_pandas(X, npartitions=2)
     with pytest.raises(InvalidDataError, match="not seen during fit"):
         transform_dask(explainer, frame, target_column="wanted").compute(
@@ -191,9 +193,9 @@ def test_dask_returns_unseen_category_rows_unchanged_when_asked(explainer, rows)
         )
     explainer.set_params(handle_unknown="warn")
     try:
-        result = transform_dask(explainer, frame, target_column="wanted").compute(
-            scheduler="sync"
-        )
+        result = transform_dask(
+            explainer, frame, target_column="wanted", outside_range_column="outside"
+        ).compute(scheduler="sync")
     finally:
         explainer.set_params(handle_unknown="error")
     known = X["color"] != "purple"
@@ -202,6 +204,10 @@ def test_dask_returns_unseen_category_rows_unchanged_when_asked(explainer, rows)
     np.testing.assert_array_equal(result.loc[known, "valid"].to_numpy(), valid)
     _assert_same_features(result[~known], X.loc[~known, FEATURES])
     assert not result.loc[~known, "valid"].any()
+    # Explained or not, each row's range flag is the adapter's.
+    outside = explainer.adapter_.outside_training_range(X[FEATURES]).any(axis=1)
+    assert outside[[5, 40]].all()
+    np.testing.assert_array_equal(result["outside"].to_numpy(), outside)
 
 
 def test_dask_ships_the_explainer_as_one_graph_key(explainer, rows):

@@ -238,20 +238,12 @@ class PartitionTransformer:
                     result[name] = np.zeros(0, dtype=bool)
             return result
         features = _in_fitted_dtypes(frame[names], explainer.feature_dtypes_in_)
-        outside = None
-        if self.outside_range_column is not None:
-            outside = explainer.adapter_.outside_training_range(features)
-            outside = (
-                np.zeros(len(features), dtype=bool)
-                if outside is None
-                else outside.any(axis=1)
-            )
         target = self.target
         if len(self.target_columns) == 1:
             target = per_row_labels(frame[self.target_columns[0]].to_numpy())
         elif self.target_columns:
             target = frame[self.target_columns].to_numpy(dtype=float)
-        output, valid = self._explain_known_rows(explainer, features, target)
+        output, valid, outside = self._explain_known_rows(explainer, features, target)
         for name in names:
             column = output[name]
             if column.dtype != frame[name].dtype:
@@ -259,24 +251,27 @@ class PartitionTransformer:
             result[name] = column.array
         if self.valid_column is not None:
             result[self.valid_column] = valid
-        if outside is not None:
+        if self.outside_range_column is not None:
             result[self.outside_range_column] = outside
         return result
 
     def _explain_known_rows(self, explainer, features, target):
-        """Return the counterfactual features and the model's verdict on them.
+        """Return the answers, the model's verdict and the range flags.
 
-        With ``handle_unknown="warn"``, rows holding a category ``fit`` did
-        not see come back unchanged and not valid, as ``transform`` returns
-        them; the valid column reports them, as a worker's warning would be
-        lost.
+        The range flags mark the originals holding a number outside the
+        training range, one bool a row. With ``handle_unknown="warn"``,
+        rows holding a category ``fit`` did not see come back unchanged and
+        not valid, as ``transform`` returns them; the valid column reports
+        them, as a worker's warning would be lost. The range flags of the
+        explained rows come with their answers; only the rows left
+        unexplained are checked on their own.
         """
         known = None
         if explainer.handle_unknown == "warn":
             known = known_rows(explainer, features)
         valid = np.zeros(len(features), dtype=bool)
         if known is not None and not known.any():
-            return features, valid
+            return features, valid, _any_outside(explainer, features)
         if known is not None:
             given = features
             features, target = take_rows(explainer, features, target, known)
@@ -285,13 +280,31 @@ class PartitionTransformer:
                 # The valid column reports these rows; a worker's warning
                 # would be lost anyway.
                 warnings.simplefilter("ignore", UnreachedTargetWarning)
-            output, valid_known, *_ = explainer._transform_with_validity(
+            output, valid_known, _, outside_known = explainer._transform_with_validity(
                 features, target, self.constraints, check_all=True
             )
+        outside_known = _any_outside(explainer, features, outside_known)
         if known is None:
-            return output, valid_known
+            return output, valid_known, outside_known
         valid[known] = valid_known
-        return put_back(given, output, known), valid
+        outside = np.zeros(len(given), dtype=bool)
+        outside[known] = outside_known
+        outside[~known] = _any_outside(explainer, given[~known])
+        return put_back(given, output, known), valid, outside
+
+
+def _any_outside(explainer, features, flags=None):
+    """Flag rows with a number outside the training range, one bool a row.
+
+    ``flags`` is the adapter's per-feature answer for ``features`` where
+    the caller already has it (``transform`` computes it); ``None`` asks
+    the adapter. An adapter that checks nothing flags no row.
+    """
+    if flags is None:
+        flags = explainer.adapter_.outside_training_range(features)
+    if flags is None:
+        return np.zeros(len(features), dtype=bool)
+    return np.asarray(flags).any(axis=1)
 
 
 def _in_fitted_dtypes(features, fitted_dtypes):
