@@ -217,6 +217,42 @@ def test_cycle_loss_is_zero_for_a_generator_that_changes_nothing(mixed_frame):
     assert cycle_consistency_loss(net, batch).item() == pytest.approx(0.0)
 
 
+def test_cycle_loss_reuses_the_prediction_loss_output(mixed_frame):
+    # The step hands the cycle loss the model's output it computed for the
+    # prediction loss; the loss must equal the one that calls the model again
+    # and must not send gradients into that output.
+    from cfexplain.backends.nets import GeneratorBatch, cycle_consistency_loss
+
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_proba)
+    net = cf.net_
+    X = torch.as_tensor(cf.encoder_.transform(mixed_frame.iloc[:16]), device=net.device)
+    cond = torch.as_tensor(
+        cf._condition(frame_proba(mixed_frame.iloc[:16])), device=net.device
+    )
+    target = cond.flip(1)
+    noise = torch.zeros(len(X), net.module_.noise_width, device=net.device)
+    generated = net.module_(X, cond, target, None, noise).detach()
+    # The cycle loss samples categories with the net's generator: both calls
+    # start from the same state.
+    state = net.sampling_generator_.get_state()
+
+    def loss_and_gradient(reuse):
+        net.sampling_generator_.set_state(state)
+        X_cf = generated.clone().requires_grad_(True)
+        output = net.model_output(X_cf) if reuse else None
+        batch = GeneratorBatch(X, cond, target, None, noise, X_cf, None, output)
+        loss = cycle_consistency_loss(net, batch)
+        loss.backward()
+        return loss.item(), X_cf.grad
+
+    again, gradient_again = loss_and_gradient(reuse=False)
+    reused, gradient_reused = loss_and_gradient(reuse=True)
+    assert reused == pytest.approx(again, rel=1e-6)
+    # Gradients reach the counterfactuals through the generator only, as
+    # when the model's output is computed without them.
+    torch.testing.assert_close(gradient_reused, gradient_again)
+
+
 def test_mixed_rows_copy_exact_values_in_the_originals_dtypes():
     # A training-row path's candidates: each flagged feature the donor's
     # value to the last bit, the rest the original's, the originals' index

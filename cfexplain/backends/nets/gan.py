@@ -20,6 +20,7 @@ from ..losses import (
     class_mmd_to_reference,
     discriminator_hinge_loss,
     generator_hinge_loss,
+    prediction_loss,
 )
 from ..sampling import sample_targets
 from ._base import CounterfactualNet
@@ -53,6 +54,10 @@ class GeneratorBatch:
         The net's fit parameters ``reference_rows`` and ``reference_labels``
         (encoded training rows and the model's class of each) when ``fit``
         was given them.
+    model_output : torch.Tensor or None, default=None
+        :meth:`~cfexplain.backends.nets.CounterfactualNet.model_output` on
+        ``X_cf`` (with gradients), as the prediction loss computed it;
+        ``None`` where the step did not.
     """
 
     X: torch.Tensor
@@ -62,6 +67,7 @@ class GeneratorBatch:
     noise: torch.Tensor
     X_cf: torch.Tensor
     reference: dict | None = None
+    model_output: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +116,16 @@ def cycle_consistency_loss(net, batch):
     torch.Tensor
         A scalar.
     """
+    # The prediction loss's output on the same counterfactuals, where the
+    # step kept it: a second pass of the model (a torch network under
+    # explanation, often the largest network in the step) gives the same.
+    if batch.model_output is not None:
+        output = batch.model_output.detach()
+    else:
+        with torch.no_grad():
+            output = net.model_output(batch.X_cf)
     with torch.no_grad():
-        y_cf = net.output_as_condition(net.model_output(batch.X_cf))
+        y_cf = net.output_as_condition(output)
     X_back = net.module_(
         batch.X_cf,
         y_cf,
@@ -328,7 +342,10 @@ class GANNet(CounterfactualNet):
         self.optimizer_.zero_grad()
         X_cf = generator(X, y_model, y_target, mask, noise, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
-        loss_pred = self._prediction_loss(X_cf, y_target)
+        output = self.model_output(X_cf)
+        loss_pred = prediction_loss(
+            output, y_target, self.task, self.prediction_margin
+        )
         loss_l1 = self.sparsity(X, X_cf)
         loss = (
             self.adversarial_weight * loss_adv
@@ -342,7 +359,7 @@ class GANNet(CounterfactualNet):
             "adversarial_loss": loss_adv.item(),
         }
         context = GeneratorBatch(
-            X, y_model, y_target, mask, noise, X_cf, fit_params or None
+            X, y_model, y_target, mask, noise, X_cf, fit_params or None, output
         )
         for term in self.extra_terms():
             value = term.loss(self, context)
