@@ -343,9 +343,7 @@ class GANNet(CounterfactualNet):
         X_cf = generator(X, y_model, y_target, mask, noise, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
         output = self.model_output(X_cf)
-        loss_pred = prediction_loss(
-            output, y_target, self.task, self.prediction_margin
-        )
+        loss_pred = prediction_loss(output, y_target, self.task, self.prediction_margin)
         loss_l1 = self.sparsity(X, X_cf)
         loss = (
             self.adversarial_weight * loss_adv
