@@ -100,6 +100,8 @@ def cycle_consistency_loss(net, batch):
     with :math:`y_{CF} = M(x_{CF})` the model's (or surrogate's) prediction
     on the counterfactual, used as a condition without gradient: mapping
     the counterfactual back to the original class must give the original.
+    The prediction is ``batch.model_output``, the one the step's prediction
+    loss computed, where the batch holds it; else the model is called.
     The distance is measured like the sparsity loss (per original feature,
     numbers in standard deviations), so its weight compares with
     ``sparsity_weight``.
