@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._closed_loop import REFERENCE_ROWS, SMALL_TABLE_ROWS, ClosedLoopMixin
+from ._constraints import plain_constraints
 from ._device import reproducible_cuda_kernels, resolve_device
 from ._engine import CandidateEngineMixin
 from ._guidance import differentiable_model, surrogate_callbacks
@@ -108,6 +109,11 @@ REGRESSION_PREDICTION_WEIGHT = 25.0
 #: Optimiser steps between two surrogate refreshes with
 #: ``surrogate_refresh_every="auto"``.
 REFRESH_STEPS = 50
+
+
+def _given(constraint) -> bool:
+    """Whether a constraint argument asks for anything (``None`` or empty: no)."""
+    return constraint is not None and len(constraint) > 0
 
 
 def _is_array_like(obj) -> bool:
@@ -406,7 +412,7 @@ class BaseCounterfactualExplainer(
                 self.output_range_ = (float(np.min(y_model)), float(np.max(y_model)))
             self._check_default_target(y_model[:1])
             self.constraints_ = adapter.parse_constraints(
-                self.immutable, self.bounds, self.monotonic
+                *plain_constraints(self.immutable, self.bounds, self.monotonic)
             )
             labels = None
             if _is_array_like(y):
@@ -729,9 +735,10 @@ class BaseCounterfactualExplainer(
             model does not reach for some rows is reported by an
             :class:`~cfexplain.UnreachedTargetWarning` instead.
         ConstraintError
-            For rows the constraints leave no counterfactual (a frozen
-            value outside its bounds, ...) or constraints that freeze
-            everything.
+            For constraints in the wrong form (an unknown feature,
+            ``low > high``, ...), rows the constraints leave no
+            counterfactual (a frozen value outside its bounds, ...) or
+            constraints that freeze everything.
         PredictorError
             If the model fails on the data.
 
@@ -776,7 +783,7 @@ class BaseCounterfactualExplainer(
             X, target, (immutable, bounds, monotonic), check_all=True
         )
         self._warn_outside_training_range(outside)
-        if self.bounds if bounds is None else bounds:
+        if _given(self.bounds if bounds is None else bounds):
             adapter = self.adapter_
             with warnings.catch_warnings():
                 # Its warnings (feature names, ...) came with the first check.
@@ -1158,7 +1165,7 @@ class BaseCounterfactualExplainer(
             X, target = take_rows(self, X, target, known)
         candidates = self._candidates(X, target, (immutable, bounds, monotonic), k)
         adapter, rows, resolved = self.adapter_, candidates.rows, candidates.target
-        if self.bounds if bounds is None else bounds:
+        if _given(self.bounds if bounds is None else bounds):
             self._warn_outside_bounds(rows, (immutable, bounds, monotonic))
         self._warn_outside_training_range(adapter.outside_training_range(rows))
         n = len(candidates.y_model)

@@ -277,12 +277,14 @@ def _resolve_name(key, feature_names, what):
         return key
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not 0 <= key < len(names):
-            raise ValueError(
+            raise ConstraintError(
                 f"{what} refers to feature index {key}, but there are "
                 f"{len(names)} features"
             )
         return names[key]
-    raise ValueError(f"{what} names unknown feature {key!r}; the features are {names}")
+    raise ConstraintError(
+        f"{what} names unknown feature {key!r}; the features are {names}"
+    )
 
 
 def _check_immutable_is_a_list_of_features(immutable):
@@ -294,14 +296,14 @@ def _check_immutable_is_a_list_of_features(immutable):
     if immutable is None:
         return
     if isinstance(immutable, dict):
-        raise ValueError(
+        raise ConstraintError(
             "immutable for a table is a list of feature names (or column "
             "positions), not a dict: for these flags pass "
             "[name for name, frozen in immutable.items() if frozen]"
         )
     values = np.asarray(immutable, dtype=object).reshape(-1)
     if len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
-        raise ValueError(
+        raise ConstraintError(
             "immutable for a table is a list of feature names (or column "
             "positions), not a boolean mask: pass "
             "list(explainer.feature_names_in_[mask]) for the features it flags"
@@ -313,16 +315,55 @@ def _bounds_pair(pair, what):
     try:
         low, high = pair
     except (TypeError, ValueError) as exc:
-        raise ValueError(
+        raise ConstraintError(
             f"bounds of {what} must be a pair (low, high), got {pair!r}"
         ) from exc
     low = -math.inf if low is None else float(low)
     high = math.inf if high is None else float(high)
     if math.isnan(low) or math.isnan(high) or low > high:
-        raise ValueError(
+        raise ConstraintError(
             f"bounds of {what} must satisfy low <= high, got ({low}, {high})"
         )
     return low, high
+
+
+def plain_constraints(immutable, bounds, monotonic):
+    """Return constraint arguments with pandas containers as Python ones.
+
+    pandas users pick features as an Index (``X.columns[[0, 2]]``) or a
+    Series, and may hold bounds or directions in a Series keyed by feature;
+    their truth value is ambiguous, so they become a list (``immutable``)
+    or a dict (``bounds``, ``monotonic``) before anything reads them. Other
+    values pass unchanged, to be checked by the modality's parser.
+
+    Parameters
+    ----------
+    immutable, bounds, monotonic : object
+        As given to the estimator or to ``transform``/``explain``.
+
+    Returns
+    -------
+    tuple
+        ``(immutable, bounds, monotonic)``.
+    """
+    if isinstance(immutable, (pd.Index, pd.Series)):
+        immutable = immutable.tolist()
+    if isinstance(bounds, pd.Series):
+        bounds = bounds.to_dict()
+    if isinstance(monotonic, pd.Series):
+        monotonic = monotonic.to_dict()
+    return immutable, bounds, monotonic
+
+
+def _mapping_items(value, what, form):
+    """Return ``value.items()`` of a constraint given as a dict, or raise."""
+    if value is None:
+        return []
+    if not hasattr(value, "items"):
+        raise ConstraintError(
+            f"{what} must be a dict {form}, got {type(value).__name__} {value!r}"
+        )
+    return list(value.items())
 
 
 def parse_constraints(
@@ -351,36 +392,41 @@ def parse_constraints(
 
     Raises
     ------
-    ValueError
+    ConstraintError
         For an unknown feature, bounds or directions on a categorical
         feature, ``low > high``, or an unknown direction.
     """
     numerical = set(numerical_features)
+    immutable, bounds, monotonic = plain_constraints(immutable, bounds, monotonic)
     if isinstance(immutable, (str, int)):
         immutable = [immutable]
     _check_immutable_is_a_list_of_features(immutable)
+    # Any iterable of names: a list, tuple, set or numpy array.
     names = tuple(
-        _resolve_name(key, feature_names, "immutable") for key in (immutable or ())
+        _resolve_name(key, feature_names, "immutable")
+        for key in ([] if immutable is None else list(immutable))
     )
     parsed_bounds = {}
-    for key, pair in (bounds or {}).items():
+    for key, pair in _mapping_items(bounds, "bounds", "{feature: (low, high)}"):
         name = _resolve_name(key, feature_names, "bounds")
         if name not in numerical:
-            raise ValueError(
+            raise ConstraintError(
                 f"bounds are only supported on numerical features; {name!r} is "
                 "categorical (use immutable to keep it unchanged)"
             )
         parsed_bounds[name] = _bounds_pair(pair, repr(name))
     parsed_monotonic = {}
-    for key, direction in (monotonic or {}).items():
+    for key, direction in _mapping_items(
+        monotonic, "monotonic", "{feature: 'increasing' | 'decreasing'}"
+    ):
         name = _resolve_name(key, feature_names, "monotonic")
         if name not in numerical:
-            raise ValueError(
+            raise ConstraintError(
                 f"monotonic is only supported on numerical features; {name!r} "
                 "is categorical"
             )
         if direction not in _DIRECTIONS:
-            raise ValueError(
+            raise ConstraintError(
                 f"monotonic direction of {name!r} must be 'increasing' or "
                 f"'decreasing', got {direction!r}"
             )
@@ -524,12 +570,12 @@ def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
 
     Raises
     ------
-    ValueError
+    ConstraintError
         For bounds or monotone directions, or a mask that does not fit the
         images.
     """
     if bounds or monotonic:
-        raise ValueError(
+        raise ConstraintError(
             "bounds and monotonic constrain tabular features; for images only "
             "immutable is supported, as a boolean mask of the pixels to keep"
         )
@@ -540,14 +586,14 @@ def parse_image_constraints(immutable, bounds, monotonic, *, input_shape):
         return ImageConstraints(n_values=n_values)
     mask = np.asarray(immutable)
     if mask.dtype != bool:
-        raise ValueError(
+        raise ConstraintError(
             "immutable must be a boolean mask of the pixels to keep for images, "
             f"got an array of dtype {mask.dtype}"
         )
     try:
         mask = np.broadcast_to(mask, input_shape).copy()
     except ValueError as exc:
-        raise ValueError(
+        raise ConstraintError(
             f"immutable mask of shape {mask.shape} does not fit images of shape "
             f"{tuple(input_shape)}"
         ) from exc
@@ -698,20 +744,20 @@ def _series_mask(immutable, series_shape):
     if isinstance(immutable, dict):
         unknown = set(immutable) - {"channels", "windows"}
         if unknown:
-            raise ValueError(
+            raise ConstraintError(
                 f"immutable for series takes the keys 'channels' and 'windows', "
                 f"got {sorted(map(str, unknown))}"
             )
         mask = np.zeros(series_shape, dtype=bool)
         channels = immutable.get("channels", ())
         if isinstance(channels, (int, np.integer)):
-            raise ValueError(
+            raise ConstraintError(
                 f"immutable['channels'] is a list of channel positions: give "
                 f"[{channels}] for one channel"
             )
         windows = list(immutable.get("windows", ()))
         if len(windows) == 2 and all(isinstance(v, (int, np.integer)) for v in windows):
-            raise ValueError(
+            raise ConstraintError(
                 f"immutable['windows'] is a list of (start, stop) pairs: give "
                 f"[{tuple(int(v) for v in windows)}] for one window"
             )
@@ -719,7 +765,7 @@ def _series_mask(immutable, series_shape):
             if not isinstance(channel, (int, np.integer)) or not (
                 0 <= channel < n_channels
             ):
-                raise ValueError(
+                raise ConstraintError(
                     f"immutable channel {channel!r} is not one of the "
                     f"{n_channels} channels (0 to {n_channels - 1})"
                 )
@@ -728,12 +774,12 @@ def _series_mask(immutable, series_shape):
             try:
                 start, stop = (int(v) for v in window)
             except (TypeError, ValueError) as exc:
-                raise ValueError(
+                raise ConstraintError(
                     f"immutable windows are (start, stop) pairs of time points, "
                     f"got {window!r}"
                 ) from exc
             if not 0 <= start < stop <= n_timepoints:
-                raise ValueError(
+                raise ConstraintError(
                     f"immutable window ({start}, {stop}) must satisfy 0 <= start "
                     f"< stop <= {n_timepoints} (the series length)"
                 )
@@ -741,7 +787,7 @@ def _series_mask(immutable, series_shape):
         return mask
     mask = np.asarray(immutable)
     if mask.dtype != bool:
-        raise ValueError(
+        raise ConstraintError(
             "immutable for series is a boolean mask of the values to keep, of "
             "shape (n_channels, n_timepoints) or broadcastable to it, or "
             "{'channels': [...], 'windows': [(start, stop), ...]}; got an array "
@@ -750,7 +796,7 @@ def _series_mask(immutable, series_shape):
     try:
         return np.broadcast_to(mask, series_shape).copy()
     except ValueError as exc:
-        raise ValueError(
+        raise ConstraintError(
             f"immutable mask of shape {mask.shape} does not fit series of shape "
             f"(n_channels, n_timepoints) = {tuple(series_shape)}"
         ) from exc
@@ -783,12 +829,12 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape, dtyp
 
     Raises
     ------
-    ValueError
+    ConstraintError
         For monotone directions, a mask or window that does not fit the
         series, an unknown channel, or ``low > high``.
     """
     if monotonic:
-        raise ValueError(
+        raise ConstraintError(
             "monotonic constrains tabular features; for series use immutable "
             "(frozen channels and windows) and bounds (per-channel amplitudes)"
         )
@@ -799,7 +845,7 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape, dtyp
     ):
         mask = _series_mask(immutable, series_shape)
     if bounds is not None and not isinstance(bounds, dict):
-        raise ValueError(
+        raise ConstraintError(
             "bounds for series is a dict {channel: (low, high)} of amplitude "
             f"ranges by channel position; got a {type(bounds).__name__}. For one "
             "pair per channel, pass dict(enumerate(pairs))"
@@ -807,7 +853,7 @@ def parse_series_constraints(immutable, bounds, monotonic, *, series_shape, dtyp
     parsed = {}
     for channel, pair in (bounds or {}).items():
         if not isinstance(channel, (int, np.integer)) or not 0 <= channel < n_channels:
-            raise ValueError(
+            raise ConstraintError(
                 f"bounds name channel {channel!r}; series have {n_channels} "
                 f"channel(s), numbered 0 to {n_channels - 1}"
             )

@@ -25,6 +25,7 @@ from ._candidates import (
     rank_candidates,
     repeat_rows,
 )
+from ._constraints import plain_constraints
 from ._random import torch_generator
 from ._targets import align_target
 from .exceptions import ConstraintError
@@ -326,9 +327,10 @@ class CandidateEngineMixin:
     def _parsed_constraints(self, constraints):
         """Parse a call's constraints; each ``None`` takes the constructor's."""
         defaults = (self.immutable, self.bounds, self.monotonic)
-        return self.adapter_.parse_constraints(
-            *(d if c is None else c for c, d in zip(constraints, defaults, strict=True))
-        )
+        given = [
+            d if c is None else c for c, d in zip(constraints, defaults, strict=True)
+        ]
+        return self.adapter_.parse_constraints(*plain_constraints(*given))
 
     def _generated_candidates(self, batch, k):
         """Return the generator's candidates (see :meth:`_candidates`)."""

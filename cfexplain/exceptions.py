@@ -54,13 +54,17 @@ class PredictorError(CfexplainError, ValueError):
 
 
 class ConstraintError(CfexplainError, ValueError):
-    """Constraints that no counterfactual of some rows can satisfy together.
+    """Constraints that cannot be read, or that some rows cannot satisfy together.
 
-    For instance a row aged 75 with ``bounds={"age": (18, 70)}`` and
-    ``monotonic={"age": "increasing"}``, or an immutable feature whose
-    original value lies outside its bounds. The message names the feature,
-    the rows and the constraints. Constraints that hold for every row are
-    applied by construction and never raise.
+    Raised for constraints given in the wrong form (an unknown feature or
+    channel, bounds with ``low > high``, a monotone direction on a
+    categorical feature, a mask that does not fit the input), and for
+    constraints that conflict for some rows: for instance a row aged 75
+    with ``bounds={"age": (18, 70)}`` and ``monotonic={"age":
+    "increasing"}``, or an immutable feature whose original value lies
+    outside its bounds. The message names the feature, the rows and the
+    constraints. Constraints that hold for every row are applied by
+    construction and never raise.
     """
 
 

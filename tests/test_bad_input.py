@@ -216,7 +216,7 @@ FIT_CASES = [
         X0,
         {},
         {"bounds": {"color": (0, 1)}},
-        ValueError,
+        ConstraintError,
         "only supported on numerical",
     ),
     (
@@ -224,7 +224,7 @@ FIT_CASES = [
         X0,
         {},
         {"immutable": ["salary"]},
-        ValueError,
+        ConstraintError,
         "unknown feature 'salary'",
     ),
     (
@@ -232,7 +232,7 @@ FIT_CASES = [
         X0,
         {},
         {"monotonic": {"age": "up"}},
-        ValueError,
+        ConstraintError,
         "'increasing' or 'decreasing'",
     ),
     (
@@ -240,7 +240,7 @@ FIT_CASES = [
         X0,
         {},
         {"bounds": {"age": (60, 20)}},
-        ValueError,
+        ConstraintError,
         "low <= high",
     ),
     (
@@ -415,10 +415,16 @@ TRANSFORM_ERRORS = [
         "unknown immutable",
         rows,
         {"immutable": ["salary"]},
-        ValueError,
+        ConstraintError,
         "unknown feature",
     ),
-    ("reversed bounds", rows, {"bounds": {"hours": (9, 1)}}, ValueError, "low <= high"),
+    (
+        "reversed bounds",
+        rows,
+        {"bounds": {"hours": (9, 1)}},
+        ConstraintError,
+        "low <= high",
+    ),
     (
         "bounds and direction",
         lambda: rows().assign(age=75),

@@ -43,11 +43,58 @@ def parse(immutable=None, bounds=None, monotonic=None):
         ({"bounds": {"color": (0, 1)}}, "only supported on numerical"),
         ({"monotonic": {"age": "up"}}, "'increasing' or 'decreasing'"),
         ({"monotonic": {"member": 1}}, "only supported on numerical"),
+        ({"bounds": [("age", (1, 5))]}, r"bounds must be a dict \{feature"),
+        ({"monotonic": "age"}, r"monotonic must be a dict \{feature"),
     ],
 )
 def test_invalid_constraints(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    # Of the library's own exception family, and still a ValueError.
+    with pytest.raises(ConstraintError, match=match):
         parse(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "immutable",
+    [
+        pd.Index(["color", "age"]),
+        pd.Series(["color", "age"]),
+        np.array(["color", "age"]),
+        ("color", "age"),
+        {"color", "age"},
+    ],
+    ids=["Index", "Series", "array", "tuple", "set"],
+)
+def test_immutable_takes_any_list_like_of_names(immutable):
+    assert set(parse(immutable=immutable).immutable) == {"color", "age"}
+
+
+def test_bounds_and_directions_take_a_series_keyed_by_feature():
+    constraints = parse(
+        bounds=pd.Series({"age": (18, 70)}),
+        monotonic=pd.Series({"hours": "increasing"}),
+    )
+    assert constraints.bounds == {"age": (18.0, 70.0)}
+    assert constraints.monotonic == {"hours": 1}
+
+
+def test_pandas_containers_as_constraints_at_fit_and_transform():
+    # X.columns[...] is how pandas users pick columns; its truth value is
+    # ambiguous, which once crashed deep inside the parser.
+    X = make_mixed_frame(n=60)
+    explainer = CounterfactualGAN(immutable=X.columns[[2]], **FAST).fit(
+        make_mixed_frame(), frame_proba
+    )
+    X_cf = explainer.transform(
+        X,
+        immutable=X.columns[[2, 3]],
+        bounds=pd.Series({"hours": (0.0, 80.0)}),
+    )
+    for name in X.columns[[2, 3]]:
+        pd.testing.assert_series_equal(X_cf[name], X[name])
+    assert X_cf["hours"].between(0.0, 80.0).all()
+    # The constructor's Index holds too.
+    kept = X.columns[2]
+    pd.testing.assert_series_equal(explainer.transform(X)[kept], X[kept])
 
 
 def test_parse_accepts_positions_and_open_bounds():

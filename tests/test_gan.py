@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
 
-from cfexplain import CounterfactualGAN, Explanation
+from cfexplain import ConstraintError, CounterfactualGAN, Explanation
 from cfexplain.exceptions import (
     InvalidDataError,
     PredictorError,
@@ -85,9 +85,9 @@ def test_constructor_constraints_and_override(mixed_frame):
     pd.testing.assert_series_equal(cf.transform(X)["age"], X["age"])
     free = cf.transform(X, immutable=[])
     assert isinstance(free, pd.DataFrame)
-    with pytest.raises(ValueError, match="unknown feature 'agee'"):
+    with pytest.raises(ConstraintError, match="unknown feature 'agee'"):
         cf.transform(X, immutable=["agee"])
-    with pytest.raises(ValueError, match="only supported on numerical"):
+    with pytest.raises(ConstraintError, match="only supported on numerical"):
         cf.transform(X, bounds={"color": (0, 1)})
 
 

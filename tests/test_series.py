@@ -178,7 +178,7 @@ def test_windows_and_channels_make_one_mask(adapter):
     ],
 )
 def test_bad_series_constraints_are_named(adapter, immutable, bounds, monotonic, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConstraintError, match=match):
         adapter.parse_constraints(immutable, bounds, monotonic)
 
 

@@ -315,10 +315,15 @@ class CounterfactualNet(NeuralNet):
             return output.exp()
         return torch.stack([output, torch.zeros_like(output)], dim=1)
 
-    def _prediction_loss(self, X_cf, y_target):
-        return prediction_loss(
-            self.model_output(X_cf), y_target, self.task, self.prediction_margin
-        )
+    def _prediction_loss(self, X_cf, y_target, output=None):
+        """Return the prediction loss of the counterfactuals ``X_cf``.
+
+        ``output`` is :meth:`model_output` on ``X_cf`` where the caller has
+        it already (the GAN's step reuses it in the cycle loss).
+        """
+        if output is None:
+            output = self.model_output(X_cf)
+        return prediction_loss(output, y_target, self.task, self.prediction_margin)
 
     def sparsity(self, X, X_cf):
         """Return the sparsity loss: mean absolute change per original feature."""

@@ -20,7 +20,6 @@ from ..losses import (
     class_mmd_to_reference,
     discriminator_hinge_loss,
     generator_hinge_loss,
-    prediction_loss,
 )
 from ..sampling import sample_targets
 from ._base import CounterfactualNet
@@ -345,7 +344,7 @@ class GANNet(CounterfactualNet):
         X_cf = generator(X, y_model, y_target, mask, noise, generator=g)
         loss_adv = generator_hinge_loss(discriminator(X_cf, y_target))
         output = self.model_output(X_cf)
-        loss_pred = prediction_loss(output, y_target, self.task, self.prediction_margin)
+        loss_pred = self._prediction_loss(X_cf, y_target, output)
         loss_l1 = self.sparsity(X, X_cf)
         loss = (
             self.adversarial_weight * loss_adv
