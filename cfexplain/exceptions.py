@@ -16,6 +16,7 @@ __all__ = [
     "ImplausibleCounterfactualWarning",
     "InvalidDataError",
     "LowValidityWarning",
+    "NumbersAsTextWarning",
     "OutsideBoundsWarning",
     "OutsideTrainingRangeWarning",
     "PixelScaleWarning",
@@ -222,6 +223,19 @@ class EncodedCategoriesWarning(CfexplainWarning):
     for XGBoost on 30 zip-code dummies). Fit on the table before encoding,
     with a ``predict_fn`` that encodes it (see the user guide, "A model
     trained on encoded arrays").
+    """
+
+
+class NumbersAsTextWarning(CfexplainWarning):
+    """A table's ``object`` column holds only numbers and is read as a category.
+
+    Issued by ``fit``. A column of dtype ``object`` is a category column,
+    whatever its values, so a counterfactual can only move it to a value
+    the training rows hold, one of as many one-hot columns as it has
+    values, where the model may have seen a number. Convert it with
+    ``pd.to_numeric`` to explain it as a number, or with
+    ``astype("category")`` to say that its values are categories (which
+    silences the warning).
     """
 
 

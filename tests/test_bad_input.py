@@ -30,6 +30,7 @@ from cfexplain import (
     CounterfactualGAN,
     EncodedCategoriesWarning,
     InvalidDataError,
+    NumbersAsTextWarning,
     PredictorError,
     TargetError,
     UnseenCategoryWarning,
@@ -736,3 +737,47 @@ def _city_proba(table):
     score = table["income"].to_numpy() + table["city"].astype(int).to_numpy()
     p = 1 / (1 + np.exp(-(score - 2)))
     return np.column_stack([1 - p, p])
+
+
+def test_an_object_column_of_numbers_gets_a_warning_that_names_the_fix():
+    # A column made object by a careless cast: read as a category of 52
+    # values, where the model saw a number. fit says so and how to convert.
+    X = make_mixed_frame().astype({"age": object})
+    with pytest.warns(NumbersAsTextWarning, match=r"'age' \(\d+ values\).*to_numeric"):
+        CounterfactualGAN(**FAST).fit(X, _ages_as_numbers_proba)
+    # Said to be a category, or text that is not numbers: nothing to warn of.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbersAsTextWarning)
+        CounterfactualGAN(**FAST).fit(
+            X.astype({"age": "category"}), _ages_as_numbers_proba
+        )
+        CounterfactualGAN(**FAST).fit(make_mixed_frame(), frame_proba)
+
+
+def _ages_as_numbers_proba(X):
+    """:func:`frame_proba` of a frame whose ages are held as objects."""
+    return frame_proba(X.astype({"age": np.int64}))
+
+
+def test_a_missing_value_hint_fits_the_column_as_given():
+    # Fitted on a category column, given the same values as text with a
+    # None: the suggested fix must work on the user's text column.
+    X = make_mixed_frame().astype({"color": "category"})
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    given = rows().astype({"color": object})
+    given.iloc[1, given.columns.get_loc("color")] = None
+    with pytest.raises(InvalidDataError, match="missing value") as error:
+        explainer.transform(given)
+    assert ".cat." not in str(error.value)
+    given["color"] = given["color"].fillna("?")  # the fix it suggests
+    with pytest.raises(InvalidDataError, match="'?'"):  # then: unseen category
+        explainer.transform(given)
+
+
+def test_a_missing_value_of_a_nullable_column_is_named_as_such(fitted):
+    given = rows().astype({"age": "Int64"})
+    given.iloc[2, given.columns.get_loc("age")] = pd.NA
+    with pytest.raises(
+        InvalidDataError, match=r"'age' contains a missing value \(<NA>\)"
+    ):
+        fitted.transform(given)

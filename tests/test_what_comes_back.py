@@ -208,6 +208,30 @@ def test_array_input_comes_back_in_its_dtype():
     assert out.dtype == np.float32 and out.shape == (5, 3)
 
 
+def test_an_object_array_keeps_whole_numbers_and_decimals():
+    # df.to_numpy() of a mixed table: ages (integers), amounts in cents,
+    # text. Its answers hold whole ages and amounts of two decimals, as the
+    # frame's would; the other columns' values come back exactly.
+    rng = np.random.RandomState(0)
+    X = np.empty((300, 3), dtype=object)
+    X[:, 0] = rng.randint(18, 70, 300).tolist()
+    X[:, 1] = np.round(rng.lognormal(8, 0.5, 300), 2).tolist()
+    X[:, 2] = rng.choice(["a", "b"], 300).tolist()
+    cf = CounterfactualGAN(**FAST).fit(X, _amount_proba)
+    out = cf.transform(X[:40])
+    assert out.dtype == object and out.shape == (40, 3)
+    assert all(float(v).is_integer() for v in out[:, 0])
+    assert all(round(float(v), 2) == float(v) for v in out[:, 1])
+    assert (out[:, 1] != X[:40, 1]).any()  # the amounts the model reads moved
+
+
+def _amount_proba(X):
+    """A classifier of amounts above about 3,000 (column 1)."""
+    amount = np.asarray(X[:, 1], dtype=float)
+    p = 1 / (1 + np.exp(-(amount - 3000) / 500))
+    return np.column_stack([1 - p, p])
+
+
 def lambda_free_proba(X):
     p = 1 / (1 + np.exp(-(np.asarray(X, float).sum(axis=1) - 13.5) / 3))
     return np.column_stack([1 - p, p])

@@ -10,7 +10,11 @@ from sklearn.utils.validation import validate_data
 
 from .._constraints import parse_constraints
 from .._plausibility import CategoryPairs, number_range_edges
-from ..exceptions import EncodedCategoriesWarning, InvalidDataError
+from ..exceptions import (
+    EncodedCategoriesWarning,
+    InvalidDataError,
+    NumbersAsTextWarning,
+)
 from ..preprocessing import TabularEncoder
 from ..preprocessing._tabular_encoder import cast_columns
 from ._base import ModalityAdapter
@@ -263,6 +267,38 @@ def _warn_of_one_hot_blocks(rows, numerical_features):
     )
 
 
+#: Kinds of values (``pandas.api.types.infer_dtype``) that make an
+#: ``object`` column's values numbers.
+_NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
+
+
+def _warn_of_numbers_as_text(rows, numerical_features):
+    """Warn when ``fit`` reads an ``object`` column of numbers as a category."""
+    numerical = set(numerical_features)
+    found = [
+        name
+        for name in rows.columns
+        if name not in numerical
+        and rows[name].dtype == object
+        and pd.api.types.infer_dtype(rows[name], skipna=True) in _NUMBER_KINDS
+    ]
+    if not found:
+        return
+    shown = ", ".join(f"{name!r} ({rows[name].nunique()} values)" for name in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    example = found[0]
+    warnings.warn(
+        f"columns {shown}{more} have dtype object but hold only numbers; they "
+        "are read as categories, so a counterfactual can only give them a "
+        "value the training rows hold. To explain a number as a number, "
+        f"convert it: X[{example!r}] = pd.to_numeric(X[{example!r}]) (in the "
+        "data the model is fitted on too); to keep it a category, say so "
+        f"with X[{example!r}].astype('category')",
+        NumbersAsTextWarning,
+        stacklevel=4,
+    )
+
+
 def _differs(a, b) -> bool:
     if isinstance(a, (float, np.floating)) or isinstance(b, (float, np.floating)):
         return not np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12)
@@ -390,6 +426,11 @@ class TabularAdapter(ModalityAdapter):
                 continue
             if _kind_of_values(given) != _kind_of_values(dtype.categories.dtype):
                 continue  # text for integer codes: no value is a category
+            if X[name].isna().any():
+                # Left as given, so that the encoder's refusal of missing
+                # values suggests a fix for the user's own column (a text
+                # column has no .cat.add_categories).
+                continue
             unseen = pd.Index(X[name].dropna().unique()).difference(dtype.categories)
             casts[name] = (
                 dtype
@@ -401,10 +442,20 @@ class TabularAdapter(ModalityAdapter):
         return X.astype(casts) if casts else X
 
     def as_rows(self, X_checked):
-        """Return checked input as a DataFrame (arrays get the names ``x0, ...``)."""
+        """Return checked input as a DataFrame (arrays get the names ``x0, ...``).
+
+        The columns of an object array take the dtypes their values have
+        (``infer_objects``), as the encoder reads them: integers stay whole
+        numbers and floats keep their training values' decimals
+        (:meth:`at_data_precision`), instead of coming back as floats of any
+        precision.
+        """
         if isinstance(X_checked, pd.DataFrame):
             return X_checked
-        return pd.DataFrame(X_checked, columns=self.feature_names_)
+        rows = pd.DataFrame(X_checked, columns=self.feature_names_)
+        if X_checked.dtype == object:
+            rows = rows.infer_objects()
+        return rows
 
     def make_encoder(self, random_state):
         """Return a :class:`~cfexplain.preprocessing.TabularEncoder`."""
@@ -428,6 +479,7 @@ class TabularAdapter(ModalityAdapter):
         self.numerical_features_ = [label_of[n] for n in encoder.numerical_features_]
         rows = self.as_rows(X_checked)
         _warn_of_one_hot_blocks(rows, self.numerical_features_)
+        _warn_of_numbers_as_text(rows, self.numerical_features_)
         self.numeric_std_ = {
             label: float(np.nan_to_num(rows[label].astype(float).std()))
             for label in self.numerical_features_

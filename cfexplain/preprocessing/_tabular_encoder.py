@@ -913,6 +913,9 @@ def _numerical_values(series, name):
         row = int(np.argmax(bad))
         value = values[row]
         shown = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+        if np.isnan(value) and series.iloc[row] is pd.NA:
+            # A nullable column (Int64, Float64) holds pd.NA, not NaN.
+            shown = "a missing value (<NA>)"
         raise InvalidDataError(
             f"column {name!r} contains {shown} at row {row}{_index_label(series, row)}"
             "; numerical columns must be finite: fill or drop missing values first"
