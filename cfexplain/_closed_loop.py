@@ -1658,9 +1658,17 @@ class ClosedLoopMixin:
             return None
         names = list(dict.fromkeys([*monotonic, *bounds]))
         positions = [list(self.adapter_.feature_names_).index(n) for n in names]
-        pool = self.encoder_.inverse_transform(self.reference_.Xt)
-        pool = np.asarray(pool)[:, positions].astype(np.float64)
-        originals = batch.rows[names].to_numpy(dtype=np.float64)[rows]
+        decoded = np.asarray(self.encoder_.inverse_transform(self.reference_.Xt))
+        # Ordered categories compare by their rank, as the constraints do.
+        pool = np.column_stack(
+            [
+                constraints.as_numbers(name, decoded[:, position])
+                for name, position in zip(names, positions, strict=True)
+            ]
+        )
+        originals = np.column_stack(
+            [constraints.as_numbers(n, batch.rows[n].to_numpy()) for n in names]
+        )[rows]
         std = self.adapter_.numeric_std_
         slack = np.array([self.numeric_tolerance * std.get(n, 0.0) for n in names])
         slack = slack + 1e-6 * np.maximum(1.0, np.abs(pool))

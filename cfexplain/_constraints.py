@@ -7,7 +7,9 @@ corrected column by column:
 
 1. an immutable feature is copied from the original row, exactly;
 2. a monotone feature may only move in its direction: ``"increasing"``
-   keeps ``x_cf >= x``, ``"decreasing"`` keeps ``x_cf <= x``;
+   keeps ``x_cf >= x``, ``"decreasing"`` keeps ``x_cf <= x`` (for an
+   ordered ``category`` feature, in the order of its categories: a
+   counterfactual that would move it the other way keeps the original's);
 3. a bounded feature is clipped into ``[low, high]`` (for integer columns,
    ``[ceil(low), floor(high)]``).
 
@@ -57,15 +59,43 @@ class Constraints:
     bounds : dict of str to (float or None, float or None)
         Closed ranges of numerical features; ``None`` leaves a side open.
     monotonic : dict of str to {1, -1}
-        Allowed direction of change of numerical features.
+        Allowed direction of change of numerical features and of ordered
+        categorical ones.
     feature_names : tuple of str
         All features, in order.
+    category_orders : dict of str to tuple
+        The categories, lowest first, of the monotone features that are
+        ordered categories.
     """
 
     immutable: tuple = ()
     bounds: dict = field(default_factory=dict)
     monotonic: dict = field(default_factory=dict)
     feature_names: tuple = ()
+    category_orders: dict = field(default_factory=dict)
+
+    def as_numbers(self, name, values):
+        """Return a monotone or bounded feature's values as float64 numbers.
+
+        An ordered category's rank among its categories (lowest 0; a value
+        outside them ``nan``), a number as it is, so that directions and
+        bounds compare the same way for both.
+
+        Parameters
+        ----------
+        name : str
+            The feature.
+        values : array-like of shape (n,)
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n,)
+        """
+        order = self.category_orders.get(name)
+        if order is None:
+            return np.asarray(values, dtype=np.float64)
+        codes = pd.Categorical(np.asarray(values, dtype=object), categories=order).codes
+        return np.where(codes >= 0, codes, np.nan).astype(np.float64)
 
     def frozen_features(self) -> np.ndarray:
         """Return 1.0 for each feature the generator must leave unchanged.
@@ -367,7 +397,13 @@ def _mapping_items(value, what, form):
 
 
 def parse_constraints(
-    immutable, bounds, monotonic, *, feature_names, numerical_features
+    immutable,
+    bounds,
+    monotonic,
+    *,
+    feature_names,
+    numerical_features,
+    category_orders=None,
 ) -> Constraints:
     """Check user constraints against the fitted features.
 
@@ -380,11 +416,14 @@ def parse_constraints(
         ``None``.
     monotonic : dict or None
         ``{feature: "increasing" | "decreasing"}`` (or ``1`` / ``-1``) for
-        numerical features.
+        numerical features and ordered categorical ones.
     feature_names : sequence of str
         The fitted features.
     numerical_features : sequence of str
         Those of them that are numerical.
+    category_orders : dict of str to sequence, optional
+        The categorical features fitted as an ordered ``category`` dtype,
+        with their categories, lowest first.
 
     Returns
     -------
@@ -393,8 +432,9 @@ def parse_constraints(
     Raises
     ------
     ConstraintError
-        For an unknown feature, bounds or directions on a categorical
-        feature, ``low > high``, or an unknown direction.
+        For an unknown feature, bounds on a categorical feature, a
+        direction on an unordered one, ``low > high``, or an unknown
+        direction.
     """
     numerical = set(numerical_features)
     immutable, bounds, monotonic = plain_constraints(immutable, bounds, monotonic)
@@ -415,15 +455,21 @@ def parse_constraints(
                 "categorical (use immutable to keep it unchanged)"
             )
         parsed_bounds[name] = _bounds_pair(pair, repr(name))
-    parsed_monotonic = {}
+    category_orders = category_orders or {}
+    parsed_monotonic, orders = {}, {}
     for key, direction in _mapping_items(
         monotonic, "monotonic", "{feature: 'increasing' | 'decreasing'}"
     ):
         name = _resolve_name(key, feature_names, "monotonic")
-        if name not in numerical:
+        if name in category_orders:
+            orders[name] = tuple(category_orders[name])
+        elif name not in numerical:
             raise ConstraintError(
-                f"monotonic is only supported on numerical features; {name!r} "
-                "is categorical"
+                f"monotonic is only supported on numerical features and ordered "
+                f"categories; {name!r} is an unordered categorical feature. "
+                f"Give it an order, lowest first, in the data the explainer and "
+                f"the model are fitted on: X[{name!r}] = pd.Categorical("
+                f"X[{name!r}], categories=[...], ordered=True)"
             )
         if direction not in _DIRECTIONS:
             raise ConstraintError(
@@ -431,7 +477,9 @@ def parse_constraints(
                 f"'decreasing', got {direction!r}"
             )
         parsed_monotonic[name] = _DIRECTIONS[direction]
-    return Constraints(names, parsed_bounds, parsed_monotonic, tuple(feature_names))
+    return Constraints(
+        names, parsed_bounds, parsed_monotonic, tuple(feature_names), orders
+    )
 
 
 def _apply_numeric(original, counterfactual, name, constraints, dtype):
@@ -474,10 +522,21 @@ def apply_constraints(X, X_cf, constraints: Constraints):
     for name in constraints.immutable:
         # By position, in the original's own dtype.
         X_cf[name] = X[name].set_axis(X_cf.index)
+    ordered = set(constraints.category_orders) - set(constraints.immutable)
+    for name in ordered:
+        # An ordered category moved against its direction keeps the
+        # original's category, as a number is clipped to its original.
+        x = constraints.as_numbers(name, X[name])
+        x_cf = constraints.as_numbers(name, X_cf[name])
+        against = constraints.monotonic[name] * (x_cf - x) < 0
+        if against.any():
+            column = X_cf[name].copy()
+            column[against] = X[name].to_numpy()[against]
+            X_cf[name] = column
     numeric = (set(constraints.bounds) | set(constraints.monotonic)) - set(
         constraints.immutable
     )
-    for name in numeric:
+    for name in numeric - ordered:
         dtype = X_cf[name].dtype
         is_integer = pd.api.types.is_integer_dtype(dtype)
         values = _apply_numeric(

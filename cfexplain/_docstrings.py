@@ -36,7 +36,8 @@ bounds : dict, default=None
     ``{channel: (low, high)}`` amplitude bounds for series.
 monotonic : dict, default=None
     ``{feature: "increasing" | "decreasing"}`` for numerical features of a
-    table.""",
+    table, and for categorical ones fitted as an ordered ``category`` dtype
+    (in the order of their categories).""",
     "surrogate": """
 surrogate_hidden : tuple of int, default=(128, 128)
     Hidden widths of the surrogate of a black-box model.

@@ -10,6 +10,7 @@ whether a model output reaches them.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -160,8 +161,15 @@ def _labels_to_index(labels, classes):
     for label in labels:
         found = _class_index(classes, label)
         if found is None:
+            hint = ""
+            if isinstance(label, str) and difflib.get_close_matches(
+                label.lower(), ["opposite"], cutoff=0.75
+            ):
+                # "Opposite", "opposit": the keyword, misspelt.
+                hint = "; for the model's most likely other class, pass 'opposite'"
             raise TargetError(
-                f"target {label!r} is not one of the model's classes {classes.tolist()}"
+                f"target {label!r} is not one of the model's classes "
+                f"{classes.tolist()}{hint}"
             )
         index.append(found)
     return np.asarray(index, dtype=int)

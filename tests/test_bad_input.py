@@ -392,6 +392,13 @@ TRANSFORM_ERRORS = [
         "not one of the model's classes",
     ),
     (
+        "misspelt opposite",
+        rows,
+        {"target": "Opposit"},
+        TargetError,
+        r"\[0, 1\]; for the model's most likely other class, pass 'opposite'",
+    ),
+    (
         "per-row target length",
         rows,
         {"target": [0, 1]},

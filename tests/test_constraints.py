@@ -362,3 +362,72 @@ def test_a_float32_column_is_clipped_inside_bounds_float32_cannot_hold():
     assert out["x"].dtype == np.float32
     assert (out["x"].to_numpy(dtype=np.float64) <= 0.1).all()
     assert out["x"].to_numpy()[1] == np.float32(0.05)  # inside: untouched
+
+
+ORDER = ["blue", "green", "red"]
+
+
+def test_monotonic_takes_an_ordered_category_only():
+    orders = {"color": ORDER}
+    constraints = parse_constraints(
+        None,
+        None,
+        {"color": "increasing"},
+        feature_names=FEATURES,
+        numerical_features=NUMERICAL,
+        category_orders=orders,
+    )
+    assert constraints.monotonic == {"color": 1}
+    assert constraints.category_orders == {"color": tuple(ORDER)}
+    ranks = constraints.as_numbers("color", np.array(["red", "blue", "pink"], object))
+    np.testing.assert_array_equal(ranks, [2.0, 0.0, np.nan])
+    with pytest.raises(ConstraintError, match=r"unordered.*ordered=True"):
+        parse(monotonic={"color": "increasing"})
+
+
+@pytest.mark.parametrize(
+    "direction, expected",
+    [(1, ["green", "green", "red"]), (-1, ["blue", "blue", "red"])],
+)
+def test_an_ordered_category_moved_against_its_direction_keeps_its_value(
+    direction, expected
+):
+    dtype = pd.CategoricalDtype(ORDER, ordered=True)
+    X = pd.DataFrame({"color": pd.Series(["green", "blue", "red"], dtype=dtype)})
+    X_cf = pd.DataFrame({"color": pd.Series(["blue", "green", "red"], dtype=dtype)})
+    constraints = parse_constraints(
+        None,
+        None,
+        {"color": direction},
+        feature_names=["color"],
+        numerical_features=[],
+        category_orders={"color": ORDER},
+    )
+    out = apply_constraints(X, X_cf, constraints)
+    assert out["color"].tolist() == expected
+    assert out["color"].dtype == dtype
+
+
+def test_an_ordered_category_only_rises_end_to_end():
+    # red makes class 1 likelier; with colour only allowed to rise, rows
+    # already red keep it and reach class 0 through the numbers.
+    dtype = pd.CategoricalDtype(ORDER, ordered=True)
+    X = make_mixed_frame().astype({"color": dtype})
+    explainer = CounterfactualGAN(**FAST).fit(X, frame_proba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few rows may miss the target
+        X_cf = explainer.transform(X, monotonic={"color": "increasing"})
+    rank = X["color"].cat.codes.to_numpy()
+    rank_cf = X_cf["color"].cat.codes.to_numpy()
+    assert (rank_cf >= rank).all()
+    assert X_cf["color"].dtype == dtype
+    # Unconstrained, some answers lower it: the constraint did the work.
+    free = explainer.transform(X)
+    assert (free["color"].cat.codes.to_numpy() < rank).any()
+    # A text column given at transform is read in the fitted order too.
+    text = X.astype({"color": object})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X_cf = explainer.transform(text, monotonic={"color": "increasing"})
+    ranks = pd.Categorical(X_cf["color"], categories=ORDER).codes
+    assert (ranks >= rank).all()

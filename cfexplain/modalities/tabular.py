@@ -804,13 +804,24 @@ class TabularAdapter(ModalityAdapter):
     # -- constraints and clean-up ------------------------------------------------------
 
     def parse_constraints(self, immutable, bounds, monotonic):
-        """Parse per-feature constraints (see :mod:`cfexplain._constraints`)."""
+        """Parse per-feature constraints (see :mod:`cfexplain._constraints`).
+
+        Features fitted as an ordered ``category`` dtype may be monotone, in
+        the order of their categories.
+        """
+        dtypes = getattr(self, "feature_dtypes_", None)  # None for arrays
+        orders = {
+            name: list(dtype.categories)
+            for name, dtype in ({} if dtypes is None else dtypes.items())
+            if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+        }
         return parse_constraints(
             immutable,
             bounds,
             monotonic,
             feature_names=self.feature_names_,
             numerical_features=self.numerical_features_,
+            category_orders=orders,
         )
 
     def keep_unmoved_values(self, originals, counterfactuals, unmoved_columns):
