@@ -48,6 +48,8 @@ def describe_unknown(X, known):
         if isinstance(label, np.generic):
             label = label.item()  # 28150, not np.int64(28150)
         where = f"the first in the row with index {label!r}"
+        if not index.is_unique:
+            where += f" (position {first}; the index repeats labels)"
     else:
         where = f"the first at position {first}"
     return (

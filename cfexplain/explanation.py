@@ -152,6 +152,15 @@ class Explanation:
             frame[free_name(name, features)] = values
         return frame
 
+    def __repr__(self):
+        # The dataclass's own repr printed every frame and array in full.
+        share = float(np.mean(self.valid)) if np.size(self.valid) else float("nan")
+        return (
+            f"Explanation({len(self)} rows x {self.n_counterfactuals} "
+            f"counterfactuals, {self.modality}, validity {share:.3f}; print() "
+            "it for the changes, .to_frame() for a table)"
+        )
+
     def __str__(self):
         lines = []
         k = self.n_counterfactuals

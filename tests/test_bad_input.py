@@ -508,6 +508,20 @@ def test_an_unseen_category_in_a_later_chunk_is_named_by_its_place(fitted):
         fitted.set_params(chunk_size="auto")
 
 
+def test_a_repeated_index_label_is_told_apart_by_position(fitted):
+    # Two rows labelled 7: the message says which of them holds the value.
+    X = rows(4).astype({"color": object}).set_axis([7, 7, 8, 9])
+    X.iloc[1, X.columns.get_loc("color")] = "purple"
+    with pytest.raises(InvalidDataError, match=r"index 7 \(position 1\)"):
+        fitted.transform(X)
+    fitted.set_params(handle_unknown="warn")
+    try:
+        with pytest.warns(UnseenCategoryWarning, match=r"index 7 \(position 1;"):
+            fitted.transform(X)
+    finally:
+        fitted.set_params(handle_unknown="error")
+
+
 def test_an_unseen_category_error_gives_a_fix_that_works(fitted):
     # Many categories (zip codes): a test set holds some that fit did not
     # see. The error says how to keep the rows the explainer can read, and

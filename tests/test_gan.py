@@ -102,6 +102,12 @@ def test_explanation_index_and_change_text(fitted, mixed_frame):
             for change in changes:
                 assert " -> " in change and change.split(":")[0] in X.columns
     assert "row" in str(exp)
+    # The repr is one line that sums up, not the frames in full.
+    share = exp.valid.mean()
+    assert repr(exp) == (
+        f"Explanation(4 rows x 3 counterfactuals, tabular, validity {share:.3f}; "
+        "print() it for the changes, .to_frame() for a table)"
+    )
 
 
 def test_pickle_with_lambda_model_names_the_fix(mixed_frame):

@@ -1018,6 +1018,8 @@ def _category_codes(values, categories, name, index=None):
         if isinstance(label, np.generic):
             label = label.item()  # 28150, not np.int64(28150)
         where = "" if index is None else f"in the row with index {label!r}, "
+        if index is not None and not pd.Index(index).is_unique:
+            where = f"in the row with index {label!r} (position {row}), "
         n_unseen = int(unseen.sum())
         if n_unseen > 1:
             where += f"{n_unseen} rows in all; "
