@@ -167,6 +167,16 @@ def _demo(args) -> int:
         flush=True,
     )
 
+    # A small --sample can leave a rare category (an occupation held by a
+    # few rows) in the test rows only: the explainer cannot read such rows.
+    known = explainer.encoder_.known_category_rows(X_test)
+    if not known.all():
+        X_test = X_test[known]
+        print(
+            f"left out {_plural(int((~known).sum()), 'test row')} holding a "
+            "category the training rows lack",
+            flush=True,
+        )
     print(f"\nCounterfactuals of {args.rows} test rows (target: the other class):")
     print(explainer.explain(X_test.iloc[: args.rows]), flush=True)
 
@@ -350,6 +360,12 @@ def _infer(text):
     return text
 
 
+def _leading_zeros(text):
+    """Whether a column of whole numbers writes some with leading zeros."""
+    cells = text.str.strip()
+    return bool(cells.str.fullmatch(r"0\d+").any())
+
+
 def _decimals(text):
     """Most decimals written in a column of numbers (0 to :data:`MAX_DECIMALS`).
 
@@ -372,12 +388,15 @@ def _decimals(text):
     return most
 
 
-def _read_rows(path, index_col=None, dtypes=None, drop=None):
+def _read_rows(path, index_col=None, dtypes=None, drop=None, codes=None):
     """Read the rows of a CSV file as a DataFrame.
 
     With ``dtypes`` (a fitted explainer's ``feature_dtypes_in_``), the columns
     must be exactly its features; each is converted to its fitted dtype and
-    put in the fitted order. Without, the columns get pandas' default types.
+    put in the fitted order. Without, the columns get pandas' default types;
+    a dict given as ``codes`` then receives the text of the columns read as
+    numbers though written with leading zeros (zip codes such as
+    ``"02134"``), for a model trained on that text.
 
     Returns the frame, whether it has an index column of the file, and the
     decimals of each column's numbers as written in the file.
@@ -399,6 +418,12 @@ def _read_rows(path, index_col=None, dtypes=None, drop=None):
         rows = pd.DataFrame(
             {column: _infer(text[column]) for column in text.columns}, index=text.index
         )
+        if codes is not None:
+            for column in text.columns:
+                if is_numeric_dtype(rows[column].dtype) and _leading_zeros(
+                    text[column]
+                ):
+                    codes[column] = text[column].str.strip()
         return rows, has_index, decimals
     missing = [name for name in features if name not in text.columns]
     extra = [name for name in text.columns if name not in features]
@@ -853,7 +878,7 @@ def _model_accepts(model, X):
     return _model_error(model, X) is None
 
 
-def _as_the_model_reads(model, X, args):
+def _as_the_model_reads(model, X, args, codes=None):
     """Return ``X`` with its columns typed as the model was trained on them.
 
     A CSV cannot say whether ``True``/``False`` cells were booleans or text,
@@ -861,8 +886,10 @@ def _as_the_model_reads(model, X, args):
     XGBoost's ``enable_categorical`` and HistGradientBoosting's
     ``categorical_features="from_dtype"`` need) when the model was trained.
     The reading of :func:`pandas.read_csv` is tried first; if the model
-    refuses it, booleans as text, then text as categories, then both, and
-    the first reading the model accepts is kept.
+    refuses it, booleans as text, then text as categories, then both, then
+    the number columns written with leading zeros (``codes``, from
+    :func:`_read_rows`) as the text written, and the first reading the
+    model accepts is kept.
     """
     if _model_accepts(model, X):
         return X
@@ -889,6 +916,12 @@ def _as_the_model_reads(model, X, args):
             dict.fromkeys(flags + texts, "category")
         )
         readings.append((f"{_names(flags + texts)} as categories", both))
+    if codes:
+        # Zip codes and the like: a model trained on their text refuses
+        # the numbers pandas reads (02134 -> 2134).
+        readings.append(
+            (f"{_names(codes)} as text", X.assign(**{c: codes[c] for c in codes}))
+        )
     for described, rows in readings:
         if _model_accepts(model, rows):
             _step(args, f"reading {described}, as the model does")
@@ -935,14 +968,18 @@ def _fit(args) -> int:
     }[args.method]
     _check_writable(args.output)
     _step(args, f"reading {args.data} ...")
-    X, _, _ = _read_rows(args.data, args.index_col, drop=args.target_column)
+    codes = {}
+    X, _, _ = _read_rows(
+        args.data, args.index_col, drop=args.target_column, codes=codes
+    )
     _step(args, f"read {len(X)} rows of {X.shape[1]} features: {_names(X.columns)}")
     # Before the model is loaded and tried: a mistyped option fails at once.
     constraints = _constraints(args, {name: name for name in X.columns})
     _step(args, f"loading the model {args.model} ...")
     model = _load(args.model, "model")
     _check_model_columns(model, list(X.columns), args)
-    X = _as_the_model_reads(model, _as_categories(X, args.categorical, args), args)
+    X = _as_categories(X, args.categorical, args)
+    X = _as_the_model_reads(model, X, args, codes)
     _use_threads(args)
     explainer = method(
         max_epochs=args.epochs,
@@ -1155,10 +1192,32 @@ def _parser():
     return parser
 
 
+#: The library's words for Python users, and what they are on the command
+#: line (its messages name the Python API's masks and parameters).
+_COMMAND_LINE_WORDS = (
+    (
+        "(explain() marks them in its valid mask)",
+        "(the output's valid column marks them)",
+    ),
+    ("with task='auto' or 'classification'", "with --task auto or classification"),
+)
+
+
+def _command_line_text(message):
+    """Return a message as one line, in the command line's words."""
+    text = " ".join(str(message).split())
+    for python, command_line in _COMMAND_LINE_WORDS:
+        text = text.replace(python, command_line)
+    return text
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """Print a warning as one line, without the source line that issued it."""
-    text = " ".join(str(message).split())
-    print(f"cfexplain: warning: {text}", file=sys.stderr, flush=True)
+    print(
+        f"cfexplain: warning: {_command_line_text(message)}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv=None) -> int:
@@ -1195,7 +1254,7 @@ def main(argv=None) -> int:
         except (CfexplainError, ValueError, OSError) as exc:
             if debug:
                 raise
-            message = " ".join(str(exc).split()) or type(exc).__name__
+            message = _command_line_text(exc) or type(exc).__name__
             print(f"cfexplain: error: {message}", file=sys.stderr, flush=True)
             return USAGE_ERROR
         except KeyboardInterrupt:

@@ -829,3 +829,73 @@ def test_a_model_refusing_every_reading_is_named_with_the_categorical_hint(
         "column 'age' must be a category",
         "name those columns with --categorical COLUMNS",
     )
+
+
+def test_fit_reads_codes_written_with_leading_zeros_as_the_model_does(tmp_path, capsys):
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    # Zip codes as text in the training frame; pandas' reading of the CSV
+    # (02134 -> 2134) made the model fail deep inside its encoder.
+    table = make_mixed_frame(120)[["age", "hours"]]
+    table["zip"] = np.where(np.arange(120) % 2 == 0, "02134", "10001")
+    y = frame_proba(make_mixed_frame(120)).argmax(axis=1)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["zip"]), remainder="passthrough"
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(table, y)
+    data, model_path = tmp_path / "train.csv", tmp_path / "model.joblib"
+    table.to_csv(data)
+    joblib.dump(model, model_path)
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
+    assert main([*args, "--index-col", "id"]) == 0
+    assert "reading 'zip' as text, as the model does" in capsys.readouterr().out
+    explained = tmp_path / "explained.csv"
+    assert (
+        main(
+            [
+                "explain",
+                str(output),
+                str(data),
+                "-o",
+                str(explained),
+                "-q",
+                "--index-col",
+                "id",
+            ]
+        )
+        == 0
+    )
+    written = pd.read_csv(explained, dtype=str)
+    assert set(written["zip"]) <= {"02134", "10001"}
+
+
+def test_demo_leaves_out_test_rows_with_a_category_fit_did_not_see(capsys):
+    # A 5,000-row sample split with seed 0 holds an occupation in its test
+    # rows only; the demo said how to fix that in Python and stopped.
+    args = ["demo", "--epochs", "1", "--sample", "5000", "--rows", "2", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "left out 1 test row holding a category the training rows lack" in out
+    assert "transform: 999 rows" in out
+
+
+def test_messages_name_the_command_lines_words():
+    from cfexplain.cli import _command_line_text
+
+    text = _command_line_text(
+        "3 of 9 counterfactuals do not reach their target according to the "
+        "model (explain() marks them in its valid mask); more epochs may reach "
+        "more"
+    )
+    assert "(the output's valid column marks them)" in text
+    assert "explain()" not in text
+    text = _command_line_text(
+        "give the classifier, with task='auto' or 'classification'"
+    )
+    assert text.endswith("with --task auto or classification")
