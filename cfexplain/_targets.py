@@ -357,6 +357,10 @@ def _resolve_regression(target, n, tolerance):
                 f"for an interval, or np.array({target!r}) for one value per "
                 "row"
             )
+        if isinstance(target, list) and any(
+            isinstance(item, (tuple, list)) for item in target
+        ):
+            return _check_bounds(*_per_row_bounds(target, n, tolerance), target)
         array = np.asarray(target, dtype=float)
         if array.ndim == 0:
             low = np.full(n, array.item() - tolerance)
@@ -371,6 +375,45 @@ def _resolve_regression(target, n, tolerance):
                 f"{n} rows: use a value, (low, high), {n} values or an "
                 f"array of shape ({n}, 2) of intervals"
             )
+    return _check_bounds(low, high, target)
+
+
+def _per_row_bounds(items, n, tolerance):
+    """Read a list with a value or a ``(low, high)`` interval per row.
+
+    ``None`` leaves a side of an interval open, as in a single tuple; a
+    value gets the tolerance of a value target.
+    """
+    if len(items) != n:
+        raise TargetError(
+            f"a per-row target needs one value or (low, high) interval per row "
+            f"({n}), got {len(items)}"
+        )
+    low, high = np.empty(n), np.empty(n)
+    for row, item in enumerate(items):
+        if isinstance(item, (tuple, list)):
+            if len(item) != 2 or any(
+                bound is not None and not isinstance(bound, numbers.Real)
+                for bound in item
+            ):
+                raise TargetError(
+                    f"the target of row {row}, {item!r}, is not a (low, high) "
+                    "interval of two numbers (None for an open side)"
+                )
+            low[row] = -np.inf if item[0] is None else float(item[0])
+            high[row] = np.inf if item[1] is None else float(item[1])
+        elif isinstance(item, numbers.Real) and not isinstance(item, bool):
+            low[row], high[row] = item - tolerance, item + tolerance
+        else:
+            raise TargetError(
+                f"the target of row {row}, {item!r}, is neither a value nor a "
+                "(low, high) interval"
+            )
+    return low, high
+
+
+def _check_bounds(low, high, target):
+    """Refuse per-row bounds that no value can meet, or that every value meets."""
     if np.isnan(low).any() or np.isnan(high).any():
         raise TargetError(
             "regression targets must be numbers, not NaN (None in an array "
@@ -390,7 +433,7 @@ def _resolve_regression(target, n, tolerance):
     if np.any(low > high):
         row = int(np.argmax(low > high))
         # One interval for every row needs no row number.
-        where = f" at row {row}" if np.ndim(target) == 2 else ""
+        where = "" if isinstance(target, tuple) else f" at row {row}"
         raise TargetError(
             f"target interval has low > high ({low[row]} > {high[row]}){where}"
         )

@@ -222,6 +222,31 @@ def test_per_row_intervals_may_be_open():
     assert resolved.is_met(np.array([1e12, -1e12])).all()
 
 
+def test_a_list_of_per_row_intervals_and_values_reads_none_as_open():
+    # As a user writes them: tuples with None for an open side, and a plain
+    # value among them (read with the value target's tolerance).
+    target = [(300, 320), (None, 250), (400, None), 330]
+    resolved = resolve_target(target, np.zeros(4), task="regression", tolerance=2.0)
+    np.testing.assert_array_equal(resolved.low, [300, -np.inf, 400, 328])
+    np.testing.assert_array_equal(resolved.high, [320, 250, np.inf, 332])
+    assert resolved.is_met(np.array([310, -1e9, 1e9, 331])).all()
+    assert not resolved.is_met(np.array([321, 251, 399, 333])).any()
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ([(1, 2), (3, 4)], r"one value or \(low, high\) interval per row \(3\)"),
+        ([(1, 2), (3,), 5], r"row 1, \(3,\), is not a \(low, high\)"),
+        ([(1, 2), "x", 5], r"row 1, 'x', is neither a value"),
+        ([(1, 2), (5, 3), 5], r"low > high \(5.0 > 3.0\) at row 1"),
+    ],
+)
+def test_a_bad_list_of_per_row_targets_names_the_row(target, message):
+    with pytest.raises(TargetError, match=message):
+        resolve_target(target, np.zeros(3), task="regression")
+
+
 @pytest.mark.parametrize(
     "target, message",
     [
