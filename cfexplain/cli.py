@@ -698,6 +698,11 @@ def _parse_target(target, explainer):
     for label in classes:
         if str(label) == target:
             return label
+    if all(isinstance(label, (bool, np.bool_)) for label in classes):
+        # Boolean classes, read as the rows' booleans are: in any case, or 1/0.
+        word = target.strip().lower()
+        if word in ("true", "1", "false", "0"):
+            return word in ("true", "1")
     try:
         number = float(target)
     except ValueError:

@@ -899,3 +899,15 @@ def test_messages_name_the_command_lines_words():
         "give the classifier, with task='auto' or 'classification'"
     )
     assert text.endswith("with --task auto or classification")
+
+
+def test_boolean_classes_take_a_target_in_any_case_or_as_1_0():
+    from types import SimpleNamespace
+
+    from cfexplain.cli import _parse_target
+
+    explainer = SimpleNamespace(classes_=np.array([False, True]))
+    for text, label in (("true", True), ("True", True), ("1", True), ("FALSE", False)):
+        assert _parse_target(text, explainer) == label
+    assert _parse_target("opposite", explainer) == "opposite"
+    assert _parse_target("maybe", explainer) == "maybe"  # refused later, named
