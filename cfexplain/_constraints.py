@@ -133,7 +133,7 @@ class Constraints:
             that conflict; see the module's docstring for the conflicts.
         """
         for name, conflict, values, why, fix in self._conflicts(X):
-            _raise_for_rows(conflict, values, name, why, fix)
+            _raise_for_rows(conflict, values, name, why, fix, X.index)
 
     def feasible(self, X):
         """Return which rows of ``X`` have counterfactuals within the constraints.
@@ -277,14 +277,22 @@ def _show(bound):
     return f"{bound:g}" if math.isfinite(bound) else "None"
 
 
-def _raise_for_rows(conflict, values, name, why, fix):
-    """Raise a :class:`ConstraintError` for the rows flagged in ``conflict``."""
+def _raise_for_rows(conflict, values, name, why, fix, index=None):
+    """Raise a :class:`ConstraintError` for the rows flagged in ``conflict``.
+
+    The rows are named by position, and by ``index`` label too where the
+    index is not the positions themselves (ids read from a file).
+    """
     rows = np.flatnonzero(conflict)
     if not len(rows):
         return
-    listed = ", ".join(str(int(r)) for r in rows[:5]) + (
-        ", ..." if len(rows) > 5 else ""
-    )
+    more = ", ..." if len(rows) > 5 else ""
+    listed = ", ".join(str(int(r)) for r in rows[:5]) + more
+    if index is not None and not index.equals(pd.RangeIndex(len(index))):
+        labels = [
+            index[r].item() if hasattr(index[r], "item") else index[r] for r in rows[:5]
+        ]
+        listed += "; index " + ", ".join(repr(label) for label in labels) + more
     originals = ", ".join(f"{values[r]:g}" for r in rows[:5])
     raise ConstraintError(
         f"no counterfactual can satisfy the constraints on {name!r} for "

@@ -423,7 +423,8 @@ def aged(ages):
         (
             {"bounds": {"age": (18, 69)}, "monotonic": {"age": "increasing"}},
             [30, 75, 76, 40],
-            r"'age' for 2 of 4 rows \(positions 1, 2; original values 75, 76\): "
+            r"'age' for 2 of 4 rows \(positions 1, 2; index 101, 102; original "
+            r"values 75, 76\): "
             r"monotonic='increasing'",
         ),
         (
