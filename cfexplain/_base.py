@@ -171,8 +171,9 @@ class BaseCounterfactualExplainer(
         "target": "no_validation",
         "task": [StrOptions({"auto", "classification", "regression"})],
         "immutable": "no_validation",
-        "bounds": [dict, None],
-        "monotonic": [dict, None],
+        # A Series keyed by feature too (read as a dict when parsed).
+        "bounds": [dict, pd.Series, None],
+        "monotonic": [dict, pd.Series, None],
         "max_epochs": [*POSITIVE_INTEGER, StrOptions({"auto"})],
         "batch_size": [
             Interval(numbers.Integral, 2, None, closed="left"),

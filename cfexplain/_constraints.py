@@ -94,7 +94,7 @@ class Constraints:
         order = self.category_orders.get(name)
         if order is None:
             return np.asarray(values, dtype=np.float64)
-        codes = pd.Categorical(np.asarray(values, dtype=object), categories=order).codes
+        codes = pd.Index(order).get_indexer(np.asarray(values, dtype=object))
         return np.where(codes >= 0, codes, np.nan).astype(np.float64)
 
     def frozen_features(self) -> np.ndarray:
@@ -356,8 +356,13 @@ def _bounds_pair(pair, what):
         raise ConstraintError(
             f"bounds of {what} must be a pair (low, high), got {pair!r}"
         ) from exc
-    low = -math.inf if low is None else float(low)
-    high = math.inf if high is None else float(high)
+    try:
+        low = -math.inf if low is None else float(low)
+        high = math.inf if high is None else float(high)
+    except (TypeError, ValueError) as exc:
+        raise ConstraintError(
+            f"bounds of {what} must be numbers (None for an open side), got {pair!r}"
+        ) from exc
     if math.isnan(low) or math.isnan(high) or low > high:
         raise ConstraintError(
             f"bounds of {what} must satisfy low <= high, got ({low}, {high})"
@@ -446,7 +451,7 @@ def parse_constraints(
     """
     numerical = set(numerical_features)
     immutable, bounds, monotonic = plain_constraints(immutable, bounds, monotonic)
-    if isinstance(immutable, (str, int)):
+    if isinstance(immutable, (str, int, np.integer)):
         immutable = [immutable]
     _check_immutable_is_a_list_of_features(immutable)
     # Any iterable of names: a list, tuple, set or numpy array.
@@ -479,7 +484,9 @@ def parse_constraints(
                 f"the model are fitted on: X[{name!r}] = pd.Categorical("
                 f"X[{name!r}], categories=[...], ordered=True)"
             )
-        if direction not in _DIRECTIONS:
+        if not isinstance(direction, (str, int, np.integer)) or (
+            direction not in _DIRECTIONS
+        ):
             raise ConstraintError(
                 f"monotonic direction of {name!r} must be 'increasing' or "
                 f"'decreasing', got {direction!r}"

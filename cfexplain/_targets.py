@@ -348,7 +348,21 @@ def _resolve_regression(target, n, tolerance):
             for bound, default in zip(target, (-np.inf, np.inf), strict=True)
         )
     else:
-        if isinstance(target, list) and len(target) == 2 == n:
+        entries = target
+        if isinstance(target, list) and _entries_with_open_sides(target):
+            entries = _object_entries(target)
+        if (
+            isinstance(entries, np.ndarray)
+            and entries.dtype == object
+            and entries.ndim == 1
+            and any(isinstance(item, tuple) for item in entries)
+        ):
+            return _check_bounds(*_per_row_bounds(entries, n, tolerance), target)
+        if (
+            isinstance(target, list)
+            and len(target) == 2 == n
+            and not any(isinstance(item, (tuple, list)) for item in target)
+        ):
             # A tuple is an interval and an array is per row; a list of two
             # for two rows would be read per row while meant as either.
             raise TargetError(
@@ -357,10 +371,6 @@ def _resolve_regression(target, n, tolerance):
                 f"for an interval, or np.array({target!r}) for one value per "
                 "row"
             )
-        if isinstance(target, list) and any(
-            isinstance(item, (tuple, list)) for item in target
-        ):
-            return _check_bounds(*_per_row_bounds(target, n, tolerance), target)
         array = np.asarray(target, dtype=float)
         if array.ndim == 0:
             low = np.full(n, array.item() - tolerance)
@@ -393,7 +403,8 @@ def _per_row_bounds(items, n, tolerance):
     for row, item in enumerate(items):
         if isinstance(item, (tuple, list)):
             if len(item) != 2 or any(
-                bound is not None and not isinstance(bound, numbers.Real)
+                bound is not None
+                and (not isinstance(bound, numbers.Real) or isinstance(bound, bool))
                 for bound in item
             ):
                 raise TargetError(
@@ -440,6 +451,36 @@ def _check_bounds(low, high, target):
     return low, high
 
 
+def _entries_with_open_sides(target):
+    """Whether ``target`` is a list of intervals numpy cannot read as numbers.
+
+    That is a list of per-row ``(low, high)`` intervals with ``None`` for
+    an open side, or mixed with plain values; an ``(n, 2)`` list of numbers
+    (or of probabilities) is left to ``np.asarray``.
+    """
+    if not isinstance(target, list) or not any(
+        isinstance(item, (tuple, list)) for item in target
+    ):
+        return False
+    return any(
+        not isinstance(item, (tuple, list)) or any(bound is None for bound in item)
+        for item in target
+    )
+
+
+def _object_entries(items):
+    """Return a list as a 1-D object array, one entry (tuple or value) per row.
+
+    Sliced like any per-row target (chunks, partitions, rows left out),
+    where ``np.asarray`` of the list would fail on mixed entries or turn
+    ``None`` into NaN.
+    """
+    entries = np.empty(len(items), dtype=object)
+    for row, item in enumerate(items):
+        entries[row] = tuple(item) if isinstance(item, list) else item
+    return entries
+
+
 def align_target(target, X):
     """Match a pandas per-row target to the rows of ``X`` by index label.
 
@@ -474,6 +515,8 @@ def align_target(target, X):
         For a target with one entry per row of ``X`` whose index lacks
         labels of ``X``'s index or repeats labels.
     """
+    if _entries_with_open_sides(target):
+        return _object_entries(target)
     if not isinstance(target, (pd.Series, pd.DataFrame)):
         return target
     index = getattr(X, "index", None)

@@ -921,17 +921,26 @@ def _as_the_model_reads(model, X, args, codes=None):
             dict.fromkeys(flags + texts, "category")
         )
         readings.append((f"{_names(flags + texts)} as categories", both))
+    # The reading closest to the training frame, whose error the message
+    # below quotes.
+    closest = readings[-1] if texts else None
     if codes:
         # Zip codes and the like: a model trained on their text refuses
-        # the numbers pandas reads (02134 -> 2134).
-        readings.append(
-            (f"{_names(codes)} as text", X.assign(**{c: codes[c] for c in codes}))
-        )
+        # the numbers pandas reads (02134 -> 2134); with the readings
+        # above too, for a model that also needs those.
+        as_written = {c: codes[c] for c in codes}
+        readings += [
+            (
+                f"{_names(codes)} as text{' and ' + described if described else ''}",
+                rows.assign(**as_written),
+            )
+            for described, rows in [("", X), *readings]
+        ]
     for described, rows in readings:
         if _model_accepts(model, rows):
             _step(args, f"reading {described}, as the model does")
             return rows
-    last_error = _model_error(model, readings[-1][1]) if texts else None
+    last_error = _model_error(model, closest[1]) if closest else None
     if last_error is not None and last_error != _model_error(model, X):
         # The reading changed what the model says: what it says of the
         # reading closest to its training frame, text as categories, names
@@ -940,7 +949,7 @@ def _as_the_model_reads(model, X, args, codes=None):
         # value, says the same of both and gets the explainer's message.)
         raise CommandError(
             f"{args.data}: the model refuses the rows however their text is "
-            f"read (as text or as categories); with {readings[-1][0]} it says "
+            f"read (as text or as categories); with {closest[0]} it says "
             f"{last_error}. If the model was trained "
             "on integer codes as categories, name those columns with "
             "--categorical COLUMNS"

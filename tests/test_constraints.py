@@ -45,6 +45,8 @@ def parse(immutable=None, bounds=None, monotonic=None):
         ({"monotonic": {"member": 1}}, "only supported on numerical"),
         ({"bounds": [("age", (1, 5))]}, r"bounds must be a dict \{feature"),
         ({"monotonic": "age"}, r"monotonic must be a dict \{feature"),
+        ({"bounds": {"age": ("a", 5)}}, r"must be numbers \(None for an open"),
+        ({"monotonic": {"age": ["up"]}}, "'increasing' or 'decreasing'"),
     ],
 )
 def test_invalid_constraints(kwargs, match):
@@ -66,6 +68,11 @@ def test_invalid_constraints(kwargs, match):
 )
 def test_immutable_takes_any_list_like_of_names(immutable):
     assert set(parse(immutable=immutable).immutable) == {"color", "age"}
+
+
+def test_immutable_takes_a_numpy_integer_position():
+    # As np.flatnonzero(...)[0] gives it.
+    assert parse(immutable=np.int64(2)).immutable == ("color",)
 
 
 def test_bounds_and_directions_take_a_series_keyed_by_feature():
@@ -95,6 +102,14 @@ def test_pandas_containers_as_constraints_at_fit_and_transform():
     # The constructor's Index holds too.
     kept = X.columns[2]
     pd.testing.assert_series_equal(explainer.transform(X)[kept], X[kept])
+    # And its Series of bounds.
+    bounded = CounterfactualGAN(bounds=pd.Series({"hours": (0.0, 80.0)}), **FAST)
+    assert (
+        bounded.fit(make_mixed_frame(), frame_proba)
+        .transform(X)["hours"]
+        .between(0.0, 80.0)
+        .all()
+    )
 
 
 def test_parse_accepts_positions_and_open_bounds():

@@ -88,3 +88,16 @@ def test_fitted_explainers_tokenize_deterministically(gan):
     assert pickle.loads(pickle.dumps(gan)).__dask_tokenize__() == token
     other = CounterfactualGAN(**{**FAST, "noise_dim": 3})
     assert other.__dask_tokenize__() != CounterfactualGAN(**FAST).__dask_tokenize__()
+
+
+def test_per_row_intervals_as_a_list_are_served_in_chunks(mixed_frame):
+    # A list mixing values and (low, high) tuples with None: sliced per
+    # chunk as the user wrote it (numpy could not read it as one array).
+    cf = CounterfactualGAN(**FAST).fit(mixed_frame, frame_value)
+    X = mixed_frame.iloc[:6]
+    now = frame_value(X)
+    target = [(now[0] + 5, None), float(now[1]), (None, now[2] - 5)] * 2
+    whole = cf.set_params(chunk_size=4096).transform(X, target=target)
+    chunked = cf.set_params(chunk_size=2).transform(X, target=target)
+    cf.set_params(chunk_size="auto")
+    pd.testing.assert_frame_equal(chunked, whole)

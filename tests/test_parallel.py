@@ -250,6 +250,8 @@ def test_dask_bad_requests_say_what_to_do(explainer, rows, kwargs, error, match)
     [
         ({"target": 7}, TargetError, "7"),
         ({"target": np.arange(3000) % 2}, InvalidDataError, "target_column="),
+        # Per-row intervals as a list, mixed with values: not read by numpy.
+        ({"target": [(0, 1), 1, (None, 0)]}, InvalidDataError, "target_column="),
         ({"immutable": ["colour"]}, ValueError, "colour"),
     ],
 )

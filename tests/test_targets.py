@@ -233,10 +233,34 @@ def test_a_list_of_per_row_intervals_and_values_reads_none_as_open():
     assert not resolved.is_met(np.array([321, 251, 399, 333])).any()
 
 
+def test_two_intervals_for_two_rows_are_per_row_intervals():
+    # A list of two for two rows is ambiguous only when it holds two values.
+    for target in ([(300, 320), (None, 250)], [(300, 320), (400, 420)]):
+        resolved = resolve_target(target, np.zeros(2), task="regression")
+        assert resolved.high[0] == 320 and resolved.low[1] in (-np.inf, 400)
+
+
+def test_per_row_entries_survive_slicing_like_any_per_row_target():
+    # Chunks and rows left out slice the target: the list becomes an object
+    # array of its entries, not numbers (None would become NaN, a mix fail).
+    target = [(0, 1), 0.5, (None, 0.0), 1.0]
+    entries = align_target(target, np.zeros((4, 2)))
+    assert entries.dtype == object and entries.shape == (4,)
+    part = resolve_target(entries[[1, 2]], np.zeros(2), task="regression")
+    np.testing.assert_array_equal(part.low, [0.5, -np.inf])
+    np.testing.assert_array_equal(part.high, [0.5, 0.0])
+    # Lists numpy reads as numbers (probability rows, closed intervals) stay.
+    assert align_target([(0.2, 0.8), (0.5, 0.5)], np.zeros((2, 2))) == [
+        (0.2, 0.8),
+        (0.5, 0.5),
+    ]
+
+
 @pytest.mark.parametrize(
     "target, message",
     [
-        ([(1, 2), (3, 4)], r"one value or \(low, high\) interval per row \(3\)"),
+        ([(1, 2), (None, 4)], r"one value or \(low, high\) interval per row \(3\)"),
+        ([(1, 2), (True, None), 5], r"row 1, \(True, None\), is not a \(low"),
         ([(1, 2), (3,), 5], r"row 1, \(3,\), is not a \(low, high\)"),
         ([(1, 2), "x", 5], r"row 1, 'x', is neither a value"),
         ([(1, 2), (5, 3), 5], r"low > high \(5.0 > 3.0\) at row 1"),

@@ -147,8 +147,15 @@ def prepare_request(
 
 def _check_target(explainer, target):
     """Resolve a target given as one value, for a row of the model's outputs."""
-    if not (target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0):
-        vector = np.asarray(target)
+    per_row = isinstance(target, list) and any(
+        isinstance(item, (tuple, list)) for item in target
+    )
+    if per_row or not (
+        target is None or isinstance(target, (str, tuple)) or np.ndim(target) == 0
+    ):
+        # (A list of per-row intervals may mix values and tuples: numpy
+        # cannot read it, and it is not a probability vector.)
+        vector = np.zeros(0) if per_row else np.asarray(target)
         soft = (
             explainer.predictor_.task_ == CLASSIFICATION
             and vector.ndim == 1
