@@ -596,19 +596,33 @@ def test_warnings_are_one_line(monkeypatch, capsys):
 
 
 def test_fit_reads_true_false_text_as_the_model_was_trained(tmp_path, capsys):
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
     # German credit's case: "True"/"False" *strings* in the training frame,
     # which pandas' CSV reader would turn into booleans the model refuses.
     table = make_table(120)[["age", "hours", "color", "telephone"]]
-    y = frame_proba(make_mixed_frame(120)).argmax(axis=1)
+    output, _ = _fit_with_a_one_hot_model(
+        tmp_path, table, OneHotEncoder(), ["color", "telephone"]
+    )
+    assert "reading 'telephone' as text, as the model does" in capsys.readouterr().out
+    explainer = pickle.loads(output.read_bytes())
+    assert pd.api.types.is_string_dtype(explainer.feature_dtypes_in_["telephone"])
+    assert set(explainer.transform(table.iloc[:5])["telephone"]) <= {"True", "False"}
+
+
+def _fit_with_a_one_hot_model(tmp_path, table, encoder, encoded):
+    """Fit ``encoder`` on the ``encoded`` columns and a LogisticRegression on
+    ``table``, write both to files and run ``cfexplain fit`` on them.
+
+    Returns the explainer's path and the CSV file's.
+    """
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    y = frame_proba(make_mixed_frame(len(table))).argmax(axis=1)
     model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(), ["color", "telephone"]), remainder="passthrough"
-        ),
+        make_column_transformer((encoder, encoded), remainder="passthrough"),
         LogisticRegression(max_iter=500),
     ).fit(table, y)
     data, model_path = tmp_path / "train.csv", tmp_path / "model.joblib"
@@ -617,10 +631,7 @@ def test_fit_reads_true_false_text_as_the_model_was_trained(tmp_path, capsys):
     output = tmp_path / "explainer.pkl"
     args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
     assert main([*args, "--index-col", "id"]) == 0
-    assert "reading 'telephone' as text, as the model does" in capsys.readouterr().out
-    explainer = pickle.loads(output.read_bytes())
-    assert pd.api.types.is_string_dtype(explainer.feature_dtypes_in_["telephone"])
-    assert set(explainer.transform(table.iloc[:5])["telephone"]) <= {"True", "False"}
+    return output, data
 
 
 def test_share_rounds_down():
@@ -832,28 +843,15 @@ def test_a_model_refusing_every_reading_is_named_with_the_categorical_hint(
 
 
 def test_fit_reads_codes_written_with_leading_zeros_as_the_model_does(tmp_path, capsys):
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
     # Zip codes as text in the training frame; pandas' reading of the CSV
     # (02134 -> 2134) made the model fail deep inside its encoder.
     table = make_mixed_frame(120)[["age", "hours"]]
     table["zip"] = np.where(np.arange(120) % 2 == 0, "02134", "10001")
-    y = frame_proba(make_mixed_frame(120)).argmax(axis=1)
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["zip"]), remainder="passthrough"
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(table, y)
-    data, model_path = tmp_path / "train.csv", tmp_path / "model.joblib"
-    table.to_csv(data)
-    joblib.dump(model, model_path)
-    output = tmp_path / "explainer.pkl"
-    args = ["fit", str(data), str(model_path), "-o", str(output), "--epochs", "1"]
-    assert main([*args, "--index-col", "id"]) == 0
+    output, data = _fit_with_a_one_hot_model(
+        tmp_path, table, OneHotEncoder(handle_unknown="ignore"), ["zip"]
+    )
     assert "reading 'zip' as text, as the model does" in capsys.readouterr().out
     explained = tmp_path / "explained.csv"
     assert (
