@@ -22,7 +22,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._closed_loop import REFERENCE_ROWS, SMALL_TABLE_ROWS, ClosedLoopMixin
-from ._constraints import plain_constraints
 from ._device import reproducible_cuda_kernels, resolve_device
 from ._engine import CandidateEngineMixin
 from ._guidance import differentiable_model, surrogate_callbacks
@@ -412,9 +411,8 @@ class BaseCounterfactualExplainer(
                 self.output_scale_ = float(np.std(y_model)) or 1.0
                 self.output_range_ = (float(np.min(y_model)), float(np.max(y_model)))
             self._check_default_target(y_model[:1])
-            self.constraints_ = adapter.parse_constraints(
-                *plain_constraints(self.immutable, self.bounds, self.monotonic)
-            )
+            # The constructor's constraints (no call's in place of them).
+            self.constraints_ = self._parsed_constraints((None, None, None))
             labels = None
             if _is_array_like(y):
                 labels = np.asarray(y)

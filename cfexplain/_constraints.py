@@ -450,7 +450,6 @@ def parse_constraints(
         direction.
     """
     numerical = set(numerical_features)
-    immutable, bounds, monotonic = plain_constraints(immutable, bounds, monotonic)
     if isinstance(immutable, (str, int, np.integer)):
         immutable = [immutable]
     _check_immutable_is_a_list_of_features(immutable)

@@ -348,9 +348,9 @@ def _resolve_regression(target, n, tolerance):
             for bound, default in zip(target, (-np.inf, np.inf), strict=True)
         )
     else:
-        entries = target
-        if isinstance(target, list) and _entries_with_open_sides(target):
-            entries = _object_entries(target)
+        entries = (
+            _object_entries(target) if _entries_with_open_sides(target) else target
+        )
         if (
             isinstance(entries, np.ndarray)
             and entries.dtype == object
