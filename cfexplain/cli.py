@@ -750,6 +750,8 @@ def _explain(args) -> int:
     else:  # fitted on an array: features are positions
         features = {name: j for j, name in enumerate(csv_columns)}
     constraints = _constraints(args, features)
+    if dtypes is not None:
+        _check_monotonic_orders(constraints, X)
     _use_threads(args)
     # transform, not explain: the same first answer without the text of
     # its changes, which the file does not hold; its warnings say why rows
@@ -971,6 +973,74 @@ def _as_categories(X, columns, args):
     return X.astype(dict.fromkeys(named, "category"))
 
 
+def _as_ordered(X, orders, args):
+    """Return ``X`` with the ``--order`` columns as ordered pandas categories.
+
+    Each order is ``COLUMN:LOWEST<...<HIGHEST`` and must name every value
+    the column holds: the explainer then compares the column's values by
+    rank, so ``--monotonic`` can hold on it (see
+    :class:`~cfexplain._constraints.Constraints`), and ``explain`` reads
+    the column back in that order.
+    """
+    if not orders:
+        return X
+    ordered = {}
+    for item in orders:
+        name, colon, values = item.partition(":")
+        name = name.strip()
+        levels = [value.strip() for value in values.split("<")]
+        if not colon or len(levels) < 2 or not all(levels):
+            raise CommandError(
+                f"--order: {item!r} is not COLUMN:LOWEST<...<HIGHEST "
+                "(--order 'education:HS-grad<Bachelors<Masters')"
+            )
+        if name not in X.columns:
+            raise CommandError(
+                f"--order names {name!r}, not a column of {args.data} "
+                f"(features: {_names(X.columns)})"
+            )
+        if name in ordered:
+            raise CommandError(f"--order names {name!r} twice")
+        if len(set(levels)) < len(levels):
+            raise CommandError(f"--order: {item!r} names a value twice")
+        column = X[name]
+        if not (is_object_dtype(column.dtype) or is_string_dtype(column.dtype)):
+            raise CommandError(
+                f"--order {name!r}: the column holds numbers ({column.dtype}), "
+                "which are ordered already; --monotonic takes it as it is"
+            )
+        unlisted = sorted(set(column.astype(str).str.strip()) - set(levels))
+        if unlisted:
+            raise CommandError(
+                f"--order {name!r} leaves out {_names(unlisted)}, held by the "
+                f"column in {args.data}: list every value, lowest first"
+            )
+        ordered[name] = pd.Categorical(
+            column.astype(str).str.strip(), categories=levels, ordered=True
+        )
+    return X.assign(**ordered)
+
+
+def _check_monotonic_orders(constraints, X):
+    """Refuse ``--monotonic`` on a text column, naming ``--order``.
+
+    The explainer's own error gives the Python fix (an ordered
+    ``pd.Categorical``); on the command line the fix is an option.
+    """
+    for name in constraints.get("monotonic", {}):
+        dtype = X.dtypes[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            if dtype.ordered:
+                continue
+        elif not (is_object_dtype(dtype) or is_string_dtype(dtype)):
+            continue
+        raise CommandError(
+            f"--monotonic {str(name)!r}: the column holds categories without "
+            f"an order; give their order to 'cfexplain fit', lowest first: "
+            f"--order '{name}:LOWEST<...<HIGHEST'"
+        )
+
+
 def _fit(args) -> int:
     from . import CounterfactualAE, CounterfactualCVAE, CounterfactualGAN
     from ._predictor import REGRESSION
@@ -993,6 +1063,8 @@ def _fit(args) -> int:
     model = _load(args.model, "model")
     _check_model_columns(model, list(X.columns), args)
     X = _as_categories(X, args.categorical, args)
+    X = _as_ordered(X, args.order, args)
+    _check_monotonic_orders(constraints, X)
     X = _as_the_model_reads(model, X, args, codes)
     _use_threads(args)
     explainer = method(
@@ -1170,6 +1242,14 @@ def _parser():
         help="comma-separated columns to read as pandas categories, as the "
         "model was trained on them (text columns are read so when the model "
         "refuses them as text)",
+    )
+    fit.add_argument(
+        "--order",
+        action="append",
+        default=None,
+        metavar="COLUMN:LOWEST<...<HIGHEST",
+        help="the order of a text column's values, lowest first, so that "
+        "--monotonic can hold on it (repeat the option for several columns)",
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fit.add_argument(

@@ -802,6 +802,80 @@ def test_fit_and_explain_take_constraints(tmp_path, model_files, capsys):
     assert (result[["age", "hours"]] == rows[["age", "hours"]]).all().all()
 
 
+def test_fit_orders_a_text_column_so_monotonic_holds_on_it(
+    tmp_path, model_files, capsys
+):
+    data, model, _ = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    args += ["--target-column", "y", "--index-col", "id", "--quiet"]
+    args += ["--order", "color:blue<green<red", "--monotonic", "color:increasing"]
+    assert main(args) == 0
+    explainer = pickle.loads(output.read_bytes())
+    dtype = explainer.feature_dtypes_in_["color"]
+    assert isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+    assert list(dtype.categories) == ["blue", "green", "red"]
+    assert explainer.monotonic == {"color": "increasing"}
+
+    rows = make_mixed_frame(120).iloc[:40]
+    path, result_path = tmp_path / "rows.csv", tmp_path / "out.csv"
+    rows.to_csv(path)
+    explain = ["explain", str(output), str(path), "--index-col", "id"]
+    assert main([*explain, "-o", str(result_path), "--quiet"]) == 0
+    result = pd.read_csv(result_path, index_col="id")
+    rank = {"blue": 0, "green": 1, "red": 2}
+    # Some answers move to a higher colour, which the next call forbids.
+    assert (result["color"].map(rank) > rows["color"].map(rank)).any()
+    assert (result["color"].map(rank) >= rows["color"].map(rank)).all()
+    # The other direction, for this call only, on the same fitted order.
+    assert main([*explain, "-o", str(result_path), "--quiet", "--monotonic",
+                 "color:decreasing"]) == 0  # fmt: skip
+    result = pd.read_csv(result_path, index_col="id")
+    assert (result["color"].map(rank) <= rows["color"].map(rank)).all()
+
+
+@pytest.mark.parametrize(
+    "option, fragments",
+    [
+        (
+            ["--monotonic", "color:increasing"],
+            ["--monotonic 'color'", "without an order", "--order 'color:LOWEST<"],
+        ),
+        (["--order", "color:blue<green"], ["leaves out 'red'", "list every value"]),
+        (["--order", "colour:blue<green<red"], ["--order names 'colour'"]),
+        (["--order", "age:1<2"], ["holds numbers", "--monotonic takes it"]),
+        (["--order", "color"], ["'color' is not COLUMN:LOWEST<...<HIGHEST"]),
+        (["--order", "color:blue<<red"], ["is not COLUMN:LOWEST<...<HIGHEST"]),
+        (["--order", "color:red<blue<red<green"], ["names a value twice"]),
+        (
+            ["--order", "color:blue<green<red", "--order", "color:red<green<blue"],
+            ["--order names 'color' twice"],
+        ),
+    ],
+)
+def test_bad_order_options_are_one_line(
+    tmp_path, model_files, capsys, option, fragments
+):
+    data, model, _ = model_files
+    args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl")]
+    args += ["--target-column", "y", "--index-col", "id", "--epochs", "1", "--quiet"]
+    assert_one_line_error(capsys, main([*args, *option]), *fragments)
+    assert not (tmp_path / "e.pkl").exists()
+
+
+def test_explain_refuses_monotonic_on_an_unordered_column_naming_order(
+    tmp_path, model_files, capsys
+):
+    data, model, rows = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    assert main([*args, "--target-column", "y", "--index-col", "id", "--quiet"]) == 0
+    capsys.readouterr()
+    explain = ["explain", str(output), str(rows), "--index-col", "id"]
+    status = main([*explain, "--monotonic", "color:increasing"])
+    assert_one_line_error(capsys, status, "without an order", "'cfexplain fit'")
+
+
 @pytest.mark.parametrize(
     "option, fragments",
     [
