@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._predictor import CLASSIFICATION, REGRESSION
+from ._stacklevel import user_stacklevel
 from .exceptions import AmbiguousTargetWarning, TargetError
 
 __all__ = ["ResolvedTarget", "align_target", "per_row_labels", "resolve_target"]
@@ -245,7 +246,7 @@ def _opposite(y_model):
             "classes_ order. Name the target class (or one per row), or, for "
             "a model given as predict, give predict_proba",
             AmbiguousTargetWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return np.eye(y_model.shape[1])[other]
 

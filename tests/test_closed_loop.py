@@ -19,6 +19,7 @@ from cf_testing import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import make_pipeline
 
 from cfexplain import (
     AmbiguousTargetWarning,
@@ -1244,10 +1245,23 @@ def test_fit_does_not_warn_about_an_opposite_nobody_asked_for(mixed_frame):
             mixed_frame, LabelsOnly().predict
         )
     assert not [w for w in caught if w.category is AmbiguousTargetWarning]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        explainer.transform(mixed_frame.iloc[:20], target="opposite")
-    assert len([w for w in caught if w.category is AmbiguousTargetWarning]) == 1
+    rows = mixed_frame.iloc[:20]
+    calls = {
+        "transform": lambda: explainer.transform(rows, target="opposite"),
+        "explain": lambda: explainer.explain(rows, target="opposite"),
+        # The explainer's own target, in a Pipeline (last: it sets it).
+        "a Pipeline": lambda: make_pipeline(
+            explainer.set_params(target="opposite")
+        ).transform(rows),
+    }
+    for how, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        ambiguous = [w for w in caught if w.category is AmbiguousTargetWarning]
+        assert len(ambiguous) == 1, how
+        # It names the user's line, whatever the depth it comes from.
+        assert ambiguous[0].filename == __file__, (how, ambiguous[0].filename)
 
 
 def test_training_row_candidates_shorten_the_generators_numbers(

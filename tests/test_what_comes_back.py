@@ -208,6 +208,26 @@ def test_array_input_comes_back_in_its_dtype():
     assert out.dtype == np.float32 and out.shape == (5, 3)
 
 
+def test_a_frame_given_to_an_array_fitted_explainer_is_read_by_position():
+    # As scikit-learn's estimators read it: after their warning, by
+    # position, and answered in fit's format. It failed with pandas'
+    # KeyError on the fitted names x0, x1, ...
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 10, size=(80, 3)).astype(np.int64)
+    cf = CounterfactualGAN(**FAST).fit(X, lambda_free_proba)
+    frame = pd.DataFrame(X[:5], columns=["a", "b", "c"])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        out = cf.transform(frame)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, cf.transform(X[:5]))
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        explanation = cf.explain(frame)
+    np.testing.assert_array_equal(
+        np.asarray(explanation.counterfactuals),
+        np.asarray(cf.explain(X[:5]).counterfactuals),
+    )
+
+
 def test_an_object_array_keeps_whole_numbers_and_decimals():
     # df.to_numpy() of a mixed table: ages (integers), amounts in cents,
     # text. Its answers hold whole ages and amounts of two decimals, as the

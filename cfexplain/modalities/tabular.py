@@ -347,7 +347,8 @@ class TabularAdapter(ModalityAdapter):
                 "for one row, take it as a one-row DataFrame: X.iloc[[i]] or "
                 "X.loc[[label]] (double brackets), or row.to_frame().T"
             )
-        if isinstance(X, pd.DataFrame):
+        fitted_on_array = not reset and not getattr(self, "input_is_frame_", True)
+        if isinstance(X, pd.DataFrame) and not fitted_on_array:
             if isinstance(X.columns, pd.MultiIndex):
                 raise InvalidDataError(
                     "X has MultiIndex columns; flatten them to one name per "
@@ -387,6 +388,9 @@ class TabularAdapter(ModalityAdapter):
                     "same order"
                 )
             return X if reset else self._as_fitted_categories(X)
+        # A DataFrame given to an explainer fitted on an array is read by
+        # position, as scikit-learn's estimators read it (after their
+        # warning that fit saw no feature names), and answered as an array.
         try:
             array = validate_data(
                 estimator, X, reset=reset, dtype=None, ensure_all_finite=False
@@ -683,11 +687,16 @@ class TabularAdapter(ModalityAdapter):
 
         A DataFrame comes back with ``X``'s dtypes, column by column (see
         :func:`~cfexplain.preprocessing._tabular_encoder.cast_columns`); an
-        array with ``X``'s dtype.
+        array with ``X``'s dtype. A DataFrame given to an explainer fitted
+        on an array comes back as an array, as scikit-learn's transformers
+        answer it.
         """
         if not isinstance(rows, pd.DataFrame):
             return rows
         if isinstance(X, pd.DataFrame):
+            if not self.input_is_frame_:
+                # Read by position (see check_input): answered as fit's array.
+                return rows.to_numpy()
             return cast_columns(rows, X.dtypes)
         dtype = getattr(X, "dtype", None)
         if dtype is not None and dtype.kind in "biuf":

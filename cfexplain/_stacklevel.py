@@ -1,0 +1,34 @@
+"""Point a warning at the user's line, however deep in the library it starts."""
+
+from __future__ import annotations
+
+import sys
+
+#: Modules whose frames a warning skips: ours, and scikit-learn's wrappers
+#: (``set_output``, ``Pipeline``, scorers) between the user and an explainer.
+_LIBRARY_PREFIXES = ("cfexplain.", "sklearn.")
+
+
+def user_stacklevel() -> int:
+    """Return the ``stacklevel`` that names the first caller outside the library.
+
+    Called by the function about to warn. A fixed ``stacklevel`` is right
+    for one path only: the same warning can come from ``transform``,
+    ``explain``, a chunked or a Dask transform, or a ``Pipeline`` or scorer
+    around them, each a different number of frames from the user's code.
+
+    Returns
+    -------
+    int
+        1 names the line that warns, 2 its caller, and so on; the outermost
+        frame when every frame is the library's.
+    """
+    frame = sys._getframe(1)  # the function that warns
+    level = 1
+    while frame.f_back is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != "cfexplain" and not name.startswith(_LIBRARY_PREFIXES):
+            return level
+        frame = frame.f_back
+        level += 1
+    return level
