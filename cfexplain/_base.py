@@ -1050,6 +1050,9 @@ class BaseCounterfactualExplainer(
         if candidates.y_counterfactual is not None or check_all:
             y_counterfactual = self._model_outputs(candidates)
             valid = np.asarray(candidates.target.is_met(y_counterfactual), dtype=bool)
+            self._recheck_own_predict(
+                candidates.counterfactuals, y_counterfactual, valid
+            )
         implausible = None
         if candidates.plausibility_keys is not None:
             implausible = self.adapter_.introduced_implausibility(
@@ -1174,6 +1177,7 @@ class BaseCounterfactualExplainer(
         stacked = adapter.renumber(adapter.take_rows(candidates.counterfactuals, order))
         y_cf = np.asarray(self._model_outputs(candidates))[order]
         valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
+        self._recheck_own_predict(stacked, y_cf, valid.reshape(-1))
         plausible = None
         if candidates.plausibility_keys is not None:
             plausible = ~adapter.introduced_implausibility(

@@ -467,14 +467,42 @@ class Predictor:
         """
         return self.predict(X).argmax(axis=1)
 
+    @property
+    def judging_method(self):
+        """The classifier's bound method the probabilities come from, or ``None``.
+
+        Its ``predict_proba`` (a classifier given as the model stands for
+        it) or its ``decision_function`` (read as logits), where the
+        classifier also has a ``predict`` of its own to compare with.
+        """
+        function = self.predict_fn
+        if isinstance(function, _DecisionScores):
+            function = function.decision_function
+        name = getattr(function, "__name__", None)
+        owner = getattr(function, "__self__", None)
+        if name not in ("predict_proba", "decision_function") or not callable(
+            getattr(owner, "predict", None)
+        ):
+            return None
+        return function
+
+    @property
+    def judged_by(self):
+        """The name of :attr:`judging_method` (``None`` without one)."""
+        method = self.judging_method
+        return None if method is None else method.__name__
+
     def own_labels(self, X):
         """Return the classifier's own ``predict`` on ``X``, where it has one apart.
 
         Validity is judged by the probabilities :meth:`predict` returns; when
         they come from a classifier's ``predict_proba`` (the classifier was
-        given, or its bound method), that classifier's ``predict`` may still
-        choose another class (``SVC(probability=True)`` does near its
-        decision boundary). The self-check compares the two.
+        given, or its bound method) or ``decision_function``, that
+        classifier's ``predict`` may still choose another class
+        (``SVC(probability=True)`` does near its decision boundary, and a
+        multi-class ``SVC``'s ``predict`` breaks ties of its one-vs-one
+        votes by class order, not by its ``decision_function``). The
+        self-check, ``transform`` and ``explain`` compare the two.
 
         Parameters
         ----------
@@ -486,17 +514,13 @@ class Predictor:
         numpy.ndarray of shape (n,) or None
             The labels ``predict`` returns, batch by batch; ``None`` for a
             regression model, when the probabilities do not come from a
-            ``predict_proba`` whose owner has ``predict``, or when that
-            ``predict`` raises.
+            ``predict_proba`` or ``decision_function`` (:attr:`judged_by`)
+            whose owner has ``predict``, or when that ``predict`` raises.
         """
-        function = self.predict_fn
-        owner = getattr(function, "__self__", None)
-        if (
-            self.task_ != CLASSIFICATION
-            or getattr(function, "__name__", None) != "predict_proba"
-            or not callable(getattr(owner, "predict", None))
-        ):
+        method = self.judging_method
+        if self.task_ != CLASSIFICATION or method is None:
             return None
+        owner = method.__self__
         try:
             parts = [np.asarray(owner.predict(batch)) for batch in self._batches(X)]
         except Exception:
@@ -793,8 +817,12 @@ class _DecisionScores:
     scikit-learn's convention: a binary classifier returns one score per
     row, positive for ``classes_[1]``; a multi-class one a score per class.
     The sigmoid (or softmax) of margins is not a calibrated probability,
-    but its most likely class is the classifier's prediction, which is what
-    validity counts; a soft target's probabilities are read on this scale.
+    but its most likely class is, for most classifiers, the classifier's
+    prediction, which is what validity counts; a soft target's
+    probabilities are read on this scale. A multi-class ``SVC`` is the
+    exception: its ``predict`` breaks ties of one-vs-one votes by class
+    order unless ``break_ties=True``, which ``transform`` and ``explain``
+    check (:meth:`Predictor.own_labels`).
     """
 
     def __init__(self, decision_function, classes):

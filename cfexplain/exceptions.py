@@ -133,16 +133,23 @@ class PredictMismatchWarning(LowValidityWarning):
     """The model's ``predict`` disagrees with the probabilities validity is judged by.
 
     Issued at the end of ``fit`` when the explainer was given a classifier's
-    ``predict_proba`` (the classifier, or its bound method) and the
+    ``predict_proba`` (the classifier, or its bound method) or
+    ``decision_function`` and the
     classifier's own ``predict`` gives another class than the most likely
     one for more than 5 % of the self-check's counterfactuals
-    (``fit_report_["predict_agreement_counterfactuals"]``). Validity is
+    (``fit_report_["predict_agreement_counterfactuals"]``); and by
+    ``transform`` and ``explain``, with the number of their answers judged
+    valid that ``predict`` puts in another class, when that self-check
+    found any disagreement or looked at fewer than 50 answers. Validity is
     judged by the function given, so those answers are valid for
     ``predict_proba`` and not for ``predict``. Scikit-learn's
     ``SVC(probability=True)`` does this: its probabilities come from a
     Platt scaling fitted apart from the decision function, and
     counterfactuals lie near the decision boundary, where the two disagree
-    most. To explain ``predict``'s decisions give ``clf.decision_function``
+    most. A multi-class ``SVC``'s ``predict`` breaks ties of its
+    one-vs-one votes by class order, not by its ``decision_function``. To
+    explain ``predict``'s decisions give ``clf.decision_function`` (for a
+    multi-class ``SVC``, fitted with ``break_ties=True``)
     or ``clf.predict`` as the model, or calibrate with
     ``CalibratedClassifierCV(..., ensemble=False)``. A
     :class:`LowValidityWarning`, so filters of that class cover it.

@@ -1339,6 +1339,84 @@ def test_fit_warns_when_predict_disagrees_with_the_probabilities_judged_by(
     assert "predict_agreement_counterfactuals" not in cf.fit_report_
 
 
+class _CountingShiftedPredict(ShiftedPredict):
+    predict_calls = 0
+
+    def predict(self, X):
+        type(self).predict_calls += 1
+        return super().predict(X)
+
+
+def test_transform_and_explain_warn_where_predict_rejects_valid_answers(
+    mixed_frame,
+):
+    # The self-check's 16 rows are too few to trust its agreement (on iris
+    # its 10 answers all agreed while predict rejected 11 % of the test
+    # rows' answers): transform and explain compare predict on theirs.
+    model = ShiftedPredict(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cf = CounterfactualGAN(**FAST).fit(mixed_frame, model.predict_proba)
+    assert cf.fit_report_["n_rows"] < closed_loop.FEW_SELF_CHECK_ROWS
+    explanation = cf.explain(mixed_frame, target="opposite")
+    answers = explanation.counterfactuals
+    rejected = explanation.valid[:, 0] & (
+        model.predict(answers) != frame_proba(answers).argmax(axis=1)
+    )
+    assert rejected.any()
+    expected = (
+        f"{int(rejected.sum())} of {int(explanation.valid.sum())} "
+        "counterfactuals judged valid by the model's predict_proba get another "
+        "class from its predict"
+    )
+    for call in (cf.transform, cf.explain):
+        with pytest.warns(PredictMismatchWarning, match=expected) as caught:
+            call(mixed_frame, target="opposite")
+        assert "CalibratedClassifierCV" in str(caught[0].message)
+        assert caught[0].filename == __file__
+
+
+def test_transform_skips_the_predict_check_after_a_self_check_that_agreed():
+    # 60 self-check rows agreeing: transform calls no predict of its own.
+    X = make_mixed_frame(600)
+    model = _CountingShiftedPredict(0.0)
+    cf = CounterfactualGAN(**FAST).fit(X, model)
+    report = cf.fit_report_
+    assert report["n_rows"] >= closed_loop.FEW_SELF_CHECK_ROWS
+    assert report["predict_agreement_counterfactuals"] == 1.0
+    before = _CountingShiftedPredict.predict_calls
+    cf.transform(X.iloc[:50], target="opposite")
+    assert _CountingShiftedPredict.predict_calls == before
+
+
+class _TieBreakingScores:
+    """Three decision scores whose ``predict`` favours the first class.
+
+    As a multi-class ``SVC`` breaking its vote ties by class order: near a
+    boundary with class 0, ``predict`` says 0 where the scores say another.
+    """
+
+    classes_ = np.array(["low", "mid", "high"])
+
+    def decision_function(self, X):
+        return np.log(frame_proba_3(X))
+
+    def predict(self, X):
+        scores = self.decision_function(X) + np.array([0.5, 0.0, 0.0])
+        return self.classes_[scores.argmax(axis=1)]
+
+
+def test_a_decision_function_is_compared_with_its_owners_predict(mixed_frame):
+    model = _TieBreakingScores()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cf = CounterfactualGAN(**FAST).fit(mixed_frame, model.decision_function)
+    assert cf.predictor_.judged_by == "decision_function"
+    assert "predict_agreement_counterfactuals" in cf.fit_report_
+    with pytest.warns(PredictMismatchWarning, match="break_ties=True"):
+        cf.transform(mixed_frame, target="mid")
+
+
 def _always_first_class(X):
     return np.tile([0.8, 0.2], (len(X), 1))
 
