@@ -42,6 +42,8 @@ _TASKS = ("auto", CLASSIFICATION, REGRESSION)
 #: overflow the CPU's caches every layer runs from memory: the MNIST CNN of
 #: ``benchmarks/mnist.py`` takes about 0.24 s for 1,000 images in one call
 #: and 0.12 s in calls of 167 (this rule's batch for 784-pixel images).
+#: Rows the first call of a model reads its task and output width from.
+CHECK_ROWS = 8
 #: An MLP on 108 columns or a BiLSTM on 140-step series runs as fast in
 #: calls of 1,000 rows as in one of 8,192.
 CPU_VALUES_PER_CALL = 2**17
@@ -323,7 +325,8 @@ class Predictor:
         Parameters
         ----------
         X : DataFrame or array-like
-            Rows in the user's format; only the first few are used.
+            Rows in the user's format; only a few are used, spread over
+            ``X`` (:data:`CHECK_ROWS`).
 
         Returns
         -------
@@ -335,7 +338,7 @@ class Predictor:
         PredictorError
             If the model fails or its output does not fit the declared task.
         """
-        sample = X.iloc[:8] if isinstance(X, pd.DataFrame) else X[:8]
+        sample = _spread_rows(X, CHECK_ROWS)
         out = self._call(sample)
         n_rows = len(sample)
         if self.task == "auto":
@@ -763,6 +766,22 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
         f"cannot explain a {type(model).__name__}: pass a fitted estimator, a "
         "callable returning probabilities or values, or a torch.nn.Module"
     )
+
+
+def _spread_rows(X, n):
+    """Return ``n`` rows of ``X`` spread evenly from its first to its last.
+
+    Tables often come sorted by class (scikit-learn's iris and wine do): a
+    model's outputs on the first rows alone can all be 0 and read as class
+    labels, where the rows across the table show probabilities.
+    """
+    positions = np.unique(np.linspace(0, len(X) - 1, num=min(n, len(X))).round())
+    positions = positions.astype(np.int64)
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[positions]
+    if isinstance(X, np.ndarray):
+        return X[positions]
+    return X[:n]
 
 
 def _classifier_predictor(estimator, read_probabilities, classes, batch_size):

@@ -320,6 +320,17 @@ def test_outputs_within_0_and_1_are_taken_as_regression_with_a_warning():
         CounterfactualGAN(**FAST, task="regression").fit(X, positive_class_probability)
 
 
+def test_the_task_guess_reads_rows_across_a_table_sorted_by_class():
+    # A table sorted by class (as iris ships): P(class 1) is 0 on every one
+    # of the first rows, which read alone looked like class labels.
+    X, _ = numeric_data()
+    X = X.copy()
+    X.iloc[:8, 0] = -1000.0
+    assert (positive_class_probability(X.iloc[:8]) == 0.0).all()
+    with pytest.warns(TaskGuessWarning, match=r"within \[0, 1\]"):
+        CounterfactualGAN(**FAST).fit(X, positive_class_probability)
+
+
 def test_features_named_like_explain_s_columns_keep_their_values():
     names = ["age", "prediction", "color", "valid"]
     X = renamed(make_mixed_frame(), names)
