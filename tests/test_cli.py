@@ -834,35 +834,6 @@ def test_fit_orders_a_text_column_so_monotonic_holds_on_it(
     assert (result["color"].map(rank) <= rows["color"].map(rank)).all()
 
 
-@pytest.mark.parametrize(
-    "option, fragments",
-    [
-        (
-            ["--monotonic", "color:increasing"],
-            ["--monotonic 'color'", "without an order", "--order 'color:LOWEST<"],
-        ),
-        (["--order", "color:blue<green"], ["leaves out 'red'", "list every value"]),
-        (["--order", "colour:blue<green<red"], ["--order names 'colour'"]),
-        (["--order", "age:1<2"], ["holds numbers", "--monotonic takes it"]),
-        (["--order", "color"], ["'color' is not COLUMN:LOWEST<...<HIGHEST"]),
-        (["--order", "color:blue<<red"], ["is not COLUMN:LOWEST<...<HIGHEST"]),
-        (["--order", "color:red<blue<red<green"], ["names a value twice"]),
-        (
-            ["--order", "color:blue<green<red", "--order", "color:red<green<blue"],
-            ["--order names 'color' twice"],
-        ),
-    ],
-)
-def test_bad_order_options_are_one_line(
-    tmp_path, model_files, capsys, option, fragments
-):
-    data, model, _ = model_files
-    args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl")]
-    args += ["--target-column", "y", "--index-col", "id", "--epochs", "1", "--quiet"]
-    assert_one_line_error(capsys, main([*args, *option]), *fragments)
-    assert not (tmp_path / "e.pkl").exists()
-
-
 def test_explain_refuses_monotonic_on_an_unordered_column_naming_order(
     tmp_path, model_files, capsys
 ):
@@ -887,6 +858,20 @@ def test_explain_refuses_monotonic_on_an_unordered_column_naming_order(
         (["--bounds", "hours:1:,hours::9"], ["--bounds names 'hours' twice"]),
         (["--monotonic", "age:up"], ["'age:up' is not COLUMN:increasing"]),
         (["--monotonic", "height:increasing"], ["--monotonic names 'height'"]),
+        (
+            ["--monotonic", "color:increasing"],
+            ["--monotonic 'color'", "without an order", "--order 'color:LOWEST<"],
+        ),
+        (["--order", "color:blue<green"], ["leaves out 'red'", "list every value"]),
+        (["--order", "colour:blue<green<red"], ["--order names 'colour'"]),
+        (["--order", "age:1<2"], ["holds numbers", "--monotonic takes it"]),
+        (["--order", "color"], ["'color' is not COLUMN:LOWEST<...<HIGHEST"]),
+        (["--order", "color:blue<<red"], ["is not COLUMN:LOWEST<...<HIGHEST"]),
+        (["--order", "color:red<blue<red<green"], ["names a value twice"]),
+        (
+            ["--order", "color:blue<green<red", "--order", "color:red<green<blue"],
+            ["--order names 'color' twice"],
+        ),
     ],
 )
 def test_bad_constraint_options_are_one_line(
