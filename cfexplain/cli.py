@@ -1004,21 +1004,31 @@ def _as_ordered(X, orders, args):
         if len(set(levels)) < len(levels):
             raise CommandError(f"--order: {item!r} names a value twice")
         column = X[name]
-        if not (is_object_dtype(column.dtype) or is_string_dtype(column.dtype)):
+        if _holds_numbers(column.dtype):
+            made = isinstance(column.dtype, pd.CategoricalDtype)
             raise CommandError(
-                f"--order {name!r}: the column holds numbers ({column.dtype}), "
-                "which are ordered already; --monotonic takes it as it is"
+                f"--order {name!r}: the column holds numbers, which are "
+                "ordered already; --monotonic takes it as it is"
+                + (" once --categorical leaves it out" if made else "")
             )
-        unlisted = sorted(set(column.astype(str).str.strip()) - set(levels))
+        # Missing values stay missing (the explainer refuses them with its
+        # own message), not a value called "nan" the order must list.
+        text = column.where(column.isna(), column.astype(str).str.strip())
+        unlisted = sorted(set(text.dropna()) - set(levels))
         if unlisted:
             raise CommandError(
                 f"--order {name!r} leaves out {_names(unlisted)}, held by the "
                 f"column in {args.data}: list every value, lowest first"
             )
-        ordered[name] = pd.Categorical(
-            column.astype(str).str.strip(), categories=levels, ordered=True
-        )
+        ordered[name] = pd.Categorical(text, categories=levels, ordered=True)
     return X.assign(**ordered)
+
+
+def _holds_numbers(dtype):
+    """Whether a column holds numbers: numeric, or categories of numbers."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return not (is_object_dtype(dtype) or is_string_dtype(dtype))
 
 
 def _check_monotonic_orders(constraints, X):
@@ -1032,7 +1042,13 @@ def _check_monotonic_orders(constraints, X):
         if isinstance(dtype, pd.CategoricalDtype):
             if dtype.ordered:
                 continue
-        elif not (is_object_dtype(dtype) or is_string_dtype(dtype)):
+            if _holds_numbers(dtype):
+                raise CommandError(
+                    f"--monotonic {str(name)!r}: --categorical made the "
+                    "column's numbers categories without an order; leave it "
+                    "out of --categorical and its numbers keep their order"
+                )
+        elif _holds_numbers(dtype):
             continue
         raise CommandError(
             f"--monotonic {str(name)!r}: the column holds categories without "

@@ -1,5 +1,6 @@
 """The ``cfexplain`` command line, end to end on CSV files."""
 
+import argparse
 import pickle
 import re
 import warnings
@@ -17,7 +18,7 @@ from cf_testing import (
     make_mixed_frame,
 )
 
-from cfexplain import CounterfactualGAN, InvalidDataError, TargetError
+from cfexplain import CounterfactualGAN, InvalidDataError, TargetError, cli
 from cfexplain.cli import main
 
 #: One epoch is enough to test the plumbing.
@@ -834,6 +835,16 @@ def test_fit_orders_a_text_column_so_monotonic_holds_on_it(
     assert (result["color"].map(rank) <= rows["color"].map(rank)).all()
 
 
+def test_an_order_keeps_missing_values_missing():
+    # A value called "nan" would have to be listed, and would then pass the
+    # explainer's refusal of missing values as a category.
+    X = pd.DataFrame({"color": ["red", None, "blue", np.nan]})
+    ordered = cli._as_ordered(X, ["color:blue<red"], argparse.Namespace(data="x"))
+    column = ordered["color"]
+    assert list(column.cat.categories) == ["blue", "red"] and column.cat.ordered
+    assert column.isna().tolist() == [False, True, False, True]
+
+
 def test_explain_refuses_monotonic_on_an_unordered_column_naming_order(
     tmp_path, model_files, capsys
 ):
@@ -865,6 +876,16 @@ def test_explain_refuses_monotonic_on_an_unordered_column_naming_order(
         (["--order", "color:blue<green"], ["leaves out 'red'", "list every value"]),
         (["--order", "colour:blue<green<red"], ["--order names 'colour'"]),
         (["--order", "age:1<2"], ["holds numbers", "--monotonic takes it"]),
+        # Numbers made categories: the way out is to leave --categorical,
+        # not an --order that the numbers then refuse.
+        (
+            ["--categorical", "age", "--monotonic", "age:increasing"],
+            ["--categorical made", "leave it out of --categorical"],
+        ),
+        (
+            ["--categorical", "age", "--order", "age:1<2"],
+            ["holds numbers", "once --categorical leaves it out"],
+        ),
         (["--order", "color"], ["'color' is not COLUMN:LOWEST<...<HIGHEST"]),
         (["--order", "color:blue<<red"], ["is not COLUMN:LOWEST<...<HIGHEST"]),
         (["--order", "color:red<blue<red<green"], ["names a value twice"]),
