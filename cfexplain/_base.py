@@ -119,6 +119,13 @@ def _is_array_like(obj) -> bool:
     return isinstance(obj, (np.ndarray, pd.Series, pd.DataFrame, list, tuple))
 
 
+def _joined_masks(masks):
+    """Concatenate the chunks' masks; ``None`` if a chunk has none."""
+    if any(m is None for m in masks):
+        return None
+    return np.concatenate(masks)
+
+
 def _take(X, positions):
     """Select rows of a frame or an array by position."""
     return X.iloc[positions] if isinstance(X, pd.DataFrame) else X[positions]
@@ -750,6 +757,10 @@ class BaseCounterfactualExplainer(
             With the number of valid counterfactuals that keep a pair of
             categories the training rows lack (tables,
             ``plausible_categories=True``).
+        PredictMismatchWarning
+            With the number of answers judged valid that the classifier's
+            own ``predict`` puts in another class, where the self-check
+            found the two disagreeing or looked at fewer than 50 answers.
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
@@ -761,6 +772,7 @@ class BaseCounterfactualExplainer(
             a category ``fit`` did not see, which come back unchanged.
         """
         check_is_fitted(self, "adapter_")
+        X, target = self._as_fitted_type(X, target)
         given, known = X, None
         if self.handle_unknown == "warn":
             known = known_rows(self, X)
@@ -778,10 +790,11 @@ class BaseCounterfactualExplainer(
             X, target = take_rows(self, X, target, known)
         # check_all: with max_rounds=0 the answers have not met the model
         # yet, and one call tells which rows to report.
-        output, valid, implausible, outside = self._transform_with_validity(
+        output, valid, implausible, outside, rejected = self._transform_with_validity(
             X, target, (immutable, bounds, monotonic), check_all=True
         )
         self._warn_outside_training_range(outside)
+        self._warn_rejected_by_own_predict(rejected, valid)
         if _given(self.bounds if bounds is None else bounds):
             adapter = self.adapter_
             with warnings.catch_warnings():
@@ -840,6 +853,20 @@ class BaseCounterfactualExplainer(
                     stacklevel=3,
                 )
         return output if known is None else put_back(given, output, known)
+
+    def _as_fitted_type(self, X, target):
+        """Return ``X`` as the modality reads it, and its target.
+
+        :meth:`ModalityAdapter.as_fitted_type
+        <cfexplain.modalities.ModalityAdapter.as_fitted_type>`: a DataFrame
+        given to an explainer fitted on an array becomes that array. A
+        per-row pandas target is matched to the frame's index labels
+        first, while the rows still have them.
+        """
+        as_fitted = self.adapter_.as_fitted_type(self, X)
+        if as_fitted is X:
+            return X, target
+        return as_fitted, align_target(target, X)
 
     def _warn_outside_training_range(self, outside):
         """Warn that originals hold numbers beyond the training range.
@@ -974,7 +1001,10 @@ class BaseCounterfactualExplainer(
         check does not run. The fourth flags the originals' values outside
         the training range (:meth:`ModalityAdapter.outside_training_range
         <cfexplain.modalities.ModalityAdapter.outside_training_range>`),
-        ``None`` where the modality checks none.
+        ``None`` where the modality checks none. The fifth flags the valid
+        answers the classifier's own ``predict`` rejects
+        (:meth:`_rejected_by_own_predict`; no row where it did not look),
+        ``None`` with the validity mask.
         """
         n_rows, chunk = _n_rows(X), self._chunk_rows()
         # Before chunks slice a per-row target by position.
@@ -994,18 +1024,16 @@ class BaseCounterfactualExplainer(
                 )
                 for start in range(0, n_rows, chunk)
             ]
-        masks = [valid for _, valid, *_ in parts]
-        valid = None if any(m is None for m in masks) else np.concatenate(masks)
-        flags = [implausible for _, _, implausible, _ in parts]
-        implausible = None if any(f is None for f in flags) else np.concatenate(flags)
-        ranges = [outside for *_, outside in parts]
-        outside = None if any(r is None for r in ranges) else np.concatenate(ranges)
+        valid, implausible, outside, rejected = (
+            _joined_masks([part[i] for part in parts]) for i in range(1, 5)
+        )
+        masks = valid, implausible, outside, rejected
         if len(parts) == 1:
-            return parts[0][0], valid, implausible, outside
+            return parts[0][0], *masks
         outputs = [output for output, *_ in parts]
         if isinstance(outputs[0], pd.DataFrame):
-            return pd.concat(outputs), valid, implausible, outside
-        return np.concatenate(outputs), valid, implausible, outside
+            return pd.concat(outputs), *masks
+        return np.concatenate(outputs), *masks
 
     def __dask_tokenize__(self):
         """Return a deterministic token, so Dask can hash a fitted explainer.
@@ -1041,18 +1069,20 @@ class BaseCounterfactualExplainer(
         return int(np.clip(2**24 // width, 1024, 32768))
 
     def _transform_chunk(self, X, target, constraints, check_all):
-        """Return one chunk's answers (user format) and their three masks.
+        """Return one chunk's answers (user format) and their four masks.
 
         See :meth:`_transform_with_validity`.
         """
         candidates = self._candidates(X, target, constraints, 1)
-        valid = None
+        valid = rejected = None
         if candidates.y_counterfactual is not None or check_all:
             y_counterfactual = self._model_outputs(candidates)
             valid = np.asarray(candidates.target.is_met(y_counterfactual), dtype=bool)
-            self._recheck_own_predict(
+            rejected = self._rejected_by_own_predict(
                 candidates.counterfactuals, y_counterfactual, valid
             )
+            if rejected is None:  # not checked: flags no answer of the chunk
+                rejected = np.zeros(len(valid), dtype=bool)
         implausible = None
         if candidates.plausibility_keys is not None:
             implausible = self.adapter_.introduced_implausibility(
@@ -1063,6 +1093,7 @@ class BaseCounterfactualExplainer(
             valid,
             implausible,
             self.adapter_.outside_training_range(candidates.rows),
+            rejected,
         )
 
     def _check_whole_input(self, X, constraints):
@@ -1127,6 +1158,10 @@ class BaseCounterfactualExplainer(
 
         Warns
         -----
+        PredictMismatchWarning
+            With the number of answers judged valid that the classifier's
+            own ``predict`` puts in another class, where the self-check
+            found the two disagreeing or looked at fewer than 50 answers.
         OutsideBoundsWarning
             With the number of originals holding values outside the
             bounds, which their counterfactuals are clipped into.
@@ -1153,6 +1188,8 @@ class BaseCounterfactualExplainer(
                 f"{n_counterfactuals!r}"
             )
         k = n_counterfactuals
+        check_is_fitted(self, "adapter_")
+        X, target = self._as_fitted_type(X, target)
         known = known_rows(self, X) if self.handle_unknown == "warn" else None
         if known is not None and known.any():
             # With no row left, the call goes on to refuse the batch.
@@ -1177,7 +1214,10 @@ class BaseCounterfactualExplainer(
         stacked = adapter.renumber(adapter.take_rows(candidates.counterfactuals, order))
         y_cf = np.asarray(self._model_outputs(candidates))[order]
         valid = resolved.take(np.repeat(np.arange(n), k)).is_met(y_cf).reshape(n, k)
-        self._recheck_own_predict(stacked, y_cf, valid.reshape(-1))
+        self._warn_rejected_by_own_predict(
+            self._rejected_by_own_predict(stacked, y_cf, valid.reshape(-1)),
+            valid,
+        )
         plausible = None
         if candidates.plausibility_keys is not None:
             plausible = ~adapter.introduced_implausibility(

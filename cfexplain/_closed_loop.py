@@ -343,10 +343,11 @@ class ClosedLoopMixin:
         """Compare the classifier's ``predict`` with the probabilities judged by.
 
         On the self-check's last counterfactuals (and its rows), where the
-        model's probabilities come from a ``predict_proba`` whose owner has
-        its own ``predict`` (:meth:`~cfexplain._predictor.Predictor.own_labels`):
-        the share of answers whose most likely class ``predict`` also gives
-        goes in ``report`` as ``predict_agreement_counterfactuals`` (and
+        model's outputs come from a ``predict_proba`` or
+        ``decision_function`` whose owner has its own ``predict``
+        (:meth:`~cfexplain._predictor.Predictor.own_labels`): the share of
+        answers whose most likely class ``predict`` also gives goes in
+        ``report`` as ``predict_agreement_counterfactuals`` (and
         ``predict_agreement`` for the rows), with a
         :class:`~cfexplain.PredictMismatchWarning` under
         :data:`PREDICT_AGREEMENT`. A forest's, a boosted model's or a
@@ -386,14 +387,23 @@ class ClosedLoopMixin:
         predictor = self.predictor_
         owner = type(predictor.judging_method.__self__).__name__
         if predictor.judged_by == "decision_function":
+            estimator = predictor.judging_method.__self__
+            # Only an SVC's predict can be made the argmax of its
+            # decision_function, and only with one-vs-rest scores.
+            ties = (
+                "; or fit the SVC with break_ties=True, whose predict is the "
+                "argmax of its decision_function"
+                if "break_ties" in getattr(estimator, "get_params", dict)()
+                and getattr(estimator, "decision_function_shape", "ovr") == "ovr"
+                else ""
+            )
             return (
                 f"Validity is judged by the most likely class of the "
                 f"decision_function, so those answers do not change what "
-                f"{owner}.predict decides: a multi-class SVC's predict breaks "
+                f"{owner}.predict decides (a multi-class SVC's predict breaks "
                 "ties of its one-vs-one votes by class order, and "
-                "counterfactuals lie near such ties. To explain predict, give "
-                "predict as the model, or fit the SVC with break_ties=True, "
-                "whose predict is the argmax of its decision_function"
+                "counterfactuals lie near such ties). To explain predict, give "
+                f"predict as the model{ties}"
             )
         return (
             f"Validity is judged by predict_proba, so those answers do not "
@@ -405,8 +415,8 @@ class ClosedLoopMixin:
             "whose predict is the argmax of its probabilities"
         )
 
-    def _recheck_own_predict(self, counterfactuals, y_cf, valid):
-        """Warn where the classifier's own ``predict`` rejects answers judged valid.
+    def _rejected_by_own_predict(self, counterfactuals, y_cf, valid):
+        """Flag the answers judged valid that the classifier's own ``predict`` rejects.
 
         ``transform`` and ``explain`` run it when the self-check
         (:meth:`_check_own_predict`) found the classifier's ``predict`` and
@@ -418,8 +428,9 @@ class ClosedLoopMixin:
         answers; models whose self-check agreed on enough rows (a
         forest's, a boosted model's, a logistic regression's ``predict``
         is the argmax of its probabilities) skip it. Validity stays the
-        judgement of the model as given; the warning counts the answers
-        it leaves unchanged for ``predict``.
+        judgement of the model as given;
+        :meth:`_warn_rejected_by_own_predict` counts the answers it leaves
+        unchanged for ``predict``.
 
         Parameters
         ----------
@@ -429,26 +440,40 @@ class ClosedLoopMixin:
             The model's outputs on them.
         valid : numpy.ndarray of bool, shape (n,)
             Which answers reach their target.
+
+        Returns
+        -------
+        numpy.ndarray of bool of shape (n,), or None
+            The valid answers ``predict`` puts in another class than the
+            one judged; ``None`` where the check did not run.
         """
         report = getattr(self, "fit_report_", None) or {}
         agreement = report.get("predict_agreement_counterfactuals")
         if agreement is None or valid is None or not np.any(valid):
-            return
+            return None
         if agreement >= 1.0 and report.get("n_rows", 0) >= FEW_SELF_CHECK_ROWS:
-            return
+            return None
         predictor = self.predictor_
         own = predictor.own_labels(self.adapter_.in_fit_format(counterfactuals))
         if own is None:
-            return
+            return None
         classes = np.asarray(predictor.classes_)
         judged = classes[np.asarray(y_cf).argmax(axis=1)]
-        rejected = np.asarray(valid, dtype=bool) & (own != judged)
-        if not rejected.any():
+        return np.asarray(valid, dtype=bool) & (own != judged)
+
+    def _warn_rejected_by_own_predict(self, rejected, valid):
+        """Warn :class:`~cfexplain.PredictMismatchWarning` with the count, if any.
+
+        Once per call, whatever the number of chunks: ``rejected`` is
+        :meth:`_rejected_by_own_predict`'s mask over the call's answers
+        (``None``: not checked), ``valid`` their validity mask.
+        """
+        if rejected is None or not rejected.any():
             return
         warnings.warn(
             f"{int(rejected.sum())} of {int(np.sum(valid))} counterfactuals "
-            f"judged valid by the model's {predictor.judged_by} get another "
-            f"class from its predict. {self._predict_mismatch_advice()}",
+            f"judged valid by the model's {self.predictor_.judged_by} get "
+            f"another class from its predict. {self._predict_mismatch_advice()}",
             PredictMismatchWarning,
             stacklevel=user_stacklevel(),
         )

@@ -238,7 +238,8 @@ fit_report_ : dict
     ``surrogate_balanced_agreement``, averaged over the classes the model
     predicts, which a rare class cannot hide in) and on their
     counterfactuals (``surrogate_agreement_counterfactuals``). For a
-    classifier given by its ``predict_proba`` whose owner has ``predict``,
+    classifier given by its ``predict_proba`` or ``decision_function``
+    whose owner has ``predict``,
     the share of the counterfactuals (``predict_agreement_counterfactuals``)
     and of the rows (``predict_agreement``) on whose class ``predict``
     agrees (:class:`~cfexplain.PredictMismatchWarning`).

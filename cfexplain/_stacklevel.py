@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
-#: Modules whose frames a warning skips: ours, and scikit-learn's wrappers
-#: (``set_output``, ``Pipeline``, scorers) between the user and an explainer.
-_LIBRARY_PREFIXES = ("cfexplain.", "sklearn.")
+#: Packages whose frames a warning skips: ours, scikit-learn's wrappers
+#: (``set_output``, ``Pipeline``, scorers) between the user and an
+#: explainer, and the runners that call them for the user (joblib under
+#: ``cross_validate``, Dask, ``concurrent.futures``).
+_LIBRARY_PACKAGES = ("cfexplain", "sklearn", "joblib", "dask", "concurrent")
 
 
 def user_stacklevel() -> int:
@@ -15,7 +17,8 @@ def user_stacklevel() -> int:
     Called by the function about to warn. A fixed ``stacklevel`` is right
     for one path only: the same warning can come from ``transform``,
     ``explain``, a chunked or a Dask transform, or a ``Pipeline`` or scorer
-    around them, each a different number of frames from the user's code.
+    around them (run by joblib under ``cross_validate``), each a different
+    number of frames from the user's code.
 
     Returns
     -------
@@ -27,7 +30,7 @@ def user_stacklevel() -> int:
     level = 1
     while frame.f_back is not None:
         name = frame.f_globals.get("__name__", "")
-        if name != "cfexplain" and not name.startswith(_LIBRARY_PREFIXES):
+        if name.partition(".")[0] not in _LIBRARY_PACKAGES:
             return level
         frame = frame.f_back
         level += 1

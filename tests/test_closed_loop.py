@@ -18,8 +18,11 @@ from cf_testing import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from joblib import Parallel, delayed
+from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
 
 from cfexplain import (
     AmbiguousTargetWarning,
@@ -1374,6 +1377,15 @@ def test_transform_and_explain_warn_where_predict_rejects_valid_answers(
             call(mixed_frame, target="opposite")
         assert "CalibratedClassifierCV" in str(caught[0].message)
         assert caught[0].filename == __file__
+    # In chunks, one warning with the whole call's count; run by joblib (as
+    # cross_validate runs a scorer), it still names the caller's line.
+    cf.set_params(chunk_size=len(mixed_frame) // 3)
+    with pytest.warns(PredictMismatchWarning, match=expected) as caught:
+        Parallel(n_jobs=1)(
+            delayed(cf.transform)(mixed_frame, target="opposite") for _ in [0]
+        )
+    mismatches = [w for w in caught if w.category is PredictMismatchWarning]
+    assert len(mismatches) == 1 and mismatches[0].filename == __file__
 
 
 def test_transform_skips_the_predict_check_after_a_self_check_that_agreed():
@@ -1413,8 +1425,24 @@ def test_a_decision_function_is_compared_with_its_owners_predict(mixed_frame):
         cf = CounterfactualGAN(**FAST).fit(mixed_frame, model.decision_function)
     assert cf.predictor_.judged_by == "decision_function"
     assert "predict_agreement_counterfactuals" in cf.fit_report_
-    with pytest.warns(PredictMismatchWarning, match="break_ties=True"):
+    with pytest.warns(PredictMismatchWarning, match="give predict as the model") as w:
         cf.transform(mixed_frame, target="mid")
+    # break_ties is an SVC's parameter: not advised for other estimators.
+    assert "break_ties" not in str(w[0].message)
+
+
+@pytest.mark.parametrize("shape, advised", [("ovr", True), ("ovo", False)])
+def test_an_svcs_tie_advice_names_break_ties_where_it_applies(shape, advised):
+    # scikit-learn refuses break_ties with one-vs-one decision scores.
+    X, y = make_classification(
+        120, n_features=4, n_informative=3, n_redundant=0, n_classes=3,
+        random_state=0,
+    )  # fmt: skip
+    svc = SVC(decision_function_shape=shape).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cf = CounterfactualGAN(**FAST).fit(X, svc.decision_function)
+    assert ("break_ties=True" in cf._predict_mismatch_advice()) is advised
 
 
 def _always_first_class(X):

@@ -509,7 +509,13 @@ def test_unreached_answers_with_a_lacking_pair_are_counted_in_the_warning(
     monkeypatch.setattr(
         type(explainer),
         "_transform_with_validity",
-        lambda self, X, target, constraints, **checks: (X, valid, implausible, None),
+        lambda self, X, target, constraints, **checks: (
+            X,
+            valid,
+            implausible,
+            None,
+            None,
+        ),
     )
     with pytest.warns(UnreachedTargetWarning, match="; 1 of them also hold a pair"):
         with pytest.warns(ImplausibleCounterfactualWarning, match="^1 of 4"):

@@ -222,10 +222,32 @@ def test_a_frame_given_to_an_array_fitted_explainer_is_read_by_position():
     np.testing.assert_array_equal(out, cf.transform(X[:5]))
     with pytest.warns(UserWarning, match="fitted without feature names"):
         explanation = cf.explain(frame)
-    np.testing.assert_array_equal(
-        np.asarray(explanation.counterfactuals),
-        np.asarray(cf.explain(X[:5]).counterfactuals),
+    # explain answers the frame as it answers the array: the same frames,
+    # index and all.
+    from_array = cf.explain(X[:5])
+    pd.testing.assert_frame_equal(explanation.original, from_array.original)
+    pd.testing.assert_frame_equal(
+        explanation.counterfactuals, from_array.counterfactuals
     )
+
+
+def test_a_frame_with_an_unseen_category_given_to_an_array_fitted_explainer():
+    # Its rows left unchanged are put back in the array it is answered as.
+    rng = np.random.RandomState(0)
+    X = np.column_stack(
+        [rng.choice(["a", "b"], 80), rng.randint(0, 10, 80), rng.randint(0, 10, 80)]
+    ).astype(object)
+    X[:, 1:] = X[:, 1:].astype(np.int64)
+    cf = CounterfactualGAN(**FAST, handle_unknown="warn").fit(X, _numbers_proba)
+    frame = pd.DataFrame(X[:4], columns=["c", "m", "n"])
+    frame.iloc[1, 0] = "z"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = cf.transform(frame)
+        every_row_unseen = cf.transform(frame.iloc[[1]])
+    assert isinstance(out, np.ndarray) and out.shape == (4, 3)
+    assert list(out[1]) == list(frame.iloc[1])
+    assert isinstance(every_row_unseen, np.ndarray)
 
 
 def test_an_object_array_keeps_whole_numbers_and_decimals():
@@ -250,6 +272,11 @@ def _amount_proba(X):
     amount = np.asarray(X[:, 1], dtype=float)
     p = 1 / (1 + np.exp(-(amount - 3000) / 500))
     return np.column_stack([1 - p, p])
+
+
+def _numbers_proba(X):
+    """A classifier of the sum of columns 1 and 2 (column 0 holds text)."""
+    return lambda_free_proba(np.asarray(X)[:, 1:])
 
 
 def lambda_free_proba(X):

@@ -294,6 +294,26 @@ class ModalityAdapter:
         """
         return rows
 
+    def as_fitted_type(self, estimator, X):
+        """Return ``X`` as the type ``fit`` was given where it reads another so.
+
+        ``transform`` and ``explain`` call it first, so that everything
+        after (the answers' type, their index, the rows left unchanged)
+        treats the input as what it is read as. The default returns ``X``.
+
+        Parameters
+        ----------
+        estimator : BaseCounterfactualExplainer
+            The fitted explainer (scikit-learn's input checks read it).
+        X : object
+            What the user passed.
+
+        Returns
+        -------
+        object
+        """
+        return X
+
     def to_user(self, X, rows):
         """Return ``rows`` in the type the user passed as ``X``.
 

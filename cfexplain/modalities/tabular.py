@@ -390,7 +390,7 @@ class TabularAdapter(ModalityAdapter):
             return X if reset else self._as_fitted_categories(X)
         # A DataFrame given to an explainer fitted on an array is read by
         # position, as scikit-learn's estimators read it (after their
-        # warning that fit saw no feature names), and answered as an array.
+        # warning that fit saw no feature names): see as_fitted_type.
         try:
             array = validate_data(
                 estimator, X, reset=reset, dtype=None, ensure_all_finite=False
@@ -682,21 +682,29 @@ class TabularAdapter(ModalityAdapter):
         """Return the frame, or its array when ``fit`` was given an array."""
         return rows if self.input_is_frame_ else rows.to_numpy()
 
+    def as_fitted_type(self, estimator, X):
+        """Return a DataFrame given to an explainer fitted on an array as an array.
+
+        Read by position, as scikit-learn's estimators read it, after their
+        warning that ``fit`` saw no feature names; the answers then come
+        back as the array they answer, in its type, index and all
+        (``explain``'s frames included). Anything else is returned as it
+        is.
+        """
+        if isinstance(X, pd.DataFrame) and not self.input_is_frame_:
+            return self.check_input(estimator, X, reset=False)
+        return X
+
     def to_user(self, X, rows):
         """Return rows in the type and dtypes of ``X``.
 
         A DataFrame comes back with ``X``'s dtypes, column by column (see
         :func:`~cfexplain.preprocessing._tabular_encoder.cast_columns`); an
-        array with ``X``'s dtype. A DataFrame given to an explainer fitted
-        on an array comes back as an array, as scikit-learn's transformers
-        answer it.
+        array with ``X``'s dtype.
         """
         if not isinstance(rows, pd.DataFrame):
             return rows
         if isinstance(X, pd.DataFrame):
-            if not self.input_is_frame_:
-                # Read by position (see check_input): answered as fit's array.
-                return rows.to_numpy()
             return cast_columns(rows, X.dtypes)
         dtype = getattr(X, "dtype", None)
         if dtype is not None and dtype.kind in "biuf":

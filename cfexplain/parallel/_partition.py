@@ -287,9 +287,12 @@ class PartitionTransformer:
                 # The valid column reports these rows; a worker's warning
                 # would be lost anyway.
                 warnings.simplefilter("ignore", UnreachedTargetWarning)
-            output, valid_known, _, outside_known = explainer._transform_with_validity(
-                features, target, self.constraints, check_all=True
+            output, valid_known, _, outside_known, rejected = (
+                explainer._transform_with_validity(
+                    features, target, self.constraints, check_all=True
+                )
             )
+            explainer._warn_rejected_by_own_predict(rejected, valid_known)
         outside_known = _any_outside(explainer, features, outside_known)
         if known is None:
             return output, valid_known, outside_known
