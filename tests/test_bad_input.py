@@ -795,6 +795,19 @@ def test_a_missing_value_hint_fits_the_column_as_given():
         explainer.transform(given)
 
 
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_handle_unknown_warn_refuses_a_missing_category_as_missing(
+    warns_unknown, missing
+):
+    # Not left out as "a category fit did not see", whose fix (fit on rows
+    # holding it) is the wrong one: refused as a missing number is.
+    X = rows(5).astype({"color": object})
+    X.iloc[2, X.columns.get_loc("color")] = missing
+    assert warns_unknown.encoder_.known_category_rows(X).all()
+    with pytest.raises(InvalidDataError, match="'color' contains a missing value"):
+        warns_unknown.transform(X)
+
+
 def test_a_missing_value_of_a_nullable_column_is_named_as_such(fitted):
     given = rows().astype({"age": "Int64"})
     given.iloc[2, given.columns.get_loc("age")] = pd.NA

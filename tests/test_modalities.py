@@ -313,3 +313,11 @@ def test_changes_read_positionally_with_digits_enough_to_differ():
     assert TabularAdapter.describe_changes(wide, wide + 3.3) == [
         ["income: 123457 -> 123460"]
     ]
+    # Text whose plain form hides the change is quoted; other text is not.
+    spaced = pd.DataFrame({"job": [" tech ", "", "clerk"]})
+    trimmed = pd.DataFrame({"job": ["tech", "clerk", "manager"]})
+    assert TabularAdapter.describe_changes(spaced, trimmed) == [
+        ["job: ' tech ' -> 'tech'"],
+        ["job: '' -> 'clerk'"],
+        ["job: clerk -> manager"],
+    ]

@@ -40,7 +40,14 @@ def _format_value(value, digits=4) -> str:
 
 
 def _format_change(before, after):
-    """Write ``"before -> after"`` with digits enough to tell the two apart."""
+    """Write ``"before -> after"`` with digits enough to tell the two apart.
+
+    Text is quoted where its plain form would hide the change: a value
+    with surrounding spaces or an empty one (``' tech ' -> 'tech'``, not
+    ``tech -> tech``).
+    """
+    if any(isinstance(v, str) and (not v or v != v.strip()) for v in (before, after)):
+        return f"{_quoted(before)} -> {_quoted(after)}"
     start = 4
     for value in (before, after):
         if isinstance(value, (float, np.floating)) and np.isfinite(value) and value:
@@ -51,6 +58,11 @@ def _format_change(before, after):
         if written[0] != written[1]:
             break
     return f"{written[0]} -> {written[1]}"
+
+
+def _quoted(value):
+    """Write text as its ``repr`` (quotes show its spaces), anything else plainly."""
+    return repr(value) if isinstance(value, str) else _format_value(value)
 
 
 #: Most decimals a float feature is rounded to (see :func:`_decimals`).

@@ -633,7 +633,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         see; this tells which rows it would accept, so that a caller that
         may meet such rows (a cross-validation fold of a table with a
         high-cardinality column) can leave them out. Missing values count
-        as unseen.
+        as known: :meth:`transform` refuses them with their own message
+        (fill them first), which leaving the row out would hide behind an
+        "unseen category".
 
         Parameters
         ----------
@@ -656,7 +658,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 positions = categories.get_indexer(_object_index(values))
             except TypeError:  # unhashable values: transform names them
                 continue
-            known &= positions >= 0
+            known &= (positions >= 0) | pd.isna(values)
         return known
 
     def category_codes(self, X):
