@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, is_regressor
+from sklearn.pipeline import Pipeline
 
 from .exceptions import PredictorError, TaskGuessWarning
 
@@ -253,10 +254,20 @@ class Predictor:
                 )
             return out
         if out.ndim != 2 or out.shape[1] < 2:
+            labels = ""
+            if out.ndim == 1 and np.all(out == np.round(out)):
+                # Whole numbers: a classifier's labels, which a function
+                # cannot say how to rank; the classifier's classes_ can.
+                labels = (
+                    "; whole numbers read as class labels: give the fitted "
+                    "classifier itself or its bound predict "
+                    "(cf.fit(X, predict_fn=clf.predict)), whose classes_ "
+                    "name them"
+                )
             raise PredictorError(
                 f"{name} returned shape {out.shape}, expected ({n_rows}, "
                 "n_classes) probabilities for a classifier; for a binary "
-                "classifier return both columns [1 - p, p]"
+                f"classifier return both columns [1 - p, p]{labels}"
             )
         if out.shape[1] != self.n_outputs_:
             raise PredictorError(
@@ -644,9 +655,12 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
 
         * a fitted scikit-learn style estimator (including a Pipeline or a
           fitted skorch net): its ``predict_proba`` is used when it has one,
-          else ``predict``. A classifier with ``predict`` only (e.g. an SVC
-          without probabilities) is turned into one-hot probabilities over its
-          ``classes_``;
+          else a classifier's ``decision_function`` (read as logits, as its
+          bound method below) where its ``predict`` is that function's
+          argmax (not a multi-class ``SVC`` without ``break_ties=True``),
+          else ``predict``. A classifier with
+          ``predict`` only (a hard-voting ensemble) is turned into one-hot
+          probabilities over its ``classes_``;
         * a bound method of such an estimator (``clf.predict_proba``), whose
           owner's ``classes_`` name the classes; a classifier's
           ``decision_function`` is read as logits (the sigmoid of a binary
@@ -720,6 +734,19 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
                 classes=classes,
                 batch_size=batch_size,
             )
+        if (
+            task != REGRESSION
+            and classes is not None
+            and callable(getattr(model, "decision_function", None))
+            and _predicts_top_score(model, classes)
+        ):
+            # Graded scores rank every class, where predict's labels do not:
+            # a one-vs-rest LinearSVC's labels left "opposite" ambiguous on
+            # every row of a 3-class table, its scores reached every target.
+            return _classifier_predictor(
+                model, _DecisionScores(model.decision_function, classes),
+                classes, batch_size,
+            )  # fmt: skip
         if task != REGRESSION and classes is not None:
             return _one_hot_predictor(model, classes, batch_size)
         return Predictor(
@@ -766,6 +793,23 @@ def as_predictor(model, *, task="auto", batch_size=8192) -> Predictor:
         f"cannot explain a {type(model).__name__}: pass a fitted estimator, a "
         "callable returning probabilities or values, or a torch.nn.Module"
     )
+
+
+def _predicts_top_score(estimator, classes):
+    """Whether the classifier's ``predict`` is the argmax of its decision scores.
+
+    So for every classifier but scikit-learn's multi-class SVMs (``SVC``,
+    ``NuSVC``, alone or ending a Pipeline), whose ``predict`` counts
+    one-vs-one votes and breaks their ties by class order unless
+    ``break_ties=True`` with one-vs-rest scores (``decision_function_shape=
+    "ovo"`` gives a score per pair of classes, not per class). Their
+    ``predict`` then stays the model: read through its scores, 1.5 % of a
+    3-class ``SVC()``'s counterfactuals were rejected by its ``predict``.
+    """
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    if len(classes) <= 2 or not hasattr(final, "break_ties"):
+        return True
+    return bool(final.break_ties) and final.decision_function_shape == "ovr"
 
 
 def _spread_rows(X, n):

@@ -168,12 +168,36 @@ def _labels_to_index(labels, classes):
             ):
                 # "Opposite", "opposit": the keyword, misspelt.
                 hint = "; for the model's most likely other class, pass 'opposite'"
+            elif _positional(classes) and not _is_integer(label):
+                # A plain function or module has no class labels: its
+                # classes are its output columns' positions, whatever a
+                # DataFrame it returns calls them.
+                hint = (
+                    "; the classes of a model given as a plain function or "
+                    "module are the positions of its output columns (a "
+                    "DataFrame's column names are not read): ask for the "
+                    "position (target=1), or give the fitted classifier or "
+                    "its bound predict_proba, whose classes_ name them"
+                )
             raise TargetError(
                 f"target {label!r} is not one of the model's classes "
                 f"{classes.tolist()}{hint}"
             )
         index.append(found)
     return np.asarray(index, dtype=int)
+
+
+def _positional(classes):
+    """Whether ``classes`` are the positions ``0 .. k-1`` a plain function gets."""
+    return np.asarray(classes).dtype.kind in "iu" and np.array_equal(
+        classes, np.arange(len(classes))
+    )
+
+
+def _is_integer(label):
+    return isinstance(label, (numbers.Integral, np.integer)) and not isinstance(
+        label, (bool, np.bool_)
+    )
 
 
 def _check_proba(proba, n_classes, classes=None):
@@ -244,7 +268,9 @@ def _opposite(y_model):
             "for a model given as predict, which gives labels only, or for a "
             "forest whose trees agree); those rows take the first of them in "
             "classes_ order. Name the target class (or one per row), or, for "
-            "a model given as predict, give predict_proba",
+            "a model given as predict, give its predict_proba (an SVC's "
+            "probability=True) or its decision_function (an SVC's with "
+            "break_ties=True)",
             AmbiguousTargetWarning,
             stacklevel=user_stacklevel(),
         )

@@ -6,8 +6,12 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.svm import LinearSVC
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, LinearSVC
 from skorch import NeuralNetClassifier
 
 from cfexplain._predictor import as_predictor
@@ -42,12 +46,49 @@ def test_bound_method_takes_classes_from_owner(data):
     assert list(predictor.classes_) == [3, 4]
 
 
-def test_classifier_without_proba_becomes_one_hot(data):
+def test_classifier_with_labels_only_becomes_one_hot(data):
     X, y = data
-    svc = LinearSVC().fit(X, y)
-    out = as_predictor(svc).predict(X)
+    voting = VotingClassifier(
+        [("a", LogisticRegression()), ("b", LinearSVC())], voting="hard"
+    ).fit(X, y)
+    out = as_predictor(voting).predict(X)
     assert out.shape == (len(X), 2)
-    np.testing.assert_array_equal(out.argmax(axis=1), svc.predict(X))
+    assert set(np.unique(out)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out.argmax(axis=1), voting.predict(X))
+
+
+@pytest.mark.parametrize(
+    "svc, by",
+    [
+        (SVC(), None),  # predict: one-vs-one votes, ties broken by class order
+        (SVC(break_ties=True), "decision_function"),
+        (SVC(decision_function_shape="ovo"), None),  # a score per pair
+    ],
+)
+def test_a_multiclass_svc_is_read_by_what_its_predict_follows(svc, by):
+    # judged_by names the probabilities or scores read (None: predict's labels).
+    X, y = make_classification(
+        n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+        n_classes=3, random_state=0,
+    )  # fmt: skip
+    predictor = as_predictor(make_pipeline(StandardScaler(), svc).fit(X, y))
+    assert predictor.check(X).judged_by == by
+
+
+def test_classifier_without_proba_is_read_by_its_decision_function():
+    # Scores rank every class where labels do not: "opposite" is then the
+    # most likely other class, not an ambiguous choice among the others.
+    X, y = make_classification(
+        n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+        n_classes=3, random_state=0,
+    )  # fmt: skip
+    svc = make_pipeline(StandardScaler(), OneVsRestClassifier(LinearSVC()))
+    svc.fit(X, y)
+    predictor = as_predictor(svc).check(X)
+    assert predictor.judged_by == "decision_function"
+    proba = predictor.predict(X)
+    assert len(np.unique(proba.round(6))) > 3  # graded, not one-hot
+    np.testing.assert_array_equal(proba.argmax(axis=1), svc.predict(X))
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -269,6 +310,9 @@ def test_skorch_net(data):
     "fn, match",
     [
         (lambda X: np.ones(len(X)) * 2, r"shape \(8,\), expected \(8, n_classes\)"),
+        # Labels: the fix is the classifier, not a second column.
+        (lambda X: np.arange(len(X)) % 2, r"class labels: give the fitted classifier"),
+        (lambda X: np.full(len(X), 0.3), r"\[1 - p, p\]$"),
         (lambda X: np.ones((len(X), 2)), r"do not sum to 1 \(row 0 sums to 2"),
         (lambda X: np.ones((len(X) + 1, 2)) / 2, r"shape \(9, 2\) for 8 rows"),
         (lambda X: np.full((len(X), 2), np.nan), r"non-finite value"),

@@ -80,6 +80,17 @@ def test_impossible_classification_targets(target, match):
         resolve(target)
 
 
+def test_a_class_name_asked_of_positional_classes_says_what_they_are():
+    # A plain function returning a DataFrame of probabilities named
+    # "malignant", "benign": its classes are the positions 0 and 1.
+    binary = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(TargetError, match=r"positions of its output columns"):
+        resolve("benign", binary, np.arange(2))
+    with pytest.raises(TargetError) as named:
+        resolve("z")  # classes with names: no such hint
+    assert "positions" not in str(named.value)
+
+
 def test_a_float_vector_that_reads_two_ways_raises():
     # 2 rows of a binary model: labels (1, 0) or probabilities (1, 0)?
     binary = np.array([[0.9, 0.1], [0.2, 0.8]])
