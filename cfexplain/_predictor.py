@@ -809,7 +809,8 @@ def _predicts_top_score(estimator, classes):
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     if len(classes) <= 2 or not hasattr(final, "break_ties"):
         return True
-    return bool(final.break_ties) and final.decision_function_shape == "ovr"
+    shape = getattr(final, "decision_function_shape", "ovr")
+    return bool(final.break_ties) and shape == "ovr"
 
 
 def _spread_rows(X, n):
