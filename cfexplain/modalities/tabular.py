@@ -654,8 +654,18 @@ class TabularAdapter(ModalityAdapter):
 
     @staticmethod
     def take_rows(rows, positions):
-        """Select rows of a frame by position."""
-        return rows.iloc[positions]
+        """Select rows of a frame by position, as a frame of their own.
+
+        Selecting by positions copies the values; without copy-on-write
+        (pandas 2) the selection still remembers its source, and setting a
+        column of it later (as the repairs do) warns
+        ``SettingWithCopyWarning`` to the user for nothing. A shallow copy
+        forgets the source without copying the values again; a slice, which
+        selects a view, is copied in full.
+        """
+        if isinstance(positions, slice):
+            return rows.iloc[positions].copy()
+        return rows.iloc[positions].copy(deep=False)
 
     @staticmethod
     def equal_rows(rows, other):

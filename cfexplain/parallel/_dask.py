@@ -8,6 +8,20 @@ from ._partition import prepare_request
 
 __all__ = ["transform_dask"]
 
+#: The oldest Dask release whose ``map_partitions`` computes a delayed
+#: argument before handing it to the partition function (2025.4.1 passes
+#: the ``Delayed`` itself); pyproject's ``dask`` extra asks for it.
+MIN_DASK = (2025, 5)
+
+
+def _release(version):
+    """``(year, month)`` of a Dask version string such as ``"2025.5.1"``."""
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):  # a development build: assume it is new
+        return (9999, 0)
+
 
 def transform_dask(
     explainer,
@@ -77,7 +91,9 @@ def transform_dask(
     Raises
     ------
     ImportError
-        If Dask's DataFrame extra is not installed.
+        If Dask's DataFrame extra is not installed, or is older than
+        2025.5 (which hands a partition function the computed value of a
+        :func:`dask.delayed` argument, not the ``Delayed`` itself).
     sklearn.exceptions.NotFittedError
         If the explainer is not fitted.
     TypeError
@@ -122,6 +138,13 @@ def transform_dask(
         raise ImportError(
             "transform_dask needs Dask's DataFrame extra: pip install 'cfexplain[dask]'"
         ) from error
+    if _release(dask.__version__) < MIN_DASK:
+        raise ImportError(
+            f"transform_dask needs Dask {'.'.join(map(str, MIN_DASK))} or later "
+            f"(this is {dask.__version__}, whose map_partitions hands each "
+            "partition the Delayed explainer, not the explainer): "
+            "pip install 'cfexplain[dask]' --upgrade"
+        )
     if not isinstance(frame, dd.DataFrame):
         raise TypeError(
             f"frame must be a dask.dataframe.DataFrame, got {type(frame).__name__}; "

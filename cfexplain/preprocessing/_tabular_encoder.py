@@ -974,7 +974,9 @@ def _categories(values, dtype, name):
         # meaning and order on the way back.
         return _object_array(dtype.categories)
     try:
-        unique = pd.unique(_object_index(values))
+        # Not pd.unique: pandas 2 hashes text only up to its first NUL
+        # character there, so "a\x00" and "a" became one category.
+        unique = list(dict.fromkeys(values))
     except TypeError as error:
         raise InvalidDataError(
             f"column {name!r} holds unhashable values (e.g. "
