@@ -357,7 +357,10 @@ def _to_numbers(text):
     if not read.any():
         return numbers
     values = numbers.to_numpy(dtype=float, copy=True)
-    values[read] = np.asarray(text.to_numpy(dtype=object)[read], dtype=float)
+    try:
+        values[read] = np.asarray(text.to_numpy(dtype=object)[read], dtype=float)
+    except (TypeError, ValueError):  # a spelling pandas reads and Python not
+        return numbers
     return pd.Series(values, index=numbers.index, name=numbers.name)
 
 

@@ -92,8 +92,8 @@ def transform_dask(
     ------
     ImportError
         If Dask's DataFrame extra is not installed, or is older than
-        2025.5 (which hands a partition function the computed value of a
-        :func:`dask.delayed` argument, not the ``Delayed`` itself).
+        2025.5 (whose ``map_partitions`` hands the partition function a
+        :func:`dask.delayed` argument uncomputed).
     sklearn.exceptions.NotFittedError
         If the explainer is not fitted.
     TypeError
