@@ -374,6 +374,11 @@ class BaseCounterfactualExplainer(
                 self.encoder_ = self.encoded_model_[0]
             else:
                 encoder = adapter.make_encoder(draw_seed(self.random_seed_))
+                if hasattr(encoder, "set_output"):
+                    # The engine reads an array, whatever scikit-learn's
+                    # global transform_output says (the user's model keeps
+                    # following it).
+                    encoder.set_output(transform="default")
                 self.encoder_ = encoder.fit(X_checked)
             self.adapter_ = adapter.fit(X_checked, self.encoder_)
             if adapter.feature_dtypes_ is not None:

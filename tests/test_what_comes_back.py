@@ -746,3 +746,22 @@ def test_integer_codes_fitted_as_categories_reach_the_model_as_categories():
     X_cf = explainer.transform(rows)
     assert X_cf["age"].dtype == "int64"
     assert set(X_cf["age"]) <= set(X["age"].cat.categories)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_global_pandas_output_gives_frames_and_leaves_the_engine_its_arrays(name):
+    import sklearn
+
+    X = make_mixed_frame(n=120)
+    # A KeyError from inside the engine before: the encoder followed the
+    # global setting and answered a frame where the engine reads an array.
+    with sklearn.config_context(transform_output="pandas"):
+        explainer = ESTIMATORS[name]().fit(X, frame_proba)
+        X_cf = explainer.transform(X.iloc[:8], target="opposite")
+        explainer.explain(X.iloc[:2])
+    pd.testing.assert_series_equal(X_cf.dtypes, X.dtypes)
+    assert X_cf.index.tolist() == X.index[:8].tolist()
+    # Set after the fit, it changes nothing either.
+    with sklearn.config_context(transform_output="pandas"):
+        again = explainer.transform(X.iloc[:8], target="opposite")
+    pd.testing.assert_frame_equal(again, X_cf)
