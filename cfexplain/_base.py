@@ -28,6 +28,7 @@ from ._guidance import differentiable_model, surrogate_callbacks
 from ._predictor import CLASSIFICATION, as_predictor, split_encoded_torch_model
 from ._random import draw_seed, torch_generator, torch_seeded
 from ._repair import ReferenceRows
+from ._stacklevel import user_stacklevel
 from ._targets import align_target, per_row_labels, resolve_target
 from ._threads import blas_on_one_thread, single_blas_thread
 from ._unseen import (
@@ -249,7 +250,7 @@ class BaseCounterfactualExplainer(
                 f"this explainer was fitted on {device!r}, but CUDA is not "
                 "available: it runs on the CPU",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             state["device_"] = "cpu"
             surrogate = state.get("surrogate_")
@@ -401,7 +402,7 @@ class BaseCounterfactualExplainer(
                         "dtype), or fit on rows the model puts in several "
                         "classes",
                         LowValidityWarning,
-                        stacklevel=2,
+                        stacklevel=user_stacklevel(),
                     )
                 elif not predicted.all():
                     # Rows sorted by class and cut, or a rare class: its
@@ -416,7 +417,7 @@ class BaseCounterfactualExplainer(
                         "rows the model puts in every class you will ask for "
                         "(shuffle the rows before taking a subset)",
                         LowValidityWarning,
-                        stacklevel=2,
+                        stacklevel=user_stacklevel(),
                     )
             else:
                 self.output_mean_ = float(np.mean(y_model))
@@ -787,8 +788,7 @@ class BaseCounterfactualExplainer(
                 "(handle_unknown='warn'). To explain them, fit on rows that "
                 "hold their categories or group rare categories together",
                 UnseenCategoryWarning,
-                # Past scikit-learn's set_output wrapper, to the caller.
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             if not known.any():
                 return put_back(X, None, known)
@@ -835,8 +835,7 @@ class BaseCounterfactualExplainer(
                 "reach their target according to the model (explain() marks "
                 f"them in its valid mask){note}{remedies}{odd}",
                 UnreachedTargetWarning,
-                # Past scikit-learn's set_output wrapper, to the caller.
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if implausible is not None:
             # Unreached rows are reported above; these are valid answers.
@@ -855,7 +854,7 @@ class BaseCounterfactualExplainer(
                     f"and plausible was found for them{cause}; explain(X) marks "
                     "them (Explanation.plausible)",
                     ImplausibleCounterfactualWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
         return output if known is None else put_back(given, output, known)
 
@@ -894,9 +893,7 @@ class BaseCounterfactualExplainer(
             "needs it. To explain such rows as the data does, fit on rows that "
             "cover them",
             OutsideTrainingRangeWarning,
-            # Past transform or explain (and scikit-learn's set_output
-            # wrapper or single_blas_thread), to the caller.
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     def _warn_outside_bounds(self, rows, constraints):
@@ -916,9 +913,7 @@ class BaseCounterfactualExplainer(
                 "the model needs it. To explain them as they are, bound with a "
                 "range their values respect, or leave those rows out",
                 OutsideBoundsWarning,
-                # Past transform or explain (and scikit-learn's set_output
-                # wrapper), to the caller.
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def _outside_output_range(self, X, target, unreached):
@@ -1204,7 +1199,7 @@ class BaseCounterfactualExplainer(
                 "rows explained. To explain them, fit on rows that hold "
                 "their categories or group rare categories together",
                 UnseenCategoryWarning,
-                stacklevel=3,  # past single_blas_thread, to the caller
+                stacklevel=user_stacklevel(),
             )
             X, target = take_rows(self, X, target, known)
         candidates = self._candidates(X, target, (immutable, bounds, monotonic), k)
@@ -1289,7 +1284,7 @@ class BaseCounterfactualExplainer(
         float
         """
         # Past single_blas_thread, to the caller.
-        X, target = rows_to_score(self, X, target, stacklevel=3)
+        X, target = rows_to_score(self, X, target)
         if X is None:
             return float("nan")
         candidates = self._candidates(X, target, (None, None, None), 1)

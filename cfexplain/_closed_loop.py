@@ -335,7 +335,7 @@ class ClosedLoopMixin:
             f"{type(self).__name__}: {problem}; fit_report_ has the figures. "
             f"Try {self._remedies(fitting=True)}",
             category,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return report
 
@@ -379,7 +379,7 @@ class ClosedLoopMixin:
             f"of its rows). {self._predict_mismatch_advice()}; fit_report_ "
             "has the figures",
             PredictMismatchWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     def _predict_mismatch_advice(self):

@@ -30,6 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, is_regressor
 from sklearn.pipeline import Pipeline
 
+from ._stacklevel import user_stacklevel
 from .exceptions import PredictorError, TaskGuessWarning
 
 __all__ = ["Predictor", "as_predictor"]
@@ -400,7 +401,7 @@ class Predictor:
             "puts every row in class 1. Drop the final sigmoid, or return both "
             "probabilities, shape (n, 2)",
             TaskGuessWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     def _warn_if_classifier_like(self, out):
@@ -431,8 +432,7 @@ class Predictor:
             f"{_describe(self.predict_fn)} returned {advice}; pass "
             "task='regression' to say it is a regression model",
             TaskGuessWarning,
-            # Past check and the fit or report that called it, to the user.
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     def predict(self, X) -> np.ndarray:

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._stacklevel import user_stacklevel
 from ._targets import _class_index, align_target
 from .exceptions import UnseenCategoryWarning
 
@@ -91,15 +92,15 @@ def take_rows(explainer, X, target, known):
     return rows, _chunk_of_target(target, _n_rows(X), positions)
 
 
-def rows_to_score(explainer, X, target=None, *, stacklevel=2):
+def rows_to_score(explainer, X, target=None):
     """Return the rows of ``X`` a score can use, and their part of ``target``.
 
     Rows holding a category ``fit`` did not see are left out with a
     :class:`~cfexplain.UnseenCategoryWarning` saying how many, whatever
     ``handle_unknown`` says: in a cross-validation fold of a column with
     many categories (zip codes) nearly every test fold holds one, and every
-    score would fail. ``(None, None)`` when no row is left; ``stacklevel=1``
-    points the warning at the caller of this function.
+    score would fail. ``(None, None)`` when no row is left. The warning
+    names the user's line.
     """
     known = known_rows(explainer, X)
     if known is None:
@@ -110,7 +111,7 @@ def rows_to_score(explainer, X, target=None, *, stacklevel=2):
         "score them, fit on rows that hold every category or group rare "
         "categories together",
         UnseenCategoryWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=user_stacklevel(),
     )
     if not known.any():
         return None, None

@@ -246,6 +246,23 @@ class NumbersAsTextWarning(CfexplainWarning):
     """
 
 
+class HighCardinalityWarning(CfexplainWarning):
+    """A table's category column holds nearly one value per training row.
+
+    Issued by ``fit`` for a category column with at least 20 distinct
+    values and more than half as many as there are training rows, as an
+    identifier (a customer number, a name) has. One-hot encoding gives it
+    one generator input per value: a text identifier added to the 1,000
+    rows of German credit widened the encoding from 91 to 1,091 columns
+    and made the GAN's fit 3.5 times as long, and a counterfactual can
+    only give such a column another training row's value. If the model
+    does not read the column, fit and explain on the table without it (a
+    ``Pipeline`` whose ``ColumnTransformer`` leaves it out accepts such
+    rows) and join it back by index; if it holds numbers, convert it with
+    ``pd.to_numeric``.
+    """
+
+
 class UnreachedTargetWarning(CfexplainWarning):
     """Some counterfactuals returned by ``transform`` do not reach their target.
 

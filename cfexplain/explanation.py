@@ -130,11 +130,13 @@ class Explanation:
                     names=["row", "counterfactual"],
                 )
             )
-        target = np.asarray(self.target)
-        labels = np.empty(len(target), dtype=object)
-        # Regression targets are (low, high) intervals: one tuple per row (a
-        # plain object array of tuples would become two-dimensional).
-        labels[:] = [tuple(pair) for pair in target] if target.ndim == 2 else target
+        labels = np.asarray(self.target)  # class labels keep their dtype
+        if labels.ndim == 2:
+            # Regression targets are (low, high) intervals: one tuple of
+            # floats per row (a plain array of tuples would be 2-D).
+            intervals = labels
+            labels = np.empty(len(intervals), dtype=object)
+            labels[:] = [tuple(pair.tolist()) for pair in intervals]
         added = {
             "prediction": self.predicted(self.y_counterfactual),
             "original_prediction": np.repeat(

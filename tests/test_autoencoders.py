@@ -329,4 +329,5 @@ def test_ae_regression_interval(mixed_frame):
         exp = cf.explain(mixed_frame.iloc[:3], target=target, n_counterfactuals=2)
         targets = exp.to_frame()["target"]
         assert len(targets) == 6 and all(len(t) == 2 for t in targets)
+        assert all(type(bound) is float for t in targets for bound in t)
     assert targets.iloc[0][0] < 110.0 < targets.iloc[0][1]

@@ -29,6 +29,7 @@ from cfexplain import (
     CounterfactualCVAE,
     CounterfactualGAN,
     EncodedCategoriesWarning,
+    HighCardinalityWarning,
     InvalidDataError,
     NumbersAsTextWarning,
     PredictorError,
@@ -773,6 +774,26 @@ def test_an_object_column_of_numbers_gets_a_warning_that_names_the_fix():
             X.astype({"age": "category"}), _ages_as_numbers_proba
         )
         CounterfactualGAN(**FAST).fit(make_mixed_frame(), frame_proba)
+
+
+def test_an_identifier_read_as_a_category_gets_a_warning_that_names_the_fix():
+    # A customer number the model ignores: one category per row, so one
+    # generator input per row. fit says so, and its advice is code to run.
+    X = make_mixed_frame().assign(customer=[f"c{i:04d}" for i in range(160)])
+    with pytest.warns(
+        HighCardinalityWarning,
+        match=r"'customer' \(160 values\).*X\.drop\(columns=\['customer'\]\)",
+    ):
+        CounterfactualGAN(**FAST).fit(X, frame_proba)
+    # The advised table, and a category with few values: nothing to warn of.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HighCardinalityWarning)
+        CounterfactualGAN(**FAST).fit(X.drop(columns=["customer"]), frame_proba)
+    # Fewer than 20 values is no identifier, even one per row.
+    few = make_mixed_frame(n=19).assign(customer=[f"c{i}" for i in range(19)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HighCardinalityWarning)
+        CounterfactualGAN(**FAST).fit(few, frame_proba)
 
 
 def _ages_as_numbers_proba(X):

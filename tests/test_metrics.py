@@ -90,7 +90,14 @@ def test_scorers_in_grid_search_multi_metric(mixed_frame):
         refit="validity",
         cv=2,
     )
-    search.fit(mixed_frame, predict_fn=frame_proba)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CfexplainWarning)
+        search.fit(mixed_frame, predict_fn=frame_proba)
+    # Warnings from the fits and the scorers that the search runs name the
+    # line that started it, not scikit-learn's or cfexplain's internals.
+    ours = [w for w in caught if issubclass(w.category, CfexplainWarning)]
+    assert ours
+    assert {w.filename for w in ours} == {__file__}
     results = pd.DataFrame(search.cv_results_)
     for name in scoring:
         assert np.isfinite(results[f"mean_test_{name}"]).all()

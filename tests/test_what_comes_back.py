@@ -369,6 +369,8 @@ def test_features_named_like_explain_s_columns_keep_their_values():
         frame["cf_prediction"], explanation.predicted(explanation.y_counterfactual)
     )
     np.testing.assert_array_equal(frame["cf_valid"], explanation.valid.reshape(-1))
+    # Targets are class labels of the predictions' dtype, not objects.
+    assert frame["target"].dtype == frame["cf_prediction"].dtype
 
 
 def test_a_pandas_target_is_matched_to_the_rows_by_index(fitted):

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._predictor import CLASSIFICATION
+from .._stacklevel import user_stacklevel
 from .._unseen import rows_to_score
 from ..exceptions import CfexplainWarning, OutsideTrainingRangeWarning
 from ._mmd import class_conditional_mmd2, mmd2
@@ -50,7 +51,7 @@ def _class_mmd2(explainer, X, X_cf):
             "scores NaN; score with counterfactual_scorers(['validity', 'l0', "
             "'l1', 'mmd2'])",
             CfexplainWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return float("nan")
     classes = predictor.classes_
@@ -79,7 +80,7 @@ def _l0_categorical(explainer, X, X_cf):
             "counterfactual_scorers(['validity', 'l0', 'l1', 'class_mmd2']) "
             "('l0' counts the values changed)",
             CfexplainWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return float("nan")
     return l0(X, X_cf, features="categorical")
@@ -130,7 +131,7 @@ def _counterfactuals(estimator, X):
     The rows are ``None`` when none can be scored.
     """
     explainer, X = _explainer_and_rows(estimator, X)
-    X, _ = rows_to_score(explainer, X, stacklevel=3)
+    X, _ = rows_to_score(explainer, X)
     if X is None:
         return explainer, None, None
     with warnings.catch_warnings():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._predictor import REGRESSION, as_predictor
+from .._stacklevel import user_stacklevel
 from .._targets import align_target, resolve_target
 from ..exceptions import CfexplainWarning, TargetError
 
@@ -113,7 +114,7 @@ def validity(model, X_cf, target="opposite", *, X=None, tolerance=0.0, reduce="m
                 "were made with (an explainer's regression_tolerance * "
                 "output_scale_) or an interval (low, high)",
                 CfexplainWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         resolved = resolve_target(
             target,

@@ -10,8 +10,10 @@ from sklearn.utils.validation import validate_data
 
 from .._constraints import parse_constraints
 from .._plausibility import CategoryPairs, number_range_edges
+from .._stacklevel import user_stacklevel
 from ..exceptions import (
     EncodedCategoriesWarning,
+    HighCardinalityWarning,
     InvalidDataError,
     NumbersAsTextWarning,
 )
@@ -275,7 +277,7 @@ def _warn_of_one_hot_blocks(rows, numerical_features):
         "fitted encoder and the model); see 'A model trained on encoded "
         "arrays' in the user guide",
         EncodedCategoriesWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -307,7 +309,47 @@ def _warn_of_numbers_as_text(rows, numerical_features):
         "data the model is fitted on too); to keep it a category, say so "
         f"with X[{example!r}].astype('category')",
         NumbersAsTextWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
+    )
+
+
+#: A category column with at least this many distinct values, and more
+#: than half as many as training rows, looks like an identifier.
+_IDENTIFIER_MIN_VALUES = 20
+
+
+def _warn_of_high_cardinality(rows, numerical_features):
+    """Warn when ``fit`` one-hot encodes a category column with nearly a value per row.
+
+    Such a column is usually an identifier the model does not read; its
+    encoding can outweigh all the other features together (see
+    :class:`~cfexplain.HighCardinalityWarning`).
+    """
+    numerical = set(numerical_features)
+    n_rows = len(rows)
+    found = {}
+    for name in rows.columns:
+        if name in numerical:
+            continue
+        n_values = rows[name].nunique(dropna=True)
+        if n_values >= _IDENTIFIER_MIN_VALUES and 2 * n_values > n_rows:
+            found[name] = n_values
+    if not found:
+        return
+    names = list(found)
+    shown = ", ".join(f"{name!r} ({found[name]} values)" for name in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    dropped = ", ".join(repr(name) for name in names)
+    warnings.warn(
+        f"category columns {shown}{more} hold nearly one value per training "
+        f"row ({n_rows} rows), as identifiers do; each value becomes a "
+        "generator input, which slows fit, and a counterfactual can only give "
+        "them another training row's value. If the model does not read them, "
+        f"fit and explain on X.drop(columns=[{dropped}]) (a Pipeline whose "
+        "ColumnTransformer leaves them out accepts such rows) and join them "
+        "back by index; if they hold numbers, convert them with pd.to_numeric",
+        HighCardinalityWarning,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -496,6 +538,7 @@ class TabularAdapter(ModalityAdapter):
         rows = self.as_rows(X_checked)
         _warn_of_one_hot_blocks(rows, self.numerical_features_)
         _warn_of_numbers_as_text(rows, self.numerical_features_)
+        _warn_of_high_cardinality(rows, self.numerical_features_)
         self.numeric_std_ = {
             label: float(np.nan_to_num(rows[label].astype(float).std()))
             for label in self.numerical_features_

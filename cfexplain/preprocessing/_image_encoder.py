@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._stacklevel import user_stacklevel
 from ..exceptions import InvalidDataError, PixelScaleWarning
 from ._layout import CONTINUOUS, FeatureLayout, FeatureSpan
 
@@ -122,7 +123,7 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
                 "black. If they are on another scale (e.g. 0-16), pass them as "
                 "floats in [0, 1] (divide by their maximum)",
                 PixelScaleWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self
 
