@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -867,10 +868,15 @@ def _check_writable(output):
 
 
 def _check_model_columns(model, columns, args):
-    """Name the columns a model with ``feature_names_in_`` would refuse."""
+    """Name the columns a model with ``feature_names_in_`` would refuse.
+
+    Returns the model's columns that ``columns`` lacks, for
+    :func:`_check_model_reads_without` once the rows are read as the model
+    reads them.
+    """
     expected = getattr(model, "feature_names_in_", None)
     if expected is None:
-        return
+        return []
     expected = [str(name) for name in expected]
     extra = [c for c in columns if c not in expected]
     missing = [c for c in expected if c not in columns]
@@ -885,7 +891,17 @@ def _check_model_columns(model, columns, args):
             f"{args.data}: column(s) {_names(extra)} are not features of the "
             f"model{hint}"
         )
-    if missing:
+    return missing
+
+
+def _check_model_reads_without(model, X, missing, args):
+    """Name the columns ``X`` lacks if the model refuses the rows without them.
+
+    A column the model was fitted with but does not read (an identifier
+    its ``ColumnTransformer`` drops) may be given as ``--index-col``: only
+    the model's refusal, of the rows as it reads them, counts.
+    """
+    if missing and not _model_accepts(model, X):
         raise CommandError(
             f"{args.data}: the model needs the column(s) {_names(missing)}"
         )
@@ -1099,11 +1115,12 @@ def _fit(args) -> int:
     constraints = _constraints(args, {name: name for name in X.columns})
     _step(args, f"loading the model {args.model} ...")
     model = _load(args.model, "model")
-    _check_model_columns(model, list(X.columns), args)
+    missing = _check_model_columns(model, list(X.columns), args)
     X = _as_categories(X, args.categorical, args)
     X = _as_ordered(X, args.order, args)
     _check_monotonic_orders(constraints, X)
     X = _as_the_model_reads(model, X, args, codes)
+    _check_model_reads_without(model, X, missing, args)
     _use_threads(args)
     explainer = method(
         max_epochs=args.epochs,
@@ -1332,6 +1349,15 @@ _COMMAND_LINE_WORDS = (
         "(the output's valid column marks them)",
     ),
     ("with task='auto' or 'classification'", "with --task auto or classification"),
+    (
+        re.compile(
+            r"fit and explain on X\.drop\(columns=\[.*?\]\) \(a Pipeline whose "
+            r"ColumnTransformer leaves them out accepts such rows\) and join them "
+            r"back by index; if they hold numbers, convert them with pd\.to_numeric"
+        ),
+        "give such a column to fit and to explain as --index-col: it then "
+        "labels the rows instead of being explained",
+    ),
 )
 
 
@@ -1339,7 +1365,10 @@ def _command_line_text(message):
     """Return a message as one line, in the command line's words."""
     text = " ".join(str(message).split())
     for python, command_line in _COMMAND_LINE_WORDS:
-        text = text.replace(python, command_line)
+        if isinstance(python, re.Pattern):
+            text = python.sub(command_line, text)
+        else:
+            text = text.replace(python, command_line)
     return text
 
 

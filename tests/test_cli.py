@@ -18,7 +18,13 @@ from cf_testing import (
     make_mixed_frame,
 )
 
-from cfexplain import CounterfactualGAN, InvalidDataError, TargetError, cli
+from cfexplain import (
+    CounterfactualGAN,
+    HighCardinalityWarning,
+    InvalidDataError,
+    TargetError,
+    cli,
+)
 from cfexplain.cli import main
 
 #: One epoch is enough to test the plumbing.
@@ -568,6 +574,60 @@ def test_fit_quiet_prints_only_the_summary(tmp_path, model_files, capsys):
     assert lines[0].startswith("fitted CounterfactualAE on 120 rows")
     assert "train_loss" not in lines[0]
     assert output.exists()
+
+
+def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
+    # A customer number in the training frame, dropped by the model's
+    # ColumnTransformer: the warning names the command line's fix, and the
+    # fix works although the model was fitted with the column.
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    table = make_mixed_frame(120)
+    table.insert(0, "customer", [f"c{i:04d}" for i in range(120)])
+    table["y"] = frame_proba(table).argmax(axis=1)
+    data = tmp_path / "train.csv"
+    table.to_csv(data, index=False)
+    X, y = table.drop(columns="y"), table["y"]
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
+            (StandardScaler(), ["age", "hours"]),
+        ),
+        LogisticRegression(),
+    ).fit(X, y)
+    model_path = tmp_path / "model.joblib"
+    joblib.dump(model, model_path)
+    args = ["fit", str(data), str(model_path), "--target-column", "y", "-q"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", HighCardinalityWarning)
+        assert main([*args, "-o", str(tmp_path / "with_id.pkl")]) == 0
+    err = capsys.readouterr().err
+    assert "cfexplain: warning: category columns 'customer' (120 values)" in err
+    assert "give such a column to fit and to explain as --index-col" in err
+    assert "X.drop" not in err
+    output = tmp_path / "explainer.pkl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HighCardinalityWarning)
+        assert main([*args, "-o", str(output), "--index-col", "customer"]) == 0
+    explainer = pickle.loads(output.read_bytes())
+    assert list(explainer.feature_names_in_) == ["age", "hours", "color", "member"]
+    # A column the model reads is still asked for.
+    del table["customer"]
+    table.insert(0, "extra", np.arange(120) % 7)
+    table.to_csv(data, index=False)
+    reading = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
+            (StandardScaler(), ["age", "hours", "extra"]),
+        ),
+        LogisticRegression(),
+    ).fit(table.drop(columns="y"), y)
+    joblib.dump(reading, model_path)
+    status = main([*args, "-o", str(output), "--index-col", "extra"])
+    assert_one_line_error(capsys, status, "the model needs the column(s) 'extra'")
 
 
 def test_fit_names_a_label_column_left_in(tmp_path, model_files, capsys):
