@@ -1283,7 +1283,6 @@ class BaseCounterfactualExplainer(
         -------
         float
         """
-        # Past single_blas_thread, to the caller.
         X, target = rows_to_score(self, X, target)
         if X is None:
             return float("nan")

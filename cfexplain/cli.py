@@ -1119,7 +1119,12 @@ def _fit(args) -> int:
     X = _as_categories(X, args.categorical, args)
     X = _as_ordered(X, args.order, args)
     _check_monotonic_orders(constraints, X)
-    X = _as_the_model_reads(model, X, args, codes)
+    try:
+        X = _as_the_model_reads(model, X, args, codes)
+    except CommandError:
+        # A model refusing every reading may refuse for the missing columns.
+        _check_model_reads_without(model, X, missing, args)
+        raise
     _check_model_reads_without(model, X, missing, args)
     _use_threads(args)
     explainer = method(
@@ -1352,11 +1357,13 @@ _COMMAND_LINE_WORDS = (
     (
         re.compile(
             r"fit and explain on X\.drop\(columns=\[.*?\]\) \(a Pipeline whose "
-            r"ColumnTransformer leaves them out accepts such rows\) and join them "
-            r"back by index; if they hold numbers, convert them with pd\.to_numeric"
+            r"ColumnTransformer leaves them out accepts such rows\) and join "
+            r"(?:it|them) back by index; if (?:it holds|they hold) numbers, "
+            r"convert (?:it|them) with pd\.to_numeric"
         ),
-        "give such a column to fit and to explain as --index-col: it then "
-        "labels the rows instead of being explained",
+        "give one such column to fit and to explain as --index-col (it then "
+        "labels the rows instead of being explained) and leave any other out "
+        "of the CSV files",
     ),
 )
 

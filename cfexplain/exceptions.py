@@ -247,11 +247,12 @@ class NumbersAsTextWarning(CfexplainWarning):
 
 
 class HighCardinalityWarning(CfexplainWarning):
-    """A table's category column holds nearly one value per training row.
+    """A table's category column holds about as many values as training rows.
 
     Issued by ``fit`` for a category column with at least 20 distinct
-    values and more than half as many as there are training rows, as an
-    identifier (a customer number, a name) has. One-hot encoding gives it
+    values (declared categories, for the ``category`` dtype) and more than
+    half as many as there are training rows, as an identifier held as text
+    (a customer code, a name) has. One-hot encoding gives it
     one generator input per value: a text identifier added to the 1,000
     rows of German credit widened the encoding from 91 to 1,091 columns
     and made the GAN's fit 3.5 times as long, and a counterfactual can

@@ -796,6 +796,70 @@ def test_an_identifier_read_as_a_category_gets_a_warning_that_names_the_fix():
         CounterfactualGAN(**FAST).fit(few, frame_proba)
 
 
+@pytest.mark.parametrize(
+    ("n_values", "warns"),
+    # 40 rows: at least 20 values and more than half as many as rows.
+    [(19, False), (20, False), (21, True)],
+)
+def test_an_identifier_has_more_values_than_half_the_rows(n_values, warns):
+    X = make_mixed_frame(n=40).assign(customer=[f"c{i % n_values}" for i in range(40)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HighCardinalityWarning)
+        CounterfactualGAN(**FAST).fit(X, frame_proba)
+    found = [w for w in caught if issubclass(w.category, HighCardinalityWarning)]
+    assert len(found) == warns
+    if warns:
+        message = str(found[0].message)
+        assert message.startswith("category column 'customer' (21 values) has")
+        assert "than half as many as the 40 training rows" in message
+
+
+def test_unused_categories_count_as_generator_inputs():
+    # The encoder makes an input of every declared category, used or not.
+    codes = pd.Categorical(
+        [f"z{i % 10}" for i in range(160)],
+        categories=[f"z{i}" for i in range(500)],
+    )
+    X = make_mixed_frame().assign(zip_code=codes)
+    with pytest.warns(HighCardinalityWarning, match=r"'zip_code' \(500 values\)"):
+        CounterfactualGAN(**FAST).fit(X, frame_proba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HighCardinalityWarning)
+        CounterfactualGAN(**FAST).fit(
+            X.assign(zip_code=codes.remove_unused_categories()), frame_proba
+        )
+
+
+def test_numbers_as_text_are_not_also_called_an_identifier():
+    # 160 distinct incomes held as objects: the fix is pd.to_numeric, which
+    # NumbersAsTextWarning gives; HighCardinalityWarning's would mislead.
+    X = make_mixed_frame().assign(income=[1000 + i for i in range(160)])
+    X = X.astype({"income": object})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CounterfactualGAN(**FAST).fit(X, frame_proba)
+    kinds = {w.category for w in caught}
+    assert NumbersAsTextWarning in kinds
+    assert HighCardinalityWarning not in kinds
+
+
+def test_an_identifier_in_an_array_gets_the_array_fix():
+    X = make_mixed_frame().assign(customer=[f"c{i:04d}" for i in range(160)])
+    array = X.to_numpy(dtype=object)
+    position = list(X.columns).index("customer")
+
+    def proba(rows):
+        frame = pd.DataFrame(rows, columns=X.columns).infer_objects()
+        return frame_proba(frame)
+
+    with pytest.warns(
+        HighCardinalityWarning,
+        match=rf"np\.delete\(X, \[{position}\], axis=1\)",
+    ) as caught:
+        CounterfactualGAN(**FAST).fit(array, proba)
+    assert all("X.drop" not in str(w.message) for w in caught)
+
+
 def _ages_as_numbers_proba(X):
     """:func:`frame_proba` of a frame whose ages are held as objects."""
     return frame_proba(X.astype({"age": np.int64}))

@@ -287,7 +287,10 @@ _NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
 
 
 def _warn_of_numbers_as_text(rows, numerical_features):
-    """Warn when ``fit`` reads an ``object`` column of numbers as a category."""
+    """Warn when ``fit`` reads an ``object`` column of numbers as a category.
+
+    Returns the names of the columns it warned of.
+    """
     numerical = set(numerical_features)
     found = [
         name
@@ -297,7 +300,7 @@ def _warn_of_numbers_as_text(rows, numerical_features):
         and pd.api.types.infer_dtype(rows[name], skipna=True) in _NUMBER_KINDS
     ]
     if not found:
-        return
+        return found
     shown = ", ".join(f"{name!r} ({rows[name].nunique()} values)" for name in found[:3])
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
     example = found[0]
@@ -311,6 +314,7 @@ def _warn_of_numbers_as_text(rows, numerical_features):
         NumbersAsTextWarning,
         stacklevel=user_stacklevel(),
     )
+    return found
 
 
 #: A category column with at least this many distinct values, and more
@@ -318,20 +322,33 @@ def _warn_of_numbers_as_text(rows, numerical_features):
 _IDENTIFIER_MIN_VALUES = 20
 
 
-def _warn_of_high_cardinality(rows, numerical_features):
+def _encoded_values(column):
+    """Return how many one-hot inputs the encoder makes of a category column.
+
+    One per distinct value, or per declared category of a ``category``
+    column, whose unused categories are encoded too.
+    """
+    n_values = column.nunique(dropna=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        n_values = max(n_values, len(column.cat.categories))
+    return n_values
+
+
+def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=()):
     """Warn when ``fit`` one-hot encodes a category column with nearly a value per row.
 
     Such a column is usually an identifier the model does not read; its
     encoding can outweigh all the other features together (see
-    :class:`~cfexplain.HighCardinalityWarning`).
+    :class:`~cfexplain.HighCardinalityWarning`). Columns in ``skip``
+    (numbers stored as text, already warned of) are left out.
     """
-    numerical = set(numerical_features)
+    ignored = set(numerical_features) | set(skip)
     n_rows = len(rows)
     found = {}
     for name in rows.columns:
-        if name in numerical:
+        if name in ignored:
             continue
-        n_values = rows[name].nunique(dropna=True)
+        n_values = _encoded_values(rows[name])
         if n_values >= _IDENTIFIER_MIN_VALUES and 2 * n_values > n_rows:
             found[name] = n_values
     if not found:
@@ -339,15 +356,30 @@ def _warn_of_high_cardinality(rows, numerical_features):
     names = list(found)
     shown = ", ".join(f"{name!r} ({found[name]} values)" for name in names[:3])
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-    dropped = ", ".join(repr(name) for name in names)
+    one = len(names) == 1
+    it = "it" if one else "them"
+    if input_is_frame:
+        dropped = ", ".join(repr(name) for name in names)
+        without = (
+            f"fit and explain on X.drop(columns=[{dropped}]) (a Pipeline whose "
+            f"ColumnTransformer leaves them out accepts such rows) and join {it} "
+            "back by index"
+        )
+    else:
+        positions = [list(rows.columns).index(name) for name in names]
+        without = (
+            f"fit and explain on np.delete(X, {positions}, axis=1) (the model "
+            f"then needs a predict_fn that reads the array without {it})"
+        )
     warnings.warn(
-        f"category columns {shown}{more} hold nearly one value per training "
-        f"row ({n_rows} rows), as identifiers do; each value becomes a "
-        "generator input, which slows fit, and a counterfactual can only give "
-        "them another training row's value. If the model does not read them, "
-        f"fit and explain on X.drop(columns=[{dropped}]) (a Pipeline whose "
-        "ColumnTransformer leaves them out accepts such rows) and join them "
-        "back by index; if they hold numbers, convert them with pd.to_numeric",
+        f"{'category column' if one else 'category columns'} {shown}{more} "
+        f"{'has' if one else 'have'} at least {_IDENTIFIER_MIN_VALUES} values "
+        f"and more than half as many as the {n_rows} training rows, as "
+        "identifiers do; each value becomes a generator input, which slows "
+        f"fit, and a counterfactual can only give {it} another training row's "
+        f"value. If the model does not read {it}, {without}; if "
+        f"{'it holds' if one else 'they hold'} numbers, convert {it} with "
+        "pd.to_numeric",
         HighCardinalityWarning,
         stacklevel=user_stacklevel(),
     )
@@ -537,8 +569,13 @@ class TabularAdapter(ModalityAdapter):
         self.numerical_features_ = [label_of[n] for n in encoder.numerical_features_]
         rows = self.as_rows(X_checked)
         _warn_of_one_hot_blocks(rows, self.numerical_features_)
-        _warn_of_numbers_as_text(rows, self.numerical_features_)
-        _warn_of_high_cardinality(rows, self.numerical_features_)
+        as_text = _warn_of_numbers_as_text(rows, self.numerical_features_)
+        _warn_of_high_cardinality(
+            rows,
+            self.numerical_features_,
+            input_is_frame=self.input_is_frame_,
+            skip=as_text,
+        )
         self.numeric_std_ = {
             label: float(np.nan_to_num(rows[label].astype(float).std()))
             for label in self.numerical_features_
