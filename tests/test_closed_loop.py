@@ -193,7 +193,7 @@ def test_self_check_warning_says_when_the_surrogate_misses_a_class(
 
 
 def test_low_self_check_validity_warns_with_advice(mixed_frame, forest):
-    with pytest.warns(LowValidityWarning, match="max_epochs.*prediction_weight") as w:
+    with pytest.warns(LowValidityWarning, match="prediction_weight.*max_epochs") as w:
         CounterfactualGAN(max_rounds=0, **FAST).fit(mixed_frame, forest)
     # 10 % of 160 rows: the warning says the figure is rough.
     message = str(w[0].message)
@@ -286,6 +286,25 @@ def test_the_generator_is_judged_on_the_targets_it_is_trained_to_reach():
 def test_a_weak_generator_warning_names_the_kind_of_target(mixed_frame):
     with pytest.warns(WeakGeneratorWarning, match="of the self-check's opposite "):
         CounterfactualGAN(**FAST, prediction_weight=0.0).fit(mixed_frame, frame_proba)
+
+
+def test_a_weak_generator_on_a_table_is_advised_a_weight_to_try(mixed_frame):
+    # For a classifier on a table, ten times the weight used comes first.
+    with pytest.warns(WeakGeneratorWarning) as caught:
+        CounterfactualGAN(**FAST, prediction_weight=0.001).fit(mixed_frame, frame_proba)
+    message = str(caught[0].message)
+    assert "Try a larger prediction_weight first (e.g. 0.01, ten times the 0.001 " in (
+        message
+    )
+    # Measured for classifiers only: a regression model is told no value.
+    with pytest.warns(WeakGeneratorWarning) as caught:
+        CounterfactualAE(
+            **{**FAST_AUTOENCODER, "prediction_weight": 0.001, "mmd_weight": 0.0}
+        ).fit(mixed_frame, frame_value)
+    message = str(caught[0].message)
+    assert message.endswith(
+        "Try a larger prediction_weight or more training (max_epochs)"
+    )
 
 
 def test_tables_take_the_path_before_the_generators_second_step(
