@@ -894,6 +894,25 @@ def _check_model_columns(model, columns, args):
     return missing
 
 
+def _training_options(args, method):
+    """Return the training options given on the command line, as parameters.
+
+    Options left out keep the method's defaults; one the method lacks is
+    refused.
+    """
+    given = {
+        "prediction_weight": args.prediction_weight,
+        "n_candidates": args.n_candidates,
+    }
+    options = {name: value for name, value in given.items() if value is not None}
+    for name in options:
+        if name not in method._get_param_names():
+            raise CommandError(
+                f"--{name.replace('_', '-')} is not an option of --method {args.method}"
+            )
+    return options
+
+
 def _check_model_reads_without(model, X, missing, args):
     """Name the columns ``X`` lacks if the model refuses the rows without them.
 
@@ -1132,6 +1151,7 @@ def _fit(args) -> int:
         task=args.task,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        **_training_options(args, method),
         **constraints,
     )
     _step(args, f"fitting {method.__name__} (epochs: {args.epochs}) ...")
@@ -1197,6 +1217,20 @@ def _positive_int(text):
 
 def _epochs(text):
     return "auto" if text == "auto" else _positive_int(text)
+
+
+def _weight(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number or 'auto'"
+        ) from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
+    return value
 
 
 def _parser():
@@ -1284,6 +1318,22 @@ def _parser():
         help="training epochs, or 'auto' (default)",
     )
     fit.add_argument(
+        "--prediction-weight",
+        type=_weight,
+        default=None,
+        metavar="WEIGHT",
+        help="weight of the model's prediction in the generator's loss, or "
+        "'auto' (default: the method's)",
+    )
+    fit.add_argument(
+        "--n-candidates",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="candidates drawn per row, the cheapest valid kept (gan and cvae; "
+        "default: the method's)",
+    )
+    fit.add_argument(
         "--target-column", default=None, help="label column to leave out of the rows"
     )
     fit.add_argument(
@@ -1354,6 +1404,9 @@ _COMMAND_LINE_WORDS = (
         "(the output's valid column marks them)",
     ),
     ("with task='auto' or 'classification'", "with --task auto or classification"),
+    ("a larger prediction_weight", "a larger --prediction-weight"),
+    ("more training (max_epochs)", "more training (--epochs)"),
+    ("more n_candidates", "more --n-candidates"),
     (
         re.compile(
             r"fit and explain on X\.drop\(columns=\[.*?\]\) \(a Pipeline whose "

@@ -576,6 +576,41 @@ def test_fit_quiet_prints_only_the_summary(tmp_path, model_files, capsys):
     assert output.exists()
 
 
+def test_fit_takes_the_training_options_its_advice_names(tmp_path, model_files, capsys):
+    data, model, _ = model_files
+    output = tmp_path / "explainer.pkl"
+    args = ["fit", str(data), str(model), "-o", str(output), "--epochs", "1"]
+    args += ["--target-column", "y", "--index-col", "id", "-q"]
+    # A weight too small to learn from: the fit warns, and its advice names
+    # the command line's options, with the weight to try.
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main([*args, "--prediction-weight", "0.001", "--n-candidates", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "Try a larger --prediction-weight first (e.g. 0.01, ten times" in err
+    assert "more training (--epochs) or more --n-candidates" in err
+    assert "max_epochs" not in err and "prediction_weight" not in err
+    explainer = pickle.loads(output.read_bytes())
+    assert explainer.prediction_weight == 0.001
+    assert explainer.n_candidates == 3
+    # Left out, each keeps the method's default.
+    assert main(args) == 0
+    capsys.readouterr()
+    explainer = pickle.loads(output.read_bytes())
+    assert explainer.prediction_weight == "auto"
+    assert explainer.n_candidates == CounterfactualGAN().n_candidates
+    # An option the method lacks, and a weight that is no weight.
+    status = main([*args, "--method", "ae", "--n-candidates", "3"])
+    assert_one_line_error(
+        capsys, status, "--n-candidates is not an option of --method ae"
+    )
+    for bad in ("-1", "nan", "inf", "heavy"):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--prediction-weight", bad])
+        assert exc.value.code == 2
+        assert "--prediction-weight" in capsys.readouterr().err
+
+
 def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
     # A customer number in the training frame, dropped by the model's
     # ColumnTransformer: the warning names the command line's fix, and the
