@@ -7,9 +7,10 @@ import sys
 #: Packages whose frames a warning skips: ours, scikit-learn's wrappers
 #: (``set_output``, ``Pipeline``, scorers) between the user and an
 #: explainer, and the runners that call them for the user (joblib under
-#: ``cross_validate``, Dask, ``concurrent.futures``). A worker thread's stack
-#: starts in the runner, without the user's line: there the warning names
-#: the thread's first frame outside these packages (``threading``'s).
+#: ``cross_validate``, Dask, ``concurrent.futures``) in the user's thread.
+#: A worker thread's or process's stack (``n_jobs`` > 1) starts in the
+#: runner, without the user's line: there the warning names its first
+#: frame outside these packages (``threading``'s, ``multiprocessing``'s).
 _LIBRARY_PACKAGES = (
     "cfexplain",
     "sklearn",
@@ -27,9 +28,9 @@ def user_stacklevel() -> int:
     for one path only: the same warning can come from ``transform``,
     ``explain``, a chunked or a Dask transform, or a ``Pipeline`` or scorer
     around them (run by joblib under ``cross_validate``), each a different
-    number of frames from the user's code. In a worker thread, whose stack
-    does not hold the user's code, it names the thread's first frame
-    outside the library and its runners.
+    number of frames from the user's code. In a worker thread or process,
+    whose stack does not hold the user's code, it names the worker's first
+    frame outside the library and its runners.
 
     Returns
     -------

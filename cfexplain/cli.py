@@ -1409,14 +1409,15 @@ _COMMAND_LINE_WORDS = (
     ("more n_candidates", "more --n-candidates"),
     (
         re.compile(
-            r"fit and explain on X\.drop\(columns=\[.*?\]\) \(a Pipeline whose "
-            r"ColumnTransformer leaves them out accepts such rows\) and join "
-            r"(?:it|them) back by index; if (?:it holds|they hold) numbers, "
-            r"convert (?:it|them) with pd\.to_numeric"
+            r"If the model does not read (?:it|them), fit and explain on "
+            r"X\.drop\(columns=\[.*?\]\) \(a Pipeline whose ColumnTransformer "
+            r"leaves (?:it|them) out accepts such rows\) and join (?:it|them) back "
+            r"by index(?:; numbers written as text .*? pd\.to_numeric)?"
         ),
-        "give one such column to fit and to explain as --index-col (it then "
-        "labels the rows instead of being explained) and leave any other out "
-        "of the CSV files",
+        "If the model does not read such a column, give it to fit and to "
+        "explain as --index-col: it then labels the rows instead of being "
+        "explained (--index-col takes one column; leave any more out of the "
+        "CSV files)",
     ),
 )
 

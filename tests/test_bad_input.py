@@ -783,8 +783,13 @@ def test_an_identifier_read_as_a_category_gets_a_warning_that_names_the_fix():
     with pytest.warns(
         HighCardinalityWarning,
         match=r"'customer' \(160 values\).*X\.drop\(columns=\['customer'\]\)",
-    ):
+    ) as caught:
         CounterfactualGAN(**FAST).fit(X, frame_proba)
+    # Text that is no number is not told to become one; digit strings are.
+    assert "to_numeric" not in str(caught[0].message)
+    digits = X.assign(customer=[f"{i:05d}" for i in range(160)])
+    with pytest.warns(HighCardinalityWarning, match="take pd.to_numeric"):
+        CounterfactualGAN(**FAST).fit(digits, frame_proba)
     # The advised table, and a category with few values: nothing to warn of.
     with warnings.catch_warnings():
         warnings.simplefilter("error", HighCardinalityWarning)
@@ -797,12 +802,16 @@ def test_an_identifier_read_as_a_category_gets_a_warning_that_names_the_fix():
 
 
 @pytest.mark.parametrize(
-    ("n_values", "warns"),
-    # 40 rows: at least 20 values and more than half as many as rows.
-    [(19, False), (20, False), (21, True)],
+    ("n_rows", "n_values", "warns"),
+    # At least 20 values, and more than half as many as rows.
+    [(40, 20, False), (40, 21, True), (30, 19, False)],
 )
-def test_an_identifier_has_more_values_than_half_the_rows(n_values, warns):
-    X = make_mixed_frame(n=40).assign(customer=[f"c{i % n_values}" for i in range(40)])
+def test_an_identifier_has_many_values_and_more_than_half_the_rows(
+    n_rows, n_values, warns
+):
+    X = make_mixed_frame(n=n_rows).assign(
+        customer=[f"c{i % n_values}" for i in range(n_rows)]
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HighCardinalityWarning)
         CounterfactualGAN(**FAST).fit(X, frame_proba)
@@ -812,17 +821,26 @@ def test_an_identifier_has_more_values_than_half_the_rows(n_values, warns):
         message = str(found[0].message)
         assert message.startswith("category column 'customer' (21 values) has")
         assert "than half as many as the 40 training rows" in message
+        # It names the user's line.
+        assert found[0].filename == __file__
 
 
 def test_unused_categories_count_as_generator_inputs():
-    # The encoder makes an input of every declared category, used or not.
+    # The encoder makes an input of every declared category, used or not;
+    # the warning says so and how to drop the unused ones.
     codes = pd.Categorical(
         [f"z{i % 10}" for i in range(160)],
         categories=[f"z{i}" for i in range(500)],
     )
     X = make_mixed_frame().assign(zip_code=codes)
-    with pytest.warns(HighCardinalityWarning, match=r"'zip_code' \(500 values\)"):
+    with pytest.warns(
+        HighCardinalityWarning,
+        match=r"'zip_code' \(500 categories, 10 used\).*"
+        r"X\['zip_code'\]\.cat\.remove_unused_categories\(\)",
+    ) as caught:
         CounterfactualGAN(**FAST).fit(X, frame_proba)
+    # A category column is no text of numbers.
+    assert all("to_numeric" not in str(w.message) for w in caught)
     with warnings.catch_warnings():
         warnings.simplefilter("error", HighCardinalityWarning)
         CounterfactualGAN(**FAST).fit(

@@ -641,7 +641,8 @@ def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
         assert main([*args, "-o", str(tmp_path / "with_id.pkl")]) == 0
     err = capsys.readouterr().err
     assert "cfexplain: warning: category column 'customer' (120 values)" in err
-    assert "give one such column to fit and to explain as --index-col" in err
+    assert "If the model does not read such a column, give it to fit and" in err
+    assert "to_numeric" not in err
     assert "X.drop" not in err
     output = tmp_path / "explainer.pkl"
     with warnings.catch_warnings():

@@ -334,6 +334,13 @@ def _encoded_values(column):
     return n_values
 
 
+def _numbers_as_text(column):
+    """Whether a text column's values all read as numbers (``"02134"``)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    return bool(pd.to_numeric(column, errors="coerce").notna().all())
+
+
 def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=()):
     """Warn when ``fit`` one-hot encodes a category column with nearly a value per row.
 
@@ -354,7 +361,18 @@ def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=
     if not found:
         return
     names = list(found)
-    shown = ", ".join(f"{name!r} ({found[name]} values)" for name in names[:3])
+    unused = [
+        name
+        for name in names
+        if isinstance(rows[name].dtype, pd.CategoricalDtype)
+        and rows[name].nunique(dropna=True) < found[name]
+    ]
+    shown = ", ".join(
+        f"{name!r} ({found[name]} categories, {rows[name].nunique()} used)"
+        if name in unused
+        else f"{name!r} ({found[name]} values)"
+        for name in names[:3]
+    )
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     one = len(names) == 1
     it = "it" if one else "them"
@@ -362,7 +380,7 @@ def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=
         dropped = ", ".join(repr(name) for name in names)
         without = (
             f"fit and explain on X.drop(columns=[{dropped}]) (a Pipeline whose "
-            f"ColumnTransformer leaves them out accepts such rows) and join {it} "
+            f"ColumnTransformer leaves {it} out accepts such rows) and join {it} "
             "back by index"
         )
     else:
@@ -371,15 +389,24 @@ def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=
             f"fit and explain on np.delete(X, {positions}, axis=1) (the model "
             f"then needs a predict_fn that reads the array without {it})"
         )
+    fixes = [f"If the model does not read {it}, {without}"]
+    if unused:
+        # The encoder makes an input of every declared category.
+        fixes.append(
+            f"unused categories count too: X[{unused[0]!r}] = "
+            f"X[{unused[0]!r}].cat.remove_unused_categories() drops them"
+        )
+    if any(_numbers_as_text(rows[name]) for name in names):
+        fixes.append(
+            "numbers written as text that the model reads as numbers take pd.to_numeric"
+        )
     warnings.warn(
         f"{'category column' if one else 'category columns'} {shown}{more} "
         f"{'has' if one else 'have'} at least {_IDENTIFIER_MIN_VALUES} values "
         f"and more than half as many as the {n_rows} training rows, as "
         "identifiers do; each value becomes a generator input, which slows "
         f"fit, and a counterfactual can only give {it} another training row's "
-        f"value. If the model does not read {it}, {without}; if "
-        f"{'it holds' if one else 'they hold'} numbers, convert {it} with "
-        "pd.to_numeric",
+        f"value. {'; '.join(fixes)}",
         HighCardinalityWarning,
         stacklevel=user_stacklevel(),
     )
