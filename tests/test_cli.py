@@ -497,14 +497,27 @@ def test_debug_reraises(tmp_path, table, explainer_path, capsys, where):
 # -- fit -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def model_files(tmp_path_factory):
-    """A tiny CSV with a label column and a joblib-saved pipeline for it."""
+def save_pipeline(X, y, path, numbers=("age", "hours")):
+    """Fit the user's usual pipeline on the mixed frame's columns; save it."""
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
+            (StandardScaler(), list(numbers)),
+        ),
+        LogisticRegression(),
+    ).fit(X, y)
+    joblib.dump(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    """A tiny CSV with a label column and a joblib-saved pipeline for it."""
     folder = tmp_path_factory.mktemp("fit")
     data = folder / "train.csv"
     table = make_mixed_frame(120)
@@ -513,15 +526,7 @@ def model_files(tmp_path_factory):
     # What a user does: read the CSV back, train, save with joblib.
     frame = pd.read_csv(data, index_col="id")
     X, y = frame.drop(columns="y"), frame["y"]
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
-            (StandardScaler(), ["age", "hours"]),
-        ),
-        LogisticRegression(),
-    ).fit(X, y)
-    model_path = folder / "model.joblib"
-    joblib.dump(model, model_path)
+    model_path = save_pipeline(X, y, folder / "model.joblib")
     rows = folder / "rows.csv"
     X.iloc[:5].to_csv(rows)
     return data, model_path, rows
@@ -615,26 +620,13 @@ def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
     # A customer number in the training frame, dropped by the model's
     # ColumnTransformer: the warning names the command line's fix, and the
     # fix works although the model was fitted with the column.
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
     table = make_mixed_frame(120)
     table.insert(0, "customer", [f"c{i:04d}" for i in range(120)])
     table["y"] = frame_proba(table).argmax(axis=1)
     data = tmp_path / "train.csv"
     table.to_csv(data, index=False)
     X, y = table.drop(columns="y"), table["y"]
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
-            (StandardScaler(), ["age", "hours"]),
-        ),
-        LogisticRegression(),
-    ).fit(X, y)
-    model_path = tmp_path / "model.joblib"
-    joblib.dump(model, model_path)
+    model_path = save_pipeline(X, y, tmp_path / "model.joblib")
     args = ["fit", str(data), str(model_path), "--target-column", "y", "-q"]
     with warnings.catch_warnings():
         warnings.simplefilter("always", HighCardinalityWarning)
@@ -654,14 +646,9 @@ def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
     del table["customer"]
     table.insert(0, "extra", np.arange(120) % 7)
     table.to_csv(data, index=False)
-    reading = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["color", "member"]),
-            (StandardScaler(), ["age", "hours", "extra"]),
-        ),
-        LogisticRegression(),
-    ).fit(table.drop(columns="y"), y)
-    joblib.dump(reading, model_path)
+    save_pipeline(
+        table.drop(columns="y"), y, model_path, numbers=("age", "hours", "extra")
+    )
     status = main([*args, "-o", str(output), "--index-col", "extra"])
     assert_one_line_error(capsys, status, "the model needs the column(s) 'extra'")
 
