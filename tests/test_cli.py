@@ -653,6 +653,41 @@ def test_an_identifier_the_model_drops_can_be_the_index(tmp_path, capsys):
     assert_one_line_error(capsys, status, "the model needs the column(s) 'extra'")
 
 
+class DtypesBeforeNames:
+    """A model that checks its columns' dtypes before their names.
+
+    As some boosted-tree libraries do: text refused for its dtype, then a
+    missing column for its name.
+    """
+
+    feature_names_in_ = np.array(["age", "hours", "color", "member", "extra"])
+
+    def predict_proba(self, X):
+        text = [c for c in X.columns if is_string_or_object(X[c])]
+        if text:
+            raise ValueError(f"dtypes must be numbers, bool or category: {text}")
+        raise ValueError("feature_names mismatch: 'extra' expected")
+
+
+def is_string_or_object(column):
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
+def test_a_missing_column_is_named_by_a_model_refusing_every_reading(tmp_path, capsys):
+    table = make_mixed_frame(40)
+    table["y"] = frame_proba(table).argmax(axis=1)
+    data = tmp_path / "train.csv"
+    table.to_csv(data, index=False)
+    model = tmp_path / "model.joblib"
+    joblib.dump(DtypesBeforeNames(), model)
+    args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl")]
+    status = main([*args, "--target-column", "y", "-q"])
+    line = assert_one_line_error(
+        capsys, status, "the model needs the column(s) 'extra'"
+    )
+    assert "--categorical" not in line
+
+
 def test_fit_names_a_label_column_left_in(tmp_path, model_files, capsys):
     data, model, _ = model_files
     args = ["fit", str(data), str(model), "-o", str(tmp_path / "e.pkl"), "-q"]
