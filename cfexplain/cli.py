@@ -1228,7 +1228,7 @@ def _weight(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number or 'auto'"
         ) from None
-    if not value >= 0 or value == float("inf"):
+    if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
     return value
 

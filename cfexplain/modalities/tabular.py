@@ -18,6 +18,7 @@ from ..exceptions import (
     NumbersAsTextWarning,
 )
 from ..preprocessing import TabularEncoder
+from ..preprocessing._layout import CATEGORY
 from ..preprocessing._tabular_encoder import cast_columns
 from ._base import ModalityAdapter
 
@@ -322,18 +323,6 @@ def _warn_of_numbers_as_text(rows, numerical_features):
 _IDENTIFIER_MIN_VALUES = 20
 
 
-def _encoded_values(column):
-    """Return how many one-hot inputs the encoder makes of a category column.
-
-    One per distinct value, or per declared category of a ``category``
-    column, whose unused categories are encoded too.
-    """
-    n_values = column.nunique(dropna=True)
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        n_values = max(n_values, len(column.cat.categories))
-    return n_values
-
-
 def _numbers_as_text(column):
     """Whether a text column's values all read as numbers (``"02134"``)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -341,34 +330,30 @@ def _numbers_as_text(column):
     return bool(pd.to_numeric(column, errors="coerce").notna().all())
 
 
-def _warn_of_high_cardinality(rows, numerical_features, *, input_is_frame, skip=()):
+def _warn_of_high_cardinality(rows, one_hot_widths, *, input_is_frame, skip=()):
     """Warn when ``fit`` one-hot encodes a category column with nearly a value per row.
 
     Such a column is usually an identifier the model does not read; its
     encoding can outweigh all the other features together (see
-    :class:`~cfexplain.HighCardinalityWarning`). Columns in ``skip``
-    (numbers stored as text, already warned of) are left out.
+    :class:`~cfexplain.HighCardinalityWarning`). ``one_hot_widths`` maps
+    each category column to its number of one-hot inputs, as the encoder
+    made them (a ``category`` column's unused categories included).
+    Columns in ``skip`` (numbers stored as text, already warned of) are
+    left out.
     """
-    ignored = set(numerical_features) | set(skip)
     n_rows = len(rows)
-    found = {}
-    for name in rows.columns:
-        if name in ignored:
-            continue
-        n_values = _encoded_values(rows[name])
-        if n_values >= _IDENTIFIER_MIN_VALUES and 2 * n_values > n_rows:
-            found[name] = n_values
+    found = {
+        name: width
+        for name, width in one_hot_widths.items()
+        if name not in skip and width >= _IDENTIFIER_MIN_VALUES and 2 * width > n_rows
+    }
     if not found:
         return
     names = list(found)
-    unused = [
-        name
-        for name in names
-        if isinstance(rows[name].dtype, pd.CategoricalDtype)
-        and rows[name].nunique(dropna=True) < found[name]
-    ]
+    used = {name: rows[name].nunique(dropna=True) for name in names}
+    unused = [name for name in names if used[name] < found[name]]
     shown = ", ".join(
-        f"{name!r} ({found[name]} categories, {rows[name].nunique()} used)"
+        f"{name!r} ({found[name]} categories, {used[name]} used)"
         if name in unused
         else f"{name!r} ({found[name]} values)"
         for name in names[:3]
@@ -597,11 +582,13 @@ class TabularAdapter(ModalityAdapter):
         rows = self.as_rows(X_checked)
         _warn_of_one_hot_blocks(rows, self.numerical_features_)
         as_text = _warn_of_numbers_as_text(rows, self.numerical_features_)
+        one_hot_widths = {
+            label_of[span.feature]: span.width
+            for span in encoder.layout_.spans
+            if span.kind == CATEGORY
+        }
         _warn_of_high_cardinality(
-            rows,
-            self.numerical_features_,
-            input_is_frame=self.input_is_frame_,
-            skip=as_text,
+            rows, one_hot_widths, input_is_frame=self.input_is_frame_, skip=as_text
         )
         self.numeric_std_ = {
             label: float(np.nan_to_num(rows[label].astype(float).std()))
