@@ -38,6 +38,7 @@ from ._unseen import (
     rows_to_score,
     take_rows,
 )
+from .backends.batches import batch_loader
 from .backends.nets import drop_optimizer_state
 from .exceptions import (
     ImplausibleCounterfactualWarning,
@@ -655,6 +656,8 @@ class BaseCounterfactualExplainer(
             "batch_size": batch_size,
             "max_epochs": max_epochs,
             "train_split": None,
+            # Whole batches in one indexing (same batches as DataLoader's).
+            "iterator_train": batch_loader,
             "iterator_train__shuffle": True,
             "iterator_train__drop_last": True,
             "iterator_train__generator": torch_generator(self.random_seed_),

@@ -22,6 +22,7 @@ from torch import nn
 
 from ._predictor import CLASSIFICATION, REGRESSION
 from ._random import torch_generator, torch_seeded
+from .backends.batches import batch_loader
 
 __all__ = ["SoftTargetCrossEntropy", "Surrogate", "SurrogateModule"]
 
@@ -226,6 +227,7 @@ class Surrogate:
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
                 train_split=None,
+                iterator_train=batch_loader,
                 iterator_train__shuffle=True,
                 iterator_train__generator=torch_generator(self.random_state),
                 device=self.device,

@@ -154,3 +154,52 @@ def test_prediction_margin_is_a_hinge_on_the_divergence():
     assert plain.item() == pytest.approx((-np.log(0.8) - np.log(0.4)) / 2)
     # row 0 is within the margin, row 1 pays its excess only
     assert hinge.item() == pytest.approx((-np.log(0.4) - 0.3) / 2)
+
+
+def _batches(loader):
+    """Every batch of one epoch, as plain arrays."""
+    return [
+        ({k: v.numpy() for k, v in X.items()}, y.numpy()) for X, y in loader
+    ]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batch_loader_gives_the_batches_of_torchs_data_loader(shuffle, drop_last):
+    # The explainers train on batch_loader for speed; their results must
+    # stay those of skorch's default DataLoader, epoch after epoch, and the
+    # user's global torch generator must not move.
+    from skorch.dataset import Dataset
+    from torch.utils.data import DataLoader
+
+    from cfexplain.backends.batches import batch_loader
+
+    rng = np.random.default_rng(0)
+    X = {
+        "X": rng.normal(size=(103, 4)).astype(np.float32),
+        "y_model": rng.random(size=(103, 2)).astype(np.float32),
+    }
+    dataset = Dataset(X, rng.integers(0, 2, size=103))
+    kwargs = dict(batch_size=16, shuffle=shuffle, drop_last=drop_last)
+    state = torch.random.get_rng_state()
+    ours = batch_loader(dataset, generator=torch.Generator().manual_seed(3), **kwargs)
+    torchs = DataLoader(dataset, generator=torch.Generator().manual_seed(3), **kwargs)
+    for _ in range(2):
+        got, expected = _batches(ours), _batches(torchs)
+        assert len(got) == len(expected) == (6 if drop_last else 7)
+        for (X_got, y_got), (X_expected, y_expected) in zip(got, expected, strict=True):
+            assert X_got["X"].dtype == np.float32
+            np.testing.assert_array_equal(X_got["X"], X_expected["X"])
+            np.testing.assert_array_equal(X_got["y_model"], X_expected["y_model"])
+            np.testing.assert_array_equal(y_got, y_expected)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_batch_loader_refuses_to_be_given_its_own_sampler():
+    from torch.utils.data import SequentialSampler
+
+    from cfexplain.backends.batches import batch_loader
+
+    data = torch.zeros(4, 2)
+    with pytest.raises(TypeError, match="batch_loader sets sampler itself"):
+        batch_loader(data, batch_size=2, sampler=SequentialSampler(data))

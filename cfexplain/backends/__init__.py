@@ -23,6 +23,7 @@ Layout, in skorch's vocabulary:
   ``perturbation``), sharing :class:`~cfexplain.backends.nets.CounterfactualNet`.
 * :mod:`.losses`: paper 1's and paper 2's loss terms.
 * :mod:`.sampling`: targets and frozen masks drawn while training.
+* :mod:`.batches`: the data loader the nets train on, one indexing a batch.
 """
 
 from .nets import CounterfactualNet, CVAENet, GANNet, PerturbationNet
