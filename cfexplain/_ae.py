@@ -180,7 +180,7 @@ class CounterfactualAE(BaseCounterfactualExplainer):
         mask_probability=0.5,
         prediction_margin=0.0,
         surrogate_hidden=(128, 128),
-        surrogate_epochs=20,
+        surrogate_epochs="auto",
         surrogate_refresh_every="auto",
         surrogate_refresh_rows=1024,
         regression_tolerance=0.05,

@@ -65,7 +65,7 @@ WIDTHS = [tuple, list]
 #: surrogate (all of them).
 SURROGATE_PARAMETERS = {
     "surrogate_hidden": WIDTHS,
-    "surrogate_epochs": POSITIVE_INTEGER,
+    "surrogate_epochs": [*POSITIVE_INTEGER, StrOptions({"auto"})],
     "surrogate_refresh_every": [
         Interval(numbers.Integral, 0, None, closed="left"),
         StrOptions({"auto"}),

@@ -196,7 +196,7 @@ class CounterfactualCVAE(BaseCounterfactualExplainer):
         lr=1e-3,
         n_candidates="auto",
         surrogate_hidden=(128, 128),
-        surrogate_epochs=20,
+        surrogate_epochs="auto",
         surrogate_refresh_every="auto",
         surrogate_refresh_rows=1024,
         numeric_tolerance=0.05,

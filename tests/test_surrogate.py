@@ -60,3 +60,41 @@ def test_balanced_agreement_counts_a_rare_class_as_much_as_a_common_one(monkeypa
     assert surrogate.fidelity(None, model, balanced=True) == pytest.approx(
         (96 / 97 + 0 / 3) / 2
     )
+
+
+@pytest.mark.parametrize(
+    "n_rows, expected_epochs",
+    [
+        (20, 20),  # 2 steps an epoch: 30 epochs for 60 steps, capped at 20
+        (200, 3),  # 160 rows to train on, 20 steps an epoch
+        (215, 3),  # 172 rows: 22 steps, the last batch incomplete
+        (1000, 1),  # 100 steps: one epoch is enough
+    ],
+)
+def test_auto_epochs_train_about_a_number_of_steps(
+    monkeypatch, n_rows, expected_epochs
+):
+    monkeypatch.setattr("cfexplain._surrogate.AUTO_STEPS", 60)
+    X, y = make_classification(n_samples=n_rows, n_features=4, random_state=0)
+    surrogate = Surrogate(
+        task="classification", max_epochs="auto", batch_size=8, random_state=0
+    ).fit(X, np.eye(2)[y])
+    assert surrogate.max_epochs_ == expected_epochs
+    assert len(surrogate.net_.history) == expected_epochs
+
+
+def test_explainers_train_their_surrogate_with_the_auto_budget():
+    from cf_testing import frame_proba, make_mixed_frame
+
+    from cfexplain import CounterfactualGAN
+
+    X = make_mixed_frame(n=200)
+    model = frame_proba
+    explainer = CounterfactualGAN(max_epochs=1, random_state=0).fit(
+        X, predict_fn=model
+    )
+    assert explainer.surrogate_epochs == "auto"
+    # A small table trains the surrogate the at most 20 epochs.
+    assert explainer.surrogate_.max_epochs_ == 20
+    with pytest.raises(ValueError, match="surrogate_epochs"):
+        CounterfactualGAN(surrogate_epochs="many").fit(X, predict_fn=model)
