@@ -36,7 +36,14 @@ def known_rows(explainer, X):
     flag = getattr(getattr(explainer, "encoder_", None), "known_category_rows", None)
     if flag is None:
         return None
-    known = flag(X)
+    with warnings.catch_warnings():
+        # An array given to an explainer fitted on a frame: the explainer's
+        # own check says so to the user; its encoder, an internal object,
+        # would say it a second time under its own name.
+        warnings.filterwarnings(
+            "ignore", "X does not have valid feature names", UserWarning
+        )
+        known = flag(X)
     return None if known.all() else known
 
 

@@ -575,6 +575,18 @@ def test_handle_unknown_warn_explains_the_other_rows(warns_unknown, as_array):
     pd.testing.assert_frame_equal(out, expected, check_exact=False, rtol=1e-5)
 
 
+def test_an_array_to_a_frame_fitted_explainer_is_named_once(warns_unknown):
+    # The explainer says the array has no feature names; its internal
+    # encoder, checking the rows for unseen categories, does not repeat it.
+    given = with_unseen(12, [2, 9]).to_numpy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warns_unknown.transform(given)
+    names = [str(w.message) for w in caught if "feature names" in str(w.message)]
+    assert len(names) == 1
+    assert type(warns_unknown).__name__ in names[0]
+
+
 def test_handle_unknown_warn_keeps_each_rows_own_target(warns_unknown):
     X = with_unseen(6, [1])
     labels = pd.Series([0, 1, 0, 1, 1, 0], index=X.index[::-1])  # aligned by label
