@@ -15,15 +15,20 @@ generator reached alone (``fit_report_["generator_validity_opposite"]``),
 the surrogate's agreement with the model on held-out rows and on generated
 ones, then on the 5,000 rows: validity by the real model, categorical L0,
 L1, class-conditional MMD², transform rows/s (one call) and the process's
-peak memory. Warnings at fit and at transform are counted by class.
+peak memory (``ru_maxrss``, read as KiB: Linux). Warnings at fit and at
+transform are counted by class.
 
 Usage::
 
     python benchmarks/fit_scale.py --threads 2
     python benchmarks/fit_scale.py --rows 1000,1000000 --explainers GAN
+    python benchmarks/fit_scale.py --rows 1000000 --explainers GAN \
+        --surrogate-epochs 20,4 --threads 2
 
 Writes ``benchmarks/results/fit_scale.json`` and ``fit_scale.md`` (a run
-replaces the cells it ran and keeps the others).
+replaces the cells it ran and keeps the others, and writes them after each
+cell). ``--surrogate-epochs`` fits each cell once per value given instead of
+the default ``"auto"`` and writes ``fit_scale_surrogate.json`` / ``.md``.
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def make_table(n_rows):
     return X, y
 
 
-def run_cell(n_rows, name):
+def run_cell(n_rows, name, surrogate_epochs="auto"):
     """Fit and evaluate one explainer on ``n_rows`` rows; return its figures."""
     import numpy as np
     from sklearn.compose import make_column_transformer
@@ -106,10 +111,13 @@ def run_cell(n_rows, name):
         "AE": CounterfactualAE,
         "CVAE": CounterfactualCVAE,
     }[name]
+    params = {"random_state": 0}
+    if surrogate_epochs != "auto":
+        params["surrogate_epochs"] = int(surrogate_epochs)
     with warnings.catch_warnings(record=True) as fit_warnings:
         warnings.simplefilter("always")
         start = time.perf_counter()
-        explainer = estimator(random_state=0).fit(
+        explainer = estimator(**params).fit(
             X_train, predict_fn=model.predict_proba
         )
         fit_seconds = time.perf_counter() - start
@@ -128,7 +136,8 @@ def run_cell(n_rows, name):
     return {
         "rows": n_rows,
         "explainer": name,
-        "model accuracy": float(model.score(X_test, y[n_rows:])),
+        "surrogate_epochs_given": surrogate_epochs,
+        "model_accuracy": float(model.score(X_test, y[n_rows:])),
         "fit_seconds": fit_seconds,
         "batch_size": explainer.batch_size_,
         "epochs": explainer.max_epochs_,
@@ -162,7 +171,7 @@ def markdown_table(rows):
         "|" + "---|" * 16,
     ]
     for r in rows:
-        warned = {**r["fit_warnings"], **r["transform_warnings"]}
+        warned = Counter(r["fit_warnings"]) + Counter(r["transform_warnings"])
         lines.append(
             f"| {r['rows']:,} | {r['explainer']} | {r['fit_seconds']:.1f} "
             f"| {r['batch_size']} | {r['epochs']} "
@@ -185,40 +194,55 @@ def main():
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads in each cell"
     )
-    parser.add_argument("--cell", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--surrogate-epochs",
+        default=None,
+        help="fit each cell with these surrogate_epochs instead, e.g. 20,4",
+    )
+    parser.add_argument("--cell", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cell:
         import torch
 
         if args.threads is not None:
             torch.set_num_threads(args.threads)
-        print(json.dumps(run_cell(int(args.cell[0]), args.cell[1])))
+        n_rows, name, surrogate_epochs = args.cell
+        print(json.dumps(run_cell(int(n_rows), name, surrogate_epochs)))
         return
 
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "fit_scale.json"
-    kept = json.loads(path.read_text())["rows"] if path.exists() else []
-    rows = []
+    stem = "fit_scale" if args.surrogate_epochs is None else "fit_scale_surrogate"
+    path = RESULTS / f"{stem}.json"
+    rows = json.loads(path.read_text())["rows"] if path.exists() else []
+    machine = f"{platform.machine()}, {args.threads or 'default'} torch threads"
+    epochs = (args.surrogate_epochs or "auto").split(",")
     for n_rows in (int(n) for n in args.rows.split(",")):
         for name in args.explainers.split(","):
-            command = [sys.executable, __file__, "--cell", str(n_rows), name]
-            if args.threads is not None:
-                command += ["--threads", str(args.threads)]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode:
-                sys.exit(f"{n_rows} rows, {name} failed:\n{done.stderr}")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-    ran = {(r["rows"], r["explainer"]) for r in rows}
-    rows = [r for r in kept if (r["rows"], r["explainer"]) not in ran] + rows
-    rows.sort(key=lambda r: (r["rows"], EXPLAINERS.index(r["explainer"])))
-    machine = f"{platform.machine()}, {args.threads or 'default'} torch threads"
-    path.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
-    (RESULTS / "fit_scale.md").write_text(
-        f"# Fit budget by table size ({machine})\n\n{markdown_table(rows)}\n"
-    )
+            for surrogate_epochs in epochs:
+                command = [sys.executable, __file__, "--cell", str(n_rows), name]
+                command.append(surrogate_epochs)
+                if args.threads is not None:
+                    command += ["--threads", str(args.threads)]
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode:
+                    sys.exit(f"{n_rows} rows, {name} failed:\n{done.stderr}")
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                print(json.dumps(row), flush=True)
+                key = (row["rows"], row["explainer"], row["surrogate_epochs_given"])
+                rows = [r for r in rows if _key(r) != key] + [row]
+                rows.sort(key=lambda r: (r["rows"], EXPLAINERS.index(r["explainer"])))
+                path.write_text(
+                    json.dumps({"machine": machine, "rows": rows}, indent=1)
+                )
+                (RESULTS / f"{stem}.md").write_text(
+                    f"# Fit budget by table size ({machine})\n\n"
+                    f"{markdown_table(rows)}\n"
+                )
     print(markdown_table(rows))
+
+
+def _key(row):
+    return (row["rows"], row["explainer"], row.get("surrogate_epochs_given", "auto"))
 
 
 if __name__ == "__main__":

@@ -42,10 +42,11 @@ monotonic : dict, default=None
 surrogate_hidden : tuple of int, default=(128, 128)
     Hidden widths of the surrogate of a black-box model.
 surrogate_epochs : int or "auto", default="auto"
-    Epochs of the surrogate's initial training. ``"auto"`` is 20 epochs,
-    or fewer where those would be far more than 6,000 optimiser steps of
-    512 rows: 20 on tables of up to about 200,000 rows, 4 on a million
-    (2.8 times faster than 20 there, the generator as valid).
+    Epochs of the surrogate's initial training. ``"auto"`` is the fewest
+    epochs that make at least 6,000 optimiser steps of 512 rows, between 1
+    and 20: 20 on tables of up to about 200,000 rows, 4 on a million (where
+    20 epochs were 31,000 steps; a GAN's fit took 126 s with 20 and 76 s
+    with 4, the generator as valid: ``benchmarks/fit_scale.py``).
     ``surrogate_.max_epochs_`` holds what was used.
 surrogate_refresh_every : int or "auto", default="auto"
     Epochs between two relabellings of generated rows by the real model

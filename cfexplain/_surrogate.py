@@ -119,9 +119,10 @@ class _StandardisedMSE(nn.Module):
 #: epochs. The generator's share of targets reached alone (the fit's
 #: self-check, a GAN explaining boosted trees on a synthetic table of 7
 #: numbers and 3 categories, seed 0) stopped rising at about this many:
-#: on 1,000,000 rows, 1 epoch (1,563 steps) 0.70, 4 (6,252) 0.76, 20
-#: (31,260) 0.76, the fit taking 67, 79 and 126 s; on 200,000 rows, 1
-#: epoch (313 steps) 0.69, 6 (1,878) 0.80, 20 (6,260) 0.86.
+#: on 1,000,000 rows, 1 epoch (1,560 steps) 0.70, 4 (6,240) 0.76, 20
+#: (31,200) 0.76, the fit taking 67 s (a scratch run), 76 and 126 s
+#: (``benchmarks/fit_scale.py --surrogate-epochs 20,4``); on
+#: 200,000 rows, 1 epoch (310 steps) 0.69, 6 (1,860) 0.80, 20 (6,200) 0.86.
 AUTO_STEPS = 6000
 #: The most epochs ``max_epochs="auto"`` trains: the fixed default it
 #: replaced, kept on tables of up to about 200,000 rows (on German credit
@@ -142,11 +143,10 @@ class Surrogate:
         tabular models we explain (boosted trees included) to over 95 %
         agreement on Adult in a few epochs.
     max_epochs : int or "auto", default=20
-        Epochs of the initial :meth:`fit`. ``"auto"`` trains at most
-        :data:`AUTO_MAX_EPOCHS` epochs, fewer where that many would be far
-        more than :data:`AUTO_STEPS` optimiser steps, and at least one:
-        20 epochs on tables of up to about 200,000 rows, 4 on a million
-        (where 20 epochs were 31,000 steps).
+        Epochs of the initial :meth:`fit`. ``"auto"`` is the fewest epochs
+        that make at least :data:`AUTO_STEPS` optimiser steps, between 1
+        and :data:`AUTO_MAX_EPOCHS`: 20 epochs on tables of up to about
+        200,000 rows, 4 on a million (where 20 epochs were 31,000 steps).
     lr : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=512
@@ -266,7 +266,10 @@ class Surrogate:
         """Resolve ``max_epochs`` for ``n_rows`` training rows into ``max_epochs_``."""
         epochs = self.max_epochs
         if epochs == "auto":
-            steps_per_epoch = -(-n_rows // self.batch_size)  # skorch keeps the last
+            # skorch's batch_size=-1 is the whole data; the loader keeps the
+            # last, incomplete batch (drop_last=False).
+            batch = n_rows if self.batch_size == -1 else self.batch_size
+            steps_per_epoch = max(1, -(-n_rows // max(1, batch)))
             epochs = min(AUTO_MAX_EPOCHS, max(1, -(-AUTO_STEPS // steps_per_epoch)))
         self.max_epochs_ = int(epochs)
         return self.max_epochs_

@@ -192,7 +192,26 @@ def test_batch_loader_gives_the_batches_of_torchs_data_loader(shuffle, drop_last
             np.testing.assert_array_equal(X_got["X"], X_expected["X"])
             np.testing.assert_array_equal(X_got["y_model"], X_expected["y_model"])
             np.testing.assert_array_equal(y_got, y_expected)
+            assert y_got.dtype == y_expected.dtype
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_batch_loader_without_labels_gives_the_rows_of_torchs_data_loader():
+    # The explainers' nets train without y: skorch then puts a placeholder
+    # in its place, which the nets never read.
+    from skorch.dataset import Dataset
+    from torch.utils.data import DataLoader
+
+    from cfexplain.backends.batches import batch_loader
+
+    X = {"X": np.arange(40, dtype=np.float32).reshape(20, 2)}
+    dataset = Dataset(X, None)
+    kwargs = dict(batch_size=6, shuffle=True, drop_last=True)
+    ours = batch_loader(dataset, generator=torch.Generator().manual_seed(5), **kwargs)
+    torchs = DataLoader(dataset, generator=torch.Generator().manual_seed(5), **kwargs)
+    for (X_got, y_got), (X_expected, _) in zip(ours, torchs, strict=True):
+        assert torch.equal(X_got["X"], X_expected["X"])
+        assert torch.equal(y_got, torch.zeros(1))
 
 
 def test_batch_loader_refuses_to_be_given_its_own_sampler():

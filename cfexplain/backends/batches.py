@@ -11,13 +11,18 @@ made the whole process of fitting the GAN on German credit (a RandomForest
 pipeline) take 16.4 s instead of 19.7, and on Adult (the MLP) 54.9 s instead
 of 61.3 (medians of 3, alternated, 2 threads).
 
-:func:`batch_loader` is a drop-in for ``DataLoader`` as skorch's
-``iterator_train`` / ``iterator_valid``: a :class:`~torch.utils.data.BatchSampler`
+:func:`batch_loader` takes ``DataLoader``'s place as skorch's
+``iterator_train`` for data held as dense NumPy arrays, tensors or dicts of
+them (all the nets here train on): a :class:`~torch.utils.data.BatchSampler`
 hands the dataset a whole batch of positions, which skorch's
-:class:`~skorch.dataset.Dataset` indexes in one NumPy fancy indexing per array.
+:class:`~skorch.dataset.Dataset` indexes in one fancy indexing per array.
 The positions come from the same samplers ``DataLoader`` would build, drawing
 from the same generator in the same order, so the batches, and the training,
-are the same as with ``DataLoader``; only the bookkeeping is gone.
+are the same as with ``DataLoader``; only the bookkeeping is gone. One
+difference no net reads: without ``y``, skorch's placeholder comes as one
+``tensor([0.])`` per batch instead of one per row. Sparse matrices and pandas
+objects, which skorch's dataset returns whole rather than as arrays, are
+not for this loader.
 """
 
 from __future__ import annotations
