@@ -222,3 +222,26 @@ def test_batch_loader_refuses_to_be_given_its_own_sampler():
     data = torch.zeros(4, 2)
     with pytest.raises(TypeError, match="batch_loader sets sampler itself"):
         batch_loader(data, batch_size=2, sampler=SequentialSampler(data))
+
+
+def test_uniform_dropout_is_dropout():
+    from cfexplain.backends.modules._layers import UniformDropout
+
+    layer = UniformDropout(0.25)
+    X = torch.ones(400, 250, requires_grad=True)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        out = layer(X)
+        torch.manual_seed(0)
+        again = layer(X)
+    assert torch.equal(out, again)  # seeded by torch's global generator
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    assert torch.allclose(out[kept], torch.tensor(1 / 0.75))
+    out.sum().backward()
+    assert torch.equal(X.grad, out.detach())  # the same mask, the same scale
+    layer.eval()
+    assert torch.equal(layer(X), X)
+    assert torch.equal(UniformDropout(1.0)(X), torch.zeros_like(X))
+    with pytest.raises(ValueError, match="dropout probability"):
+        UniformDropout(1.5)
