@@ -228,8 +228,7 @@ def main():
                     sys.exit(f"{n_rows} rows, {name} failed:\n{done.stderr}")
                 row = json.loads(done.stdout.strip().splitlines()[-1])
                 print(json.dumps(row), flush=True)
-                key = (row["rows"], row["explainer"], row["surrogate_epochs_given"])
-                rows = [r for r in rows if _key(r) != key] + [row]
+                rows = [r for r in rows if _key(r) != _key(row)] + [row]
                 rows.sort(key=lambda r: (r["rows"], EXPLAINERS.index(r["explainer"])))
                 path.write_text(
                     json.dumps({"machine": machine, "rows": rows}, indent=1)
@@ -242,7 +241,8 @@ def main():
 
 
 def _key(row):
-    return (row["rows"], row["explainer"], row.get("surrogate_epochs_given", "auto"))
+    """A cell's identity: its size, explainer and surrogate epochs asked for."""
+    return (row["rows"], row["explainer"], row["surrogate_epochs_given"])
 
 
 if __name__ == "__main__":
