@@ -170,8 +170,8 @@ def build_model(name, X, y):
 
 
 #: Model families the defaults were not tuned on (``--models`` names them;
-#: the default run leaves them out). A single tree and k nearest neighbours
-#: answer in steps (probabilities in 1/k), the SVC only with labels (no
+#: the default run leaves them out). A fully grown tree answers 0 or 1,
+#: k nearest neighbours in steps of 1/k, the SVC only with labels (no
 #: ``predict_proba``: the explainer reads ``predict``), naive Bayes with
 #: near-certain probabilities.
 OTHER_FAMILIES = {
