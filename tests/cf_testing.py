@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import torch
+from scipy.special import expit
 from sklearn.utils import get_tags
 from sklearn.utils.fixes import parse_version
 
@@ -83,7 +84,8 @@ def frame_proba(X):
         + (X["color"].to_numpy() == "red") * 1.5
         - (_numbers(X["hours"]) - 40) / 10
     )
-    p = 1 / (1 + np.exp(-score))
+    # expit: a score far from 0 gives 0 or 1 without an overflow warning.
+    p = expit(score)
     return np.column_stack([1 - p, p])
 
 
