@@ -102,9 +102,7 @@ def run_cell(n_rows, name, surrogate_epochs="auto"):
         make_column_transformer(
             (OrdinalEncoder(), categorical), remainder="passthrough"
         ),
-        HistGradientBoostingClassifier(
-            categorical_features=[0, 1, 2], random_state=0
-        ),
+        HistGradientBoostingClassifier(categorical_features=[0, 1, 2], random_state=0),
     ).fit(X_train, y[:n_rows])
     estimator = {
         "GAN": CounterfactualGAN,
@@ -117,9 +115,7 @@ def run_cell(n_rows, name, surrogate_epochs="auto"):
     with warnings.catch_warnings(record=True) as fit_warnings:
         warnings.simplefilter("always")
         start = time.perf_counter()
-        explainer = estimator(**params).fit(
-            X_train, predict_fn=model.predict_proba
-        )
+        explainer = estimator(**params).fit(X_train, predict_fn=model.predict_proba)
         fit_seconds = time.perf_counter() - start
     with warnings.catch_warnings(record=True) as transform_warnings:
         warnings.simplefilter("always")

@@ -158,9 +158,7 @@ def test_prediction_margin_is_a_hinge_on_the_divergence():
 
 def _batches(loader):
     """Every batch of one epoch, as plain arrays."""
-    return [
-        ({k: v.numpy() for k, v in X.items()}, y.numpy()) for X, y in loader
-    ]
+    return [({k: v.numpy() for k, v in X.items()}, y.numpy()) for X, y in loader]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

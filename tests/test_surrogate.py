@@ -90,9 +90,7 @@ def test_explainers_train_their_surrogate_with_the_auto_budget():
 
     X = make_mixed_frame(n=200)
     model = frame_proba
-    explainer = CounterfactualGAN(max_epochs=1, random_state=0).fit(
-        X, predict_fn=model
-    )
+    explainer = CounterfactualGAN(max_epochs=1, random_state=0).fit(X, predict_fn=model)
     assert explainer.surrogate_epochs == "auto"
     # A small table trains the surrogate the at most 20 epochs.
     assert explainer.surrogate_.max_epochs_ == 20
