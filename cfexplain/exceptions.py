@@ -120,7 +120,11 @@ class WeakGeneratorWarning(LowValidityWarning):
     repairs, reaches under 10 % of them: the answers are then mostly built
     from training rows, at the cost of more model calls, and a larger
     ``prediction_weight`` (for a classifier on a table the message names
-    one: ten times the weight used) or more training may help. The
+    one: ten times the weight used) or more training may help. As the
+    answers are valid already, the message also says that the generator's
+    own answers can be worse than the repaired ones (on Adult with AdaBoost,
+    ten times the AE's weight gave answers that moved further and looked
+    less like their target class): compare both fits. The
     message names the kind
     of target (opposite class, another class, a regression interval); a
     regression's single value, a point the generator seldom lands on

@@ -303,8 +303,27 @@ def test_a_weak_generator_on_a_table_is_advised_a_weight_to_try(mixed_frame):
         ).fit(mixed_frame, frame_value)
     message = str(caught[0].message)
     assert message.endswith(
-        "Try a larger prediction_weight or more training (max_epochs)"
+        "Try a larger prediction_weight or more training (max_epochs); "
+        + closed_loop.WEAK_GENERATOR_TRADE_OFF
     )
+
+
+def test_only_a_weak_generator_is_told_its_answers_can_be_worse(mixed_frame):
+    # Valid answers from the repairs: a remedy changes who makes them, and
+    # the message says the generator's own can be the worse ones.
+    with pytest.warns(WeakGeneratorWarning) as caught:
+        CounterfactualGAN(**FAST, prediction_weight=0.0).fit(mixed_frame, frame_proba)
+    assert str(caught[0].message).endswith(closed_loop.WEAK_GENERATOR_TRADE_OFF)
+    # Invalid answers: no such remark, only the remedies.
+    with pytest.warns(LowValidityWarning) as caught:
+        CounterfactualGAN(
+            **FAST,
+            prediction_weight=0.0,
+            max_rounds=0,
+            training_row_candidates=False,
+        ).fit(mixed_frame, frame_proba)
+    low = [w for w in caught if w.category is LowValidityWarning]
+    assert low and closed_loop.WEAK_GENERATOR_TRADE_OFF not in str(low[0].message)
 
 
 def test_tables_take_the_path_before_the_generators_second_step(
