@@ -794,6 +794,10 @@ class BaseCounterfactualExplainer(
                 stacklevel=user_stacklevel(),
             )
             if not known.any():
+                # No row goes on to the checks below; the input's own
+                # warnings (an array given to an explainer fitted on a
+                # frame) are given here.
+                self.adapter_.check_input(self, X, reset=False)
                 return put_back(X, None, known)
             X, target = take_rows(self, X, target, known)
         # check_all: with max_rounds=0 the answers have not met the model

@@ -121,6 +121,9 @@ def rows_to_score(explainer, X, target=None):
         stacklevel=user_stacklevel(),
     )
     if not known.any():
+        # No row reaches the score's own checks: give the input's warnings
+        # (an array to an explainer fitted on a frame) here.
+        explainer.adapter_.check_input(explainer, X, reset=False)
         return None, None
     return take_rows(explainer, X, target, known)
 

@@ -587,6 +587,19 @@ def test_an_array_to_a_frame_fitted_explainer_is_named_once(warns_unknown):
     assert type(warns_unknown).__name__ in names[0]
 
 
+def test_an_array_of_unseen_rows_only_is_still_named(warns_unknown):
+    # No row is explained or scored, but the array is still said to lack
+    # the feature names the explainer was fitted with, once per call.
+    given = with_unseen(3, [0, 1, 2]).to_numpy()
+    for call in (warns_unknown.transform, warns_unknown.score):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call(given)
+        names = [str(w.message) for w in caught if "feature names" in str(w.message)]
+        assert len(names) == 1
+        assert type(warns_unknown).__name__ in names[0]
+
+
 def test_handle_unknown_warn_keeps_each_rows_own_target(warns_unknown):
     X = with_unseen(6, [1])
     labels = pd.Series([0, 1, 0, 1, 1, 0], index=X.index[::-1])  # aligned by label
