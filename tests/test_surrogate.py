@@ -89,10 +89,10 @@ def test_explainers_train_their_surrogate_with_the_auto_budget():
     from cfexplain import CounterfactualGAN
 
     X = make_mixed_frame(n=200)
-    model = frame_proba
-    explainer = CounterfactualGAN(max_epochs=1, random_state=0).fit(X, predict_fn=model)
+    explainer = CounterfactualGAN(max_epochs=1, random_state=0)
+    explainer.fit(X, predict_fn=frame_proba)
     assert explainer.surrogate_epochs == "auto"
-    # A small table trains the surrogate the at most 20 epochs.
+    # A small table trains the surrogate for the most epochs "auto" gives.
     assert explainer.surrogate_.max_epochs_ == 20
     with pytest.raises(ValueError, match="surrogate_epochs"):
-        CounterfactualGAN(surrogate_epochs="many").fit(X, predict_fn=model)
+        CounterfactualGAN(surrogate_epochs="many").fit(X, predict_fn=frame_proba)
